@@ -1,0 +1,1 @@
+"""Shared backbone: schema, wire format, config, sockets and process skeleton."""

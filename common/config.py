@@ -1,0 +1,249 @@
+"""One frozen config per process: defaults < TOML file < environment < CLI options.
+
+Unknown keys are an error, so a typo never silently falls back to a default.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+WINDOWS = ("100ms", "500ms", "2s", "10s", "30s", "60s", "300s")
+
+
+class ConfigError(ValueError):
+    """A config file, variable or option that does not fit the schema."""
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Socket endpoints. `{ipc_dir}` and `{shard}` are substituted; any endpoint may be tcp://host:port."""
+
+    ipc_dir: str = "/tmp/liqcascade"
+    shards: int = 2
+    analytics_endpoint: str = "ipc://{ipc_dir}/analytics-{shard}.ipc"
+    signals_endpoint: str = "ipc://{ipc_dir}/signals-in.ipc"
+    publisher_endpoint: str = "ipc://{ipc_dir}/publisher-in.ipc"
+    pub_endpoint: str = "ipc://{ipc_dir}/pub.ipc"
+    hwm: int = 100_000
+    heartbeat_s: float = 1.0
+    metrics_port: int = 0  # prometheus base port; 0 = off. Each process adds its own offset.
+
+
+@dataclass(frozen=True)
+class RedisConfig:
+    url: str = "redis://127.0.0.1:6379/0"
+    enabled: bool = True
+    history_len: int = 1000
+    stream_maxlen: int = 100_000
+    buffer: int = 50_000
+    batch: int = 256
+    backoff_max_s: float = 5.0
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    exchanges: tuple[str, ...] = ("binance", "bybit", "okx")
+    symbols: tuple[str, ...] = ()  # canonical symbols to keep; empty = every symbol the venue sends
+    price_symbol: str = "BTCUSDT"
+    urls: dict[str, str] = field(default_factory=dict)  # venue -> base URL override (simulator, testnet)
+    backoff_min_s: float = 0.2
+    backoff_max_s: float = 30.0
+    batch_max: int = 256
+    hyperliquid_users: tuple[str, ...] = ("0x2e3d94f0562703b25c83308a05046ddaf9a8dd14",)
+    hyperliquid_fills_dir: str = ""
+    okx_ctval_cache: str = "~/.cache/liqcascade/okx_instruments.json"
+
+
+@dataclass(frozen=True)
+class AnalyticsConfig:
+    windows: tuple[str, ...] = WINDOWS
+    baseline_s: float = 3600.0
+    idle_expire_s: float = 900.0
+    snapshot_every_s: float = 1.0
+    min_emit_interval_s: float = 0.05
+    whale_usd: dict[str, float] = field(default_factory=lambda: {"BTCUSDT": 1_000_000.0, "ETHUSDT": 500_000.0})
+    whale_usd_default: float = 250_000.0
+    floor_usd_per_s: dict[str, float] = field(default_factory=lambda: {"BTCUSDT": 50_000.0, "ETHUSDT": 25_000.0})
+    floor_usd_per_s_default: float = 10_000.0
+    weights: dict[str, float] = field(default_factory=lambda: {
+        "velocity": 0.35, "acceleration": 0.15, "jerk": 0.05,
+        "concentration": 0.10, "correlation": 0.15, "one_sided": 0.20,
+    })
+    throttled_weight: float = 0.6  # a throttled venue's share in venue coverage (confidence)
+    status_stale_s: float = 10.0  # no FeedStatus from a venue for this long: its feed is stale
+    frame_stale_s: float = 120.0  # no frame at all on a connected venue for this long: stale
+
+
+@dataclass(frozen=True)
+class SignalsConfig:
+    enter: dict[str, float] = field(default_factory=lambda: {
+        "WATCH": 0.30, "ALERT": 0.50, "CRITICAL": 0.70, "EXTREME": 0.85})
+    exit_gap: float = 0.08
+    min_dwell_s: float = 5.0
+    cooldown_s: float = 30.0
+    heartbeat_s: float = 10.0
+    market_min_symbols: int = 3
+    regime_multipliers: dict[str, float] = field(default_factory=lambda: {
+        "DORMANT": 0.5, "LOW": 0.8, "NORMAL": 1.0, "ELEVATED": 1.4, "HIGH": 1.9, "EXTREME": 2.5})
+    price_stale_s: float = 60.0
+    # Regime bands on the composite annualized BTC realized vol (0.30 = 30 %/yr): DORMANT below the
+    # first bound, EXTREME at or above the last; a move across a bound needs it crossed by the
+    # hysteresis fraction, so a vol hovering on a bound does not flap.
+    regime_vol_bounds: tuple[float, ...] = (0.15, 0.30, 0.60, 1.00, 1.60)
+    regime_hysteresis: float = 0.10
+    # Price-move adjustment: a move of `price_move_full_bps` over `price_move_window_s` multiplies the
+    # cascade odds by `price_move_max` when it reinforces the liquidated side (divides when it opposes).
+    price_move_window_s: float = 60.0
+    price_move_full_bps: float = 50.0
+    price_move_max: float = 1.5
+    unknown_regime_confidence: float = 0.7  # confidence factor without a usable price feed
+    degraded_venue_confidence: float = 0.85  # confidence factor per stale/disconnected venue
+    feed_stale_s: float = 15.0  # a venue whose last FeedStatus is older counts as stale
+    stale_after_s: float = 10.0  # a symbol without snapshots this long decays to NONE
+    alert_min_events: int = 3  # whale guard: ALERT+ needs this many liquidations in the last 10 s
+
+
+@dataclass(frozen=True)
+class Config:
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    redis: RedisConfig = field(default_factory=RedisConfig)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    analytics: AnalyticsConfig = field(default_factory=AnalyticsConfig)
+    signals: SignalsConfig = field(default_factory=SignalsConfig)
+    log_level: str = "INFO"
+
+    def endpoint(self, name: str, shard: int = 0) -> str:
+        """Resolve `pipeline.<name>_endpoint` with its placeholders."""
+        template = getattr(self.pipeline, f"{name}_endpoint")
+        return template.format(ipc_dir=self.pipeline.ipc_dir, shard=shard)
+
+
+def _coerce(tp: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where}: expected a table, got {value!r}")
+        return _build(tp, value, where)
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        (item_tp, _) = typing.get_args(tp)
+        return tuple(_coerce(item_tp, v, f"{where}[]") for v in value)
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where}: expected a table, got {value!r}")
+        _, val_tp = typing.get_args(tp)
+        return {str(k): _coerce(val_tp, v, f"{where}.{k}") for k, v in value.items()}
+    if tp is bool:
+        if isinstance(value, str):
+            if value.lower() in ("1", "true", "yes", "on"):
+                return True
+            if value.lower() in ("0", "false", "no", "off"):
+                return False
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true/false, got {value!r}")
+        return value
+    if tp in (int, float):
+        if isinstance(value, bool):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        try:
+            return tp(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected a number, got {value!r}") from None
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{where}: unsupported type {tp}")  # pragma: no cover
+
+
+def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"unknown key(s) in [{where or 'top level'}]: {', '.join(unknown)}; "
+                          f"known: {', '.join(sorted(known))}")
+    kwargs = {k: _coerce(hints[k], v, f"{where}.{k}" if where else k) for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
+    """The variables users already know, mapped onto config keys."""
+    over: dict[str, Any] = {}
+    if env.get("REDIS_URL"):
+        over.setdefault("redis", {})["url"] = env["REDIS_URL"]
+    if env.get("TRACKED_SYMBOLS"):
+        over.setdefault("ingest", {})["symbols"] = env["TRACKED_SYMBOLS"]
+    if env.get("LOG_LEVEL"):
+        over["log_level"] = env["LOG_LEVEL"]
+    if env.get("LIQCASCADE_IPC_DIR"):
+        over.setdefault("pipeline", {})["ipc_dir"] = env["LIQCASCADE_IPC_DIR"]
+    return over
+
+
+def load_config(path: str | None = None, overrides: Mapping[str, Any] | None = None,
+                env: Mapping[str, str] | None = None) -> Config:
+    """Build the config: defaults, then the TOML file (`path` or $LIQCASCADE_CONFIG), env, overrides.
+
+    `overrides` is a nested mapping like {"pipeline": {"shards": 3}}; None values are ignored so
+    CLI options that were not given do not override anything.
+    """
+    env = os.environ if env is None else env
+    path = path or env.get("LIQCASCADE_CONFIG") or None
+    data: dict[str, Any] = {}
+    if path:
+        try:
+            with open(os.path.expanduser(path), "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path}: {exc}") from None
+    data = _merge(data, _env_overrides(env))
+    data = _merge(data, _drop_none(overrides or {}))
+    cfg = _build(Config, data, "")
+    if cfg.pipeline.shards < 1:
+        raise ConfigError("pipeline.shards must be at least 1")
+    return cfg
+
+
+def _drop_none(d: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, Mapping):
+            v = _drop_none(v)
+            if v:
+                out[k] = v
+        elif v is not None:
+            out[k] = v
+    return out
+
+
+def to_mapping(cfg: Any) -> Any:
+    """Plain nested dict/list form (for `liqcascade config` and for child processes)."""
+    if dataclasses.is_dataclass(cfg):
+        return {f.name: to_mapping(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
+    if isinstance(cfg, tuple):
+        return list(cfg)
+    if isinstance(cfg, dict | types.MappingProxyType):
+        return {k: to_mapping(v) for k, v in cfg.items()}
+    return cfg

@@ -1,0 +1,153 @@
+"""Normalized, frozen message types: everything that crosses a process boundary."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+SCHEMA_VERSION = 1
+
+LONG = "long"
+SHORT = "short"
+SIDES = (LONG, SHORT)
+
+LEVELS = ("NONE", "WATCH", "ALERT", "CRITICAL", "EXTREME")
+LEVEL_RANK = {name: rank for rank, name in enumerate(LEVELS)}
+
+
+@dataclass(frozen=True, slots=True)
+class Liquidation:
+    """One forced liquidation, normalized across venues.
+
+    `side` is the side of the *position* that was liquidated. `qty` is in base-asset units
+    (contracts and 1000x multipliers already applied); `notional_usd` = qty * price.
+    `throttled` tells analytics the venue sends at most one event per symbol per second.
+    """
+
+    KIND: ClassVar[str] = "liquidation"
+    exchange: str
+    symbol: str
+    native_symbol: str
+    side: str
+    price: float
+    qty: float
+    notional_usd: float
+    ts_event: int
+    ts_recv: int
+    throttled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PriceTick:
+    """A trade or mark price, used by the regime detector (BTC by default)."""
+
+    KIND: ClassVar[str] = "price"
+    exchange: str
+    symbol: str
+    price: float
+    qty: float
+    ts_event: int
+    ts_recv: int
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStatus:
+    """An ingester's connection state, sent every heartbeat so signals can say what they rest on."""
+
+    KIND: ClassVar[str] = "status"
+    exchange: str
+    connected: bool
+    throttled: bool
+    reconnects: int
+    frames: int
+    bad_frames: int
+    events: int
+    last_frame_ns: int
+    ts: int
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsSnapshot:
+    """One symbol's liquidation-flow picture at time `ts` (ns), from an analytics shard.
+
+    Window-keyed mappings use the window names ("100ms", "2s", ...). Units: velocity USD/s,
+    acceleration USD/s^2, jerk USD/s^3, count events/s. `factors` maps each risk factor to
+    {"raw", "score", "weight", "contribution"}.
+    """
+
+    KIND: ClassVar[str] = "metrics"
+    symbol: str
+    ts: int
+    velocity_usd_per_s: dict[str, float]
+    acceleration_usd_per_s2: dict[str, float]
+    jerk_usd_per_s3: dict[str, float]
+    count_per_s: dict[str, float]
+    by_venue: dict[str, float]
+    correlation: float
+    venues_active: int
+    risk: float
+    confidence: float
+    direction: str
+    factors: dict[str, dict[str, float]]
+    explanation: str
+    ts_trigger_event: int = 0
+    ts_trigger_recv: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Regime:
+    """Market regime from BTC realized volatility; UNKNOWN without price ticks."""
+
+    KIND: ClassVar[str] = "regime"
+    regime: str
+    multiplier: float
+    ts: int
+    vol: dict[str, float] = field(default_factory=dict)
+    liquidity: str = "UNKNOWN"
+    trend: str = "flat"
+    trend_strength: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """A cascade signal for one symbol (or `MARKET`).
+
+    `stages` holds ns timestamps of each pipeline stage (event, recv, analytics, signal) so
+    latency can be measured end to end.
+    """
+
+    KIND: ClassVar[str] = "signal"
+    symbol: str
+    level: str
+    probability: float
+    confidence: float
+    direction: str
+    regime: str
+    explanation: str
+    ts: int
+    previous_level: str = "NONE"
+    heartbeat: bool = False
+    components: dict[str, Any] = field(default_factory=dict)
+    data_quality: dict[str, Any] = field(default_factory=dict)
+    stages: dict[str, int] = field(default_factory=dict)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The Redis/JSON shape of a signal; `ts` in ms as the Redis contract promises."""
+        d = as_dict(self)
+        d["signal"] = self.level
+        d["ts_ns"] = self.ts
+        d["ts"] = self.ts // 1_000_000
+        return d
+
+
+MESSAGE_TYPES: dict[str, type] = {
+    cls.KIND: cls for cls in (Liquidation, PriceTick, FeedStatus, MetricsSnapshot, Regime, Signal)
+}
+FIELD_NAMES: dict[type, tuple[str, ...]] = {
+    cls: tuple(f.name for f in fields(cls)) for cls in MESSAGE_TYPES.values()
+}
+
+
+def as_dict(msg: Any) -> dict[str, Any]:
+    """Field-name mapping of a message (shallow; nested dicts are shared, not copied)."""
+    return {name: getattr(msg, name) for name in FIELD_NAMES[type(msg)]}

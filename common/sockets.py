@@ -1,0 +1,43 @@
+"""ZMQ socket construction: the stable side binds, the transient side connects; HWM and linger set on purpose."""
+from __future__ import annotations
+
+import os
+from urllib.parse import urlparse
+
+import zmq
+
+# Long enough to hand buffered frames to a live peer on shutdown, short enough to exit within 5 s.
+LINGER_MS = 1000
+
+
+def ensure_ipc_dir(endpoint: str) -> None:
+    if endpoint.startswith("ipc://"):
+        os.makedirs(os.path.dirname(endpoint[len("ipc://"):]) or ".", exist_ok=True)
+
+
+def make_socket(ctx: zmq.Context, kind: int, endpoint: str, *, bind: bool, hwm: int,
+                subscribe: tuple[bytes, ...] = ()) -> zmq.Socket:
+    """Create, configure and bind/connect a socket.
+
+    PUSH blocks at the high-water mark, which is the backpressure that makes ingest->analytics lossless;
+    PUB drops at it, which is what a slow raw consumer must never do to the pipeline.
+    """
+    sock = ctx.socket(kind)
+    sock.setsockopt(zmq.LINGER, LINGER_MS)
+    sock.setsockopt(zmq.SNDHWM, hwm)
+    sock.setsockopt(zmq.RCVHWM, hwm)
+    if kind == zmq.SUB:
+        for prefix in subscribe or (b"",):
+            sock.setsockopt(zmq.SUBSCRIBE, prefix)
+    if bind:
+        ensure_ipc_dir(endpoint)
+        sock.bind(endpoint)
+    else:
+        sock.connect(endpoint)
+    return sock
+
+
+def describe(endpoint: str) -> str:
+    """Short human form of an endpoint for logs."""
+    u = urlparse(endpoint)
+    return f"{u.scheme}://{u.netloc or ''}{u.path}"

@@ -1,0 +1,31 @@
+"""Hierarchical ASCII topics, built in one place so publishers and subscribers agree."""
+from __future__ import annotations
+
+LIQ = b"liq"
+PRICE = b"price"
+STATUS = b"status"
+METRICS = b"metrics"
+SIGNAL = b"signal"
+REGIME = b"regime"
+
+
+def liq_batch(shard: int) -> bytes:
+    """Ingest -> analytics shard: a batch of liquidations of many symbols owned by one shard."""
+    return b"liq.shard%d" % shard
+
+
+def price(symbol: str) -> bytes:
+    return b"price." + symbol.encode()
+
+
+def status(exchange: str) -> bytes:
+    return b"status." + exchange.encode()
+
+
+def metrics(symbol: str) -> bytes:
+    return b"metrics." + symbol.encode()
+
+
+def signal(level: str, symbol: str) -> bytes:
+    """`signal.ALERT.BTCUSDT`: subscribe to `signal.` for all, `signal.CRITICAL.` for one level."""
+    return b"signal.%s.%s" % (level.encode(), symbol.encode())

@@ -1,0 +1,1 @@
+"""Exchange ingestion: one pure parser per venue, one connection runner for all."""

@@ -1,0 +1,165 @@
+"""The ingester process: one venue's connection -> parse -> route -> PUSH to analytics shards."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable
+from types import ModuleType
+
+import click
+import zmq
+import zmq.asyncio
+
+from common import topics
+from common.config import Config
+from common.schema import FeedStatus
+from common.sockets import make_socket
+from common.wire import SeqStamper
+from ingest import exchanges
+from ingest.connection import Connection
+from ingest.exchanges.base import BadFrame, ReconnectRequested
+from ingest.router import Router
+
+log = logging.getLogger(__name__)
+
+STOP_FLUSH_S = 2.0
+
+
+class Ingester:
+    """Same skeleton as common.worker.Worker (flag-only signal handlers, flush and close on stop), on asyncio."""
+
+    def __init__(self, cfg: Config, venue: ModuleType, clock: Callable[[], int] = time.time_ns,
+                 connection: Connection | None = None) -> None:
+        self.cfg = cfg
+        self.venue = venue
+        self.name = f"ingest.{venue.NAME}"
+        self.clock = clock
+        self.conn = connection or Connection(venue, cfg, clock)
+        self.router = Router(cfg.pipeline.shards, cfg.ingest.symbols, cfg.ingest.price_symbol)
+        self.stamper = SeqStamper(self.name)
+        self.bad_frames = 0
+        self.events = 0
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._bad_logged = 0.0
+
+    def run(self) -> int:
+        try:
+            return asyncio.run(self._main())
+        except Exception:
+            log.exception("%s: fatal error", self.name)
+            return 1
+
+    def request_stop(self) -> None:
+        """Thread-safe stop (tests run the ingester in a thread; in production the signal handler stops it)."""
+        if self._stop is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+
+    async def _main(self) -> int:
+        loop = self._loop = asyncio.get_running_loop()
+        self._stop, self._wake = asyncio.Event(), asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(sig, self._stop.set)  # only sets the flag
+            except (RuntimeError, ValueError):  # not the main thread (tests run us in a thread)
+                pass
+        ctx = zmq.asyncio.Context()
+        hwm = self.cfg.pipeline.hwm
+        shard_socks = [make_socket(ctx, zmq.PUSH, self.cfg.endpoint("analytics", k), bind=False, hwm=hwm)
+                       for k in range(self.cfg.pipeline.shards)]
+        signals_sock = make_socket(ctx, zmq.PUSH, self.cfg.endpoint("signals"), bind=False, hwm=hwm)
+        self._outs = {None: signals_sock, **dict(enumerate(shard_socks))}
+        tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._flusher()),
+                 asyncio.create_task(self._heartbeat())]
+        log.info("%s: started, %d shard(s), symbols=%s", self.name, len(shard_socks),
+                 ",".join(self.cfg.ingest.symbols) or "all")
+        try:
+            await self._stop.wait()
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            try:
+                await asyncio.wait_for(self._flush(final=True), STOP_FLUSH_S)
+            except TimeoutError:
+                log.warning("%s: downstream did not take the last batch within %.0f s", self.name, STOP_FLUSH_S)
+            for sock in self._outs.values():
+                sock.close()
+            ctx.term()
+        log.info("%s: stopped; %d events, %d bad frames, %d reconnects", self.name, self.events,
+                 self.bad_frames, self.conn.state.reconnects)
+        return 0
+
+    async def _read(self) -> None:
+        batch_max = self.cfg.ingest.batch_max
+        async for ts, frame in self.conn.frames():
+            try:
+                events = self.venue.parse(frame, ts)
+            except BadFrame as exc:
+                self._bad(frame, exc)
+                continue
+            except ReconnectRequested as exc:
+                self.conn.reconnect(str(exc) or "venue notice")
+                continue
+            if events and self.router.add(events):
+                self._wake.set()
+                if self.router.pending >= batch_max:
+                    await self._flush()  # backpressure: a full downstream slows the reader
+
+    def _bad(self, frame: str | bytes, exc: Exception) -> None:
+        self.bad_frames += 1
+        now = time.monotonic()
+        if now - self._bad_logged > 1.0:  # a flood of garbage must not become a flood of logs
+            self._bad_logged = now
+            log.warning("%s: bad frame #%d skipped (%s): %.200r", self.name, self.bad_frames, exc, frame)
+
+    async def _flusher(self) -> None:
+        """Runs when the reader yields: everything parsed since the last flush goes out as one batch."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self._flush()
+
+    async def _flush(self, final: bool = False) -> None:
+        for dest, topic, batch in self.router.take():
+            self.events += len(batch) if dest is not None else 0
+            await self._outs[dest].send_multipart(self.stamper.stamp(topic, batch), copy=False)
+        if final:
+            await self._send_status(connected=False)
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.cfg.pipeline.heartbeat_s)
+            await self._send_status(self.conn.state.connected)
+
+    def status(self, connected: bool) -> FeedStatus:
+        st = self.conn.state
+        return FeedStatus(self.venue.NAME, connected, self.venue.THROTTLED, st.reconnects, st.frames,
+                          self.bad_frames, self.events, st.last_frame_ns, self.clock())
+
+    async def _send_status(self, connected: bool) -> None:
+        msg = [self.status(connected)]
+        topic = topics.status(self.venue.NAME)
+        for sock in self._outs.values():
+            await sock.send_multipart(self.stamper.stamp(topic, msg), copy=False)
+
+
+@click.command("ingest")
+@click.argument("exchange", type=click.Choice(sorted(exchanges.EXCHANGES)))
+@click.option("--url", default=None, help="Base URL override (e.g. the local simulator).")
+@click.option("--shards", type=int, default=None, help="Number of analytics shards to route to.")
+@click.option("--symbols", default=None, help="Comma-separated canonical symbols (also $TRACKED_SYMBOLS).")
+@click.pass_context
+def command(ctx: click.Context, exchange: str, url: str | None, shards: int | None, symbols: str | None) -> None:
+    """Connect to one EXCHANGE and feed its liquidations into the pipeline."""
+    from liqcascade.cli import get_config
+
+    over = {"pipeline": {"shards": shards}, "ingest": {"symbols": symbols}}
+    if url:
+        over["ingest"]["urls"] = {exchange: url}
+    cfg = get_config(ctx, over, process=f"ingest-{exchange}")
+    sys.exit(Ingester(cfg, exchanges.get(exchange)).run())

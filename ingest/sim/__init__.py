@@ -1,0 +1,1 @@
+"""A local exchange simulator speaking the venues' real websocket protocols."""

@@ -1,0 +1,68 @@
+"""`liqcascade exchange-sim`: run the local exchange simulator."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import click
+
+from ingest.sim import timeline
+from ingest.sim.server import SimServer
+from ingest.sim.venues import SIM_VENUES, sim_urls
+
+log = logging.getLogger(__name__)
+
+
+@click.command("exchange-sim")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=9100, show_default=True, type=int)
+@click.option("--venues", default=",".join(SIM_VENUES), show_default=True,
+              help="Comma-separated venue protocols to serve.")
+@click.option("--scenario", type=click.Choice(["demo", "steady"]), default="demo", show_default=True,
+              help="Generated flow: calm then a cascade (demo), or a flat rate (steady).")
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Replay normalized JSON lines (liqcascade parse/scenario output) instead.")
+@click.option("--speed", default=1.0, show_default=True, type=float, help="Playback speed factor.")
+@click.option("--rate", default=1000.0, show_default=True, type=float, help="Events/s for --scenario steady.")
+@click.option("--rounds", default=0, type=int, help="Demo rounds (0 = forever).")
+@click.option("--throttle/--no-throttle", default=True, show_default=True,
+              help="Reproduce the 1 liquidation/symbol/s snapshotting of Binance and OKX.")
+@click.option("--ping-interval", default=180.0, show_default=True, type=float,
+              help="Protocol ping interval in seconds (Binance: 180).")
+@click.pass_context
+def command(ctx: click.Context, host: str, port: int, venues: str, scenario: str, path: str | None,
+            speed: float, rate: float, rounds: int, throttle: bool, ping_interval: float) -> None:
+    """Serve recorded or generated liquidations over the exchanges' real websocket protocols."""
+    from liqcascade.cli import get_config
+
+    get_config(ctx, process="exchange-sim")
+    names = [v.strip() for v in venues.split(",") if v.strip()]
+    unknown = [v for v in names if v not in SIM_VENUES]
+    if unknown:
+        raise click.UsageError(f"unknown venue(s) {unknown}; known: {sorted(SIM_VENUES)}")
+    if path:
+        tl = timeline.from_jsonl(path)
+    elif scenario == "steady":
+        tl = timeline.steady(rate)
+    else:
+        tl = timeline.demo(rounds=rounds)
+    server = SimServer([SIM_VENUES[v] for v in names], tl, speed=speed, throttle=throttle,
+                       ping_interval=ping_interval)
+    asyncio.run(_serve(server, host, port, names))
+
+
+async def _serve(server: SimServer, host: str, port: int, names: list[str]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    bound = await server.start(host, port)
+    for venue, url in sim_urls(host, bound, names).items():
+        log.info("sim: %s at %s", venue, url)
+    player = asyncio.create_task(server.play())
+    done = asyncio.create_task(server.done.wait())
+    await asyncio.wait([asyncio.create_task(stop.wait()), done], return_when=asyncio.FIRST_COMPLETED)
+    player.cancel()
+    await server.close()
+    log.info("sim: stopped after %d events", server.sent_events)

@@ -1,0 +1,13 @@
+"""One simulated client connection's protocol state."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Session:
+    venue: str
+    streams: set[str] = field(default_factory=set)
+    combined: bool = False
+    silent: bool = False  # accepts subscriptions but never delivers (Binance's retired legacy base)
+    sent: int = 0

@@ -1,0 +1,1 @@
+"""liqcascade: the command line and launcher that tie the pipeline's processes together."""

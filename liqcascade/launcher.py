@@ -1,0 +1,95 @@
+"""`liqcascade up`: start the whole pipeline as child processes, show their output, stop them together.
+
+Process supervision (prefixed output, signal forwarding, kill after 5 s) is honcho's Manager, the
+same engine `honcho start` runs the Procfile with; this module only decides which processes to run.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import socket
+import sys
+
+import click
+import redis
+from honcho.manager import Manager
+
+from common.config import Config
+
+log = logging.getLogger(__name__)
+
+
+def redis_reachable(url: str) -> bool:
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=1.0)
+        return bool(client.ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def plan(cfg: Config, exchanges: list[str], *, demo: bool, with_redis: bool, sim_port: int,
+         tail: bool, speed: float = 1.0) -> list[tuple[str, list[str]]]:
+    """The (name, argv) of every child; each argv is a `liqcascade` subcommand."""
+    from ingest.sim.venues import SIM_VENUES, sim_urls
+
+    procs: list[tuple[str, list[str]]] = []
+    urls: dict[str, str] = {}
+    if demo:
+        sim_venues = [e for e in exchanges if e in SIM_VENUES]
+        procs.append(("sim", ["exchange-sim", "--port", str(sim_port), "--venues", ",".join(sim_venues),
+                              "--speed", str(speed)]))
+        urls = sim_urls("127.0.0.1", sim_port, sim_venues)
+    for ex in exchanges:
+        argv = ["ingest", ex, "--shards", str(cfg.pipeline.shards)]
+        if ex in urls:
+            argv += ["--url", urls[ex]]
+        procs.append((f"ingest-{ex}", argv))
+    for k in range(cfg.pipeline.shards):
+        procs.append((f"analytics-{k}", ["analytics", "--shard", str(k), "--shards", str(cfg.pipeline.shards)]))
+    procs.append(("signals", ["signals"]))
+    if with_redis:
+        procs.append(("publisher", ["publish"]))
+    if tail:
+        procs.append(("tail", ["tail", "--source", "zmq"]))
+    return procs
+
+
+@click.command("up")
+@click.option("--demo", is_flag=True, help="Also start the exchange simulator and feed the pipeline from it.")
+@click.option("--exchanges", default=None, help="Comma-separated venues (default: ingest.exchanges; binance with --demo).")
+@click.option("--shards", type=int, default=None, help="Analytics shards.")
+@click.option("--speed", type=float, default=1.0, show_default=True, help="Simulator playback speed (--demo).")
+@click.option("--tail/--no-tail", default=None, help="Show signals live (default: on with --demo).")
+@click.pass_context
+def command(ctx: click.Context, demo: bool, exchanges: str | None, shards: int | None, speed: float,
+            tail: bool | None) -> None:
+    """Start the whole pipeline; Ctrl-C stops every process cleanly."""
+    from liqcascade.cli import get_config
+
+    cfg = get_config(ctx, {"pipeline": {"shards": shards}}, process="up")
+    names = [e.strip() for e in exchanges.split(",")] if exchanges else (["binance"] if demo else list(cfg.ingest.exchanges))
+    with_redis = cfg.redis.enabled and redis_reachable(cfg.redis.url)
+    if not with_redis:
+        click.secho(f"Redis is not reachable at {cfg.redis.url}: running WITHOUT Redis. Signals are shown "
+                    "here and published on ZMQ only; set REDIS_URL or start redis-server to get them in Redis.",
+                    fg="yellow", err=True)
+    root = ctx.find_root().obj or {}
+    base = [sys.executable, "-m", "liqcascade"]
+    if root.get("config_path"):
+        base += ["--config", root["config_path"]]
+    if root.get("log_level"):
+        base += ["--log-level", root["log_level"]]
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    manager = Manager()
+    for name, argv in plan(cfg, names, demo=demo, with_redis=with_redis, sim_port=free_port(),
+                           tail=demo if tail is None else tail, speed=speed):
+        manager.add_process(name, shlex.join(base + argv), env=env)
+    manager.loop()
+    sys.exit(0 if manager.returncode in (0, 130, 143) else manager.returncode)

@@ -1,0 +1,60 @@
+"""The Redis contract trading bots depend on: names and shapes live here and nowhere else."""
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from common.schema import LEVEL_RANK, MetricsSnapshot, Regime, Signal, as_dict
+
+CH_SIGNALS = "cascade:signals"  # every signal (level changes and heartbeats)
+CH_ALERTS = "cascade:alerts"  # ALERT and above
+CH_CRITICAL = "cascade:critical"  # CRITICAL and EXTREME
+HISTORY = "cascade:signals:history"  # capped list, newest first (level changes)
+STREAM = "cascade:stream"  # capped stream, for consumers that were away
+REGIME = "regime:current"
+
+
+def velocity_key(symbol: str) -> str:
+    return f"velocity:{symbol}:current"
+
+
+def probability_key(symbol: str) -> str:
+    return f"cascade:probability:{symbol}"
+
+
+def dumps(obj: Any) -> bytes:
+    return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def signal_channels(sig: Signal) -> list[str]:
+    rank = LEVEL_RANK.get(sig.level, 0)
+    chans = [CH_SIGNALS]
+    if not sig.heartbeat and rank >= LEVEL_RANK["ALERT"]:
+        chans.append(CH_ALERTS)
+    if not sig.heartbeat and rank >= LEVEL_RANK["CRITICAL"]:
+        chans.append(CH_CRITICAL)
+    return chans
+
+
+def signal_json(sig: Signal) -> bytes:
+    return dumps(sig.to_json_dict())
+
+
+def probability_json(sig: Signal) -> bytes:
+    return dumps({"symbol": sig.symbol, "probability": sig.probability, "level": sig.level,
+                  "confidence": sig.confidence, "direction": sig.direction, "ts": sig.ts // 1_000_000})
+
+
+def velocity_json(snap: MetricsSnapshot) -> bytes:
+    d = as_dict(snap)
+    d["ts_ns"] = snap.ts
+    d["ts"] = snap.ts // 1_000_000
+    return dumps(d)
+
+
+def regime_json(reg: Regime) -> bytes:
+    d = as_dict(reg)
+    d["ts_ns"] = reg.ts
+    d["ts"] = reg.ts // 1_000_000
+    return dumps(d)
