@@ -1,0 +1,20 @@
+"""The explicit venue registry; the CLI validates names against it."""
+from __future__ import annotations
+
+from types import ModuleType
+
+from ingest.exchanges import binance, bybit, hyperliquid, okx
+
+EXCHANGES: dict[str, ModuleType] = {
+    binance.NAME: binance,
+    bybit.NAME: bybit,
+    okx.NAME: okx,
+    hyperliquid.NAME: hyperliquid,
+}
+
+
+def get(name: str) -> ModuleType:
+    try:
+        return EXCHANGES[name]
+    except KeyError:
+        raise KeyError(f"unknown exchange {name!r}; known: {', '.join(sorted(EXCHANGES))}") from None

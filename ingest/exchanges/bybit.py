@@ -1,0 +1,153 @@
+"""Bybit v5 linear: `allLiquidation.<SYMBOL>` liquidations and `publicTrade.BTCUSDT` prices.
+
+Real frame (docs, all-liquidation.mdx):
+    {"topic":"allLiquidation.ROSEUSDT","type":"snapshot","ts":1739502303204,
+     "data":[{"T":1739502302929,"s":"ROSEUSDT","S":"Sell","v":"20000","p":"0.04499"}]}
+-> a short liquidated (S is the *position* side: Buy = long, the opposite of Binance's raw value),
+qty v=20000 ROSE, price p (bankruptcy), ts_event T.
+
+There is no all-symbols wildcard: one topic per tracked symbol, pushed every 500 ms with every
+liquidation in `data` (not throttled). The old `liquidation.<SYMBOL>` topic is rejected by the server
+("handler not found"); its object-shaped frames are still parsed for old recordings.
+
+Batch policy (`data` arrays): good items become events, bad items are skipped and reported by
+`parse_report`; `parse` raises BadFrame only when every item of a frame is bad.
+"""
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import orjson
+
+from common.schema import LONG, SHORT, Liquidation, PriceTick
+from ingest.exchanges.base import BadFrame, Event, ms_to_ns, positive
+from ingest.symbols import UnknownSymbol, from_concatenated
+
+NAME = "bybit"
+URL = "wss://stream.bybit.com/v5/public/linear"
+THROTTLED = False
+KEEPALIVE: tuple[str, float] | None = ('{"op":"ping"}', 20.0)  # docs: ping every 20 s
+STALE_AFTER_S = 30.0  # publicTrade.BTCUSDT never pauses this long on a live connection
+MAX_ARGS_PER_REQUEST = 10
+
+# Used when no symbols are configured: Bybit has no wildcard, so "everything" means a fixed list.
+# Scaled contracts are listed under their Bybit names (1000PEPEUSDT), which is what the topic needs.
+DEFAULT_SYMBOLS = (
+    "BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "BNBUSDT", "ADAUSDT", "AVAXUSDT",
+    "LINKUSDT", "SUIUSDT", "LTCUSDT", "DOTUSDT", "TRXUSDT", "TONUSDT", "NEARUSDT", "APTUSDT",
+    "ARBUSDT", "OPUSDT", "WIFUSDT", "HYPEUSDT", "1000PEPEUSDT", "1000BONKUSDT",
+)
+# Canonical -> Bybit name where Bybit trades a scaled contract. Any symbol not listed is used as is,
+# so a configured Bybit-native name ("1000FLOKIUSDT") also works.
+_NATIVE = {"PEPEUSDT": "1000PEPEUSDT", "BONKUSDT": "1000BONKUSDT", "FLOKIUSDT": "1000FLOKIUSDT"}
+
+# allLiquidation: S is the position side. Deprecated liquidation topic: same semantics (docs fix 2023).
+_SIDE = {"Buy": LONG, "Sell": SHORT}
+
+
+class Report(NamedTuple):
+    """Events of one frame plus one message per skipped (bad) item of a batch."""
+
+    events: list[Event]
+    skipped: list[str]
+
+
+def native_symbol(symbol: str) -> str:
+    return _NATIVE.get(symbol, symbol)
+
+
+def url(base: str, symbols: tuple[str, ...], price_symbol: str) -> str:
+    return base
+
+
+def topics(symbols: tuple[str, ...], price_symbol: str) -> list[str]:
+    natives = dict.fromkeys(native_symbol(s) for s in (symbols or DEFAULT_SYMBOLS))
+    return [f"publicTrade.{native_symbol(price_symbol)}"] + [f"allLiquidation.{n}" for n in natives]
+
+
+def subscribe_messages(symbols: tuple[str, ...], price_symbol: str) -> list[str]:
+    """One request per 10 topics; the price topic is in the first so liveness starts at once."""
+    ts = topics(symbols, price_symbol)
+    return [
+        orjson.dumps({"op": "subscribe", "args": ts[i:i + MAX_ARGS_PER_REQUEST],
+                      "req_id": f"sub-{i // MAX_ARGS_PER_REQUEST}"}).decode()
+        for i in range(0, len(ts), MAX_ARGS_PER_REQUEST)
+    ]
+
+
+def parse(frame: str | bytes, ts_recv_ns: int) -> list[Event]:
+    events, skipped = parse_report(frame, ts_recv_ns)
+    if skipped and not events:
+        raise BadFrame("; ".join(skipped[:3]))
+    return events
+
+
+def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
+    """Like `parse`, but returns skipped bad items of a batch instead of raising for them."""
+    try:
+        msg = orjson.loads(frame)
+    except orjson.JSONDecodeError:
+        raise BadFrame("not JSON") from None
+    if not isinstance(msg, dict):
+        raise BadFrame("not a JSON object")
+    topic = msg.get("topic")
+    if topic is None and "op" in msg:
+        # subscribe ack {"success":true,...,"op":"subscribe"}, pong {"success":true,"ret_msg":"pong",...}
+        if msg.get("success") is True:
+            return Report([], [])
+        raise BadFrame(f"{msg.get('op')} failed: {msg.get('ret_msg')}")
+    if not isinstance(topic, str):
+        raise BadFrame("no topic")
+    data = msg.get("data")
+    if topic.startswith("liquidation."):  # deprecated object form, kept for old recordings
+        if not isinstance(data, dict):
+            raise BadFrame("liquidation data is not an object")
+        item = {"T": data.get("updatedTime"), "s": data.get("symbol"), "S": data.get("side"),
+                "v": data.get("size"), "p": data.get("price")}
+        return Report([_liquidation(item, ts_recv_ns)], [])
+    if topic.startswith("allLiquidation."):
+        convert = _liquidation
+    elif topic.startswith("publicTrade."):
+        convert = _trade
+    else:
+        raise BadFrame(f"unknown topic {topic!r}")
+    if not isinstance(data, list) or not data:
+        raise BadFrame(f"{topic}: data is not a non-empty array")
+    events: list[Event] = []
+    skipped: list[str] = []
+    for item in data:
+        try:
+            if not isinstance(item, dict):
+                raise BadFrame("item is not an object")
+            events.append(convert(item, ts_recv_ns))
+        except BadFrame as exc:
+            skipped.append(f"{topic}: {exc}")
+    return Report(events, skipped)
+
+
+def _symbol(native: object) -> tuple[str, float]:
+    if not isinstance(native, str):
+        raise BadFrame(f"bad symbol {native!r}")
+    try:
+        return from_concatenated(native)
+    except UnknownSymbol:
+        raise BadFrame(f"unknown symbol format {native!r}") from None
+
+
+def _liquidation(item: dict[str, Any], ts_recv_ns: int) -> Liquidation:
+    native = item.get("s")
+    symbol, mult = _symbol(native)
+    side = _SIDE.get(item.get("S"))  # type: ignore[arg-type]
+    if side is None:
+        raise BadFrame(f"bad side {item.get('S')!r}")
+    qty = positive(item.get("v"), "v")
+    price = positive(item.get("p"), "p")
+    return Liquidation(NAME, symbol, str(native), side, price / mult, qty * mult, qty * price,
+                       ms_to_ns(item.get("T"), "T"), ts_recv_ns, THROTTLED)
+
+
+def _trade(item: dict[str, Any], ts_recv_ns: int) -> PriceTick:
+    symbol, mult = _symbol(item.get("s"))
+    price = positive(item.get("p"), "p")
+    qty = positive(item.get("v"), "v")
+    return PriceTick(NAME, symbol, price / mult, qty * mult, ms_to_ns(item.get("T"), "T"), ts_recv_ns)

@@ -1,0 +1,241 @@
+"""Hyperliquid: liquidation fills of watched users (`userFills`/`userEvents`) and `trades` BTC prices.
+
+Real frame (userEvents for a watched maker; nautilus_trader test data, trimmed):
+    {"channel":"user","data":{"fills":[{"coin":"BTC","px":"66653.0","sz":"0.001","side":"A",
+     "time":1781528065899,"dir":"Open Short","crossed":false,"tid":745210434703679,"hash":"0xe29f..",
+     "liquidation":{"liquidatedUser":"0x3608..","markPx":"66607.0","method":"market"}}]}}
+-> a short liquidated: this is the counterparty's fill (maker sold, A), so the liquidation order
+bought; price px, qty sz, ts_event time.
+
+There is no public venue-wide liquidation channel: only fills of at most 10 watched users (set with
+`set_users`, which the runner calls at startup from `cfg.ingest.hyperliquid_users`), or a node's
+`--write-fills` output (`ingest.hyperliquid_fills`). Only fills with a `liquidation` object count;
+auto-deleveraging fills (`dir` "Auto-Deleveraging") carry one too but are excluded and returned
+separately by `parse_fills` as `HyperliquidAdl`.
+
+Perspective and dedupe: every liquidation fill is mapped to the liquidated user's view (side of the
+liquidated position, price and size of that match), so the two sides of one match, or the same fill
+seen on two subscriptions, give identical events. `parse` is pure and returns them all;
+`parse_keyed` pairs each with a `FillKey` (tid, liquidatedUser, coin) and a `FillDeduper` held by the
+caller drops repeats. The key is the trade id, not the order hash: one liquidation order matching five
+makers is five real slices sharing one hash, and keying on hash would drop four of them.
+
+Batch policy (`fills` arrays): good fills become events, bad ones are skipped; BadFrame only when
+every liquidation fill of the frame is bad.
+"""
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import orjson
+
+from common.schema import LONG, SHORT, Liquidation, PriceTick
+from ingest.exchanges.base import BadFrame, Event, ms_to_ns, positive
+from ingest.symbols import UnknownSymbol, from_hyperliquid
+
+NAME = "hyperliquid"
+URL = "wss://api.hyperliquid.xyz/ws"
+THROTTLED = False
+KEEPALIVE: tuple[str, float] | None = ('{"method":"ping"}', 50.0)  # server closes after ~60 s silence
+STALE_AFTER_S = 60.0  # BTC trades are continuous; pongs do not count as data
+MAX_USERS = 10  # per-IP limit on unique users across user subscriptions
+ADL_DIR = "Auto-Deleveraging"
+GREETING = "Websocket connection established."
+
+_ADDRESS = re.compile(r"^0x[0-9a-f]{40}$")
+_users: tuple[str, ...] = ()
+
+FillKey = tuple[str, str, str]  # (tid or hash, liquidatedUser, coin)
+
+
+@dataclass(frozen=True, slots=True)
+class HyperliquidAdl:
+    """An auto-deleveraging fill: a position closed against a bankrupt one (cascade terminal phase)."""
+
+    symbol: str
+    native_symbol: str
+    side: str  # side of the bankrupt (liquidatedUser) position the ADL closed against
+    price: float
+    qty: float
+    notional_usd: float
+    ts_event: int
+
+
+class FillsResult(NamedTuple):
+    keyed: list[tuple[FillKey, Liquidation]]
+    adl: list[HyperliquidAdl]
+    skipped: list[str]
+
+
+def set_users(users: Iterable[str]) -> None:
+    """Set the watched addresses `subscribe_messages` subscribes (lower-cased, at most 10)."""
+    global _users
+    clean = tuple(dict.fromkeys(u.strip().lower() for u in users))
+    bad = [u for u in clean if not _ADDRESS.match(u)]
+    if bad:
+        raise ValueError(f"not a Hyperliquid address: {bad[0]!r}")
+    if len(clean) > MAX_USERS:
+        raise ValueError(f"Hyperliquid allows at most {MAX_USERS} watched users, got {len(clean)}")
+    _users = clean
+
+
+def coin(symbol: str) -> str:
+    """Canonical `BTCUSDT` -> Hyperliquid coin `BTC`."""
+    return symbol[:-4] if symbol.endswith("USDT") else symbol
+
+
+def url(base: str, symbols: tuple[str, ...], price_symbol: str) -> str:
+    return base
+
+
+def subscribe_messages(symbols: tuple[str, ...], price_symbol: str,
+                       users: Sequence[str] | None = None) -> list[str]:
+    """BTC trades (price and liveness) plus one userFills per watched user (`users` or `set_users`)."""
+    subs: list[dict[str, str]] = [{"type": "trades", "coin": coin(price_symbol)}]
+    subs += [{"type": "userFills", "user": u} for u in (_users if users is None else users)]
+    return [orjson.dumps({"method": "subscribe", "subscription": s}).decode() for s in subs]
+
+
+def parse(frame: str | bytes, ts_recv_ns: int) -> list[Event]:
+    """All events of a frame, not deduplicated (see `parse_keyed`)."""
+    return [event for _, event in parse_keyed(frame, ts_recv_ns)]
+
+
+def parse_keyed(frame: str | bytes, ts_recv_ns: int) -> list[tuple[FillKey | None, Event]]:
+    """Events paired with their dedupe key (None for price ticks); feed to `FillDeduper.filter`."""
+    if frame in (GREETING, GREETING.encode()):
+        return []
+    try:
+        msg = orjson.loads(frame)
+    except orjson.JSONDecodeError:
+        raise BadFrame("not JSON") from None
+    if not isinstance(msg, dict):
+        raise BadFrame("not a JSON object")
+    channel, data = msg.get("channel"), msg.get("data")
+    if channel in ("subscriptionResponse", "pong"):
+        return []
+    if channel == "error":
+        raise BadFrame(f"error: {str(data)[:200]}")
+    if channel == "trades":
+        if not isinstance(data, list) or not data:
+            raise BadFrame("trades data is not a non-empty array")
+        return [(None, _trade(t, ts_recv_ns)) for t in data]
+    if channel in ("userFills", "user"):
+        if not isinstance(data, dict):
+            raise BadFrame(f"{channel} data is not an object")
+        if data.get("isSnapshot"):  # history replayed on subscribe, not live
+            return []
+        fills = data.get("fills", [])
+        if not isinstance(fills, list):
+            raise BadFrame("fills is not an array")
+        user = data.get("user") if isinstance(data.get("user"), str) else None
+        result = parse_fills([(user, f) for f in fills], ts_recv_ns)
+        if result.skipped and not result.keyed:
+            raise BadFrame("; ".join(result.skipped[:3]))
+        return list(result.keyed)
+    raise BadFrame(f"unknown channel {channel!r}")
+
+
+def parse_fills(fills: Iterable[tuple[str | None, Any]], ts_recv_ns: int) -> FillsResult:
+    """(owner address or None, fill) pairs -> liquidations, ADL fills and skipped-item messages.
+
+    The one fill->Liquidation implementation, shared by the websocket and the node-file paths.
+    Fills without a `liquidation` object are ordinary trades and ignored.
+    """
+    keyed: list[tuple[FillKey, Liquidation]] = []
+    adl: list[HyperliquidAdl] = []
+    skipped: list[str] = []
+    for owner, fill in fills:
+        if not isinstance(fill, dict):
+            skipped.append("fill is not an object")
+            continue
+        if fill.get("liquidation") is None:
+            continue
+        try:
+            key, liq = fill_to_liquidation(fill, owner, ts_recv_ns)
+        except BadFrame as exc:
+            skipped.append(f"{fill.get('coin')}: {exc}")
+            continue
+        if fill.get("dir") == ADL_DIR:
+            adl.append(HyperliquidAdl(liq.symbol, liq.native_symbol, liq.side, liq.price, liq.qty,
+                                      liq.notional_usd, liq.ts_event))
+        else:
+            keyed.append((key, liq))
+    return FillsResult(keyed, adl, skipped)
+
+
+def fill_to_liquidation(fill: dict[str, Any], owner: str | None,
+                        ts_recv_ns: int) -> tuple[FillKey, Liquidation]:
+    """One fill carrying `liquidation{}` -> (dedupe key, Liquidation from the liquidated user's view).
+
+    Whose fill: if the owner is known, it is the liquidated user's own fill iff owner ==
+    liquidatedUser; otherwise (userEvents frames do not name the owner) a `Liquidated ...` dir or a
+    crossing fill is the liquidated user's (the liquidation order is the taker), a resting one a
+    counterparty's. Own fill: A (sold) = long liquidated; counterparty fill: inverted.
+    """
+    liq = fill.get("liquidation")
+    if not isinstance(liq, dict) or not isinstance(liq.get("liquidatedUser"), str):
+        raise BadFrame("liquidation without liquidatedUser")
+    liquidated = liq["liquidatedUser"].lower()
+    native = fill.get("coin")
+    if not isinstance(native, str):
+        raise BadFrame(f"bad coin {native!r}")
+    try:
+        symbol, mult = from_hyperliquid(native)
+    except UnknownSymbol:
+        raise BadFrame(f"unknown symbol format {native!r}") from None
+    side_raw = fill.get("side")
+    if side_raw not in ("A", "B"):
+        raise BadFrame(f"bad side {side_raw!r}")
+    if owner is not None:
+        own = owner.lower() == liquidated
+    else:
+        own = str(fill.get("dir", "")).startswith("Liquidated") or fill.get("crossed") is True
+    sold = side_raw == "A"
+    side = LONG if sold == own else SHORT
+    price = positive(fill.get("px"), "px")
+    qty = positive(fill.get("sz"), "sz")
+    match_id = fill.get("tid") if fill.get("tid") is not None else fill.get("hash")
+    if match_id is None:
+        raise BadFrame("fill without tid or hash")
+    key: FillKey = (str(match_id), liquidated, native)
+    return key, Liquidation(NAME, symbol, native, side, price / mult, qty * mult, qty * price,
+                            ms_to_ns(fill.get("time"), "time"), ts_recv_ns, THROTTLED)
+
+
+def _trade(t: Any, ts_recv_ns: int) -> PriceTick:
+    if not isinstance(t, dict) or not isinstance(t.get("coin"), str):
+        raise BadFrame("trade without coin")
+    try:
+        symbol, mult = from_hyperliquid(t["coin"])
+    except UnknownSymbol:
+        raise BadFrame(f"unknown symbol format {t['coin']!r}") from None
+    price = positive(t.get("px"), "px")
+    qty = positive(t.get("sz"), "sz")
+    return PriceTick(NAME, symbol, price / mult, qty * mult, ms_to_ns(t.get("time"), "time"), ts_recv_ns)
+
+
+class FillDeduper:
+    """Drops liquidation events whose FillKey was seen among the last `capacity` keys (FIFO)."""
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self.capacity = capacity
+        self.dropped = 0
+        self._seen: OrderedDict[FillKey, None] = OrderedDict()
+
+    def first(self, key: FillKey) -> bool:
+        """True the first time `key` is seen (and remember it), False for a repeat."""
+        if key in self._seen:
+            self.dropped += 1
+            return False
+        self._seen[key] = None
+        if len(self._seen) > self.capacity:
+            self._seen.popitem(last=False)
+        return True
+
+    def filter(self, keyed: Iterable[tuple[FillKey | None, Event]]) -> list[Event]:
+        return [event for key, event in keyed if key is None or self.first(key)]

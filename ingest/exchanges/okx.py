@@ -1,0 +1,198 @@
+"""OKX v5: `liquidation-orders` (all SWAP instruments) liquidations and `trades` BTC-USDT-SWAP prices.
+
+Real frame (docs, liquidation-orders channel):
+    {"arg":{"channel":"liquidation-orders","instType":"SWAP"},"data":[{"details":[{"bkLoss":"0",
+     "bkPx":"0.007831","ccy":"","posSide":"short","side":"buy","sz":"13","ts":"1692266434010"}],
+     "instFamily":"IOST-USDT","instId":"IOST-USDT-SWAP","instType":"SWAP","uly":"IOST-USDT"}]}
+-> a short liquidated (side=buy is the order that closed a short; posSide=short confirms), price
+bkPx, qty sz x ctVal (contracts -> coins), ts_event details[].ts.
+
+Contract sizes come from a module-level table (`set_instruments`, filled by the runner from
+`ingest.okx_instruments` at startup); an instId missing from it is a bad item, never a guess.
+Inverse swaps (BTC-USD-SWAP, ctVal in USD): notional = sz x ctVal, qty = notional / price.
+The docs say the channel "doesn't represent the total number of liquidations": throttled.
+
+Batch policy (several instruments, several details each): good items become events, bad items are
+skipped and reported by `parse_report`; `parse` raises BadFrame only when every item is bad.
+Non-SWAP data (FUTURES, MARGIN) is ignored, not bad.
+"""
+from __future__ import annotations
+
+from functools import partial
+from typing import Any, NamedTuple
+
+import orjson
+
+from common.schema import LONG, SHORT, Liquidation, PriceTick
+from ingest import okx_instruments
+from ingest.exchanges.base import BadFrame, Event, ReconnectRequested, ms_to_ns, positive
+from ingest.okx_instruments import Instrument, Table
+from ingest.symbols import UnknownSymbol, from_okx
+
+NAME = "okx"
+URL = "wss://ws.okx.com:8443/ws/v5/public"
+THROTTLED = True
+KEEPALIVE: tuple[str, float] | None = ("ping", 25.0)  # server drops after 30 s without traffic
+STALE_AFTER_S = 30.0  # trades on BTC-USDT-SWAP never pause this long on a live connection
+NOTICE_RECONNECT = "64008"  # "The connection will soon be closed for a service upgrade."
+
+_SIDE = {"sell": LONG, "buy": SHORT}
+_POS_SIDE = {"long": LONG, "short": SHORT}
+_QUIET_EVENTS = ("subscribe", "unsubscribe", "channel-conn-count", "notice")
+
+_instruments: Table = okx_instruments.bundled()
+
+
+class Report(NamedTuple):
+    """Events of one frame plus one message per skipped (bad) item of a batch."""
+
+    events: list[Event]
+    skipped: list[str]
+
+
+def set_instruments(table: Table) -> None:
+    """Replace the ctVal table the parser uses (the runner calls it once at startup)."""
+    global _instruments
+    _instruments = dict(table)
+
+
+def inst_id(symbol: str) -> str:
+    """Canonical `BTCUSDT` -> `BTC-USDT-SWAP` (the linear perpetual)."""
+    if not symbol.endswith("USDT") or len(symbol) <= 4:
+        raise ValueError(f"not a canonical USDT symbol: {symbol!r}")
+    return f"{symbol[:-4]}-USDT-SWAP"
+
+
+def url(base: str, symbols: tuple[str, ...], price_symbol: str) -> str:
+    return base
+
+
+def subscribe_messages(symbols: tuple[str, ...], price_symbol: str) -> list[str]:
+    """liquidation-orders takes an instType, not an instId: every swap arrives, filtered downstream."""
+    args = [{"channel": "liquidation-orders", "instType": "SWAP"},
+            {"channel": "trades", "instId": inst_id(price_symbol)}]
+    return [orjson.dumps({"id": "1", "op": "subscribe", "args": args}).decode()]
+
+
+def parse(frame: str | bytes, ts_recv_ns: int) -> list[Event]:
+    events, skipped = parse_report(frame, ts_recv_ns)
+    if skipped and not events:
+        raise BadFrame("; ".join(skipped[:3]))
+    return events
+
+
+def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
+    """Like `parse`, but returns skipped bad items of a batch instead of raising for them."""
+    if frame in ("pong", b"pong"):
+        return Report([], [])
+    try:
+        msg = orjson.loads(frame)
+    except orjson.JSONDecodeError:
+        raise BadFrame("not JSON") from None
+    if not isinstance(msg, dict):
+        raise BadFrame("not a JSON object")
+    event = msg.get("event")
+    if event is not None:
+        if event == "error":
+            raise BadFrame(f"error {msg.get('code')}: {msg.get('msg')}")
+        if event == "notice" and str(msg.get("code")) == NOTICE_RECONNECT:
+            raise ReconnectRequested(f"okx notice {NOTICE_RECONNECT}: {msg.get('msg')}")
+        if event in _QUIET_EVENTS:
+            return Report([], [])
+        raise BadFrame(f"unknown event {event!r}")
+    arg, data = msg.get("arg"), msg.get("data")
+    if not isinstance(arg, dict) or not isinstance(data, list):
+        raise BadFrame("no arg/data")
+    channel = arg.get("channel")
+    if channel == "liquidation-orders":
+        return _liquidations(data, ts_recv_ns)
+    if channel == "trades":
+        return _collect(data, lambda item: [_trade(item, ts_recv_ns)], "trades")
+    raise BadFrame(f"unknown channel {channel!r}")
+
+
+def _collect(items: list[Any], convert: Any, where: str) -> Report:
+    events: list[Event] = []
+    skipped: list[str] = []
+    for item in items:
+        try:
+            if not isinstance(item, dict):
+                raise BadFrame("item is not an object")
+            events.extend(convert(item))
+        except BadFrame as exc:
+            skipped.append(f"{where}: {exc}")
+    return Report(events, skipped)
+
+
+def _liquidations(data: list[Any], ts_recv_ns: int) -> Report:
+    events: list[Event] = []
+    skipped: list[str] = []
+    for inst in data:
+        if not isinstance(inst, dict):
+            skipped.append("liquidation-orders: item is not an object")
+            continue
+        if inst.get("instType") != "SWAP":  # dated futures, margin: not perpetuals
+            continue
+        native = inst.get("instId")
+        details = inst.get("details")
+        if not isinstance(details, list) or not details:
+            skipped.append(f"{native}: no details")
+            continue
+        try:
+            symbol, spec = _instrument(native)
+        except BadFrame as exc:
+            skipped.extend([f"{native}: {exc}"] * len(details))
+            continue
+        got = _collect(details, partial(_one_liquidation, str(native), symbol, spec, ts_recv_ns), str(native))
+        events.extend(got.events)
+        skipped.extend(got.skipped)
+    return Report(events, skipped)
+
+
+def _one_liquidation(native: str, symbol: str, spec: Instrument, ts_recv_ns: int,
+                     d: dict[str, Any]) -> list[Event]:
+    return [_liquidation(d, native, symbol, spec, ts_recv_ns)]
+
+
+def _instrument(native: object) -> tuple[str, Instrument]:
+    if not isinstance(native, str):
+        raise BadFrame(f"bad instId {native!r}")
+    try:
+        symbol, _ = from_okx(native)
+    except UnknownSymbol:
+        raise BadFrame(f"unknown symbol format {native!r}") from None
+    spec = _instruments.get(native)
+    if spec is None:
+        raise BadFrame(f"no ctVal for {native!r} (refresh the instruments table)")
+    return symbol, spec
+
+
+def _size(sz: float, price: float, spec: Instrument) -> tuple[float, float]:
+    """Contracts -> (qty in coins, notional USD)."""
+    if spec.ct_type == "inverse":
+        notional = sz * spec.ct_val
+        return notional / price, notional
+    qty = sz * spec.ct_val
+    return qty, qty * price
+
+
+def _liquidation(d: dict[str, Any], native: str, symbol: str, spec: Instrument,
+                 ts_recv_ns: int) -> Liquidation:
+    side = _SIDE.get(d.get("side"))  # type: ignore[arg-type]
+    if side is None:
+        raise BadFrame(f"bad side {d.get('side')!r}")
+    pos_side = d.get("posSide")
+    if pos_side in _POS_SIDE and _POS_SIDE[pos_side] != side:  # "net" defers to side
+        raise BadFrame(f"side {d.get('side')!r} contradicts posSide {pos_side!r}")
+    price = positive(d.get("bkPx"), "bkPx")
+    qty, notional = _size(positive(d.get("sz"), "sz"), price, spec)
+    return Liquidation(NAME, symbol, native, side, price, qty, notional,
+                       ms_to_ns(d.get("ts"), "ts"), ts_recv_ns, THROTTLED)
+
+
+def _trade(item: dict[str, Any], ts_recv_ns: int) -> PriceTick:
+    native = item.get("instId")
+    symbol, spec = _instrument(native)
+    price = positive(item.get("px"), "px")
+    qty, _ = _size(positive(item.get("sz"), "sz"), price, spec)
+    return PriceTick(NAME, symbol, price, qty, ms_to_ns(item.get("ts"), "ts"), ts_recv_ns)
