@@ -22,6 +22,7 @@ from ingest import exchanges
 from ingest.connection import Connection
 from ingest.exchanges.base import BadFrame, ReconnectRequested
 from ingest.router import Router
+from ingest.venue_setup import prepare
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class Ingester:
 
     def run(self) -> int:
         try:
+            prepare(self.venue, self.cfg)
             return asyncio.run(self._main())
         except Exception:
             log.exception("%s: fatal error", self.name)
@@ -153,13 +155,24 @@ class Ingester:
 @click.option("--url", default=None, help="Base URL override (e.g. the local simulator).")
 @click.option("--shards", type=int, default=None, help="Number of analytics shards to route to.")
 @click.option("--symbols", default=None, help="Comma-separated canonical symbols (also $TRACKED_SYMBOLS).")
+@click.option("--fills-dir", default=None, type=click.Path(file_okay=False),
+              help="hyperliquid only: tail a non-validating node's --write-fills directory (the complete tape).")
 @click.pass_context
-def command(ctx: click.Context, exchange: str, url: str | None, shards: int | None, symbols: str | None) -> None:
+def command(ctx: click.Context, exchange: str, url: str | None, shards: int | None, symbols: str | None,
+            fills_dir: str | None) -> None:
     """Connect to one EXCHANGE and feed its liquidations into the pipeline."""
     from liqcascade.cli import get_config
 
-    over = {"pipeline": {"shards": shards}, "ingest": {"symbols": symbols}}
+    over = {"pipeline": {"shards": shards}, "ingest": {"symbols": symbols, "hyperliquid_fills_dir": fills_dir}}
     if url:
         over["ingest"]["urls"] = {exchange: url}
     cfg = get_config(ctx, over, process=f"ingest-{exchange}")
+    if exchange == "hyperliquid" and cfg.ingest.hyperliquid_fills_dir:
+        from ingest.exchanges import hyperliquid_node
+        from ingest.node_tail import FileTailer
+
+        tailer = FileTailer(cfg.ingest.hyperliquid_fills_dir)
+        sys.exit(Ingester(cfg, hyperliquid_node, connection=tailer).run())
+    if fills_dir:
+        raise click.UsageError("--fills-dir applies to hyperliquid only")
     sys.exit(Ingester(cfg, exchanges.get(exchange)).run())

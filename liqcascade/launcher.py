@@ -90,6 +90,6 @@ def command(ctx: click.Context, demo: bool, exchanges: str | None, shards: int |
     manager = Manager()
     for name, argv in plan(cfg, names, demo=demo, with_redis=with_redis, sim_port=free_port(),
                            tail=demo if tail is None else tail, speed=speed):
-        manager.add_process(name, shlex.join(base + argv), env=env)
+        manager.add_process(name, "exec " + shlex.join(base + argv), env=env)  # exec: signals reach python
     manager.loop()
     sys.exit(0 if manager.returncode in (0, 130, 143) else manager.returncode)
