@@ -58,6 +58,7 @@ class IngestConfig:
     hyperliquid_users: tuple[str, ...] = ("0x2e3d94f0562703b25c83308a05046ddaf9a8dd14",)
     hyperliquid_fills_dir: str = ""
     okx_ctval_cache: str = "~/.cache/liqcascade/okx_instruments.json"
+    stale_after_s: float = 0.0  # stale-feed watchdog override in seconds; 0 = the venue's STALE_AFTER_S
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class SignalsConfig:
     feed_stale_s: float = 15.0  # a venue whose last FeedStatus is older counts as stale
     stale_after_s: float = 10.0  # a symbol without snapshots this long decays to NONE
     alert_min_events: int = 3  # whale guard: ALERT+ needs this many liquidations in the last 10 s
+    alert_confirm_s: float = 1.0  # entering ALERT+ from below needs the evidence to hold this long
 
 
 @dataclass(frozen=True)

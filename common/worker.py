@@ -6,6 +6,7 @@ handlers, do periodic work in `on_tick`, and flush in `on_stop`. `run()` returns
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -38,6 +39,7 @@ class Worker:
         self.poller = zmq.Poller()
         self._inputs: dict[zmq.Socket, Handler] = {}
         self._sockets: list[zmq.Socket] = []
+        # One series per process: a batch fanned out to several sockets carries the same number on each.
         self.stamper = SeqStamper(self.name)
         self.gaps = GapCounter(self.name)
         self.bad_frames = 0
@@ -85,6 +87,8 @@ class Worker:
 
     # -- the loop ------------------------------------------------------------------------------
     def run(self) -> int:
+        if threading.current_thread() is threading.main_thread():
+            self.stop.install()  # a process: SIGTERM/SIGINT set the flag (threads in tests set it directly)
         self.ctx = zmq.Context()
         try:
             self.on_start()

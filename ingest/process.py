@@ -20,6 +20,7 @@ from common.sockets import make_socket
 from common.wire import SeqStamper
 from ingest import exchanges
 from ingest.connection import Connection
+from ingest.dedupe import Deduper
 from ingest.exchanges.base import BadFrame, ReconnectRequested
 from ingest.router import Router
 from ingest.venue_setup import prepare
@@ -39,8 +40,8 @@ class Ingester:
         self.name = f"ingest.{venue.NAME}"
         self.clock = clock
         self.conn = connection or Connection(venue, cfg, clock)
+        self.dedupe = Deduper(name=self.name)
         self.router = Router(cfg.pipeline.shards, cfg.ingest.symbols, cfg.ingest.price_symbol)
-        self.stamper = SeqStamper(self.name)
         self.bad_frames = 0
         self.events = 0
         self._stop: asyncio.Event | None = None
@@ -75,6 +76,8 @@ class Ingester:
                        for k in range(self.cfg.pipeline.shards)]
         signals_sock = make_socket(ctx, zmq.PUSH, self.cfg.endpoint("signals"), bind=False, hwm=hwm)
         self._outs = {None: signals_sock, **dict(enumerate(shard_socks))}
+        # Sequence numbers count per destination socket, so each receiver sees an unbroken series.
+        self._stampers = {dest: SeqStamper(self.name) for dest in self._outs}
         tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._flusher()),
                  asyncio.create_task(self._heartbeat())]
         log.info("%s: started, %d shard(s), symbols=%s", self.name, len(shard_socks),
@@ -92,8 +95,8 @@ class Ingester:
             for sock in self._outs.values():
                 sock.close()
             ctx.term()
-        log.info("%s: stopped; %d events, %d bad frames, %d reconnects", self.name, self.events,
-                 self.bad_frames, self.conn.state.reconnects)
+        log.info("%s: stopped; %d events, %d bad frames, %d duplicates dropped, %d reconnects", self.name,
+                 self.events, self.bad_frames, self.dedupe.dropped, self.conn.state.reconnects)
         return 0
 
     async def _read(self) -> None:
@@ -107,6 +110,7 @@ class Ingester:
             except ReconnectRequested as exc:
                 self.conn.reconnect(str(exc) or "venue notice")
                 continue
+            events = self.dedupe.filter(events)
             if events and self.router.add(events):
                 self._wake.set()
                 if self.router.pending >= batch_max:
@@ -129,7 +133,7 @@ class Ingester:
     async def _flush(self, final: bool = False) -> None:
         for dest, topic, batch in self.router.take():
             self.events += len(batch) if dest is not None else 0
-            await self._outs[dest].send_multipart(self.stamper.stamp(topic, batch), copy=False)
+            await self._outs[dest].send_multipart(self._stampers[dest].stamp(topic, batch), copy=False)
         if final:
             await self._send_status(connected=False)
 
@@ -146,8 +150,8 @@ class Ingester:
     async def _send_status(self, connected: bool) -> None:
         msg = [self.status(connected)]
         topic = topics.status(self.venue.NAME)
-        for sock in self._outs.values():
-            await sock.send_multipart(self.stamper.stamp(topic, msg), copy=False)
+        for dest, sock in self._outs.items():
+            await sock.send_multipart(self._stampers[dest].stamp(topic, msg), copy=False)
 
 
 @click.command("ingest")

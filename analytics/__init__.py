@@ -1,0 +1,1 @@
+"""Liquidation-flow analytics: bucketed windows, kinematics, correlation, baseline and cascade risk."""

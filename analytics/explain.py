@@ -1,0 +1,44 @@
+"""The human sentence of a snapshot: what happened, how unusual it is, and on how many venues."""
+from __future__ import annotations
+
+
+def money(usd: float) -> str:
+    """$12.4M, $850k, $1.2B, $420."""
+    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if usd >= div:
+            text = f"{usd / div:.1f}" if usd / div < 100 else f"{usd / div:.0f}"
+            return f"${text.removesuffix('.0')}{suffix}"
+    return f"${usd:.0f}"
+
+
+def window_label(name: str) -> str:
+    """'10s' -> '10 s', '500ms' -> '500 ms'."""
+    for unit in ("ms", "s", "m", "h"):
+        if name.endswith(unit):
+            return f"{name[: -len(unit)]} {unit}"
+    return name
+
+
+def sentence(symbol: str, *, side_usd: float, direction: str, window: str, ratio: float,
+             baseline: float, floor: float, accel_score: float, accel: float, n_eff: float,
+             venues_active: int, venues_known: int, rho: float, usd_60s: float) -> str:
+    """E.g. "BTCUSDT: $12.4M of longs liquidated in 10 s, 8.2× its 1 h baseline, accelerating,
+    on 3 of 4 venues (ρ 0.84)". `ratio` is against max(baseline, floor), named after the larger."""
+    if usd_60s <= 0.0:
+        return f"{symbol}: quiet, no liquidations in the last 60 s"
+    ref = "its 1 h baseline" if baseline >= floor else f"the {money(floor)}/s floor"
+    if accel_score >= 0.3:
+        trend = "accelerating"
+    elif accel < 0.0:
+        trend = "easing"
+    else:
+        trend = "steady"
+    text = (f"{symbol}: {money(side_usd)} of {direction}s liquidated in {window_label(window)}, "
+            f"{ratio:.1f}× {ref}, {trend}")
+    if 0.0 < n_eff < 1.5:
+        text += ", mostly one large liquidation"
+    text += f", on {venues_active} of {max(venues_known, venues_active)} venue"
+    text += "s" if max(venues_known, venues_active) != 1 else ""
+    if venues_active >= 2:
+        text += f" (ρ {rho:.2f})"
+    return text

@@ -1,0 +1,134 @@
+"""Cascade risk: six factors scored 0..1, combined with configured weights, plus confidence.
+
+Scoring intent (signals maps risk to NONE<0.30<=WATCH<0.50<=ALERT<0.70<=CRITICAL<0.85<=EXTREME):
+a $20M+/60 s cascade over 2+ venues scores well above 0.5 within seconds of onset; calm flow stays
+near 0; one lone whale scores about the velocity weight alone (0.35 by default), because every other
+factor needs evidence that a single liquidation cannot give.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+FACTORS = ("velocity", "acceleration", "jerk", "concentration", "correlation", "one_sided")
+
+
+@dataclass(frozen=True, slots=True)
+class WindowFlow:
+    """One scoring window: velocities of the last three windows (USD/s) and the effective count."""
+
+    name: str
+    seconds: float
+    v: tuple[float, float, float]
+    n_eff: float
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """What the factors are computed from (all windows both sides, all venues unless said)."""
+
+    windows: tuple[WindowFlow, ...]  # the scoring windows, short to long
+    ref_usd_per_s: float  # max(baseline, floor)
+    long_usd: float  # 10 s
+    short_usd: float  # 10 s
+    whale_usd: float  # 10 s, USD from liquidations >= the symbol's whale threshold
+    n_eff: float  # 10 s
+    rho: float
+    venues_active: int
+
+
+def saturate(x: float, scale: float) -> float:
+    """0 for x <= 0, rising smoothly to 1: 1 - exp(-x/scale)."""
+    return 1.0 - math.exp(-x / scale) if x > 0.0 else 0.0
+
+
+def evidence(n_eff: float) -> float:
+    """How much a shape measured on n_eff effective liquidations can be trusted: 0 for one, ->1 for many.
+
+    n_eff = (Σ usd)² / Σ usd² (inverse Herfindahl): 1 for one whale however large, k for k equal
+    liquidations, between for a mix. Weighing USD keeps a crowd of dust from looking like breadth.
+    """
+    return saturate(n_eff - 1.0, 2.0)
+
+
+def n_effective(usd: float, usd_sq: float) -> float:
+    return usd * usd / usd_sq if usd_sq > 0.0 else 0.0
+
+
+def _best(values: list[tuple[float, float, str]]) -> tuple[float, float, str]:
+    """(score, raw, window) with the highest score; ties -> the first (shortest window)."""
+    return max(values, key=lambda t: t[0])
+
+
+def score_factors(flow: Flow) -> tuple[dict[str, tuple[float, float]], dict[str, str], float]:
+    """Each factor's (raw, score); the window each kinematic factor was read on; the velocity ratio.
+
+    * velocity: ratio = v_W / max(baseline, floor), maximized over the scoring windows;
+      score = 1 - exp(-(ratio - 1)/2): 0 at the reference, 0.63 at 3x, 0.95 at 7x. raw = v_W USD/s.
+    * acceleration: x = (v_0 - v_1) / ref (the velocity gained over one window, in reference units),
+      score = (1 - exp(-x/2)) · evidence(n_eff of the window), best window; raw = a in USD/s².
+    * jerk: x = (v_0 - 2·v_1 + v_2) / ref, scored like acceleration; raw = jerk in USD/s³.
+    * concentration: raw = whale share of 10 s USD; score = (1 - share) · breadth, breadth =
+      1 - exp(-(n_eff - 1)/3): a crowd scores high, one whale scores 0 (it lowers risk, never raises it).
+    * correlation: raw = ρ (USD-weighted, venues with >= 5% of the 60 s USD; see correlation.py);
+      score = max(ρ, 0) · (0.5 + 0.5·min(1, (venues - 1)/2)): 0.75·ρ on 2 venues, ρ on 3+, 0 on one.
+    * one_sided: raw = imbalance (L - S)/(L + S) over 10 s; score = |imbalance| · evidence(n_eff).
+    The last three describe the shape of the flow, which means nothing without flow: they are scaled
+    by activity = min(1, velocity ratio), so calm noise cannot add up to a signal.
+    """
+    ref = max(flow.ref_usd_per_s, 1e-9)
+    vel = _best([((w.v[0] / ref), w.v[0], w.name) for w in flow.windows])
+    ratio = vel[0]
+    acc = _best([(saturate((w.v[0] - w.v[1]) / ref, 2.0) * evidence(w.n_eff),
+                  (w.v[0] - w.v[1]) / w.seconds, w.name) for w in flow.windows])
+    jerk = _best([(saturate((w.v[0] - 2.0 * w.v[1] + w.v[2]) / ref, 2.0) * evidence(w.n_eff),
+                   (w.v[0] - 2.0 * w.v[1] + w.v[2]) / (w.seconds * w.seconds), w.name) for w in flow.windows])
+    activity = min(1.0, ratio)
+    total = flow.long_usd + flow.short_usd
+    share = flow.whale_usd / total if total > 0.0 else 0.0
+    imbalance = (flow.long_usd - flow.short_usd) / total if total > 0.0 else 0.0
+    breadth = saturate(flow.n_eff - 1.0, 3.0)
+    part = 0.5 + 0.5 * min(1.0, (flow.venues_active - 1) / 2.0)
+    corr = max(flow.rho, 0.0) * part if flow.venues_active >= 2 else 0.0
+    factors = {
+        "velocity": (vel[1], saturate(ratio - 1.0, 2.0)),
+        "acceleration": (acc[1], acc[0]),
+        "jerk": (jerk[1], jerk[0]),
+        "concentration": (share, (1.0 - share) * breadth * activity),
+        "correlation": (flow.rho, corr * activity),
+        "one_sided": (imbalance, abs(imbalance) * evidence(flow.n_eff) * activity),
+    }
+    windows = {"velocity": vel[2], "acceleration": acc[2], "jerk": jerk[2]}
+    return factors, windows, ratio
+
+
+def combine(factors: dict[str, tuple[float, float]],
+            weights: dict[str, float]) -> tuple[float, dict[str, dict[str, float]]]:
+    """risk = Σ w_i·score_i / Σ w_i (weights normalized, so risk stays in 0..1) and the breakdown."""
+    total_w = sum(max(weights.get(name, 0.0), 0.0) for name in FACTORS) or 1.0
+    out: dict[str, dict[str, float]] = {}
+    risk = 0.0
+    for name in FACTORS:
+        raw, score = factors[name]
+        w = max(weights.get(name, 0.0), 0.0) / total_w
+        score = min(max(_finite(score), 0.0), 1.0)
+        risk += w * score
+        out[name] = {"raw": _finite(raw), "score": score, "weight": w, "contribution": w * score}
+    return min(max(risk, 0.0), 1.0), out
+
+
+def confidence(events_60s: float, age_s: float, coverage: float) -> float:
+    """sample · freshness · coverage, each 0..1.
+
+    sample = 1 - exp(-events/3) (events over 60 s, all venues); freshness = exp(-age/60 s) with age
+    the time since the symbol's newest event; coverage from `FeedBook.coverage` (throttled venues
+    count less, disconnected or stale ones nothing).
+    """
+    sample = saturate(events_60s, 3.0)
+    fresh = math.exp(-max(age_s, 0.0) / 60.0)
+    return min(max(sample * fresh * coverage, 0.0), 1.0)
+
+
+def _finite(x: float) -> float:
+    x = float(x)
+    return x if math.isfinite(x) else 0.0

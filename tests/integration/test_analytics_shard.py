@@ -1,0 +1,73 @@
+"""An AnalyticsShard over real ipc sockets: liquidations in, snapshots with the right velocity out."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import zmq
+
+from analytics.process import AnalyticsShard
+from common import topics
+from common.config import load_config
+from common.lifecycle import StopFlag
+from common.schema import FeedStatus, Liquidation, MetricsSnapshot
+from common.sharding import shard_of
+from common.wire import SeqStamper, decode
+
+NS = 1_000_000_000
+
+
+def owned(shard: int, shards: int, n: int = 1) -> list[str]:
+    """The first n symbols SYM0USDT, SYM1USDT, ... that belong to `shard`."""
+    return [s for s in (f"SYM{i}USDT" for i in range(200)) if shard_of(s, shards) == shard][:n]
+
+
+def test_shard_emits_snapshots_with_the_velocity_of_what_it_received(tmp_path):
+    cfg = load_config(overrides={"pipeline": {"ipc_dir": str(tmp_path), "shards": 2}}, env={})
+    shard = 1
+    mine, = owned(shard, 2)
+    other, = owned(0, 2)
+    ctx = zmq.Context()
+    sink = ctx.socket(zmq.PULL)
+    sink.setsockopt(zmq.LINGER, 0)
+    sink.bind(cfg.endpoint("signals"))
+    stop = StopFlag()
+    worker = AnalyticsShard(cfg, shard, stop)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    push = ctx.socket(zmq.PUSH)
+    push.setsockopt(zmq.LINGER, 0)
+    push.connect(cfg.endpoint("analytics", shard))
+    stamper = SeqStamper("test-ingest")
+    try:
+        now = time.time_ns()
+        liqs = [Liquidation("bybit", sym, sym, "long", 100.0, 1000.0, 100_000.0, now - NS // 2, now)
+                for sym in (mine, mine, other)]
+        push.send_multipart(stamper.stamp(topics.liq_batch(shard), liqs))
+        push.send_multipart(stamper.stamp(topics.status("bybit"), [
+            FeedStatus("bybit", True, False, 0, 10, 0, 2, now, now)]))
+        got: list[MetricsSnapshot] = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(s.velocity_usd_per_s["10s"] > 0 for s in got):
+            if sink.poll(200):
+                topic, _sender, _seq, msgs = decode(sink.recv_multipart())
+                assert topic == topics.metrics(mine)
+                got.extend(msgs)
+        snap = next(s for s in got if s.velocity_usd_per_s["10s"] > 0)
+        assert snap.symbol == mine
+        assert snap.velocity_usd_per_s["10s"] == pytest.approx(200_000.0 / 10)
+        assert snap.count_per_s["60s"] == pytest.approx(2 / 60)
+        assert snap.by_venue == {"bybit": pytest.approx(20_000.0)}
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and worker.counters["misrouted"] < 1:
+            time.sleep(0.01)
+        assert worker.counters["misrouted"] == 1  # `other` belongs to shard 0: dropped, counted
+        assert worker.counters["statuses"] == 1
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        push.close()
+        sink.close()
+        ctx.term()
+    assert not thread.is_alive()
