@@ -108,7 +108,8 @@ class SignalsConfig:
     feed_stale_s: float = 15.0  # a venue whose last FeedStatus is older counts as stale
     stale_after_s: float = 10.0  # a symbol without snapshots this long decays to NONE
     alert_min_events: int = 3  # whale guard: ALERT+ needs this many liquidations in the last 10 s
-    alert_confirm_s: float = 1.0  # entering ALERT+ from below needs the evidence to hold this long
+    alert_min_n_eff: float = 1.5  # ...and an effective count (inverse Herfindahl) not "mostly one liquidation"
+    alert_confirm_s: float = 2.0  # entering ALERT+ from below needs the evidence to hold this long
 
 
 @dataclass(frozen=True)

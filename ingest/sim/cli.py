@@ -7,6 +7,7 @@ import signal
 
 import click
 
+from ingest.sim import faults as sim_faults
 from ingest.sim import timeline
 from ingest.sim.server import SimServer
 from ingest.sim.venues import SIM_VENUES, sim_urls
@@ -30,13 +31,25 @@ log = logging.getLogger(__name__)
               help="Reproduce the 1 liquidation/symbol/s snapshotting of Binance and OKX.")
 @click.option("--ping-interval", default=180.0, show_default=True, type=float,
               help="Protocol ping interval in seconds (Binance: 180).")
+@click.option("--faults", "fault_spec", default="", metavar="SPEC",
+              help="Inject faults: KIND@SECONDS[:ARG][/VENUE],... e.g. 'disconnect@20,stall@40:10,garbage@5,"
+                   "notice@30:5/okx'. Kinds: " + ", ".join(f"{k} (ARG: {d[0]})" for k, d in sim_faults.KINDS.items()))
+@click.option("--client-queue", default=1000, show_default=True, type=int,
+              help="Frames queued per client before a slow reader is disconnected.")
+@click.option("--max-age", default=0.0, show_default=True, type=float,
+              help="Close connections older than this many seconds (0 = never; Binance: 86400).")
 @click.pass_context
 def command(ctx: click.Context, host: str, port: int, venues: str, scenario: str, path: str | None,
-            speed: float, rate: float, rounds: int, throttle: bool, ping_interval: float) -> None:
+            speed: float, rate: float, rounds: int, throttle: bool, ping_interval: float, fault_spec: str,
+            client_queue: int, max_age: float) -> None:
     """Serve recorded or generated liquidations over the exchanges' real websocket protocols."""
     from liqcascade.cli import get_config
 
     get_config(ctx, process="exchange-sim")
+    try:
+        schedule = sim_faults.parse_spec(fault_spec)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     names = [v.strip() for v in venues.split(",") if v.strip()]
     unknown = [v for v in names if v not in SIM_VENUES]
     if unknown:
@@ -48,11 +61,12 @@ def command(ctx: click.Context, host: str, port: int, venues: str, scenario: str
     else:
         tl = timeline.demo(rounds=rounds)
     server = SimServer([SIM_VENUES[v] for v in names], tl, speed=speed, throttle=throttle,
-                       ping_interval=ping_interval)
-    asyncio.run(_serve(server, host, port, names))
+                       ping_interval=ping_interval, client_queue=client_queue, max_age_s=max_age or None)
+    asyncio.run(_serve(server, host, port, names, schedule))
 
 
-async def _serve(server: SimServer, host: str, port: int, names: list[str]) -> None:
+async def _serve(server: SimServer, host: str, port: int, names: list[str],
+                 schedule: list[sim_faults.Fault]) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -61,8 +75,10 @@ async def _serve(server: SimServer, host: str, port: int, names: list[str]) -> N
     for venue, url in sim_urls(host, bound, names).items():
         log.info("sim: %s at %s", venue, url)
     player = asyncio.create_task(server.play())
+    injector = asyncio.create_task(sim_faults.run_schedule(server, schedule))
     done = asyncio.create_task(server.done.wait())
     await asyncio.wait([asyncio.create_task(stop.wait()), done], return_when=asyncio.FIRST_COMPLETED)
     player.cancel()
+    injector.cancel()
     await server.close()
     log.info("sim: stopped after %d events", server.sent_events)

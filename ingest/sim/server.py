@@ -1,52 +1,116 @@
-"""The simulator server: plays a timeline to every connected client in its venue's protocol."""
+"""The simulator server: plays a timeline to every connected client in its venue's protocol, faults on demand."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import socket
 import time
-from collections.abc import Iterator
+from collections import Counter, deque
+from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass, field
 from types import ModuleType
+from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from ingest.sim.faults import FaultInjection
 from ingest.sim.session import Session
 from ingest.sim.timeline import SimEvent, SimLiquidation
 
 log = logging.getLogger(__name__)
 
+TICK_S = 0.05  # housekeeping period: batches, throttled snapshots, ping limits, connection age
+SNDBUF = 128 * 1024  # per-connection kernel send buffer
+Stamped = list[tuple[SimLiquidation, int]]  # the liquidations a frame carries, with their ms stamp
 
-class SimServer:
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A liquidation written to one client (recorded with `record=True`, for tests)."""
+
+    venue: str
+    client: int
+    event: SimLiquidation
+    ts_ms: int
+
+
+@dataclass(eq=False)
+class Client:
+    """One connection: its protocol session and a bounded outgoing queue drained by its own writer task."""
+
+    id: int
+    ws: ServerConnection
+    venue: ModuleType
+    session: Session
+    queue: asyncio.Queue[tuple[str | bytes, Stamped]]
+    opened: float
+    last_heard: float
+    stalled_until: float = 0.0
+    dead: bool = False
+    replayed: set[int] = field(default_factory=set)
+
+
+class SimServer(FaultInjection):
     """Serves every venue protocol module in `venues` on one port, routed by URL path.
 
     `speed` > 1 plays the timeline faster than real time; events are stamped with the wall clock when
-    sent, so the live pipeline sees fresh events. `throttle` reproduces the 1/symbol/s snapshotting of
-    venues that have it (Binance, OKX).
+    sent. `throttle` reproduces the 1/symbol/s snapshotting of Binance and OKX; venues with a
+    `batch_window` (Bybit allLiquidation) merge a window's items into one frame. Each client has a
+    bounded queue (`client_queue`): a client that cannot keep up is disconnected, never waited for,
+    so one slow reader neither stalls the others nor grows memory. Faults are methods (`stall`,
+    `send_garbage`, ...), see `ingest.sim.faults` for the CLI spec.
     """
 
     def __init__(self, venues: list[ModuleType], timeline: Iterator[tuple[float, SimEvent]], *,
-                 speed: float = 1.0, throttle: bool = True, ping_interval: float | None = 180.0) -> None:
-        self.venues = venues
+                 speed: float = 1.0, throttle: bool = True, ping_interval: float | None = 180.0,
+                 client_queue: int = 1000, max_age_s: float | None = None, enforce_pings: bool = True,
+                 replay: int = 0, record: bool = False) -> None:
+        self.venues = sorted(venues, key=lambda v: not hasattr(v, "PATH"))  # exact paths before prefixes
         self.timeline = timeline
         self.speed = speed
         self.throttle = throttle
         self.ping_interval = ping_interval
-        self.clients: dict[ServerConnection, tuple[ModuleType, Session]] = {}
+        self.client_queue = client_queue
+        self.max_age_s = max_age_s
+        self.ping_limits: dict[str, float | None] = {
+            v.NAME: getattr(v, "PING_LIMIT_S", None) if enforce_pings else None for v in venues}
+        self.replay = replay
+        self.record = record
+        self.clients: dict[ServerConnection, Client] = {}
+        self.connects: Counter[str] = Counter()
+        self.stats: Counter[str] = Counter()
+        self.deliveries: list[Delivery] = []
+        self.max_depth = 0
         self.sent_events = 0
         self.done = asyncio.Event()
+        self._backlog: dict[str, deque[tuple[str, Any, Stamped]]] = {v.NAME: deque(maxlen=1000) for v in venues}
+        self._batches: dict[tuple[str, str], tuple[ModuleType, float, list[Any], Stamped]] = {}
         self._last_sent: dict[tuple[str, str], float] = {}
         self._pending: dict[tuple[str, str], tuple[ModuleType, SimEvent]] = {}
+        self._ids = itertools.count(1)
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._server: Server | None = None
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         self._server = await serve(self._handle, host, port, ping_interval=self.ping_interval,
                                    compression=None, max_queue=64)
+        self._spawn(self._housekeep())
         return self._server.sockets[0].getsockname()[1]
 
     async def close(self) -> None:
+        for t in list(self._tasks):
+            t.cancel()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+
+    def subscribed(self, venue: str) -> int:
+        """Live clients of `venue` that have subscribed to something (what tests wait for)."""
+        return sum(1 for c in self._targets(venue) if c.session.streams)
+
+    # ---- connections -------------------------------------------------------------------------------------
 
     async def _handle(self, ws: ServerConnection) -> None:
         path = ws.request.path if ws.request else "/"
@@ -57,21 +121,77 @@ class SimServer:
         else:
             await ws.close(1008, "unknown path")
             return
-        self.clients[ws] = (venue, session)
-        log.info("sim: %s client connected on %s", venue.NAME, path)
+        sock = ws.transport.get_extra_info("socket")
+        if sock is not None:  # bound kernel buffering too, so a slow reader shows up in its queue
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
+        now = time.monotonic()
+        c = Client(next(self._ids), ws, venue, session, asyncio.Queue(self.client_queue), now, now)
+        self.clients[ws] = c
+        self.connects[venue.NAME] += 1
+        log.info("sim: %s client #%d connected on %s", venue.NAME, c.id, path)
+        writer = asyncio.create_task(self._write(c))
+        if getattr(venue, "GREETING", None):
+            self._offer(c, venue.GREETING)
+        self._replay(c)
         try:
             async for text in ws:
+                c.last_heard = time.monotonic()
                 for reply in venue.on_client_message(session, text):
-                    await ws.send(reply)
+                    self._offer(c, reply)
+                self._replay(c)
         except ConnectionClosed:
             pass
         finally:
+            c.dead = True
             self.clients.pop(ws, None)
+            writer.cancel()
+
+    async def _write(self, c: Client) -> None:
+        try:
+            while True:
+                text, stamped = await c.queue.get()
+                await c.ws.send(text)
+                if stamped and self.record:
+                    self.deliveries.extend(Delivery(c.venue.NAME, c.id, ev, ts) for ev, ts in stamped)
+        except ConnectionClosed:
+            pass
+
+    def _offer(self, c: Client, text: str | bytes, stamped: Stamped | None = None) -> None:
+        if c.dead:
+            return
+        if c.stalled_until > time.monotonic():  # a stalled server sends nothing, not even pongs
+            self.stats["stalled_drops"] += 1
+            return
+        try:
+            c.queue.put_nowait((text, stamped or []))
+        except asyncio.QueueFull:
+            self.stats["slow_disconnects"] += 1
+            log.warning("sim: %s client #%d reads too slowly (%d frames queued); disconnecting it",
+                        c.venue.NAME, c.id, c.queue.qsize())
+            self._kill(c)
+            return
+        self.max_depth = max(self.max_depth, c.queue.qsize())
+
+    def _kill(self, c: Client, close: tuple[int, str] | None = None) -> None:
+        c.dead = True
+        if close is None:
+            c.ws.transport.abort()
+        else:
+            self._spawn(c.ws.close(*close))
+
+    def _targets(self, venue: str | None) -> list[Client]:
+        return [c for c in self.clients.values() if not c.dead and venue in (None, c.venue.NAME)]
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ---- playing -----------------------------------------------------------------------------------------
 
     async def play(self) -> None:
         """Play the timeline; events that are due together are sent back to back without sleeping."""
         start = time.monotonic()
-        flusher = asyncio.create_task(self._flush_throttled()) if self.throttle else None
         try:
             for offset, ev in self.timeline:
                 delay = start + offset / self.speed - time.monotonic()
@@ -79,8 +199,6 @@ class SimServer:
                     await asyncio.sleep(delay)
                 await self.broadcast(ev)
         finally:
-            if flusher:
-                flusher.cancel()
             self.done.set()
 
     async def broadcast(self, ev: SimEvent) -> None:
@@ -95,36 +213,52 @@ class SimServer:
                     self._pending[k] = (venue, ev)  # only the latest survives, as on the real feed
                     continue
                 self._last_sent[k] = now
-            await self._send(venue, ev, now)
+            self._send(venue, ev, now)
 
-    async def _send(self, venue: ModuleType, ev: SimEvent, now: float) -> None:
-        encoded = venue.encode(ev, int(now * 1000))
+    def _send(self, venue: ModuleType, ev: SimEvent, now: float) -> None:
+        ts_ms = int(now * 1000)
+        encoded = venue.encode(ev, ts_ms)
         if encoded is None:
             return
-        stream, payload = encoded
+        key, payload = encoded
         self.sent_events += 1
-        for ws, (v, session) in list(self.clients.items()):
-            if v is not venue:
-                continue
-            text = venue.frame(session, stream, payload)
+        stamped: Stamped = [(ev, ts_ms)] if isinstance(ev, SimLiquidation) else []
+        window = venue.batch_window(key) if hasattr(venue, "batch_window") else 0.0
+        if window > 0:
+            _, due, payloads, evs = self._batches.setdefault(
+                (venue.NAME, key), (venue, time.monotonic() + window, [], []))
+            payloads.append(payload)
+            evs.extend(stamped)
+            return
+        self._deliver(venue, key, payload, stamped)
+
+    def _deliver(self, venue: ModuleType, key: str, payload: Any, stamped: Stamped) -> None:
+        if stamped:
+            self._backlog[venue.NAME].append((key, payload, stamped))
+        for c in self._targets(venue.NAME):
+            text = venue.frame(c.session, key, payload)
             if text is not None:
-                try:
-                    await ws.send(text)
-                    session.sent += 1
-                except ConnectionClosed:
-                    pass
+                self._offer(c, text, stamped)
 
-    async def _flush_throttled(self) -> None:
+    async def _housekeep(self) -> None:
         while True:
-            await asyncio.sleep(0.05)
-            now = time.time()
+            await asyncio.sleep(TICK_S)
+            mono, wall = time.monotonic(), time.time()
+            for k, (venue, due, payloads, stamped) in list(self._batches.items()):
+                if mono >= due:
+                    del self._batches[k]
+                    self._deliver(venue, k[1], venue.merge(payloads), stamped)
             for k, (venue, ev) in list(self._pending.items()):
-                if now - self._last_sent.get(k, 0.0) >= venue.THROTTLE_S:
+                if wall - self._last_sent.get(k, 0.0) >= venue.THROTTLE_S:
                     del self._pending[k]
-                    self._last_sent[k] = now
-                    await self._send(venue, ev, now)
-
-    async def disconnect_all(self, code: int = 1006) -> None:
-        """Fault: drop every client abruptly."""
-        for ws in list(self.clients):
-            ws.transport.abort() if code == 1006 else await ws.close(code)
+                    self._last_sent[k] = wall
+                    self._send(venue, ev, wall)
+            for c in self._targets(None):
+                limit = self.ping_limits.get(c.venue.NAME)
+                if limit and mono - c.last_heard > limit:
+                    self.stats["ping_disconnects"] += 1
+                    log.info("sim: %s client #%d sent nothing for %.1f s; closing", c.venue.NAME, c.id, limit)
+                    self._kill(c, getattr(c.venue, "PING_CLOSE", (1000, "ping timeout")))
+                elif self.max_age_s and mono - c.opened > self.max_age_s:
+                    self.stats["age_disconnects"] += 1
+                    self._kill(c, (1001, "connection age limit"))

@@ -1,0 +1,102 @@
+"""One websocket connection of a venue: subscribe, read every frame into a shared queue, send the keepalive."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from types import ModuleType
+
+import websockets
+from websockets.exceptions import WebSocketException
+
+log = logging.getLogger(__name__)
+
+Item = tuple[int, str | bytes]
+
+
+class Link:
+    """Frames from several links (old and new during a rotation) merge into one bounded queue, in arrival order.
+
+    `last_rx` is the liveness clock: every frame (data, acks, pongs) moves it, protocol pings cannot
+    (the websockets library answers them below us). `has_data` turns true on the first frame the venue
+    parser turns into events, which is what a make-before-break rotation waits for.
+    """
+
+    def __init__(self, n: int, venue: ModuleType, url: str, out: asyncio.Queue[Item],
+                 clock: Callable[[], int], wake: asyncio.Event) -> None:
+        self.n = n
+        self.venue = venue
+        self.url = url
+        self.out = out
+        self.clock = clock
+        self.wake = wake
+        self.opened = time.monotonic()
+        self.last_rx = self.opened
+        self.frames = 0
+        self.has_data = False
+        self.ended = False
+        self._ws: websockets.ClientConnection | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def open(self, subscribe: list[str], keepalive: tuple[str, float] | None) -> None:
+        self._ws = await websockets.connect(self.url, open_timeout=10, close_timeout=1, ping_interval=20,
+                                            ping_timeout=20, max_size=2**23, max_queue=4096)
+        self.opened = self.last_rx = time.monotonic()
+        for msg in subscribe:
+            await self._ws.send(msg)
+        self._tasks = [asyncio.create_task(self._read())]
+        if keepalive:
+            self._tasks.append(asyncio.create_task(self._keepalive(*keepalive)))
+
+    async def _read(self) -> None:
+        assert self._ws is not None
+        try:
+            async for frame in self._ws:
+                ts = self.clock()
+                self.last_rx = time.monotonic()
+                self.frames += 1
+                if not self.has_data and self._is_data(frame):
+                    self.has_data = True
+                    self.wake.set()
+                await self.out.put((ts, frame))  # a full queue stops reading: TCP pushes back on the venue
+                self.last_rx = time.monotonic()
+        except (OSError, WebSocketException) as exc:
+            log.warning("%s: link #%d lost: %s", self.venue.NAME, self.n, exc or type(exc).__name__)
+        else:
+            log.info("%s: link #%d closed (%s)", self.venue.NAME, self.n, self._ws.close_reason or self._ws.close_code)
+        finally:
+            self.ended = True
+            self.wake.set()
+
+    def _is_data(self, frame: str | bytes) -> bool:
+        try:
+            return bool(self.venue.parse(frame, 0))
+        except Exception:  # bad frames, notices: not data; the runner deals with them
+            return False
+
+    async def _keepalive(self, message: str, interval: float) -> None:
+        """Venue application ping (Bybit {"op":"ping"}, OKX "ping", Hyperliquid {"method":"ping"})."""
+        assert self._ws is not None
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self._ws.send(message)
+            except WebSocketException:
+                return
+
+    def close(self, after_s: float = 0.0) -> None:
+        """Close gracefully (after `after_s`); frames that arrive before the close completes are still read."""
+        asyncio.get_running_loop().call_later(after_s, lambda: asyncio.ensure_future(self._close()))
+
+    async def _close(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+
+    async def abort(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._ws is not None:
+            self._ws.transport.abort()
+        self.ended = True

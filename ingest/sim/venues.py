@@ -1,0 +1,15 @@
+"""The simulator's venue protocol registry and the URLs an ingester uses to reach each one."""
+from __future__ import annotations
+
+from types import ModuleType
+
+from ingest.sim import binance, bybit, hyperliquid, okx
+
+SIM_VENUES: dict[str, ModuleType] = {m.NAME: m for m in (binance, bybit, okx, hyperliquid)}
+
+# Base URL per venue, relative to the simulator's ws://host:port (what `ingest.urls` should hold).
+SIM_PATHS = {"binance": "/market", "bybit": "/v5/public/linear", "okx": "/ws/v5/public", "hyperliquid": "/ws"}
+
+
+def sim_urls(host: str, port: int, venues: list[str]) -> dict[str, str]:
+    return {v: f"ws://{host}:{port}{SIM_PATHS[v]}" for v in venues}

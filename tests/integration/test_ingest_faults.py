@@ -1,0 +1,228 @@
+"""Every ingester through every simulator fault: it reconnects, loses nothing sent while connected,
+emits no fake events, and never crashes."""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import socket
+from urllib.parse import urlparse
+
+import pytest
+from websockets.sync.client import connect
+
+from common.schema import LONG, SHORT
+from ingest import exchanges, okx_instruments
+from ingest.sim.timeline import SimLiquidation, SimTrade
+from tests.integration.sim_harness import Rig
+
+pytestmark = pytest.mark.timeout(20)
+VENUES = ["binance", "bybit", "okx", "hyperliquid"]
+_qty = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def offline_okx_table(monkeypatch):
+    """The OKX ctVal refresh would reach the internet; the bundled table is what the sim encodes with."""
+    monkeypatch.setattr(okx_instruments, "refresh", lambda **kw: okx_instruments.bundled())
+
+
+@pytest.fixture
+def rigs():
+    made: list[Rig] = []
+    yield made
+    for rig in made:
+        assert rig.stop() == 0, "ingester exited with an error"
+
+
+def batch(n: int = 4) -> list[SimLiquidation]:
+    """Distinct liquidations (unique qty) on symbols every venue and the OKX ctVal table know."""
+    syms = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
+    return [SimLiquidation(syms[i % 3], LONG if i % 2 else SHORT, 100.0 + i, round(0.1 * next(_qty), 1))
+            for i in range(n)]
+
+
+def assert_exactly_delivered(rig: Rig, at_least: int = 1) -> set:
+    """Received == written to the ingester's connections, each once: nothing lost, nothing invented."""
+    delivered = rig.wait_all_delivered_received(at_least)
+    got = rig.sink.keys()
+    assert set(got) == delivered
+    assert max(got.values()) == 1, [k for k, n in got.items() if n > 1]
+    return delivered
+
+
+def streamer(rig: Rig, period: float = 0.03) -> asyncio.Future:
+    async def run() -> None:
+        while True:
+            for ev in batch(1):
+                await rig.sim.server.broadcast(ev)
+            await asyncio.sleep(period)
+    return asyncio.run_coroutine_threadsafe(run(), rig.sim.loop)
+
+
+@pytest.mark.parametrize("venue", VENUES)
+def test_abrupt_disconnect_reconnects_and_loses_nothing(tmp_path, rigs, venue):
+    rig = Rig(tmp_path, venue).start()
+    rigs.append(rig)
+    rig.broadcast(batch())
+    assert len(assert_exactly_delivered(rig, 4)) == 4
+
+    async def drop_then_send() -> int:
+        n = await rig.sim.server.disconnect_all()
+        for ev in batch():  # nobody is connected: these are never delivered and must never appear
+            await rig.sim.server.broadcast(ev)
+        return n
+    assert rig.sim.call(drop_then_send) == 1
+    rig.wait_subscribed(connects=2)
+    rig.broadcast(batch())
+    # >= 8: Bybit's open 500 ms batch is flushed to whoever is subscribed by then, possibly the new link
+    assert len(assert_exactly_delivered(rig, 8)) >= 8
+    assert rig.ingester.conn.state.reconnects == 1
+    assert rig.ingester.bad_frames == 0
+
+
+@pytest.mark.parametrize("venue", VENUES)
+def test_silent_stall_trips_the_watchdog_despite_protocol_pings(tmp_path, rigs, venue):
+    rig = Rig(tmp_path, venue, stale_after_s=1.0).start()
+    rigs.append(rig)
+    rig.broadcast(batch())
+    assert_exactly_delivered(rig, 4)
+    assert rig.sim.call(lambda: rig.sim.server.stall(30.0)) == 1  # open, pinged by the protocol, silent
+    rig.broadcast(batch())  # swallowed by the stall: not delivered, must not appear
+    rig.wait_subscribed(connects=2)
+    rig.broadcast(batch())
+    assert len(assert_exactly_delivered(rig, 8)) >= 8
+    assert rig.ingester.conn.state.stale == 1
+    assert rig.ingester.conn.state.reconnects == 1
+    assert rig.sim.server.stats["stalled_drops"] > 0
+
+
+@pytest.mark.parametrize("venue", VENUES)
+def test_garbage_and_truncated_frames_are_counted_and_never_become_events(tmp_path, rigs, venue):
+    rig = Rig(tmp_path, venue).start()
+    rigs.append(rig)
+    rig.broadcast(batch())
+    assert_exactly_delivered(rig, 4)
+    assert rig.sim.call(lambda: rig.sim.server.send_garbage(4)) == 4
+    assert rig.sim.call(lambda: rig.sim.server.send_truncated(2)) == 2
+    rig.broadcast(batch())
+    assert len(assert_exactly_delivered(rig, 8)) == 8
+    rig.until(lambda: rig.ingester.bad_frames == 6, what="6 bad frames counted")
+    assert rig.ingester.conn.state.reconnects == 0
+
+
+@pytest.mark.parametrize("venue", VENUES)
+def test_backlog_replayed_after_subscribe_is_deduplicated(tmp_path, rigs, venue):
+    rig = Rig(tmp_path, venue).start()
+    rigs.append(rig)
+    rig.broadcast(batch())
+    assert_exactly_delivered(rig, 4)
+    rig.sim.call(lambda: rig.sim.server.set_replay(10))
+    rig.sim.call(rig.sim.server.disconnect_all)
+    rig.wait_subscribed(connects=2)
+    rig.until(lambda: rig.ingester.dedupe.dropped == 4, what="the 4 replayed liquidations dropped")
+    rig.broadcast(batch())
+    assert len(assert_exactly_delivered(rig, 8)) == 8
+
+
+@pytest.mark.parametrize("venue", ["bybit", "okx", "hyperliquid"])
+def test_quiet_feed_kept_alive_by_app_pings_under_the_server_ping_limit(tmp_path, rigs, venue):
+    rig = Rig(tmp_path, venue, stale_after_s=1.5).start()
+    rigs.append(rig)
+    rig.sim.stop_ticker()  # a quiet market: only pongs arrive
+    rig.sim.call(lambda: rig.sim.server.expect_pings(2.0))
+    frames = rig.ingester.conn.state.frames
+    rig.until(lambda: rig.ingester.conn.state.frames >= frames + 4, timeout=10, what="4 pongs")
+    rig.broadcast(batch())
+    assert len(assert_exactly_delivered(rig, 4)) == 4
+    assert rig.ingester.conn.state.reconnects == 0
+    assert rig.ingester.conn.state.stale == 0
+    assert rig.sim.server.stats["ping_disconnects"] == 0
+
+
+def test_sim_closes_a_client_that_never_pings(tmp_path, rigs):
+    rig = Rig(tmp_path, "okx").start()
+    rigs.append(rig)
+    rig.sim.call(lambda: rig.sim.server.expect_pings(0.5))
+    with connect(f"ws://127.0.0.1:{rig.sim.port}/ws/v5/public") as ws:
+        rig.until(lambda: rig.sim.server.stats["ping_disconnects"] >= 1, what="the silent client closed")
+        rig.until(lambda: ws.close_code is not None or ws.protocol.close_rcvd is not None, what="close frame")
+        assert ws.protocol.close_rcvd.code == 4004
+
+
+def test_binance_quiet_feed_is_stale_because_protocol_pings_do_not_count(tmp_path, rigs):
+    rig = Rig(tmp_path, "binance", stale_after_s=1.0).start()
+    rigs.append(rig)
+    rig.sim.stop_ticker()
+    rig.until(lambda: rig.ingester.conn.state.stale >= 1, what="the watchdog to fire")
+    rig.until(lambda: rig.sim.server.connects["binance"] >= 2, what="a fresh connection")
+
+
+def _client_frame(text: str) -> bytes:
+    """A masked websocket text frame (RFC 6455 5.2), small payloads only."""
+    data, mask = text.encode(), os.urandom(4)
+    head = bytes([0x81, 0x80 | len(data)]) if len(data) < 126 else bytes([0x81, 0xFE]) + len(data).to_bytes(2, "big")
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+
+
+def _slow_reader(rig: Rig) -> socket.socket:
+    """A raw client with a 4 KiB receive buffer: handshake, subscribe like the ingester, then never read."""
+    module = exchanges.get(rig.venue)
+    cfg = rig.cfg.ingest
+    url = urlparse(module.url(cfg.urls[rig.venue], cfg.symbols, cfg.price_symbol))
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", rig.sim.port))
+    target = url.path + (f"?{url.query}" if url.query else "")
+    sock.sendall(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+    extra = {"users": cfg.hyperliquid_users} if rig.venue == "hyperliquid" else {}
+    for msg in module.subscribe_messages(cfg.symbols, cfg.price_symbol, **extra):
+        sock.sendall(_client_frame(msg))
+    return sock
+
+
+@pytest.mark.parametrize("venue", VENUES)
+def test_slow_reader_is_disconnected_without_blocking_the_ingester(tmp_path, rigs, venue):
+    rig = Rig(tmp_path, venue, sim={"client_queue": 200}).start()
+    rigs.append(rig)
+    slow = _slow_reader(rig)
+    rig.until(lambda: rig.sim.call(lambda: rig.sim.server.subscribed(venue)) == 2, what="the slow client")
+    for _ in range(200):  # a producer paced in chunks, as a live feed is; stops once the slow one is cut
+        rig.broadcast([SimTrade("BTCUSDT", 60_000.0 + i, 0.5) for i in range(20)] + batch(1))
+        rig.sim.call(asyncio.sleep(0.005))
+        if rig.sim.server.stats["slow_disconnects"]:
+            break
+    rig.until(lambda: rig.sim.server.stats["slow_disconnects"] == 1, what="the slow client disconnected")
+    slow.close()
+    assert_exactly_delivered(rig)
+    assert rig.sim.server.max_depth <= 200
+    assert rig.ingester.conn.state.reconnects == 0
+
+
+def test_okx_notice_64008_reconnects_ahead_without_a_gap(tmp_path, rigs):
+    rig = Rig(tmp_path, "okx").start()
+    rigs.append(rig)
+    flow = streamer(rig)
+    assert rig.sim.call(lambda: rig.sim.server.notice_then_disconnect(3.0)) == 1
+    rig.until(lambda: rig.ingester.conn.state.rotations == 1, what="the make-before-break rotation")
+    rig.until(lambda: len(rig.sim.server.clients) == 1 and rig.sim.server.connects["okx"] == 2,
+              what="the old connection closed by the client")
+    flow.cancel()
+    assert len(assert_exactly_delivered(rig)) > 5
+    rig.until(lambda: rig.sim.server.stats["notice_deadlines"] == 1, what="the server's disconnect deadline")
+    assert rig.sim.server.stats["notice_kills"] == 0  # nothing left for the server to kill
+    assert rig.ingester.conn.state.reconnects == 0
+
+
+@pytest.mark.parametrize("venue", VENUES)
+def test_rotation_before_the_age_limit_overlaps_without_loss(tmp_path, rigs, venue):
+    rig = Rig(tmp_path, venue, sim={"max_age_s": 2.5}, conn={"max_age_s": 1.0, "overlap_s": 0.3}).start()
+    rigs.append(rig)
+    flow = streamer(rig)
+    rig.until(lambda: rig.ingester.conn.state.rotations >= 2, timeout=10, what="two rotations")
+    flow.cancel()
+    delivered = assert_exactly_delivered(rig)
+    assert len(delivered) > 20
+    assert rig.sim.server.stats["age_disconnects"] == 0
+    assert rig.ingester.conn.state.reconnects == 0
