@@ -63,7 +63,8 @@ def plan(cfg: Config, exchanges: list[str], *, demo: bool, with_redis: bool, sim
 
 @click.command("up")
 @click.option("--demo", is_flag=True, help="Also start the exchange simulator and feed the pipeline from it.")
-@click.option("--exchanges", default=None, help="Comma-separated venues (default: ingest.exchanges; binance with --demo).")
+@click.option("--exchanges", default=None,
+              help="Comma-separated venues (default: ingest.exchanges; all four with --demo).")
 @click.option("--shards", type=int, default=None, help="Analytics shards.")
 @click.option("--speed", type=float, default=1.0, show_default=True, help="Simulator playback speed (--demo).")
 @click.option("--tail/--no-tail", default=None, help="Show signals live (default: on with --demo).")
@@ -74,7 +75,10 @@ def command(ctx: click.Context, demo: bool, exchanges: str | None, shards: int |
     from liqcascade.cli import get_config
 
     cfg = get_config(ctx, {"pipeline": {"shards": shards}}, process="up")
-    names = [e.strip() for e in exchanges.split(",")] if exchanges else (["binance"] if demo else list(cfg.ingest.exchanges))
+    from ingest.sim.venues import SIM_VENUES
+
+    default = list(SIM_VENUES) if demo else list(cfg.ingest.exchanges)
+    names = [e.strip() for e in exchanges.split(",")] if exchanges else default
     with_redis = cfg.redis.enabled and redis_reachable(cfg.redis.url)
     if not with_redis:
         click.secho(f"Redis is not reachable at {cfg.redis.url}: running WITHOUT Redis. Signals are shown "

@@ -59,7 +59,7 @@ def command(ctx: click.Context, host: str, port: int, venues: str, scenario: str
     elif scenario == "steady":
         tl = timeline.steady(rate)
     else:
-        tl = timeline.demo(rounds=rounds)
+        tl = timeline.demo(rounds=rounds, venues=tuple(names))
     server = SimServer([SIM_VENUES[v] for v in names], tl, speed=speed, throttle=throttle,
                        ping_interval=ping_interval, client_queue=client_queue, max_age_s=max_age or None)
     asyncio.run(_serve(server, host, port, names, schedule))

@@ -33,13 +33,28 @@ SimEvent = SimLiquidation | SimTrade
 _DEMO_PRICES = {"BTCUSDT": 60_000.0, "ETHUSDT": 3_000.0, "SOLUSDT": 150.0}
 
 
-def demo(seed: int = 7, calm_s: float = 15.0, cascade_s: float = 30.0, rounds: int = 0) -> Iterator[tuple[float, SimEvent]]:
+# Rough shares of liquidation flow per venue; each simulated liquidation happens on one of them.
+VENUE_SHARE = {"binance": 0.35, "bybit": 0.35, "okx": 0.2, "hyperliquid": 0.1}
+
+
+def demo(seed: int = 7, calm_s: float = 15.0, cascade_s: float = 30.0, rounds: int = 0,
+         venues: tuple[str, ...] = ()) -> Iterator[tuple[float, SimEvent]]:
     """Calm flow, then a long-liquidation cascade on BTCUSDT into a falling price, then calm again.
 
     Alternates the cascade side each round; rounds=0 repeats forever (the demo), so a newcomer sees
-    a cascade detected within a minute and then again.
+    a cascade detected within a minute and then again. Each liquidation lands on one of `venues`
+    (by their usual share of the flow), as on the real market; the BTC trades go to all.
     """
     rng = random.Random(seed)
+    names = [v for v in VENUE_SHARE if v in venues]
+    weights = [VENUE_SHARE[v] for v in names]
+    for offset, ev in _rounds(rng, calm_s, cascade_s, rounds):
+        if names and isinstance(ev, SimLiquidation):
+            ev = SimLiquidation(ev.symbol, ev.side, ev.price, ev.qty, rng.choices(names, weights)[0])
+        yield offset, ev
+
+
+def _rounds(rng: random.Random, calm_s: float, cascade_s: float, rounds: int) -> Iterator[tuple[float, SimEvent]]:
     t = 0.0
     n = 0
     prices = dict(_DEMO_PRICES)

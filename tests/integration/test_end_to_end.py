@@ -1,0 +1,125 @@
+"""The whole pipeline as real processes: cascade in through the simulator, signals out in Redis and ZMQ."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.integration.pipeline_harness import (
+    REPO,
+    OutputCollector,
+    RedisAlertWatcher,
+    ZmqSignalWatcher,
+    assert_redis_contract,
+    child_env,
+    terminate_and_wait,
+    wait_for_alert,
+    write_config,
+)
+from tests.redis_server import RedisServer, free_port, wait_until
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture
+def redis_server():
+    srv = RedisServer().start()
+    yield srv
+    srv.stop()
+
+
+def stopped_codes(text: str) -> dict[str, str]:
+    """honcho's `name stopped (rc=N)` lines."""
+    return dict(re.findall(r"(\S+)\s+stopped \(rc=(-?\d+)\)", text))
+
+
+def test_liqcascade_up_demo_detects_the_cascade_and_stops_cleanly(tmp_path, redis_server):
+    config = write_config(tmp_path, redis_server.url)
+    redis_watch = RedisAlertWatcher(redis_server)
+    zmq_watch = ZmqSignalWatcher(f"ipc://{tmp_path / 'ipc'}/pub.ipc")
+    proc = subprocess.Popen([sys.executable, "-m", "liqcascade", "up", "--demo", "--speed", "3", "--no-tail"],
+                            cwd=REPO, env=child_env(config), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = OutputCollector(proc)
+    try:
+        alert = wait_for_alert(redis_watch, zmq_watch, "BTCUSDT", "long", 90, out)
+        assert 0.0 < alert["probability"] <= 1.0 and alert["explanation"]
+        assert_redis_contract(redis_server, "BTCUSDT")
+        took = terminate_and_wait(proc)
+    finally:
+        zmq_watch.close()
+        if proc.poll() is None:
+            proc.kill()
+    codes = stopped_codes(out.text())
+    expected = {"sim", "analytics-0", "analytics-1", "signals", "publisher"} | {
+        f"ingest-{v}" for v in ("binance", "bybit", "okx", "hyperliquid")}
+    assert expected <= set(codes), out.text()[-3000:]
+    assert all(codes[name] == "0" for name in expected), codes
+    assert took < 6.0
+
+
+def test_honcho_procfile_runs_the_pipeline(tmp_path, redis_server):
+    port = free_port()
+    from ingest.sim.venues import sim_urls
+
+    config = write_config(tmp_path, redis_server.url, urls=sim_urls("127.0.0.1", port, ["binance", "bybit", "okx"]))
+    env = child_env(config)
+    sim = subprocess.Popen([sys.executable, "-m", "liqcascade", "exchange-sim", "--port", str(port),
+                            "--venues", "binance,bybit,okx", "--speed", "3"], cwd=REPO, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    redis_watch = RedisAlertWatcher(redis_server)
+    zmq_watch = ZmqSignalWatcher(f"ipc://{tmp_path / 'ipc'}/pub.ipc")
+    proc = subprocess.Popen([sys.executable, "-m", "honcho", "-f", str(REPO / "Procfile"), "start"], cwd=REPO,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = OutputCollector(proc)
+    try:
+        wait_for_alert(redis_watch, zmq_watch, "BTCUSDT", "long", 90, out)
+        assert_redis_contract(redis_server, "BTCUSDT")
+        took = terminate_and_wait(proc)
+    finally:
+        zmq_watch.close()
+        for p in (proc, sim):
+            if p.poll() is None:
+                p.terminate()
+                p.wait(5)
+    codes = stopped_codes(out.text())
+    assert len(codes) == 7 and all(rc == "0" for rc in codes.values()), out.text()[-3000:]
+    assert took < 6.0
+    wait_until(lambda: sim.poll() is not None, 5, what="simulator exit")
+
+
+def test_supervisord_conf_runs_the_pipeline_and_stops_it_as_a_group(tmp_path, redis_server):
+    """The shipped supervisord.conf, with only its run-file paths (socket, pid, logs) moved to tmp."""
+    port = free_port()
+    from ingest.sim.venues import sim_urls
+
+    config = write_config(tmp_path, redis_server.url, urls=sim_urls("127.0.0.1", port, ["binance", "bybit", "okx"]))
+    conf = (REPO / "supervisord.conf").read_text().replace("%(here)s", str(REPO))
+    conf = conf.replace("/tmp/liqcascade-", f"{tmp_path}/sv-").replace("childlogdir=/tmp", f"childlogdir={tmp_path}")
+    (tmp_path / "supervisord.conf").write_text(conf)
+    env = child_env(config)
+    sim = subprocess.Popen([sys.executable, "-m", "liqcascade", "exchange-sim", "--port", str(port),
+                            "--venues", "binance,bybit,okx", "--speed", "3"], cwd=REPO, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    redis_watch = RedisAlertWatcher(redis_server)
+    zmq_watch = ZmqSignalWatcher(f"ipc://{tmp_path / 'ipc'}/pub.ipc")
+    proc = subprocess.Popen([sys.executable, "-m", "supervisor.supervisord", "-c", str(tmp_path / "supervisord.conf")],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = OutputCollector(proc)
+    try:
+        wait_for_alert(redis_watch, zmq_watch, "BTCUSDT", "long", 90, out)
+        assert_redis_contract(redis_server, "BTCUSDT")
+        took = terminate_and_wait(proc, seconds=12)
+    finally:
+        zmq_watch.close()
+        for p in (proc, sim):
+            if p.poll() is None:
+                p.kill()
+                p.wait(5)
+    log = (tmp_path / "sv-supervisord.log").read_text()
+    stopped = dict(re.findall(r"stopped: (\S+) \(exit status (\d+)\)", log))
+    expected = {"ingest_binance", "ingest_bybit", "ingest_okx", "analytics_0", "analytics_1", "signals", "publisher"}
+    assert set(stopped) == expected, log[-3000:]
+    assert all(code == "0" for code in stopped.values()), stopped
+    assert took < 10.0  # supervisord stops programs one after another, each within its 5 s
