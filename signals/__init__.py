@@ -1,0 +1,1 @@
+"""Signals: market regime, cascade levels, backtests and scenarios."""

@@ -1,0 +1,236 @@
+"""Cascade signals: probability from analytics factors x regime x price move, levels, MARKET, heartbeats."""
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from common.config import Config
+from common.schema import LEVELS, LONG, SHORT, FeedStatus, MetricsSnapshot, PriceTick, Regime, Signal
+from signals.levels import NS, TOP, LevelMachine, LevelState, market_target
+from signals.price_feed import PriceFeed
+from signals.regime import UNKNOWN, RegimeDetector
+
+log = logging.getLogger(__name__)
+
+MARKET = "MARKET"
+WATCH = LEVELS.index("WATCH")
+EPS = 1e-6
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, EPS), 1.0 - EPS)
+    return math.log(p / (1.0 - p))
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+class SignalGenerator:
+    """Turns MetricsSnapshots into level-change Signals; pure and clock-injected (live = backtest).
+
+    Probability (log-odds form, so every adjustment is a multiplier on the odds and p stays in 0..1):
+
+        logit(p) = logit(risk) + ln(regime_multiplier) + a * ln(price_move_max)
+
+    `risk` is the analytics' factor-weighted score. The regime multiplier is the "threshold
+    multiplier": multiplying the odds by m is the same as dividing the odds of every enter threshold
+    by m, so m > 1 (high vol: liquidations feed on themselves) makes a level easier to reach and
+    m < 1 (DORMANT, 0.5) makes it harder: twice the odds of evidence for the same level. UNKNOWN
+    regime is 1.0. `a` in [-1, 1] is the BTC move over `price_move_window_s` in units of
+    `price_move_full_bps`, signed +1 when it reinforces the liquidated side (longs into a falling
+    price, shorts into a rising one) and -1 when it opposes it.
+    """
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.scfg = cfg.signals
+        self.detector = RegimeDetector(cfg.signals, cfg.ingest.price_symbol)
+        self.price_feed = PriceFeed()  # one venue's BTC price at a time: no cross-venue basis noise
+        self.machine = LevelMachine(cfg.signals)
+        self.states: dict[str, LevelState] = {}
+        self.market = LevelState()
+        self.feeds: dict[str, FeedStatus] = {}
+
+    # -- inputs --------------------------------------------------------------------------------
+    def on_price(self, tick: PriceTick) -> None:
+        if tick.symbol == self.detector.symbol and self.price_feed.accept(tick, tick.ts_recv or tick.ts_event):
+            self.detector.update(tick)
+
+    def on_status(self, st: FeedStatus) -> None:
+        old = self.feeds.get(st.exchange)
+        if old is None or st.ts >= old.ts:
+            self.feeds[st.exchange] = st
+
+    def regime(self, now_ns: int) -> Regime:
+        return self.detector.current(now_ns)
+
+    def on_metrics(self, snap: MetricsSnapshot, now_ns: int) -> list[Signal]:
+        """Fold one snapshot in; return the level change it caused (and a MARKET change), if any."""
+        regime = self.regime(now_ns)
+        p, components = self.probability(snap, regime, now_ns)
+        st = self.states.setdefault(snap.symbol, LevelState())
+        st.last_snapshot_ns = now_ns
+        cap = st.cap = self._cap(snap)
+        components["capped"] = cap < TOP
+        dq = self.data_quality(snap, now_ns)
+        confidence = snap.confidence
+        if regime.regime == UNKNOWN:
+            confidence *= self.scfg.unknown_regime_confidence
+        confidence *= self.scfg.degraded_venue_confidence ** dq["degraded_count"]
+        st.context = {"snap": snap, "regime": regime, "components": components, "data_quality": dq,
+                      "confidence": confidence}
+        prev = self.machine.apply(st, p, now_ns, cap)
+        if prev is None:
+            return []
+        return [self._signal(snap.symbol, st, prev, now_ns)] + self._update_market(now_ns)
+
+    def on_tick(self, now_ns: int) -> list[Signal]:
+        """Dwell expiries, decay of symbols without snapshots to NONE, heartbeats of active levels."""
+        out: list[Signal] = []
+        changed = False
+        stale_ns = self.scfg.stale_after_s * NS
+        for sym, st in list(self.states.items()):
+            if st.level == 0:
+                if now_ns - st.last_snapshot_ns > max(stale_ns, self.machine.cooldown_ns):
+                    del self.states[sym]  # forget quiet symbols; cooldown is over anyway
+                continue
+            stale = now_ns - st.last_snapshot_ns > stale_ns
+            prev = self.machine.apply(st, 0.0 if stale else st.probability, now_ns, st.cap)
+            if prev is not None:
+                out.append(self._signal(sym, st, prev, now_ns, stale=stale))
+                changed = True
+            elif now_ns - st.last_emit_ns >= self.scfg.heartbeat_s * NS:
+                out.append(self._signal(sym, st, st.level, now_ns, heartbeat=True))
+        out += self._update_market(now_ns)
+        m = self.market
+        if m.level and not changed and now_ns - m.last_emit_ns >= self.scfg.heartbeat_s * NS:
+            out.append(self._market_signal(m.level, now_ns, heartbeat=True))
+        return out
+
+    # -- the pieces ----------------------------------------------------------------------------
+    def probability(self, snap: MetricsSnapshot, regime: Regime, now_ns: int) -> tuple[float, dict[str, Any]]:
+        """Cascade probability and the breakdown that explains it (see the class docstring)."""
+        s = self.scfg
+        move = self.detector.price_move(now_ns, s.price_move_window_s)
+        sign = -1.0 if snap.direction == LONG else 1.0 if snap.direction == SHORT else 0.0
+        a = 0.0 if move is None else max(-1.0, min(1.0, sign * move * 1e4 / s.price_move_full_bps))
+        price_mult = s.price_move_max ** a
+        p = _sigmoid(_logit(snap.risk) + math.log(max(regime.multiplier, EPS)) + math.log(price_mult))
+        components = {
+            "factors": snap.factors,
+            "risk": snap.risk,
+            "regime": regime.regime,
+            "regime_multiplier": regime.multiplier,
+            "price_move_bps": None if move is None else round(move * 1e4, 2),
+            "price_move_adjustment": round(a, 4),
+            "price_move_multiplier": round(price_mult, 4),
+            "odds_multiplier": round(regime.multiplier * price_mult, 4),
+        }
+        return p, components
+
+    def _cap(self, snap: MetricsSnapshot) -> int:
+        """Whale guard: ALERT+ needs breadth, else the level stops at WATCH.
+
+        Breadth = at least `alert_min_events` liquidations in the last 10 s and an effective count
+        (n_eff = (Σusd)²/Σusd², from analytics) of at least `alert_min_n_eff`: one huge liquidation
+        among a few crumbs is still one liquidation.
+        """
+        rate = snap.count_per_s.get("10s")
+        if rate is not None and rate * 10.0 + 1e-9 < self.scfg.alert_min_events:
+            return WATCH
+        n_eff = snap.extra.get("n_effective")
+        if n_eff is not None and n_eff < self.scfg.alert_min_n_eff:
+            return WATCH
+        return TOP
+
+    def data_quality(self, snap: MetricsSnapshot, now_ns: int) -> dict[str, Any]:
+        """Which venues the signal rests on and how trustworthy each is (snapshot + FeedStatus)."""
+        venues: dict[str, dict[str, Any]] = snap.extra.get("venues") or {}
+        contributing = sorted(v for v, d in venues.items() if d.get("events") or d.get("usd_per_s")) \
+            or sorted(v for v, usd in snap.by_venue.items() if usd)
+        throttled = [v for v in contributing if venues.get(v, {}).get("throttled")
+                     or (v in self.feeds and self.feeds[v].throttled)]
+        stale = {v for v, d in venues.items() if d.get("stale")}
+        disconnected = {v for v, d in venues.items() if d.get("connected") is False}
+        feeds = {}
+        for v, st in self.feeds.items():
+            age = (now_ns - st.ts) / NS
+            feeds[v] = {"connected": st.connected, "age_s": round(age, 3), "reconnects": st.reconnects}
+            if not st.connected:
+                disconnected.add(v)
+            elif age > self.scfg.feed_stale_s:
+                stale.add(v)
+        degraded = stale | disconnected
+        quality = ("degraded" if degraded else "unknown" if not contributing
+                   else "throttled" if throttled else "complete")
+        return {"venues": contributing, "complete": [v for v in contributing if v not in throttled],
+                "throttled": throttled, "stale": sorted(stale), "disconnected": sorted(disconnected),
+                "degraded_count": len(degraded), "quality": quality,
+                "price": self.detector.price_state(now_ns), "feeds": feeds}
+
+    def _signal(self, sym: str, st: LevelState, prev: int, now_ns: int, *, heartbeat: bool = False,
+                stale: bool = False) -> Signal:
+        ctx = st.context
+        snap: MetricsSnapshot = ctx["snap"]
+        regime: Regime = ctx["regime"] if not heartbeat else self.regime(now_ns)
+        comp = ctx["components"]
+        st.last_emit_ns = now_ns
+        level = LEVELS[st.level]
+        why = (f"no liquidation flow for {self.scfg.stale_after_s:g} s" if stale
+               else snap.explanation.rstrip("."))
+        move = comp["price_move_bps"]
+        price = ("no fresh BTC price" if move is None
+                 else f"BTC {move:+.0f} bps in {self.scfg.price_move_window_s:g} s "
+                      f"(odds x{comp['price_move_multiplier']:.2f})")
+        explanation = (f"{sym} {level}: cascade probability {st.probability:.0%}, {snap.direction} side "
+                       f"liquidated; {why}; regime {regime.regime} (x{regime.multiplier:g}); {price}.")
+        return Signal(symbol=sym, level=level, probability=round(st.probability, 4),
+                      confidence=round(ctx["confidence"], 4), direction=snap.direction,
+                      regime=regime.regime, explanation=explanation, ts=now_ns,
+                      previous_level=LEVELS[prev], heartbeat=heartbeat, components=comp,
+                      data_quality=ctx["data_quality"],
+                      stages={"event": snap.ts_trigger_event, "recv": snap.ts_trigger_recv,
+                              "analytics": snap.ts, "signal": now_ns})
+
+    # -- market-wide ---------------------------------------------------------------------------
+    def _update_market(self, now_ns: int) -> list[Signal]:
+        """MARKET follows the level that `market_min_symbols` symbols share (ALERT+), with dwell."""
+        m = self.market
+        target = market_target([st.level for st in self.states.values()], self.scfg.market_min_symbols)
+        if target == m.level or (target < m.level and now_ns - m.changed_ns < self.machine.dwell_ns):
+            return []
+        prev, m.level, m.changed_ns = m.level, target, now_ns
+        return [self._market_signal(prev, now_ns)]
+
+    def _market_signal(self, prev: int, now_ns: int, heartbeat: bool = False) -> Signal:
+        m = self.market
+        members = {s: st for s, st in self.states.items() if st.level >= LEVELS.index("ALERT") and st.context}
+        probs = sorted((st.probability for st in members.values()), reverse=True)
+        top = probs[: max(1, self.scfg.market_min_symbols)]
+        m.probability = sum(top) / len(top) if top else 0.0
+        weight = {LONG: 0.0, SHORT: 0.0}
+        for st in members.values():
+            d = st.context["snap"].direction
+            weight[d] = weight.get(d, 0.0) + st.probability
+        direction = max(weight, key=lambda k: weight[k]) if members else ""
+        regime = self.regime(now_ns)
+        snaps = [st.context["snap"] for st in members.values()]
+        confidence = (sum(st.context["confidence"] for st in members.values()) / len(members)
+                      if members else 0.0)
+        m.last_emit_ns = now_ns
+        level = LEVELS[m.level]
+        names = ", ".join(f"{s} {LEVELS[st.level]}" for s, st in sorted(members.items()))
+        return Signal(
+            symbol=MARKET, level=level, probability=round(m.probability, 4), confidence=round(confidence, 4),
+            direction=direction, regime=regime.regime, ts=now_ns, previous_level=LEVELS[prev],
+            heartbeat=heartbeat,
+            explanation=(f"MARKET {level}: {len(members)} symbol(s) at ALERT or higher together"
+                         f"{': ' + names if names else ''}; regime {regime.regime}."),
+            components={"symbols": {s: LEVELS[st.level] for s, st in members.items()},
+                        "min_symbols": self.scfg.market_min_symbols, "regime_multiplier": regime.multiplier},
+            data_quality={"symbols": sorted(members), "price": self.detector.price_state(now_ns)},
+            stages={"event": max((s.ts_trigger_event for s in snaps), default=0),
+                    "recv": max((s.ts_trigger_recv for s in snaps), default=0),
+                    "analytics": max((s.ts for s in snaps), default=0), "signal": now_ns})

@@ -1,0 +1,37 @@
+"""Which venue's BTC price feeds the regime: Binance while it is fresh, else the next freshest venue."""
+from __future__ import annotations
+
+import logging
+
+from common.schema import PriceTick
+
+log = logging.getLogger(__name__)
+
+PREFERENCE = ("binance", "bybit", "okx", "hyperliquid")
+
+
+class PriceFeed:
+    """Every ingester sends its venue's BTC trades; mixing them would add cross-venue basis noise to the
+    realized volatility, so one source is used at a time, and the choice falls back down `preference`
+    when the preferred venue has been silent for `stale_s` (Binance down), and back up when it returns.
+    """
+
+    def __init__(self, preference: tuple[str, ...] = PREFERENCE, stale_s: float = 5.0) -> None:
+        self.preference = preference
+        self.stale_ns = int(stale_s * 1e9)
+        self.last_seen: dict[str, int] = {}
+        self.source: str | None = None
+
+    def accept(self, tick: PriceTick, now_ns: int) -> bool:
+        """Record the tick's arrival; True if it comes from the venue that currently feeds the regime."""
+        self.last_seen[tick.exchange] = now_ns
+        chosen = self._choose(now_ns)
+        if chosen != self.source:
+            log.info("signals: BTC price source %s -> %s", self.source or "none", chosen)
+            self.source = chosen
+        return tick.exchange == chosen
+
+    def _choose(self, now_ns: int) -> str | None:
+        fresh = [v for v, t in self.last_seen.items() if now_ns - t <= self.stale_ns]
+        ranked = sorted(fresh, key=lambda v: self.preference.index(v) if v in self.preference else len(self.preference))
+        return ranked[0] if ranked else None

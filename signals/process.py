@@ -1,0 +1,116 @@
+"""The signals process: metrics, prices and feed status in; signals, regime and metrics out to publisher and PUB."""
+from __future__ import annotations
+
+import logging
+import sys
+from collections import defaultdict
+from typing import Any
+
+import click
+import zmq
+
+from common import topics
+from common.config import Config
+from common.lifecycle import StopFlag
+from common.schema import FeedStatus, MetricsSnapshot, PriceTick, Regime, Signal
+from common.worker import Worker
+from signals.generator import SignalGenerator
+
+log = logging.getLogger(__name__)
+
+
+class SignalsProcess(Worker):
+    """PULL (bind) from analytics shards and ingesters; PUSH (connect) to the publisher; PUB (bind).
+
+    Every output batch is stamped once and the same frames go to both outputs, so each receiver
+    sees one gap-free sequence per topic. The PUSH to the publisher never blocks the loop: when the
+    publisher is gone and its queue is full, frames are dropped and counted (PUB drops on its own).
+    """
+
+    name = "signals"
+
+    def __init__(self, cfg: Config, stop: StopFlag | None = None, **kwargs: Any) -> None:
+        super().__init__(cfg, stop, **kwargs)
+        self.gen = SignalGenerator(cfg)
+        self.dropped = 0
+        self.signals_sent = 0
+        self._last_regime: tuple[str, str, str] | None = None
+        self._pull: zmq.Socket | None = None
+        self._push: zmq.Socket | None = None
+        self._pub: zmq.Socket | None = None
+
+    def on_start(self) -> None:
+        self._pull = self.socket(zmq.PULL, self.cfg.endpoint("signals"), bind=True)
+        self._push = self.socket(zmq.PUSH, self.cfg.endpoint("publisher"), bind=False)
+        self._pub = self.socket(zmq.PUB, self.cfg.endpoint("pub"), bind=True)
+        self.add_input(self._pull, self._on_input)
+        log.info("signals: in %s, out %s and %s", self.cfg.endpoint("signals"),
+                 self.cfg.endpoint("publisher"), self.cfg.endpoint("pub"))
+
+    def _on_input(self, topic: bytes, msgs: list[Any], now_ns: int) -> None:
+        out: dict[bytes, list[Any]] = defaultdict(list)
+        if topic.startswith(topics.METRICS + b"."):
+            for snap in msgs:
+                if isinstance(snap, MetricsSnapshot):
+                    out[topics.metrics(snap.symbol)].append(snap)
+                    self._collect(out, self.gen.on_metrics(snap, now_ns))
+        elif topic.startswith(topics.PRICE + b"."):
+            for tick in msgs:
+                if isinstance(tick, PriceTick):
+                    self.gen.on_price(tick)
+            self._regime(out, now_ns, force=False)
+        elif topic.startswith(topics.STATUS + b"."):
+            for st in msgs:
+                if isinstance(st, FeedStatus):
+                    self.gen.on_status(st)
+                    out[topics.status(st.exchange)].append(st)
+        else:
+            log.warning("signals: unexpected topic %r", topic[:64])
+        self._flush(out)
+
+    def on_tick(self, now_ns: int) -> None:
+        out: dict[bytes, list[Any]] = defaultdict(list)
+        self._collect(out, self.gen.on_tick(now_ns))
+        self._regime(out, now_ns, force=True)
+        self._flush(out)
+
+    def _collect(self, out: dict[bytes, list[Any]], sigs: list[Signal]) -> None:
+        for sig in sigs:
+            out[topics.signal(sig.level, sig.symbol)].append(sig)
+            if not sig.heartbeat:
+                log.info("signals: %s %s -> %s p=%.2f %s", sig.symbol, sig.previous_level, sig.level,
+                         sig.probability, sig.direction)
+        self.signals_sent += len(sigs)
+
+    def _regime(self, out: dict[bytes, list[Any]], now_ns: int, force: bool) -> None:
+        """Regime on change (name, liquidity, trend) and on every heartbeat."""
+        regime: Regime = self.gen.regime(now_ns)
+        key = (regime.regime, regime.liquidity, regime.trend)
+        if force or key != self._last_regime:
+            self._last_regime = key
+            out[topics.REGIME].append(regime)
+
+    def _flush(self, out: dict[bytes, list[Any]]) -> None:
+        for topic, msgs in out.items():
+            frames = self.stamper.stamp(topic, msgs)
+            self._pub.send_multipart(frames, copy=False)
+            try:
+                self._push.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                self.dropped += 1
+                if self.dropped == 1 or self.dropped % 1000 == 0:
+                    log.warning("signals: publisher not keeping up, %d batch(es) dropped", self.dropped)
+
+    def on_stop(self) -> None:
+        log.info("signals: %d signal(s) sent, %d batch(es) dropped towards the publisher",
+                 self.signals_sent, self.dropped)
+
+
+@click.command("signals")
+@click.pass_context
+def command(ctx: click.Context) -> None:
+    """Run the signals process (regime, cascade levels, MARKET signal)."""
+    from liqcascade.cli import get_config
+
+    cfg = get_config(ctx, process="signals")
+    sys.exit(SignalsProcess(cfg, StopFlag().install()).run())

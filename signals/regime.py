@@ -1,0 +1,165 @@
+"""Market regime from BTC price ticks: realized volatility bands with hysteresis, liquidity, trend."""
+from __future__ import annotations
+
+import bisect
+import logging
+import math
+
+from common.config import SignalsConfig
+from common.schema import PriceTick, Regime
+
+log = logging.getLogger(__name__)
+
+REGIMES = ("DORMANT", "LOW", "NORMAL", "ELEVATED", "HIGH", "EXTREME")
+UNKNOWN = "UNKNOWN"
+NS = 1_000_000_000
+SECONDS_PER_YEAR = 365.0 * 86400.0
+VOL_WINDOWS = {"1m": 60, "5m": 300, "15m": 900}
+# The 1 min window reacts to a sudden move, 15 min keeps one wick from setting the regime.
+VOL_WEIGHTS = {"1m": 0.5, "5m": 0.3, "15m": 0.2}
+MIN_SPAN_S = 10  # a window needs this much price history before its vol means anything
+LIQUIDITY_TAU_S = 3600.0  # time constant of the trade-activity baseline
+
+
+def realized_vol(sum_r2: float, span_s: float) -> float:
+    """Annualized realized vol: sqrt(sum of squared log returns / covered seconds * s/yr).
+
+    Dividing by the seconds actually covered (not the window length) makes a window that is
+    still filling, or has gaps between ticks, an unbiased estimate.
+    """
+    return math.sqrt(max(sum_r2, 0.0) / span_s * SECONDS_PER_YEAR)
+
+
+class RegimeDetector:
+    """Clock-injected regime of the reference symbol; `update(tick)` then `current(now_ns)`.
+
+    Ticks are folded into 1 s bars (last price, USD traded). On every closed bar the composite vol
+    (weighted 1/5/15 min) moves the regime band with hysteresis: up past bound b needs vol >= b*(1+h),
+    down below it needs vol < b*(1-h). Without a tick younger than `price_stale_s` the regime is
+    UNKNOWN with multiplier 1.0.
+    """
+
+    def __init__(self, cfg: SignalsConfig, symbol: str = "BTCUSDT") -> None:
+        self.cfg = cfg
+        self.symbol = symbol
+        # Parallel arrays of 1 s bars with cumulative sums, so every window is two bisects away.
+        self._secs: list[int] = []
+        self._closes: list[float] = []
+        self._cum_r2: list[float] = []  # sum of squared log returns up to and including this bar
+        self._cum_usd: list[float] = []
+        self._last_recv_ns = 0
+        self._index: int | None = None
+        self._vol: dict[str, float] = {}
+        self._usd_baseline: float | None = None
+
+    # -- input ---------------------------------------------------------------------------------
+    def update(self, tick: PriceTick) -> None:
+        if tick.symbol != self.symbol or not tick.price > 0:
+            return
+        self._last_recv_ns = max(self._last_recv_ns, tick.ts_recv or tick.ts_event)
+        sec = tick.ts_event // NS
+        usd = abs(tick.qty) * tick.price
+        secs = self._secs
+        if secs and sec <= secs[-1]:
+            if sec == secs[-1]:
+                self._closes[-1] = tick.price
+            self._cum_usd[-1] += usd  # a late tick still counts as activity, not as a price
+            return
+        if secs:
+            self._close_bar(sec)
+        r2 = math.log(tick.price / self._closes[-1]) ** 2 if secs else 0.0
+        secs.append(sec)
+        self._closes.append(tick.price)
+        self._cum_r2.append((self._cum_r2[-1] if self._cum_r2 else 0.0) + r2)
+        self._cum_usd.append((self._cum_usd[-1] if self._cum_usd else 0.0) + usd)
+        if len(secs) > 4 * VOL_WINDOWS["15m"]:
+            cut = bisect.bisect_right(secs, sec - VOL_WINDOWS["15m"] - 1)
+            for arr in (secs, self._closes, self._cum_r2, self._cum_usd):
+                del arr[:cut]
+
+    def _start(self, window_s: float) -> int:
+        """Index of the first bar inside the last `window_s` seconds."""
+        return bisect.bisect_right(self._secs, self._secs[-1] - window_s)
+
+    def _close_bar(self, next_sec: int) -> None:
+        """Recompute vols and the hysteretic band once per closed second."""
+        gap = max(1, next_sec - self._secs[-1])
+        alpha = 1.0 - math.exp(-gap / LIQUIDITY_TAU_S)
+        usd = self._cum_usd[-1] - (self._cum_usd[-2] if len(self._cum_usd) > 1 else 0.0)
+        per_s = usd / gap
+        self._usd_baseline = per_s if self._usd_baseline is None else (
+            self._usd_baseline + alpha * (per_s - self._usd_baseline))
+        self._vol = self._vols()
+        vol = self._vol.get("composite")
+        if vol is not None:
+            self._index = self._band(vol)
+
+    def _vols(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for name, window in VOL_WINDOWS.items():
+            i = self._start(window)
+            span = self._secs[-1] - self._secs[i]
+            if len(self._secs) - i >= 3 and span >= MIN_SPAN_S:
+                out[name] = realized_vol(self._cum_r2[-1] - self._cum_r2[i], span)
+        weights = {k: VOL_WEIGHTS[k] for k in out}
+        if weights:
+            out["composite"] = sum(out[k] * w for k, w in weights.items()) / sum(weights.values())
+        return out
+
+    def _band(self, vol: float) -> int:
+        bounds, h = self.cfg.regime_vol_bounds, self.cfg.regime_hysteresis
+        if self._index is None:  # first estimate: plain band, nothing to be hysteretic about
+            return sum(1 for b in bounds if vol >= b)
+        i = self._index
+        while i < len(bounds) and vol >= bounds[i] * (1 + h):
+            i += 1
+        while i > 0 and vol < bounds[i - 1] * (1 - h):
+            i -= 1
+        if i != self._index:
+            log.info("regime: %s -> %s (vol %.0f%%/yr)", REGIMES[self._index], REGIMES[i], vol * 100)
+        return i
+
+    # -- output --------------------------------------------------------------------------------
+    def fresh(self, now_ns: int) -> bool:
+        return bool(self._secs) and now_ns - self._last_recv_ns <= self.cfg.price_stale_s * NS
+
+    def price_state(self, now_ns: int) -> str:
+        """'ok', 'stale' or 'missing': what signals say about the price feed."""
+        if not self._secs:
+            return "missing"
+        return "ok" if self.fresh(now_ns) else "stale"
+
+    def price_move(self, now_ns: int, window_s: float) -> float | None:
+        """Log return of the reference price over the last `window_s` seconds; None if stale."""
+        if not self.fresh(now_ns) or len(self._secs) < 2:
+            return None
+        return math.log(self._closes[-1] / self._closes[self._start(window_s)])
+
+    def current(self, now_ns: int) -> Regime:
+        if not self.fresh(now_ns) or self._index is None:
+            return Regime(regime=UNKNOWN, multiplier=1.0, ts=now_ns, vol=dict(self._vol))
+        name = REGIMES[self._index]
+        trend, strength = self._trend()
+        return Regime(regime=name, multiplier=float(self.cfg.regime_multipliers.get(name, 1.0)), ts=now_ns,
+                      vol=dict(self._vol), liquidity=self._liquidity(), trend=trend, trend_strength=strength)
+
+    def _trend(self) -> tuple[str, float]:
+        """Direction of the 5 min move and its size in standard deviations of that window's noise."""
+        i = self._start(VOL_WINDOWS["5m"])
+        vol = self._vol.get("5m")
+        span = self._secs[-1] - self._secs[i]
+        if not vol or span <= 0:
+            return "flat", 0.0
+        ret = math.log(self._closes[-1] / self._closes[i])
+        z = ret / (vol * math.sqrt(span / SECONDS_PER_YEAR))
+        direction = "up" if z >= 1.0 else "down" if z <= -1.0 else "flat"
+        return direction, round(min(abs(z), 10.0), 3)
+
+    def _liquidity(self) -> str:
+        """THIN / NORMAL / ACTIVE: last minute's traded USD/s against its own 1 h baseline."""
+        if not self._usd_baseline:
+            return "UNKNOWN"  # mark-price ticks carry no size
+        i = self._start(60)
+        recent = self._cum_usd[-1] - (self._cum_usd[i - 1] if i > 0 else 0.0)
+        ratio = (recent / 60.0) / self._usd_baseline
+        return "THIN" if ratio < 0.5 else "ACTIVE" if ratio > 2.0 else "NORMAL"

@@ -1,0 +1,100 @@
+"""Live view of signals from Redis pub/sub or the ZMQ PUB socket: filtered, colored, or JSON lines."""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import click
+import orjson
+import zmq
+
+from common import topics
+from common.config import Config
+from common.lifecycle import StopFlag
+from common.schema import LEVEL_RANK, Signal
+from common.wire import WireError, decode
+
+log = logging.getLogger(__name__)
+
+REDIS_CHANNEL = "cascade:signals"
+POLL_S = 0.2  # how often a quiet source checks the stop flag
+COLORS: dict[str, dict[str, Any]] = {
+    "NONE": {"fg": "green"}, "WATCH": {"fg": "cyan"}, "ALERT": {"fg": "yellow", "bold": True},
+    "CRITICAL": {"fg": "red", "bold": True}, "EXTREME": {"fg": "magenta", "bold": True, "reverse": True},
+}
+
+
+def from_zmq(cfg: Config, stop: StopFlag) -> Iterator[dict[str, Any]]:
+    """Signals from the signals process's PUB socket (SUB prefix `signal.`)."""
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.SUB)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.SUBSCRIBE, topics.SIGNAL + b".")
+    sock.connect(cfg.endpoint("pub"))
+    try:
+        while not stop.is_set():
+            if not sock.poll(int(POLL_S * 1000)):
+                continue
+            try:
+                _, _, _, msgs = decode(sock.recv_multipart())
+            except WireError as exc:
+                log.warning("tail: bad frame skipped: %s", exc)
+                continue
+            for msg in msgs:
+                if isinstance(msg, Signal):
+                    yield msg.to_json_dict()
+    finally:
+        sock.close()
+        ctx.term()
+
+
+def from_redis(cfg: Config, stop: StopFlag, client: Any = None) -> Iterator[dict[str, Any]]:
+    """Signals the publisher sends on the `cascade:signals` channel (JSON of Signal.to_json_dict())."""
+    if client is None:
+        import redis
+
+        client = redis.Redis.from_url(cfg.redis.url)
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(REDIS_CHANNEL)
+    try:
+        while not stop.is_set():
+            msg = pubsub.get_message(timeout=POLL_S)
+            if not msg or msg.get("type") != "message":
+                continue
+            try:
+                yield orjson.loads(msg["data"])
+            except orjson.JSONDecodeError as exc:
+                log.warning("tail: bad message on %s skipped: %s", REDIS_CHANNEL, exc)
+    finally:
+        pubsub.close()
+
+
+def passes(sig: dict[str, Any], min_level: str) -> bool:
+    """At or above the filter level, or a step down from it (so the end of an episode is shown)."""
+    floor = LEVEL_RANK[min_level]
+    return (LEVEL_RANK.get(sig.get("level", "NONE"), 0) >= floor
+            or LEVEL_RANK.get(sig.get("previous_level", "NONE"), 0) >= floor)
+
+
+def render(sig: dict[str, Any], color: bool = True) -> str:
+    """One readable line: time, level, symbol, probability, confidence, side, regime, explanation."""
+    ts_ms = sig.get("ts", 0)
+    clock = time.strftime("%H:%M:%S", time.gmtime(ts_ms / 1000)) + f".{int(ts_ms) % 1000:03d}"
+    level = sig.get("level", "?")
+    change = "  (heartbeat)" if sig.get("heartbeat") else f"  {sig.get('previous_level', '?')}->{level}"
+    head = f"{clock} {level:<8} {sig.get('symbol', '?'):<12}"
+    body = (f" p={sig.get('probability', 0.0):.2f} conf={sig.get('confidence', 0.0):.2f} "
+            f"{sig.get('direction', ''):<5} {sig.get('regime', '')}{change}  "
+            f"{sig.get('explanation', '')}")
+    if not color:
+        return head + body
+    style = dict(COLORS.get(level, {}))
+    if sig.get("heartbeat"):
+        style["dim"] = True
+    return click.style(head, **style) + body
+
+
+def json_line(sig: dict[str, Any]) -> str:
+    return orjson.dumps(sig).decode()

@@ -1,0 +1,92 @@
+"""SignalsProcess in a thread with real ipc sockets: metrics in -> signals, regime, metrics, status out."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import zmq
+
+from common import topics
+from common.config import load_config
+from common.schema import FeedStatus, MetricsSnapshot, PriceTick, Regime, Signal
+from common.wire import SeqStamper, decode
+from signals.process import SignalsProcess
+from tests.unit.signals.helpers import snap
+
+NS = 1_000_000_000
+
+
+def recv_until(sock: zmq.Socket, want, timeout_s: float = 10.0) -> list[tuple[bytes, list]]:
+    """Collect (topic, msgs) until `want(collected)` is true or the timeout passes."""
+    got: list[tuple[bytes, list]] = []
+    deadline = time.monotonic() + timeout_s
+    while not want(got) and time.monotonic() < deadline:
+        if sock.poll(100):
+            topic, _, _, msgs = decode(sock.recv_multipart())
+            got.append((topic, msgs))
+    return got
+
+
+def test_signals_process_end_to_end(tmp_path: Path) -> None:
+    cfg = load_config(overrides={"pipeline": {"ipc_dir": str(tmp_path), "heartbeat_s": 0.2},
+                                 "signals": {"alert_confirm_s": 0.0}}, env={})
+    proc = SignalsProcess(cfg)
+    ctx = zmq.Context()
+    publisher = ctx.socket(zmq.PULL)  # stands in for the publisher process
+    publisher.bind(cfg.endpoint("publisher"))
+    thread = threading.Thread(target=lambda: setattr(proc, "rc", proc.run()), daemon=True)
+    thread.start()
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
+    sub.connect(cfg.endpoint("pub"))
+    push = ctx.socket(zmq.PUSH)
+    push.connect(cfg.endpoint("signals"))
+    stamper = SeqStamper("test")
+    try:
+        # PUB/SUB joins late: resend a status until SUB sees it, then the real traffic
+        now = time.time_ns()
+        st = FeedStatus(exchange="okx", connected=True, throttled=True, reconnects=0, frames=1, bad_frames=0,
+                        events=1, last_frame_ns=now, ts=now)
+        deadline = time.monotonic() + 10
+        seen = []
+        while not seen and time.monotonic() < deadline:
+            push.send_multipart(stamper.stamp(topics.status("okx"), [st]))
+            seen = recv_until(sub, lambda g: any(t == b"status.okx" for t, _ in g), 0.3)
+        assert seen, "SUB never joined"
+        ticks = [PriceTick(exchange="binance", symbol="BTCUSDT", price=60_000.0 + i, qty=0.1,
+                           ts_event=now - (30 - i) * NS, ts_recv=now - (30 - i) * NS) for i in range(30)]
+        push.send_multipart(stamper.stamp(topics.price("BTCUSDT"), ticks))
+        s = snap(0.75, now / NS, symbol="ETHUSDT")
+        push.send_multipart(stamper.stamp(topics.metrics("ETHUSDT"), [s]))
+
+        def complete(g):
+            tps = [t for t, _ in g]
+            return (any(t.startswith(b"signal.") for t in tps) and b"metrics.ETHUSDT" in tps
+                    and tps.count(topics.REGIME) >= 2)
+
+        pub_got = recv_until(sub, complete)
+        push_got = recv_until(publisher, complete)
+        for got in (pub_got, push_got):
+            assert complete(got), [t for t, _ in got]
+            topic, sig = next((t, m) for t, ms in got if t.startswith(b"signal.") for m in ms)
+            assert isinstance(sig, Signal) and topic == topics.signal(sig.level, "ETHUSDT")
+            # 30 s of a gently rising price: DORMANT (odds x0.5) and a rise against the liquidated longs
+            # (odds / 1.5**0.58) turn risk 0.75 into p 0.59: ALERT, not CRITICAL
+            assert (sig.regime, sig.level, sig.previous_level) == ("DORMANT", "ALERT", "NONE")
+            assert 0.55 < sig.probability < 0.6 and sig.components["price_move_adjustment"] < 0
+            assert sig.data_quality["price"] == "ok"
+            assert sig.stages["event"] == s.ts_trigger_event and sig.stages["signal"] >= sig.stages["analytics"]
+            metrics = next(m for t, ms in got if t == b"metrics.ETHUSDT" for m in ms)
+            assert isinstance(metrics, MetricsSnapshot) and metrics.risk == 0.75
+            regime = [m for t, ms in got if t == topics.REGIME for m in ms][-1]  # earlier: before prices
+            assert isinstance(regime, Regime) and regime.regime == "DORMANT" and regime.trend == "up"
+        assert any(isinstance(m, FeedStatus) for t, ms in push_got if t == b"status.okx" for m in ms)
+    finally:
+        proc.stop.set()
+        thread.join(timeout=10)
+        for sock in (sub, push, publisher):
+            sock.close(linger=0)
+        ctx.term()
+    assert not thread.is_alive() and proc.rc == 0
+    assert proc.gaps.gaps == 0
