@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 import zmq
 
 # Long enough to hand buffered frames to a live peer on shutdown, short enough to exit within 5 s.
-LINGER_MS = 1000
+LINGER_MS = 500
 
 
 def ensure_ipc_dir(endpoint: str) -> None:

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[bytes, list[Any], int], None]
 
 DRAIN_MAX = 512  # messages taken from one socket per wakeup: amortizes the ~0.1 ms wakeup cost
-STOP_DRAIN_S = 2.0  # on stop, keep consuming inputs this long at most so nothing buffered is lost
+STOP_DRAIN_S = 1.0  # on stop, consume what is already queued (at most this long) so nothing buffered is lost
 
 
 class Worker:
@@ -144,7 +144,11 @@ class Worker:
         return n
 
     def _drain_on_stop(self) -> None:
-        """Consume what upstream already sent (until quiet for 100 ms), so a stop loses nothing."""
+        """Consume what upstream already sent (until quiet for 20 ms), so a stop loses nothing queued.
+
+        A live upstream that keeps sending does not hold us past STOP_DRAIN_S: what it sends later is
+        covered by its own flush and linger, not by waiting here.
+        """
         deadline = time.monotonic() + STOP_DRAIN_S
-        while time.monotonic() < deadline and self._poll_once(100):
+        while time.monotonic() < deadline and self._poll_once(20):
             pass

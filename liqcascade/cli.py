@@ -24,6 +24,7 @@ COMMANDS = {
     "backtest": "signals.commands:backtest_command",
     "scenario": "signals.commands:scenario_command",
     "tail": "signals.commands:tail_command",
+    "real-data": "signals.real_data_cli:real_data_command",
     "bench": "liqcascade.bench.cli:command",
     "config": "liqcascade.cli:config_command",
 }

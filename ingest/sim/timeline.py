@@ -91,9 +91,10 @@ def _cascade(rng: random.Random, prices: dict[str, float], t0: float, dur: float
         prices["BTCUSDT"] *= math.exp(drift / (dur / 0.05) + rng.gauss(0, 0.0003))
         prices["ETHUSDT"] *= math.exp(drift / (dur / 0.05))
         yield t, SimTrade("BTCUSDT", round(prices["BTCUSDT"], 1), round(rng.uniform(0.01, 3.0), 3))
-        if rng.random() < 0.2 + 0.8 * ramp:
+        if rng.random() < 0.1 + 0.4 * ramp:  # up to ~10 liquidations/s at the peak
             sym = "BTCUSDT" if rng.random() < 0.75 else "ETHUSDT"
-            usd = rng.lognormvariate(math.log(150_000 + 1_500_000 * ramp), 0.6)
+            # ~$1.5M/s at the peak, ~$25M over the cascade: a mid-sized real one
+            usd = rng.lognormvariate(math.log(40_000 + 200_000 * ramp), 0.6)
             yield t, SimLiquidation(sym, side, prices[sym], usd / prices[sym])
 
 

@@ -1,0 +1,189 @@
+"""`liqcascade bench`: one run of every figure of issue 6, as a table or one JSON object."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shlex
+import sys
+import tempfile
+import time
+from typing import Any
+
+import click
+
+from liqcascade.bench import pipeline, stages, transport
+from liqcascade.bench.stats import machine, percentiles_us
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RATES = "1000,10000,50000"
+QUICK = {"tp_events": 200_000, "tp_batched": 1_000_000, "chain_s": 3.0, "warmup_s": 1.0, "window_s": 3.0}
+FULL = {"tp_events": 600_000, "tp_batched": 4_000_000, "chain_s": 10.0, "warmup_s": 2.0, "window_s": 10.0}
+TARGETS = "lossless >= 50k/s; latency@10k <= 1.5x raw 3-hop p50/p99; p50@1k <= 0.5 ms; parse <= 3 us; " \
+          "update <= 5 us; snapshot <= 100 us; <= 64 KB/symbol"
+
+
+def _redis(url: str) -> str | None:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=1.0)
+        return url if client.ping() else None
+    except (redis.RedisError, OSError):
+        return None
+
+
+def collect(rates: list[float], quick: bool, redis_url: str, echo: Any) -> dict[str, Any]:
+    """Run every part; a part that fails is reported under `errors` and the others still run."""
+    p = QUICK if quick else FULL
+    res: dict[str, Any] = {"machine": {**machine(), "loadavg_start": os.getloadavg()[0]}, "errors": {}}
+    with tempfile.TemporaryDirectory(prefix="liqbench-tp-") as tmp:
+        echo("transport: PUSH/PULL one by one, batched by 64, 3-hop chain at 10,000/s ...")
+        try:
+            res["transport_events_per_s"] = round(transport.throughput(tmp, 1, p["tp_events"]))
+            res["transport_single_frame_events_per_s"] = round(transport.throughput(tmp, 1, p["tp_events"],
+                                                                                    wire=False))
+            res["transport_batched_events_per_s"] = round(transport.throughput(tmp, 64, p["tp_batched"]))
+            res["transport_3hop_latency_us"] = percentiles_us(transport.chain_latency(tmp, 10_000, p["chain_s"]))
+        except Exception as exc:  # noqa: BLE001 - report and go on with the other parts
+            log.exception("bench: transport failed")
+            res["errors"]["transport"] = str(exc)
+    echo("stages: parsers, analytics engine, signal step ...")
+    res["parse_ns"] = stages.parse_ns(quick)
+    try:
+        res.update(stages.analytics(quick))
+        res["signal_step_us"] = stages.signal_step_us(quick)
+    except Exception as exc:  # noqa: BLE001
+        log.exception("bench: stage figures failed")
+        res["errors"]["stages"] = str(exc)
+    res["pipeline"] = _pipelines(rates, p, _redis(redis_url), echo, res["errors"], 0 if quick else 2)
+    res["redis"] = bool(_redis(redis_url))
+    _summarize(res)
+    res["machine"]["loadavg_end"] = os.getloadavg()[0]
+    if not res["errors"]:
+        del res["errors"]
+    return res
+
+
+def _pipelines(rates: list[float], p: dict[str, float], redis_url: str | None, echo: Any,
+               errors: dict[str, str], search_steps: int) -> dict[str, Any]:
+    """The fixed rates, then `search_steps` bisection runs between the best sustained and the first failed rate.
+
+    The simulator disconnects a client that reads too slowly (as real venues do), so the maximum is
+    found by offering rates, not by flooding.
+    """
+    runs: dict[str, Any] = {}
+
+    def attempt(rate: float) -> bool:
+        key = str(int(rate))
+        echo(f"pipeline at {rate:,.0f} events/s ...")
+        try:
+            runs[key] = pipeline.run(rate, warmup_s=p["warmup_s"], window_s=p["window_s"], redis_url=redis_url)
+        except pipeline.BenchError as exc:
+            log.error("bench: pipeline at %s failed: %s", key, exc)
+            errors[f"pipeline_{key}"] = str(exc)[-2000:]
+            return False
+        except Exception as exc:  # noqa: BLE001 - one failed rate must not hide the others
+            log.exception("bench: pipeline at %s failed", key)
+            errors[f"pipeline_{key}"] = str(exc)[-2000:]
+            return False
+        runs[key]["sustained"] = ok = _sustained(runs[key], rate)
+        return ok
+
+    good, bad = 0.0, None
+    for rate in sorted(rates):
+        if attempt(rate):
+            good = max(good, rate)
+        elif bad is None:
+            bad = rate
+    for _ in range(search_steps):
+        probe = (good + bad) / 2 if bad else max(good, 1000.0) * 2
+        probe = round(probe, -3)
+        if probe <= good or (bad and probe >= bad):
+            break
+        if attempt(probe):
+            good = probe
+        else:
+            bad = probe
+    return runs
+
+
+def _sustained(run: dict[str, Any], rate: float) -> bool:
+    """Every event sent came through (none lost, none undelivered) at 95 % of the offered rate or more."""
+    return (run.get("lost") == 0 and run.get("gaps") == 0 and run.get("events_in") == run.get("events_sent")
+            and run.get("events_per_s", 0) >= 0.95 * rate)
+
+
+def _summarize(res: dict[str, Any]) -> None:
+    """The headline keys, from the per-rate runs."""
+    runs = res["pipeline"]
+    sustained = [r["events_per_s"] for r in runs.values() if r.get("sustained")]
+    res["pipeline_events_per_s"] = max(sustained, default=0)
+    res["pipeline_lost"] = sum(r["lost"] for r in runs.values() if r.get("lost") is not None)
+    res["pipeline_undelivered"] = sum(r["events_sent"] - r["events_in"] for r in runs.values()
+                                      if r.get("events_sent") is not None)
+    empty = {"p50": 0.0, "p99": 0.0, "p999": 0.0, "n": 0}
+    res["latency_us"] = runs.get("10000", {}).get("latency_us", empty)
+    res["latency_1k_us"] = runs.get("1000", {}).get("latency_us", empty)
+    res["freshness_us"] = runs.get("10000", {}).get("freshness_us", empty)
+
+
+def _table(res: dict[str, Any]) -> str:
+    def pct(d: dict[str, Any] | None) -> str:
+        d = d or {}
+        return f"p50 {d.get('p50', 0) / 1000:.2f} ms  p99 {d.get('p99', 0) / 1000:.2f} ms  " \
+               f"p99.9 {d.get('p999', 0) / 1000:.2f} ms  (n={d.get('n', 0)})"
+
+    m = res["machine"]
+    rows = [f"machine      {m['cpu']}, {m['cores']} cores, Python {m['python']}, "
+            f"load {m['loadavg_start']:.1f} -> {m.get('loadavg_end', 0):.1f}",
+            f"transport    {res.get('transport_events_per_s', 0):,} events/s one per message (wire frames), "
+            f"{res.get('transport_single_frame_events_per_s', 0):,} single frame, "
+            f"{res.get('transport_batched_events_per_s', 0):,} batched by 64",
+            f"raw 3 hops   {pct(res.get('transport_3hop_latency_us'))} at 10,000/s",
+            "parse        " + ", ".join(f"{v} {ns / 1000:.2f} us" for v, ns in res["parse_ns"].items()),
+            f"analytics    update {res.get('analytics_update_ns', 0) / 1000:.2f} us, snapshot "
+            f"{res.get('snapshot_us', 0):.1f} us, {res.get('memory_bytes_per_symbol', 0) / 1024:.1f} KB/symbol",
+            f"signal step  {res.get('signal_step_us')} us per snapshot", "",
+            f"{'offered/s':<10} {'in/s':>8} {'sent':>8} {'in':>8} {'out':>8} {'lost':>5} {'gaps':>5}  "
+            "latency (probes)"]
+    for key, r in res["pipeline"].items():
+        rows.append(f"{key:<10} {r['events_per_s']:>8,} {r['events_sent'] or 0:>8,} {r['events_in']:>8,} "
+                    f"{r['events_out'] or 0:>8,} "
+                    f"{r['lost'] if r['lost'] is not None else '?':>5} {r['gaps']:>5}  {pct(r['latency_us'])}")
+        rows.append(f"{'':<10} freshness {pct(r['freshness_us'])}")
+        rows.append(f"{'':<10} cpu % " + ", ".join(f"{n} {v}" for n, v in r["cpu_percent"].items()))
+    rows += ["", f"max sustained {res['pipeline_events_per_s']:,} events/s lossless; lost "
+             f"{res['pipeline_lost']}, undelivered by the simulator {res['pipeline_undelivered']}",
+             f"targets      {TARGETS}"]
+    for part, err in res.get("errors", {}).items():
+        rows.append(f"ERROR {part}: {err.splitlines()[0] if err else ''}")
+    return "\n".join(rows)
+
+
+@click.command("bench")
+@click.option("--quick", is_flag=True, help="Short runs (under a minute): 1,000 and 10,000 events/s, no search.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
+@click.option("--rates", default=None, help=f"Offered rates in events/s (default {DEFAULT_RATES}; --quick 1000,10000).")
+@click.option("--redis-url", default="redis://127.0.0.1:6379/0", show_default=True,
+              help="Redis for the publisher; without a reachable Redis the pipeline runs without it.")
+@click.pass_context
+def command(ctx: click.Context, quick: bool, as_json: bool, rates: str | None, redis_url: str) -> None:
+    """Measure transport limits, the live pipeline at fixed rates and its maximum, and per-stage costs."""
+    from common.logs import setup_logging
+
+    setup_logging((ctx.find_root().obj or {}).get("log_level") or "WARNING", "bench")
+    try:
+        offered = [float(r) for r in (rates or ("1000,10000" if quick else DEFAULT_RATES)).split(",") if r.strip()]
+    except ValueError:
+        raise click.BadParameter("comma-separated numbers, e.g. 1000,10000", param_hint="--rates") from None
+    started = time.monotonic()
+
+    def echo(msg: str) -> None:
+        click.echo(msg, err=True)
+
+    res = collect(offered, quick, redis_url, echo)
+    res["duration_s"] = round(time.monotonic() - started, 1)
+    res["command"] = shlex.join(["liqcascade", *sys.argv[1:]])
+    click.echo(json.dumps(res, indent=2) if as_json else _table(res))

@@ -1,0 +1,200 @@
+"""The transport's own limits: raw pyzmq PUSH/PULL of msgpack events over ipc, no pipeline code.
+
+Frames look like the wire's ([topic, msgpack seq, msgpack body of rows]) and every body is packed by
+the sender and unpacked by the receiver, so the figures include msgpack but nothing of liqcascade.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import time
+from collections.abc import Callable
+
+import msgpack
+import numpy as np
+import zmq
+
+log = logging.getLogger(__name__)
+
+# One Liquidation row, as common.wire.encode lays it out (fields in declaration order).
+ROW = ["binance", "BTCUSDT", "BTCUSDT", "long", 60_000.5, 0.25, 15_000.125, 1_700_000_000_000_000_000,
+       1_700_000_000_000_500_000, True]
+END = b"end"
+_CTX = mp.get_context("spawn")  # children start clean: no inherited ZMQ context
+
+
+def _sink(endpoint: str, expect: int, out: mp.Queue) -> None:
+    """PULL and unpack until `expect` events arrived; report (events, seconds first->last)."""
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.PULL)
+    sock.setsockopt(zmq.RCVHWM, 100_000)
+    sock.bind(endpoint)
+    out.put("ready")
+    n, t0 = 0, 0
+    unpack = msgpack.unpackb
+    while n < expect:
+        frames = sock.recv_multipart()
+        if n == 0:
+            t0 = time.perf_counter_ns()
+        if len(frames) == 3:
+            unpack(frames[1])
+        n += len(unpack(frames[-1])[2])
+    out.put((n, (time.perf_counter_ns() - t0) / 1e9))
+    sock.close(linger=0)
+    ctx.term()
+
+
+def _source(endpoint: str, total: int, batch: int, wire: bool) -> None:
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.PUSH)
+    sock.setsockopt(zmq.SNDHWM, 100_000)
+    sock.connect(endpoint)
+    pack = msgpack.Packer(use_bin_type=True).pack
+    rows = [ROW] * batch
+    for seq in range(1, total // batch + 1):
+        if wire:
+            sock.send_multipart([b"liq.shard0", pack(("bench", seq)), pack((1, "liquidation", rows))])
+        else:
+            sock.send(pack((1, "liquidation", rows)))
+    sock.close(linger=5000)
+    ctx.term()
+
+
+def throughput(ipc_dir: str, batch: int, total: int, wire: bool = True, timeout_s: float = 60.0) -> float:
+    """Events/s from one process to another, `batch` events per message.
+
+    wire=True sends the wire's three frames [topic, seq, body]; False one frame (the body only).
+    """
+    endpoint = f"ipc://{ipc_dir}/bench-tp-{batch}-{int(wire)}.ipc"
+    total -= total % batch
+    out: mp.Queue = _CTX.Queue()
+    sink = _CTX.Process(target=_sink, args=(endpoint, total, out), daemon=True)
+    source = _CTX.Process(target=_source, args=(endpoint, total, batch, wire), daemon=True)
+    with _children(sink, source):
+        sink.start()
+        out.get(timeout=timeout_s)
+        source.start()
+        n, secs = out.get(timeout=timeout_s)
+    return n / secs if secs > 0 else 0.0
+
+
+# -- the raw 3-hop chain ---------------------------------------------------------------------------
+def _relay(src: str, dst: str, ready: mp.Queue) -> None:
+    """PULL -> unpack -> repack -> PUSH: what a stage does to a frame, minus its work."""
+    ctx = zmq.Context()
+    pull, push = ctx.socket(zmq.PULL), ctx.socket(zmq.PUSH)
+    pull.bind(src)
+    push.connect(dst)
+    ready.put("ready")
+    pack = msgpack.Packer(use_bin_type=True).pack
+    while True:
+        topic, head, body = pull.recv_multipart()
+        if topic == END:
+            push.send_multipart([END, head, body])
+            break
+        push.send_multipart([topic, head, pack(msgpack.unpackb(body))])
+    pull.close(linger=0)
+    push.close(linger=2000)
+    ctx.term()
+
+
+def _chain_sink(src: str, out: mp.Queue) -> None:
+    ctx = zmq.Context()
+    pull = ctx.socket(zmq.PULL)
+    pull.bind(src)
+    out.put("ready")
+    lat: list[int] = []
+    while True:
+        topic, _, body = pull.recv_multipart()
+        now = time.perf_counter_ns()  # CLOCK_MONOTONIC: the same clock in every process
+        if topic == END:
+            break
+        lat.append(now - msgpack.unpackb(body)[2][0][8])
+    out.put(np.asarray(lat, dtype=np.int64).tobytes())
+    pull.close(linger=0)
+    ctx.term()
+
+
+def _paced_source(dst: str, rate: float, seconds: float) -> None:
+    """One event per message at `rate`, stamped with perf_counter_ns just before the send."""
+    ctx = zmq.Context()
+    push = ctx.socket(zmq.PUSH)
+    push.connect(dst)
+    pack = msgpack.Packer(use_bin_type=True).pack
+    row = list(ROW)
+    total = int(rate * seconds)
+    start = time.perf_counter()
+    for i in range(1, total + 1):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0.0002:  # sleep most of the gap; the kernel wakes us a little late
+            time.sleep(delay - 0.0001)
+        while time.perf_counter() < due:
+            pass
+        row[8] = time.perf_counter_ns()
+        push.send_multipart([b"liq.shard0", pack(("bench", i)), pack((1, "liquidation", [row]))])
+    push.send_multipart([END, b"", b""])
+    push.close(linger=2000)
+    ctx.term()
+
+
+def chain_latency(ipc_dir: str, rate: float = 10_000.0, seconds: float = 5.0, hops: int = 3,
+                  timeout_s: float = 60.0) -> np.ndarray:
+    """Latency samples (ns) through `hops` ipc hops of `hops + 1` processes at a paced `rate`."""
+    eps = [f"ipc://{ipc_dir}/bench-chain-{k}.ipc" for k in range(hops)]
+    out: mp.Queue = _CTX.Queue()
+    procs = [_CTX.Process(target=_chain_sink, args=(eps[-1], out), daemon=True)]
+    procs += [_CTX.Process(target=_relay, args=(eps[k], eps[k + 1], out), daemon=True) for k in range(hops - 1)]
+    source = _CTX.Process(target=_paced_source, args=(eps[0], rate, seconds), daemon=True)
+    with _children(*procs, source):
+        for p in procs:
+            p.start()
+        for _ in procs:
+            out.get(timeout=timeout_s)
+        source.start()
+        raw = out.get(timeout=seconds + timeout_s)
+    return np.frombuffer(raw, dtype=np.int64)
+
+
+class _children:
+    """Context manager: whatever happens, every child is terminated, then killed, then reaped."""
+
+    def __init__(self, *procs: mp.process.BaseProcess) -> None:
+        self.procs = procs
+
+    def __enter__(self) -> _children:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        stop_all(self.procs, lambda p: p.terminate(), lambda p: p.kill(), lambda p, t: p.join(t))
+
+
+def stop_all(procs: tuple, term: Callable, kill: Callable, join: Callable, grace_s: float = 5.0) -> None:
+    """SIGTERM every started child, wait up to `grace_s` in all, then SIGKILL the stragglers."""
+    started = [p for p in procs if getattr(p, "pid", None)]
+    for p in started:
+        term(p)
+    deadline = time.monotonic() + grace_s
+    for p in started:
+        join(p, max(0.0, deadline - time.monotonic()))
+    for p in started:
+        if getattr(p, "exitcode", 0) is None:
+            log.warning("bench: child %d ignored SIGTERM; killing it", p.pid)
+            kill(p)
+            join(p, 2.0)
+
+
+def _cli() -> None:  # pragma: no cover - manual check: python -m liqcascade.bench.transport
+    import tempfile
+
+    from liqcascade.bench.stats import percentiles_us
+
+    with tempfile.TemporaryDirectory() as d:
+        print("one by one", round(throughput(d, 1, 500_000)))
+        print("batched 64", round(throughput(d, 64, 3_000_000)))
+        print("3 hops", percentiles_us(chain_latency(d, 10_000, 5)), os.cpu_count())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _cli()
