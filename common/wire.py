@@ -16,7 +16,7 @@ from typing import Any
 
 import msgpack
 
-from common.schema import FIELD_NAMES, MESSAGE_TYPES, SCHEMA_VERSION
+from common.schema import FIELD_NAMES, MESSAGE_TYPES, SCHEMA_VERSION, TUPLE_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +30,11 @@ class WireError(ValueError):
 def encode(topic: bytes, sender: str, seq: int, msgs: Sequence[Any]) -> list[bytes]:
     """Encode a non-empty batch of messages of one kind into the three frames."""
     cls = type(msgs[0])
-    names = FIELD_NAMES[cls]
-    rows = [[getattr(m, n) for n in names] for m in msgs]
+    if cls in TUPLE_TYPES:
+        rows: Sequence[Any] = msgs  # NamedTuples pack as arrays as they are
+    else:
+        names = FIELD_NAMES[cls]
+        rows = [[getattr(m, n) for n in names] for m in msgs]
     return [topic, _packb((sender, seq)), _packb((SCHEMA_VERSION, cls.KIND, rows))]
 
 

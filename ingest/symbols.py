@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 CANONICAL_QUOTE = "USDT"
 QUOTES = ("USDT", "USDC", "BUSD", "USD")
@@ -34,6 +35,7 @@ def canonical(base: str) -> tuple[str, float]:
     return coin + CANONICAL_QUOTE, mult
 
 
+@lru_cache(maxsize=8192)  # a venue lists a few hundred perpetuals; this is on the per-event path
 def from_concatenated(native: str) -> tuple[str, float]:
     """Binance/Bybit style `BTCUSDT`, `1000PEPEUSDT`, `BTCUSDC` -> canonical and multiplier.
 
@@ -45,6 +47,7 @@ def from_concatenated(native: str) -> tuple[str, float]:
     raise UnknownSymbol(native)
 
 
+@lru_cache(maxsize=8192)
 def from_okx(inst_id: str) -> tuple[str, float]:
     """OKX perpetual `BTC-USDT-SWAP` / inverse `BTC-USD-SWAP` -> ('BTCUSDT', 1.0).
 
@@ -57,6 +60,7 @@ def from_okx(inst_id: str) -> tuple[str, float]:
     return canonical(parts[0])
 
 
+@lru_cache(maxsize=8192)
 def from_hyperliquid(coin: str) -> tuple[str, float]:
     """Hyperliquid perp coin `BTC` -> ('BTCUSDT', 1.0); `kPEPE` -> ('PEPEUSDT', 1000.0).
 
