@@ -42,7 +42,6 @@ class Baseline:
         start = end - self.lookback_ns
         if self.lookback_ns <= 0 or end <= first_seen:
             return 0.0
-        cum = self.ring.cumulative(now, (end, start))[0]
-        usd = max(float(cum[0] - cum[1]), 0.0)
+        usd = max(self.ring.span_sum(start, end, now), 0.0)
         observed = end - max(start, first_seen)
         return usd / (max(observed, MIN_COVERAGE * self.lookback_ns) / NS)

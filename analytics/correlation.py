@@ -20,24 +20,27 @@ def venue_correlation(series: np.ndarray, min_share: float = MIN_SHARE) -> tuple
     """
     if series.size == 0:
         return 0.0, 0
-    usd = series.sum(axis=1)
-    total = float(usd.sum())
+    usd = series.sum(axis=1).tolist()
+    total = sum(usd)
     if total <= 0.0:
         return 0.0, 0
-    part = usd >= min_share * total
-    taking_part = int(part.sum())
-    if taking_part < 2:
-        return 0.0, taking_part
-    x = series[part]
-    u = usd[part]
-    x = x - x.mean(axis=1, keepdims=True)
-    norm = np.sqrt(np.einsum("ij,ij->i", x, x))
-    varies = norm > 0.0
-    if int(varies.sum()) < 2:
-        return 0.0, taking_part
-    x = x[varies] / norm[varies, None]
-    g = np.sqrt(u[varies])
-    w = np.outer(g, g)
-    np.fill_diagonal(w, 0.0)
-    rho = float((w * (x @ x.T)).sum() / w.sum())
-    return (min(max(rho, -1.0), 1.0) if math.isfinite(rho) else 0.0), taking_part
+    part = [i for i, u in enumerate(usd) if u >= min_share * total]
+    if len(part) < 2:
+        return 0.0, len(part)
+    # Pearson ρ_ij = c_ij / (|x_i|·|x_j|) with x the centred series and c = x·xᵀ: one matmul, then
+    # a handful of venues in plain floats. Each pair counted once (the weights' factor 2 cancels).
+    x = series if len(part) == len(usd) else series[part]
+    x = x - x.sum(axis=1, keepdims=True) / x.shape[1]  # = x - mean, as np.mean computes it
+    c = (x @ x.T).tolist()
+    # (sqrt of USD: the pair weight's factor, |x_i|, row i of c, i) of the venues whose series varies
+    varies = [(math.sqrt(usd[p]), math.sqrt(c[i][i]), c[i], i) for i, p in enumerate(part) if c[i][i] > 0.0]
+    if len(varies) < 2:
+        return 0.0, len(part)
+    num = den = 0.0
+    for a, (g_a, norm_a, c_a, _) in enumerate(varies):
+        for g_b, norm_b, _, j in varies[a + 1:]:
+            w = g_a * g_b
+            num += w * (c_a[j] / (norm_a * norm_b))
+            den += w
+    rho = num / den
+    return (min(max(rho, -1.0), 1.0) if math.isfinite(rho) else 0.0), len(part)

@@ -3,7 +3,8 @@
 The estimator, for a window of W seconds evaluated at time t (a cumulative USD function C(x) read
 from a `BucketRing`):
 
-    S_k  = C(t - k·W) - C(t - (k+1)·W)      USD in the k-th window back, k = 0, 1, 2
+    S_k  = C(t - k·W) - C(t - (k+1)·W)      USD in the k-th window back, k = 0, 1, 2 (>= 0;
+                                            all of them at once in `state.SymbolState.measure`)
     v_k  = S_k / W                          USD/s    (v_0 is the velocity v_W(t))
     a    = (v_0 - v_1) / W                  USD/s²
     jerk = (v_0 - 2·v_1 + v_2) / W²         USD/s³
@@ -23,7 +24,7 @@ number of liquidations, so a single event carries no acceleration evidence (see 
 """
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Sequence
 
 
 def lag_offsets(window_ns: int) -> tuple[int, int, int, int]:
@@ -31,16 +32,7 @@ def lag_offsets(window_ns: int) -> tuple[int, int, int, int]:
     return (0, window_ns, 2 * window_ns, 3 * window_ns)
 
 
-def window_sums(cum: np.ndarray) -> np.ndarray:
-    """(..., 4) cumulative values at t, t-W, t-2W, t-3W -> (..., 3) sums S_0, S_1, S_2 (>= 0).
-
-    C is non-decreasing, so negatives can only be float rounding; clamp them to keep velocities
-    non-negative.
-    """
-    return np.maximum(cum[..., :3] - cum[..., 1:], 0.0)
-
-
-def kinematics(sums: np.ndarray, window_s: float) -> tuple[float, float, float]:
+def kinematics(sums: Sequence[float], window_s: float) -> tuple[float, float, float]:
     """(S_0, S_1, S_2) in USD (or events) -> (velocity /s, acceleration /s², jerk /s³)."""
-    v0, v1, v2 = (float(x) / window_s for x in sums)
+    v0, v1, v2 = sums[0] / window_s, sums[1] / window_s, sums[2] / window_s
     return v0, (v0 - v1) / window_s, (v0 - 2.0 * v1 + v2) / (window_s * window_s)

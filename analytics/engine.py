@@ -18,7 +18,6 @@ from analytics.state import (
     SQ,
     USD_L,
     USD_S,
-    VENUE_ROWS,
     WHALE,
     Layout,
     SymbolState,
@@ -52,8 +51,8 @@ class Engine:
         self._ns = np.array([parse_window(n) for n in self._names], dtype=np.int64)
         self._secs_list = [int(w) / NS for w in self._ns]
         self._index = {name: i for i, name in enumerate(self._names)}
-        self.layout = Layout.build(tuple(int(w) for w in self._ns))
-        self._perm = np.array([self.layout.order.index(int(w)) for w in self._ns])
+        self._scoring = tuple((n, self._index[n]) for n in SCORING_WINDOWS)
+        self.layout = Layout.build(tuple(int(w) for w in self._ns))  # columns in self._names order
         self.largest_ns = int(max(parse_window(n) for n in self.window_names or SCORING_WINDOWS))
         self.idle_ns = int(cfg.idle_expire_s * NS)
         self.symbols: dict[str, SymbolState] = {}
@@ -98,15 +97,13 @@ class Engine:
         st = self.symbols.get(symbol)
         if st is None or not st.venues:
             return self._empty(symbol, now_ns)
-        m = st.measure(now_ns)
-        venues = list(st.venues)  # in row order
         k, secs = self._index, self._secs_list
-        a = m.sums[:, self._perm]  # (rows, windows, 3): USD or counts in the 3 windows back
-        vr = a[GLOBAL_ROWS:].reshape(len(venues), VENUE_ROWS, len(k), 3)
-        side = vr.sum(axis=0).tolist()  # [usd long, usd short, count long, count short][window][lag]
-        sq, whale = a[SQ, :, 0].tolist(), a[WHALE, :, 0].tolist()
         r, g = k[REF_WINDOW], k[GRID_WINDOW]
-        ref_rows = vr[:, :, r, 0].tolist()  # [venue][row] over the reference window
+        m = st.measure(now_ns, r)
+        venues = list(st.venues)  # in row order
+        # m.totals[row][window][lag]: USD or counts in the 3 windows back, all venues summed
+        sq, whale = m.totals[SQ], m.totals[WHALE]
+        side = m.totals[GLOBAL_ROWS:]  # [usd long, usd short, count long, count short][window][lag]
         usd3 = [[x + y for x, y in zip(lo, sh, strict=True)] for lo, sh in zip(side[USD_L], side[USD_S],
                                                                                strict=True)]
         kin = [kinematics(u, w) for u, w in zip(usd3, secs, strict=True)]  # (USD/s, USD/s², USD/s³)
@@ -117,20 +114,24 @@ class Engine:
             return {n: values[i] / secs[i] if scale else values[i] for n, i in wins}
 
         long_usd, short_usd = side[USD_L][r][0], side[USD_S][r][0]
-        n_eff_ref = n_effective(usd3[r][0], sq[r])
-        rho, taking_part = venue_correlation(m.grid)
+        n_eff_ref = n_effective(usd3[r][0], sq[r][0])
+        if m.grid is None:  # one venue: no correlation, and it takes part if it has any USD
+            rho, taking_part = 0.0, int(m.grid_usd > 0.0)
+        else:
+            rho, taking_part = venue_correlation(m.grid)
         baseline = st.baseline.usd_per_s(now_ns, st.first_seen)
         floor = self.cfg.floor_usd_per_s.get(symbol, self.cfg.floor_usd_per_s_default)
         flow = Flow(
-            windows=tuple(WindowFlow(n, secs[k[n]], tuple(u / secs[k[n]] for u in usd3[k[n]]),
-                                     n_effective(usd3[k[n]][0], sq[k[n]])) for n in SCORING_WINDOWS),
+            windows=tuple(WindowFlow(n, secs[i], (usd3[i][0] / secs[i], usd3[i][1] / secs[i], usd3[i][2] / secs[i]),
+                                     n_effective(usd3[i][0], sq[i][0])) for n, i in self._scoring),
             ref_usd_per_s=max(baseline, floor), long_usd=long_usd, short_usd=short_usd,
-            whale_usd=whale[r], n_eff=n_eff_ref, rho=rho, venues_active=taking_part)
+            whale_usd=whale[r][0], n_eff=n_eff_ref, rho=rho, venues_active=taking_part)
         raw_scores, factor_windows, ratio = score_factors(flow)
         risk, factors = combine(raw_scores, self.cfg.weights)
 
         known = sorted(set(venues) | set(self.feeds.venues))
-        conf = confidence(cnt[g], (now_ns - st.last_event_ns) / NS, self.feeds.coverage(known, now_ns))
+        feeds = {v: self.feeds.describe(v, now_ns) for v in known}  # (throttled, connected, stale)
+        conf = confidence(cnt[g], (now_ns - st.last_event_ns) / NS, self.feeds.coverage_of(feeds.values()))
         if long_usd == short_usd:
             direction = LONG if side[USD_L][g][0] >= side[USD_S][g][0] else SHORT
         else:
@@ -143,15 +144,14 @@ class Engine:
                         n_eff=n_eff_ref, venues_active=taking_part, venues_known=len(known), rho=rho,
                         usd_60s=usd3[g][0])
         ref_secs = secs[r]
-        by_venue = {v: (row[USD_L] + row[USD_S]) / ref_secs for v, row in zip(venues, ref_rows, strict=True)}
+        by_venue = {v: usd / ref_secs for v, usd in zip(venues, m.venue_usd, strict=True)}
         venue_info = {}
-        for v in known:
-            throttled, connected, stale = self.feeds.describe(v, now_ns)
+        for v, (throttled, connected, stale) in feeds.items():
             i = st.venues.get(v)
             venue_info[v] = {
                 "throttled": throttled, "connected": connected, "stale": stale,
                 "usd_per_s": by_venue.get(v, 0.0),
-                "events": 0 if i is None else int(round(ref_rows[i][CNT_L] + ref_rows[i][CNT_S])),
+                "events": 0 if i is None else int(round(m.venue_events[i])),
             }
         total_ref = long_usd + short_usd
         extra = {

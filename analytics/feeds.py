@@ -1,6 +1,7 @@
 """Each venue's feed state (connection, throttling, staleness) from FeedStatus messages and events."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from common.config import AnalyticsConfig
@@ -67,11 +68,13 @@ class FeedBook:
 
     def coverage(self, venues: list[str], now: int) -> float:
         """Mean quality over venues: 1 healthy, throttled_weight if throttled, 0 if down or stale."""
-        if not venues:
-            return 0.0
-        total = 0.0
-        for venue in venues:
-            throttled, connected, stale = self.describe(venue, now)
+        return self.coverage_of([self.describe(venue, now) for venue in venues])
+
+    def coverage_of(self, described: Iterable[tuple[bool, bool, bool]]) -> float:
+        """`coverage` from venues already described as (throttled, connected, stale)."""
+        total, n = 0.0, 0
+        for throttled, connected, stale in described:
+            n += 1
             if connected and not stale:
                 total += self.throttled_weight if throttled else 1.0
-        return total / len(venues)
+        return total / n if n else 0.0

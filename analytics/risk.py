@@ -55,11 +55,6 @@ def n_effective(usd: float, usd_sq: float) -> float:
     return usd * usd / usd_sq if usd_sq > 0.0 else 0.0
 
 
-def _best(values: list[tuple[float, float, str]]) -> tuple[float, float, str]:
-    """(score, raw, window) with the highest score; ties -> the first (shortest window)."""
-    return max(values, key=lambda t: t[0])
-
-
 def score_factors(flow: Flow) -> tuple[dict[str, tuple[float, float]], dict[str, str], float]:
     """Each factor's (raw, score); the window each kinematic factor was read on; the velocity ratio.
 
@@ -77,12 +72,19 @@ def score_factors(flow: Flow) -> tuple[dict[str, tuple[float, float]], dict[str,
     by activity = min(1, velocity ratio), so calm noise cannot add up to a signal.
     """
     ref = max(flow.ref_usd_per_s, 1e-9)
-    vel = _best([((w.v[0] / ref), w.v[0], w.name) for w in flow.windows])
+    vel = acc = jerk = (-math.inf, 0.0, "")  # (score, raw, window); ties -> the first (shortest)
+    for w in flow.windows:
+        v0, v1, v2 = w.v
+        ev = evidence(w.n_eff)
+        if v0 / ref > vel[0]:
+            vel = (v0 / ref, v0, w.name)
+        a_score = saturate((v0 - v1) / ref, 2.0) * ev
+        if a_score > acc[0]:
+            acc = (a_score, (v0 - v1) / w.seconds, w.name)
+        j_score = saturate((v0 - 2.0 * v1 + v2) / ref, 2.0) * ev
+        if j_score > jerk[0]:
+            jerk = (j_score, (v0 - 2.0 * v1 + v2) / (w.seconds * w.seconds), w.name)
     ratio = vel[0]
-    acc = _best([(saturate((w.v[0] - w.v[1]) / ref, 2.0) * evidence(w.n_eff),
-                  (w.v[0] - w.v[1]) / w.seconds, w.name) for w in flow.windows])
-    jerk = _best([(saturate((w.v[0] - 2.0 * w.v[1] + w.v[2]) / ref, 2.0) * evidence(w.n_eff),
-                   (w.v[0] - 2.0 * w.v[1] + w.v[2]) / (w.seconds * w.seconds), w.name) for w in flow.windows])
     activity = min(1.0, ratio)
     total = flow.long_usd + flow.short_usd
     share = flow.whale_usd / total if total > 0.0 else 0.0
@@ -105,15 +107,17 @@ def score_factors(flow: Flow) -> tuple[dict[str, tuple[float, float]], dict[str,
 def combine(factors: dict[str, tuple[float, float]],
             weights: dict[str, float]) -> tuple[float, dict[str, dict[str, float]]]:
     """risk = Σ w_i·score_i / Σ w_i (weights normalized, so risk stays in 0..1) and the breakdown."""
-    total_w = sum(max(weights.get(name, 0.0), 0.0) for name in FACTORS) or 1.0
+    clipped = [max(weights.get(name, 0.0), 0.0) for name in FACTORS]
+    total_w = sum(clipped) or 1.0
     out: dict[str, dict[str, float]] = {}
     risk = 0.0
-    for name in FACTORS:
+    for name, weight in zip(FACTORS, clipped, strict=True):
         raw, score = factors[name]
-        w = max(weights.get(name, 0.0), 0.0) / total_w
-        score = min(max(_finite(score), 0.0), 1.0)
+        w = weight / total_w
+        score = min(max(score, 0.0), 1.0) if math.isfinite(score) else 0.0
         risk += w * score
-        out[name] = {"raw": _finite(raw), "score": score, "weight": w, "contribution": w * score}
+        out[name] = {"raw": float(raw) if math.isfinite(raw) else 0.0, "score": float(score), "weight": w,
+                     "contribution": w * score}
     return min(max(risk, 0.0), 1.0), out
 
 
@@ -129,6 +133,3 @@ def confidence(events_60s: float, age_s: float, coverage: float) -> float:
     return min(max(sample * fresh * coverage, 0.0), 1.0)
 
 
-def _finite(x: float) -> float:
-    x = float(x)
-    return x if math.isfinite(x) else 0.0

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from analytics.baseline import Baseline
-from analytics.derivatives import lag_offsets, window_sums
-from analytics.windows import LEVEL_WIDTHS_NS, NS, BucketRing, lag_steps, level_for
+from analytics.derivatives import lag_offsets
+from analytics.windows import LEVEL_WIDTHS_NS, NS, BucketRing, level_for, zeros_block
 
 # Row layout of every ring: two symbol-wide rows, then four per venue.
 SQ, WHALE = 0, 1  # Σ usd² (for the effective number of liquidations), Σ usd of whale liquidations
@@ -21,16 +22,35 @@ GRID_BUCKETS = 60  # ... over the last 60 s
 
 @dataclass(frozen=True, slots=True)
 class Layout:
-    """Which level serves which window, and how many buckets each level keeps (3W of history)."""
+    """Which level serves which window, how many buckets each level keeps (3W of history), and the
+    fixed weights that turn the levels' views, stacked, into every window sum at once.
+
+    `Measures` column 3·i + k is S_k of window i (in the order given to `build`), the USD or count in
+    (t-(k+1)W, t-kW], = C(t-kW) - C(t-(k+1)W) with C the piecewise-linear cumulative of
+    `BucketRing`. When W is a whole number q of its level's buckets, the points t-mW fall in view
+    buckets j_m = n-1-m·q, each read with share φ_m: 1 for m = 0 (the newest bucket ends at t),
+    f = (t - (h-1)·width)/width for m >= 1 (t's offset in its bucket, the same for every m), so
+
+        S_k = Σ b_j over j_{k+1} <= j < j_k, + b_{j_0} if k = 0     (`whole` @ view)
+              + f · (b_{j_k} [k >= 1] - b_{j_{k+1}})                 (`plus`, `minus` rows)
+
+    (`plus` of k = 0 reads the view's last row, one row of zeros appended for that.)
+
+    A window that is not a whole number of buckets (e.g. 250ms on 100 ms buckets) gets zero fixed
+    weights and is computed per call from the clamp formula (`generic`). The extra last column is
+    the correlation grid: the last GRID_BUCKETS 1 s buckets.
+    """
 
     windows_ns: tuple[int, ...]
-    level_of: dict[int, int]
-    level_sizes: dict[int, int]
-    level_windows: dict[int, tuple[int, ...]]
-    level_offsets: dict[int, tuple[int, ...]]  # ns before `now` at which each level reads C
-    order: tuple[int, ...]  # windows in the order `measure` returns them (by level)
-    grid_level: int
-    level_lags: dict[int, tuple[np.ndarray, np.ndarray] | None]
+    level_sizes: dict[int, int]  # level -> buckets kept, in level order (= block order of the view)
+    starts: dict[int, int]  # level -> first view row of its block
+    grid: slice  # view rows of the correlation grid
+    whole: np.ndarray  # (3·windows + 1, view rows + 1) fixed weights
+    plus: np.ndarray  # (3·windows,) view row read with +f
+    minus: np.ndarray  # (3·windows,) view row read with -f
+    col_level: np.ndarray  # (3·windows,) position (in level order) of each column's level, for f
+    generic: tuple[tuple[int, int, int], ...]  # (window index, level, window ns) computed per call
+    scratch: dict[int, np.ndarray]  # ring rows -> reused buffer for the stacked view (see `stack`)
 
     @classmethod
     def build(cls, windows_ns: tuple[int, ...]) -> Layout:
@@ -42,26 +62,76 @@ class Layout:
             sizes[lvl] = max(sizes.get(lvl, 0), need)
         grid_lvl = LEVEL_WIDTHS_NS.index(GRID_NS)
         sizes[grid_lvl] = max(sizes.get(grid_lvl, 0), GRID_BUCKETS + 1)
-        windows = tuple(sorted(set(windows_ns)))
-        level_windows = {lvl: tuple(w for w in windows if level_of[w] == lvl) for lvl in sizes}
-        offsets = {lvl: tuple(o for w in ws for o in lag_offsets(w)) for lvl, ws in level_windows.items()}
         sizes = dict(sorted(sizes.items()))
-        order = tuple(w for lvl in sizes for w in level_windows[lvl])
-        lags = {lvl: lag_steps(offsets[lvl], LEVEL_WIDTHS_NS[lvl], n) for lvl, n in sizes.items()}
-        return cls(windows, level_of, sizes, level_windows, offsets, order, grid_lvl, lags)
+        starts, total = {}, 0
+        for lvl, n in sizes.items():
+            starts[lvl], total = total, total + n
+        end = starts[grid_lvl] + sizes[grid_lvl]
+        cols = 3 * len(windows_ns)
+        whole = np.zeros((cols + 1, total + 1))  # + the zero row
+        whole[cols, end - GRID_BUCKETS:end] = 1.0
+        plus, minus = np.zeros(cols, dtype=np.intp), np.zeros(cols, dtype=np.intp)
+        generic = []
+        for i, w in enumerate(windows_ns):
+            lvl = level_of[w]
+            q, rem = divmod(w, LEVEL_WIDTHS_NS[lvl])
+            if rem:
+                generic.append((i, lvl, w))
+                continue
+            g = [starts[lvl] + sizes[lvl] - 1 - o // LEVEL_WIDTHS_NS[lvl] for o in lag_offsets(w)]
+            for k in range(3):
+                c = 3 * i + k
+                whole[c, g[k + 1]:g[k] + (1 if k == 0 else 0)] = 1.0
+                plus[c], minus[c] = (g[k] if k else total), g[k + 1]  # k = 0: no +f term
+        pos = {lvl: p for p, lvl in enumerate(sizes)}
+        col_level = np.array([pos[level_of[w]] for w in windows_ns for _ in range(3)], dtype=np.intp)
+        return cls(windows_ns, sizes, starts, slice(end - GRID_BUCKETS, end), whole, plus, minus,
+                   col_level, tuple(generic), {})
+
+    def stack(self, parts: list[np.ndarray], rows: int) -> np.ndarray:
+        """Concatenate view pieces into a buffer reused by every symbol: a fresh ~50 KB array per
+        snapshot costs more in page faults (malloc returns it to the OS on free) than the copy."""
+        buf = self.scratch.get(rows)
+        if buf is None:
+            buf = self.scratch[rows] = np.empty((self.whole.shape[1], rows))
+        return np.concatenate(parts, axis=0, out=buf)
+
+
+TOTALS = GLOBAL_ROWS + VENUE_ROWS  # Measures.totals rows: SQ, WHALE, then USD_L .. CNT_S (all venues)
+
+
+@lru_cache(maxsize=64)
+def _row_sums(venues: int) -> np.ndarray:
+    """(rows, TOTALS + 2·venues) 0/1 matrix: ring rows -> [Σ usd², whale usd, usd long, usd short,
+    count long, count short summed over venues, then USD of each venue, then events of each venue]."""
+    rows = GLOBAL_ROWS + VENUE_ROWS * venues
+    m = np.zeros((rows, TOTALS + 2 * venues))
+    m[SQ, SQ] = m[WHALE, WHALE] = 1.0
+    for v in range(venues):
+        row = GLOBAL_ROWS + VENUE_ROWS * v
+        for r in range(VENUE_ROWS):
+            m[row + r, GLOBAL_ROWS + r] = 1.0
+        m[row + USD_L, TOTALS + v] = m[row + USD_S, TOTALS + v] = 1.0
+        m[row + CNT_L, TOTALS + venues + v] = m[row + CNT_S, TOTALS + venues + v] = 1.0
+    return m
 
 
 @dataclass(slots=True)
 class Measures:
-    """Window sums at one `now`: sums[:, i] is (rows, 3) = the sums over (t-W,t], (t-2W,t-W],
-    (t-3W,t-2W] for W = layout.order[i]."""
+    """Window sums at one `now`, as plain floats.
 
-    sums: np.ndarray
-    grid: np.ndarray  # (venues, GRID_BUCKETS) USD per 1 s bucket, both sides
+    totals[r][i][k]: for r < TOTALS (SQ, WHALE, then GLOBAL_ROWS + USD_L .. CNT_S summed over
+    venues), window i of the layout and k = 0, 1, 2 the sums over (t-W,t], (t-2W,t-W], (t-3W,t-2W]."""
+
+    totals: list[list[list[float]]]
+    venue_usd: list[float]  # USD of each venue (both sides) over (t-W, t] of the requested window
+    venue_events: list[float]  # events of each venue over the same window
+    grid_usd: float  # USD of the correlation grid, all venues
+    grid: np.ndarray | None  # (venues, GRID_BUCKETS) USD per 1 s bucket, both sides; None if < 2 venues
 
 
 class SymbolState:
-    """All per-symbol history; `update` is O(levels) scalar writes, `measure` a few numpy ops/level."""
+    """All per-symbol history; `update` is O(levels) scalar writes, `measure` a few numpy ops in all."""
 
     __slots__ = ("symbol", "layout", "rings", "baseline", "venues", "whale_usd", "first_seen",
                  "last_event_ns", "trigger", "dropped_old")
@@ -70,8 +140,8 @@ class SymbolState:
                  first_seen: int) -> None:
         self.symbol = symbol
         self.layout = layout
-        self.rings = {lvl: BucketRing(LEVEL_WIDTHS_NS[lvl], n, GLOBAL_ROWS)
-                      for lvl, n in layout.level_sizes.items()}
+        self.rings = tuple(BucketRing(LEVEL_WIDTHS_NS[lvl], n, GLOBAL_ROWS)
+                           for lvl, n in layout.level_sizes.items())
         self.baseline = Baseline(baseline_s)
         self.venues: dict[str, int] = {}
         self.whale_usd = whale_usd
@@ -81,31 +151,35 @@ class SymbolState:
         self.dropped_old = 0
 
     def _venue(self, venue: str) -> int:
-        idx = self.venues.get(venue)
-        if idx is None:
-            idx = self.venues[venue] = len(self.venues)
-            for ring in self.rings.values():
-                ring.add_rows(VENUE_ROWS)
+        idx = self.venues[venue] = len(self.venues)
+        for ring in self.rings:
+            ring.add_rows(VENUE_ROWS)
         return idx
 
     def update(self, venue: str, is_long: bool, ts: int, ts_recv: int, usd: float) -> None:
         """Add one liquidation at `ts` to every level (and the baseline) that still holds it."""
-        usd_row = GLOBAL_ROWS + VENUE_ROWS * self._venue(venue) + (USD_L if is_long else USD_S)
+        idx = self.venues.get(venue)
+        if idx is None:
+            idx = self._venue(venue)
+        usd_row = GLOBAL_ROWS + VENUE_ROWS * idx + (USD_L if is_long else USD_S)
         cnt_row = usd_row + (CNT_L - USD_L)
         whale = usd >= self.whale_usd
         sq = usd * usd
         kept = False
-        for ring in self.rings.values():
-            col = ring.slot(ts)
-            if col < 0:
+        for ring in self.rings:  # BucketRing.slot, inlined: this is the per-event hot path
+            k = -(-ts // ring.width)
+            if k > ring.head:
+                ring.advance(k)
+            elif k <= ring.head - ring.n:
                 continue
             kept = True
-            n, flat = ring.n, ring.flat
-            flat[usd_row * n + col] += usd
-            flat[cnt_row * n + col] += 1.0
-            flat[SQ * n + col] += sq
+            base = (k % ring.n) * ring.rows
+            flat = ring.flat
+            flat[base + usd_row] += usd
+            flat[base + cnt_row] += 1.0
+            flat[base + SQ] += sq
             if whale:
-                flat[WHALE * n + col] += usd
+                flat[base + WHALE] += usd
         if not self.baseline.add(ts, usd) and not kept:
             self.dropped_old += 1
         if ts > self.last_event_ns:
@@ -114,23 +188,50 @@ class SymbolState:
             self.first_seen = ts  # history reaching further back counts as observed for the baseline
         self.trigger = (ts, ts_recv)
 
-    def measure(self, now: int) -> Measures:
-        """Window sums for every window of the layout, and the per-venue 1 s grid for correlation."""
-        parts = []
-        grid_view = None
-        for lvl, ring in self.rings.items():
-            view = ring.view(now)
-            if lvl == self.layout.grid_level:
-                grid_view = view[0]
-            offsets = self.layout.level_offsets[lvl]
-            if offsets:
-                cum = ring.cumulative(now, [now - o for o in offsets], view, self.layout.level_lags[lvl])
-                parts.append(window_sums(cum.reshape(ring.rows, -1, 4)))
-        assert grid_view is not None
-        per_venue = grid_view[GLOBAL_ROWS:].reshape(len(self.venues), VENUE_ROWS, -1)
-        grid = per_venue[:, USD_L, -GRID_BUCKETS:] + per_venue[:, USD_S, -GRID_BUCKETS:]
-        return Measures(np.concatenate(parts, axis=1), grid)
+    def measure(self, now: int, venue_window: int) -> Measures:
+        """Every window sum of the layout (see `Layout`) from one stacked view and two matmuls, the
+        per-venue sums of window `venue_window`, and the per-venue 1 s grid for correlation.
+
+        Every combined bucket weight is >= 0 (1, f, 1 - f, or a clamp difference), so the sums
+        are >= 0 without clamping; rows are then summed over venues (`_row_sums`).
+        """
+        lay = self.layout
+        parts: list[np.ndarray] = []
+        frac = []
+        for ring in self.rings:
+            parts += ring.pieces(now)
+            frac.append((now - (-(-now // ring.width) - 1) * ring.width) / ring.width)
+        parts.append(zeros_block(self.rings[0].rows, 1))
+        nv = len(self.venues)
+        view = lay.stack(parts, self.rings[0].rows)  # (view rows + 1, rows): every level's view
+        out = lay.whole @ view
+        edge = view.take(lay.plus, axis=0)
+        edge -= view.take(lay.minus, axis=0)
+        edge *= np.array(frac)[lay.col_level, None]
+        out[:-1] += edge
+        for i, lvl, w in lay.generic:
+            out[3 * i:3 * i + 3] = self._generic(view, now, lvl, w)
+        rows_to = _row_sums(nv)
+        out = out @ rows_to  # (3·windows + 1, TOTALS + 2·venues), rows summed as _row_sums says
+        sums = out[:-1].reshape(len(lay.windows_ns), 3, -1).transpose(2, 0, 1).tolist()
+        grid_row = out[-1].tolist()
+        ref = [row[venue_window][0] for row in sums[TOTALS:]]
+        grid = (view[lay.grid] @ rows_to[:, TOTALS:TOTALS + nv]).T if nv >= 2 else None
+        return Measures(sums[:TOTALS], ref[:nv], ref[nv:],
+                        grid_row[GLOBAL_ROWS + USD_L] + grid_row[GLOBAL_ROWS + USD_S], grid)
+
+    def _generic(self, view: np.ndarray, now: int, lvl: int, w: int) -> np.ndarray:
+        """(3, columns of `view`) sums S_0..S_2 of a window not a whole number of buckets, by the clamp formula
+        C(x) = Σ_j b_j · clamp((x - left_j) / width_j, 0, 1) of `BucketRing`."""
+        width, n, start = LEVEL_WIDTHS_NS[lvl], self.layout.level_sizes[lvl], self.layout.starts[lvl]
+        h = -(-now // width)
+        left = (h - n + np.arange(n, dtype=np.int64)) * width  # bucket id h-n+1+j spans (left, left+width]
+        widths = np.full(n, float(width))
+        widths[-1] = now - (h - 1) * width  # the newest bucket ends at now
+        points = now - np.array(lag_offsets(w), dtype=np.int64)
+        u = np.clip((points[:, None] - left[None, :]) / widths, 0.0, 1.0)
+        return (u[:3] - u[1:]) @ view[start:start + n]
 
     def nbytes(self) -> int:
         """Bytes held in numpy buffers (rings and baseline)."""
-        return sum(r.data.nbytes for r in self.rings.values()) + self.baseline.ring.data.nbytes
+        return sum(r.data.nbytes for r in self.rings) + self.baseline.ring.data.nbytes

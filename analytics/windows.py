@@ -1,8 +1,6 @@
 """Time-bucketed sums in preallocated numpy rings, and exact sliding-window sums read from them."""
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 NS = 1_000_000_000
@@ -36,13 +34,45 @@ def level_for(window_ns: int) -> int:
     return best
 
 
+def zeros_block(rows: int, n: int) -> np.ndarray:
+    """A read-only (n, rows) block of zeros, shared by all rings (view padding; never written)."""
+    buf = _ZEROS.get(rows)
+    if buf is None or buf.shape[0] < n:
+        buf = _ZEROS[rows] = np.zeros((max(n, 256), rows))
+        buf.flags.writeable = False
+    return buf[:n]
+
+
+def _zero_run(size: int) -> memoryview:
+    """`size` zero floats, for clearing a run of buckets with one memoryview write."""
+    global _ZERO_RUN
+    if len(_ZERO_RUN) < size:
+        _ZERO_RUN = memoryview(np.zeros(max(size, 2 * len(_ZERO_RUN))))
+    return _ZERO_RUN[:size]
+
+
+_ZEROS: dict[int, np.ndarray] = {}
+_ZERO_RUN = memoryview(np.zeros(4096))
+
+
 class BucketRing:
     """`rows` parallel series of sums in fixed-width time buckets, the last `n` buckets kept.
 
     Bucket id k = ceil(ts / width) holds events with ts in ((k-1)·width, k·width], so a window
     (t-W, t] ending on the grid is a whole number of buckets. Memory is rows·n·8 bytes, fixed.
-    Writes go through a flat memoryview (`flat[row * n + col] += x`), ~4x cheaper than numpy
-    scalar indexing on the hot path.
+    Stored bucket-major, `data[col, row]`: one bucket's rows are contiguous, so zeroing the buckets
+    skipped over is one memoryview slice write, and writes go through the flat memoryview
+    (`flat[col * rows + row] += x`), ~4x cheaper than numpy scalar indexing on the hot path.
+
+    Read as a cumulative function: C(x), the sum of everything in (-inf, x], is piecewise linear,
+    exact at bucket edges and linear inside a bucket (events assumed uniform within one bucket):
+
+        C(x) = Σ_k b_k · clamp((x - (k-1)·width) / width_k, 0, 1)     over the buckets k read
+
+    where width_k = width, except for the newest bucket read at `now`, taken to end at `now`
+    (width_k = now - (h-1)·width): nothing after `now` has happened yet, so for a constant rate
+    C(now) - C(now - W) is exact at any `now`, on or off the grid. A window sum over (a, b] is
+    C(b) - C(a); `span_sum` evaluates it in plain Python, `state.Layout` as fixed weights.
     """
 
     __slots__ = ("width", "n", "rows", "data", "flat", "head")
@@ -51,94 +81,86 @@ class BucketRing:
         self.width = int(width_ns)
         self.n = int(n)
         self.rows = rows
-        self.data = np.zeros((rows, self.n))
+        self.data = np.zeros((self.n, rows))
         self.flat = memoryview(self.data.reshape(-1))
         self.head = -(1 << 62)  # id of the newest bucket; nothing yet
 
     def add_rows(self, extra: int) -> None:
         """Grow by `extra` zeroed rows (a new venue); rare, so a copy is fine."""
-        self.data = np.vstack([self.data, np.zeros((extra, self.n))])
+        self.data = np.hstack([self.data, np.zeros((self.n, extra))])
         self.rows += extra
         self.flat = memoryview(self.data.reshape(-1))
+
+    def advance(self, k: int) -> None:
+        """Make bucket id k (> head) the newest, zeroing the buckets skipped over (ids head+1..k)."""
+        n, rows, head = self.n, self.rows, self.head
+        self.head = k
+        if k - head >= n:
+            self.flat[:] = _zero_run(n * rows)
+            return
+        a, b = (head + 1) % n, k % n
+        if a <= b:  # at most two contiguous runs of buckets
+            self.flat[a * rows:(b + 1) * rows] = _zero_run((b + 1 - a) * rows)
+        else:
+            self.flat[a * rows:] = _zero_run((n - a) * rows)
+            self.flat[:(b + 1) * rows] = _zero_run((b + 1) * rows)
 
     def slot(self, ts: int) -> int:
         """Column for an event at `ts` (advancing the ring if it is newer), or -1 if it is too old."""
         k = -(-ts // self.width)
-        head = self.head
-        if k > head:
-            gap = k - head
-            if gap >= self.n:
-                self.data[:] = 0.0
-            else:  # zero the buckets skipped over: at most two slices of the ring
-                a, b = (head + 1) % self.n, k % self.n
-                if a <= b:
-                    self.data[:, a:b + 1] = 0.0
-                else:
-                    self.data[:, a:] = 0.0
-                    self.data[:, :b + 1] = 0.0
-            self.head = k
-        elif k <= head - self.n:
+        if k > self.head:
+            self.advance(k)
+        elif k <= self.head - self.n:
             return -1
         return k % self.n
 
+    def pieces(self, now: int) -> list[np.ndarray]:
+        """Blocks whose concatenation (axis 0) is the (n, rows) view at `now`, oldest bucket first.
+
+        The view holds bucket ids h-n+1 .. h, h the bucket of `now`. Buckets not in the ring (too
+        old, or newer than `now`'s bucket) read as zero, so the result depends only on the events
+        added and on `now`, never on when it is asked. No copy: slices of the ring and of zeros.
+        """
+        n, head, data = self.n, self.head, self.data
+        shift = -(-now // self.width) - head
+        if shift >= n or shift <= -n:
+            return [zeros_block(self.rows, n)]
+        c = head % n + 1  # ring column of the oldest bucket held (id head-n+1)
+        if shift >= 0:  # ids head-n+1+shift .. head, then `shift` empty buckets
+            start = c + shift
+            held = [data[start:], data[:c]] if start < n else [data[start - n:c]]
+            return held + [zeros_block(self.rows, shift)] if shift else held
+        # now before the newest bucket: ids h-n+1 .. head-n are gone, ids head-n+1 .. h are held
+        stop = c + n + shift  # ring column (unwrapped) just past id h
+        held = [data[c:stop]] if stop <= n else [data[c:], data[:stop - n]]
+        return [zeros_block(self.rows, -shift)] + held
+
     def view(self, now: int) -> tuple[np.ndarray, int]:
-        """(rows, n) copy of the buckets ending at the bucket holding `now`, oldest first, and its id.
+        """(rows, n) copy of the buckets ending at the bucket holding `now`, oldest first, and its id."""
+        return np.concatenate(self.pieces(now), axis=0).T.copy(), -(-now // self.width)
 
-        Buckets not in the ring (too old, or newer than `now`'s bucket) read as zero, so the
-        result depends only on the events added and on `now`, never on when it is asked.
-        """
-        h = -(-now // self.width)
-        n, head = self.n, self.head
-        shift = h - head
-        if shift >= n:
-            return np.zeros((self.rows, n)), h
-        if shift >= 0:  # the usual case: two slices, no fancy indexing
-            c = head % n + 1
-            out = np.concatenate((self.data[:, c:], self.data[:, :c]), axis=1)
-            if shift:
-                out[:, : n - shift] = out[:, shift:]
-                out[:, n - shift:] = 0.0
-            return out, h
-        ids = np.arange(h - n + 1, h + 1)
-        valid = (ids > head - n) & (ids <= head)
-        return self.data[:, ids % n] * valid, h
+    def span_sum(self, a: int, b: int, now: int, row: int = 0) -> float:
+        """C(b) - C(a) for one row at `now` (a <= b), in plain Python floats: for a few-bucket read
+        such as the baseline, cheaper than any numpy call. Only the edge buckets are partial."""
+        w, n, rows, head = self.width, self.n, self.rows, self.head
+        h = -(-now // w)
+        lo, hi = max(h, head) - n + 1, min(h, head)  # ids both in the view at `now` and still held
+        first, last = max(-(-a // w), lo), min(-(-b // w), hi)
+        if first > last:
+            return 0.0
+        flat = self.flat
 
-    def cumulative(self, now: int, points: Sequence[int], view: tuple[np.ndarray, int] | None = None,
-                   lags: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-        """C(x): the sum of everything in (-inf, x] for each row at each time in `points` (ns).
+        def share(k: int, x: int) -> float:  # clamp((x - left_k) / width_k, 0, 1)
+            width = now - (h - 1) * w if k == h else w
+            return min(max((x - (k - 1) * w) / width, 0.0), 1.0)
 
-        C is piecewise linear: exact at bucket boundaries, linear inside a bucket (events assumed
-        uniform within one bucket). The newest bucket is taken to end at `now` rather than at its
-        grid edge, since nothing after `now` has happened yet; so for a constant rate C(now) - C(now-W)
-        is exact at any `now`, on or off the grid. A window sum over (a, b] is C(b) - C(a).
-        `view` is `self.view(now)` when the caller has it already; `lags` = (k, k != 0) when every
-        point is now - k·width with k < n (see `lag_steps`), a faster path giving the same values.
-        Returns (rows, len(points)).
-        """
-        buckets, h = view if view is not None else self.view(now)
-        w, n = self.width, self.n
-        if lags is not None:  # points = now - k·w: one index shift and one shared fraction for all
-            steps, not_now = lags
-            idx = (n - 1) - steps
-            keep = not_now * (1.0 - (now - (h - 1) * w) / w)
-            return np.cumsum(buckets, axis=1)[:, idx] - keep * buckets[:, idx]
-        b0 = (h - n) * w  # left edge of the oldest bucket in the view
-        last_w = now - (h - 1) * w  # width of the newest (partial) bucket, in (0, w]
-        cols, keep = [], []
-        for x in points:  # a dozen points: plain ints beat a dozen tiny numpy ops
-            d = x - b0
-            j = min(max((d - 1) // w, 0), n - 1)
-            frac = (d - j * w) / (last_w if j == n - 1 else w)
-            cols.append(j)
-            keep.append(1.0 - min(max(frac, 0.0), 1.0))
-        idx = np.array(cols)
-        at = buckets[:, idx]
-        return np.cumsum(buckets, axis=1)[:, idx] - np.array(keep) * at
-
-
-def lag_steps(offsets: Sequence[int], width: int, n: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """The `lags` argument of `BucketRing.cumulative` for points now - offset, if all fit it."""
-    if any(o % width or o // width >= n for o in offsets):
-        return None
-    steps = np.array([o // width for o in offsets], dtype=np.int64)
-    return steps, (steps != 0).astype(float)
+        total = flat[(first % n) * rows + row] * (share(first, b) - share(first, a))
+        if last > first:
+            total += flat[(last % n) * rows + row] * (share(last, b) - share(last, a))
+        if last - first > 1:  # whole buckets: ids first+1 .. last-1, at most two runs of the ring
+            i, j = (first + 1) % n, (last - 1) % n
+            if i <= j:
+                total += sum(flat[i * rows + row:(j + 1) * rows:rows])
+            else:
+                total += sum(flat[i * rows + row::rows]) + sum(flat[row:(j + 1) * rows:rows])
+        return total

@@ -4,28 +4,16 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import threading
-import time
 
 import redis
+
+from tests.polling import wait_until
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_until(pred, timeout: float = 10.0, interval: float = 0.02, what: str = "condition"):
-    """Poll `pred` until truthy; fail after `timeout` seconds. Tests never sleep to wait."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        threading.Event().wait(interval)  # poll interval, not a wait for the condition
 
 
 class RedisServer:

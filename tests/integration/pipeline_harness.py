@@ -13,7 +13,8 @@ import orjson
 import zmq
 
 from common.wire import decode
-from tests.redis_server import RedisServer, wait_until
+from tests.polling import wait_until
+from tests.redis_server import RedisServer
 
 REPO = Path(__file__).resolve().parents[2]
 ALERT_OR_HIGHER = ("ALERT", "CRITICAL", "EXTREME")

@@ -19,7 +19,7 @@ from ingest.process import Ingester
 from ingest.sim.server import SimServer
 from ingest.sim.timeline import SimTrade
 from ingest.sim.venues import SIM_VENUES, sim_urls
-from tests.redis_server import wait_until
+from tests.polling import wait_until
 
 Key = tuple[str, str, int, float, float]
 

@@ -14,6 +14,7 @@ from common.lifecycle import StopFlag
 from common.schema import FeedStatus, Liquidation, MetricsSnapshot
 from common.sharding import shard_of
 from common.wire import SeqStamper, decode
+from tests.polling import wait_until
 
 NS = 1_000_000_000
 
@@ -59,9 +60,9 @@ def test_shard_emits_snapshots_with_the_velocity_of_what_it_received(tmp_path):
         assert snap.velocity_usd_per_s["10s"] == pytest.approx(200_000.0 / 10)
         assert snap.count_per_s["60s"] == pytest.approx(2 / 60)
         assert snap.by_venue == {"bybit": pytest.approx(20_000.0)}
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and worker.counters["misrouted"] < 1:
-            time.sleep(0.01)
+        # the status batch is a separate message: wait for both counters, not just the first
+        wait_until(lambda: worker.counters["misrouted"] >= 1 and worker.counters["statuses"] >= 1, 5,
+                   what="misrouted and status counters")
         assert worker.counters["misrouted"] == 1  # `other` belongs to shard 0: dropped, counted
         assert worker.counters["statuses"] == 1
     finally:

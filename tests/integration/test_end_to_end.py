@@ -18,7 +18,8 @@ from tests.integration.pipeline_harness import (
     wait_for_alert,
     write_config,
 )
-from tests.redis_server import RedisServer, free_port, wait_until
+from tests.polling import wait_until
+from tests.redis_server import RedisServer, free_port
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -13,7 +13,7 @@ from ingest.exchanges import hyperliquid_node
 from ingest.node_tail import FileTailer
 from ingest.process import Ingester
 from tests.conftest import DATA
-from tests.redis_server import wait_until
+from tests.polling import wait_until
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -12,7 +12,8 @@ from common.config import load_config
 from common.schema import MetricsSnapshot, Regime, Signal
 from common.wire import SeqStamper
 from publisher.process import Publisher
-from tests.redis_server import RedisServer, wait_until
+from tests.polling import wait_until
+from tests.redis_server import RedisServer
 
 
 def sig(level: str, symbol: str = "BTCUSDT", heartbeat: bool = False, ts: int = 1_700_000_000_000_000_000) -> Signal:
