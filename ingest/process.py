@@ -5,6 +5,7 @@ import asyncio
 import logging
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from types import ModuleType
@@ -46,10 +47,14 @@ class Ingester:
         self.events = 0
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_requested = threading.Event()
         self._wake: asyncio.Event | None = None
         self._bad_logged = 0.0
 
     def run(self) -> int:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):  # until the loop installs its own: flag only
+                signal.signal(sig, lambda *_: self._stop_requested.set())
         try:
             prepare(self.venue, self.cfg)
             return asyncio.run(self._main())
@@ -59,12 +64,15 @@ class Ingester:
 
     def request_stop(self) -> None:
         """Thread-safe stop (tests run the ingester in a thread; in production the signal handler stops it)."""
+        self._stop_requested.set()  # seen by _main if it has not started its loop yet
         if self._stop is not None and self._loop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
 
     async def _main(self) -> int:
         loop = self._loop = asyncio.get_running_loop()
         self._stop, self._wake = asyncio.Event(), asyncio.Event()
+        if self._stop_requested.is_set():  # stop asked for during startup (venue setup, imports)
+            self._stop.set()
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
                 loop.add_signal_handler(sig, self._stop.set)  # only sets the flag
