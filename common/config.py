@@ -32,7 +32,6 @@ class PipelineConfig:
     pub_endpoint: str = "ipc://{ipc_dir}/pub.ipc"
     hwm: int = 100_000
     heartbeat_s: float = 1.0
-    metrics_port: int = 0  # prometheus base port; 0 = off. Each process adds its own offset.
 
 
 @dataclass(frozen=True)
