@@ -7,7 +7,6 @@ import math
 import numpy as np
 
 from analytics.correlation import venue_correlation
-from analytics.derivatives import kinematics
 from analytics.explain import sentence
 from analytics.feeds import FeedBook
 from analytics.risk import FACTORS, Flow, WindowFlow, combine, confidence, n_effective, score_factors
@@ -29,6 +28,8 @@ from common.schema import LONG, SHORT, FeedStatus, Liquidation, MetricsSnapshot
 log = logging.getLogger(__name__)
 
 SCORING_WINDOWS = ("2s", "10s", "60s")  # what risk reads: fast enough for onset, long enough for a wave
+# Columns of state.Measures.totals: USD and counts of each side, all venues summed
+UL, US, CL, CS = GLOBAL_ROWS + USD_L, GLOBAL_ROWS + USD_S, GLOBAL_ROWS + CNT_L, GLOBAL_ROWS + CNT_S
 REF_WINDOW = "10s"  # by_venue, direction, imbalance, concentration
 GRID_WINDOW = "60s"  # participation and sample size
 
@@ -52,6 +53,7 @@ class Engine:
         self._secs_list = [int(w) / NS for w in self._ns]
         self._index = {name: i for i, name in enumerate(self._names)}
         self._scoring = tuple((n, self._index[n]) for n in SCORING_WINDOWS)
+        self._ref, self._grid = self._index[REF_WINDOW], self._index[GRID_WINDOW]
         self.layout = Layout.build(tuple(int(w) for w in self._ns))  # columns in self._names order
         self.largest_ns = int(max(parse_window(n) for n in self.window_names or SCORING_WINDOWS))
         self.idle_ns = int(cfg.idle_expire_s * NS)
@@ -98,23 +100,33 @@ class Engine:
         if st is None or not st.venues:
             return self._empty(symbol, now_ns)
         k, secs = self._index, self._secs_list
-        r, g = k[REF_WINDOW], k[GRID_WINDOW]
+        r, g = self._ref, self._grid
         m = st.measure(now_ns, r)
         venues = list(st.venues)  # in row order
-        # m.totals[row][window][lag]: USD or counts in the 3 windows back, all venues summed
-        sq, whale = m.totals[SQ], m.totals[WHALE]
-        side = m.totals[GLOBAL_ROWS:]  # [usd long, usd short, count long, count short][window][lag]
-        usd3 = [[x + y for x, y in zip(lo, sh, strict=True)] for lo, sh in zip(side[USD_L], side[USD_S],
-                                                                               strict=True)]
-        kin = [kinematics(u, w) for u, w in zip(usd3, secs, strict=True)]  # (USD/s, USD/s², USD/s³)
-        cnt = [lo[0] + sh[0] for lo, sh in zip(side[CNT_L], side[CNT_S], strict=True)]  # events
-        wins = [(n, k[n]) for n in self.window_names]
+        # Every window in one pass over the raw sums t[i][k][row] (state.Measures), as plain floats
+        # (for a handful of windows cheaper than numpy calls): v_k in USD/s of the three windows
+        # back, then velocity, acceleration and jerk as derivatives.kinematics defines them.
+        t = m.totals.tolist()
+        vl, vel, acc, jerk, cnt, lo, sh = [], [], [], [], [], [], []
+        for (s0, s1, s2), w in zip(t, secs, strict=True):
+            v0, v1, v2 = (s0[UL] + s0[US]) / w, (s1[UL] + s1[US]) / w, (s2[UL] + s2[US]) / w
+            vl.append((v0, v1, v2))
+            vel.append(v0)
+            acc.append((v0 - v1) / w)  # USD/s²
+            jerk.append((v0 - 2.0 * v1 + v2) / (w * w))  # USD/s³
+            cnt.append((s0[CL] + s0[CS]) / w)  # events/s
+            lo.append(s0[UL] / w)
+            sh.append(s0[US] / w)
+        names = self.window_names  # the configured windows come first in secs and t
 
-        def per_window(values: list[float], scale: bool = False) -> dict[str, float]:
-            return {n: values[i] / secs[i] if scale else values[i] for n, i in wins}
+        def per_window(values: list[float]) -> dict[str, float]:
+            return dict(zip(names, values[:len(names)], strict=True))
 
-        long_usd, short_usd = side[USD_L][r][0], side[USD_S][r][0]
-        n_eff_ref = n_effective(usd3[r][0], sq[r][0])
+        def usd_of(i: int) -> float:  # both sides, (t-W, t] of window i
+            return t[i][0][UL] + t[i][0][US]
+
+        long_usd, short_usd = t[r][0][UL], t[r][0][US]
+        n_eff_ref = n_effective(usd_of(r), t[r][0][SQ])
         if m.grid is None:  # one venue: no correlation, and it takes part if it has any USD
             rho, taking_part = 0.0, int(m.grid_usd > 0.0)
         else:
@@ -122,27 +134,28 @@ class Engine:
         baseline = st.baseline.usd_per_s(now_ns, st.first_seen)
         floor = self.cfg.floor_usd_per_s.get(symbol, self.cfg.floor_usd_per_s_default)
         flow = Flow(
-            windows=tuple(WindowFlow(n, secs[i], (usd3[i][0] / secs[i], usd3[i][1] / secs[i], usd3[i][2] / secs[i]),
-                                     n_effective(usd3[i][0], sq[i][0])) for n, i in self._scoring),
+            windows=tuple(WindowFlow(n, secs[i], tuple(vl[i]), n_effective(usd_of(i), t[i][0][SQ]))
+                          for n, i in self._scoring),
             ref_usd_per_s=max(baseline, floor), long_usd=long_usd, short_usd=short_usd,
-            whale_usd=whale[r][0], n_eff=n_eff_ref, rho=rho, venues_active=taking_part)
+            whale_usd=t[r][0][WHALE], n_eff=n_eff_ref, rho=rho, venues_active=taking_part)
         raw_scores, factor_windows, ratio = score_factors(flow)
         risk, factors = combine(raw_scores, self.cfg.weights)
 
         known = sorted(set(venues) | set(self.feeds.venues))
         feeds = {v: self.feeds.describe(v, now_ns) for v in known}  # (throttled, connected, stale)
-        conf = confidence(cnt[g], (now_ns - st.last_event_ns) / NS, self.feeds.coverage_of(feeds.values()))
+        cnt_60s = t[g][0][CL] + t[g][0][CS]
+        conf = confidence(cnt_60s, (now_ns - st.last_event_ns) / NS, self.feeds.coverage_of(feeds.values()))
         if long_usd == short_usd:
-            direction = LONG if side[USD_L][g][0] >= side[USD_S][g][0] else SHORT
+            direction = LONG if t[g][0][UL] >= t[g][0][US] else SHORT
         else:
             direction = LONG if long_usd > short_usd else SHORT
         vw = k[factor_windows["velocity"]]
-        side_usd = side[USD_L if direction == LONG else USD_S][vw][0]
+        side_usd = t[vw][0][UL if direction == LONG else US]
         text = sentence(symbol, side_usd=side_usd, direction=direction, window=factor_windows["velocity"],
                         ratio=ratio, baseline=baseline, floor=floor,
-                        accel_score=factors["acceleration"]["score"], accel=kin[r][1],
+                        accel_score=factors["acceleration"]["score"], accel=acc[r],
                         n_eff=n_eff_ref, venues_active=taking_part, venues_known=len(known), rho=rho,
-                        usd_60s=usd3[g][0])
+                        usd_60s=usd_of(g))
         ref_secs = secs[r]
         by_venue = {v: usd / ref_secs for v, usd in zip(venues, m.venue_usd, strict=True)}
         venue_info = {}
@@ -155,18 +168,16 @@ class Engine:
             }
         total_ref = long_usd + short_usd
         extra = {
-            "long_usd_per_s": per_window([x[0] for x in side[USD_L]], True),
-            "short_usd_per_s": per_window([x[0] for x in side[USD_S]], True),
+            "long_usd_per_s": per_window(lo), "short_usd_per_s": per_window(sh),
             "imbalance": (long_usd - short_usd) / total_ref if total_ref > 0 else 0.0,
             "concentration": factors["concentration"]["raw"], "n_effective": n_eff_ref,
             "baseline_usd_per_s": baseline, "floor_usd_per_s": float(floor), "velocity_ratio": ratio,
             "factor_windows": factor_windows, "venues": venue_info,
         }
         return MetricsSnapshot(
-            symbol=symbol, ts=int(now_ns), velocity_usd_per_s=per_window([x[0] for x in kin]),
-            acceleration_usd_per_s2=per_window([x[1] for x in kin]),
-            jerk_usd_per_s3=per_window([x[2] for x in kin]),
-            count_per_s=per_window(cnt, True), by_venue=by_venue, correlation=rho,
+            symbol=symbol, ts=int(now_ns), velocity_usd_per_s=per_window(vel),
+            acceleration_usd_per_s2=per_window(acc), jerk_usd_per_s3=per_window(jerk),
+            count_per_s=per_window(cnt), by_venue=by_venue, correlation=rho,
             venues_active=taking_part, risk=risk, confidence=conf, direction=direction, factors=factors,
             explanation=text, ts_trigger_event=int(st.trigger[0]), ts_trigger_recv=int(st.trigger[1]),
             extra=extra)

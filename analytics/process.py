@@ -29,9 +29,11 @@ class AnalyticsShard(Worker):
     """Owns the symbols with shard_of(symbol, shards) == shard.
 
     Emission: after each received batch, every touched symbol is snapshotted unless it was emitted
-    less than min_emit_interval_s ago; then it is deferred and flushed by the next tick, which runs
-    every min_emit_interval_s, so a deferred symbol goes out at most one interval late. Every active
-    symbol is also emitted each snapshot_every_s even when quiet, so signals see risk decay.
+    less than min_emit_interval_s ago; then it is deferred to the moment that interval ends, and the
+    worker loop wakes at the earliest such deadline (`wake_at`), so a deferred symbol goes out when it
+    is due (to the millisecond), not at the next tick. An active symbol not emitted for
+    snapshot_every_s is emitted anyway (checked every quarter of it), so signals see risk decay; a
+    busy symbol gets no extra periodic snapshot, which would only rate-limit (defer) its next real one.
     """
 
     def __init__(self, cfg: Config, shard: int, stop: StopFlag | None = None,
@@ -44,10 +46,10 @@ class AnalyticsShard(Worker):
         self.engine = Engine(acfg)
         self.min_emit_ns = int(acfg.min_emit_interval_s * NS)
         self.period_ns = int(min(acfg.snapshot_every_s, cfg.pipeline.heartbeat_s) * NS)
-        self.tick_s = max(min(acfg.min_emit_interval_s, cfg.pipeline.heartbeat_s), 0.01)
+        self.tick_s = max(min(acfg.snapshot_every_s, cfg.pipeline.heartbeat_s) / 4, 0.01)
         self.last_emit: dict[str, int] = {}
-        self.deferred: set[str] = set()
-        self.next_periodic = 0
+        self.deferred: dict[str, int] = {}  # symbol -> clock ns at which it may be emitted
+        self._owned: dict[str, bool] = {}  # symbol -> belongs to this shard (crc32 once per symbol)
         self.next_expire = 0
         self.counters = {"liquidations": 0, "statuses": 0, "misrouted": 0, "snapshots": 0,
                          "dropped_snapshots": 0}
@@ -62,44 +64,57 @@ class AnalyticsShard(Worker):
                  self.shard, self.shards)
 
     def on_batch(self, topic: bytes, msgs: list[Any], now_ns: int) -> None:
-        touched: set[str] = set()
+        touched: dict[str, None] = {}
+        owned = self._owned
+        update = self.engine.update
+        n = 0
         for msg in msgs:
-            if isinstance(msg, Liquidation):
-                if shard_of(msg.symbol, self.shards) != self.shard:
+            if type(msg) is Liquidation:
+                mine = owned.get(msg.symbol)
+                if mine is None:
+                    mine = owned[msg.symbol] = shard_of(msg.symbol, self.shards) == self.shard
+                if not mine:
                     self._misrouted(msg)
                     continue
-                self.engine.update(msg)
-                self.counters["liquidations"] += 1
-                touched.add(msg.symbol)
+                update(msg)
+                n += 1
+                touched[msg.symbol] = None
             elif isinstance(msg, FeedStatus):
                 self.engine.update_status(msg)
                 self.counters["statuses"] += 1
+        self.counters["liquidations"] += n
         for symbol in sorted(touched):
-            if now_ns - self.last_emit.get(symbol, -(1 << 62)) >= self.min_emit_ns:
+            due = self.last_emit.get(symbol, -(1 << 62)) + self.min_emit_ns
+            if now_ns >= due:
                 self.emit(symbol, now_ns)
-            else:
-                self.deferred.add(symbol)
+            elif symbol not in self.deferred:
+                self.deferred[symbol] = due
+                self.wake_at(time.monotonic() + (due - now_ns) / NS)
+
+    def on_wakeup(self, now_ns: int) -> None:
+        """Emit the deferred symbols that are due; ask to be woken again for the others."""
+        due_now = sorted(s for s, due in self.deferred.items() if due <= now_ns)
+        for symbol in due_now:
+            self.emit(symbol, now_ns)
+        if self.deferred:
+            self.wake_at(time.monotonic() + (min(self.deferred.values()) - now_ns) / NS)
 
     def on_tick(self, now_ns: int) -> None:
-        for symbol in sorted(self.deferred):
-            if now_ns - self.last_emit.get(symbol, -(1 << 62)) >= self.min_emit_ns:
+        self.on_wakeup(now_ns)  # a safety net: deferred symbols normally go out in on_wakeup
+        for symbol in self.engine.active_symbols(now_ns):
+            if now_ns - self.last_emit.get(symbol, -(1 << 62)) >= max(self.period_ns, self.min_emit_ns):
                 self.emit(symbol, now_ns)
-        if now_ns >= self.next_periodic:
-            self.next_periodic = now_ns + self.period_ns
-            for symbol in self.engine.active_symbols(now_ns):
-                if now_ns - self.last_emit.get(symbol, -(1 << 62)) >= self.min_emit_ns:
-                    self.emit(symbol, now_ns)
         if now_ns >= self.next_expire:
             self.next_expire = now_ns + EXPIRE_EVERY_NS
             for symbol in self.engine.expire(now_ns):
                 self.last_emit.pop(symbol, None)
-                self.deferred.discard(symbol)
+                self.deferred.pop(symbol, None)
                 log.info("%s: expired idle symbol %s", self.name, symbol)
 
     def emit(self, symbol: str, now_ns: int) -> None:
         """Snapshot and send without blocking: if signals is not keeping up, drop and count."""
         assert self.out is not None
-        self.deferred.discard(symbol)
+        self.deferred.pop(symbol, None)
         self.last_emit[symbol] = now_ns
         snap = self.engine.snapshot(symbol, now_ns)
         try:

@@ -118,12 +118,12 @@ def _row_sums(venues: int) -> np.ndarray:
 
 @dataclass(slots=True)
 class Measures:
-    """Window sums at one `now`, as plain floats.
+    """Window sums at one `now`.
 
-    totals[r][i][k]: for r < TOTALS (SQ, WHALE, then GLOBAL_ROWS + USD_L .. CNT_S summed over
-    venues), window i of the layout and k = 0, 1, 2 the sums over (t-W,t], (t-2W,t-W], (t-3W,t-2W]."""
+    totals[i, k, r]: window i of the layout, k = 0, 1, 2 the sums over (t-W,t], (t-2W,t-W], (t-3W,t-2W],
+    and r < TOTALS: SQ, WHALE, then GLOBAL_ROWS + USD_L .. CNT_S summed over venues."""
 
-    totals: list[list[list[float]]]
+    totals: np.ndarray  # (windows, 3, TOTALS)
     venue_usd: list[float]  # USD of each venue (both sides) over (t-W, t] of the requested window
     venue_events: list[float]  # events of each venue over the same window
     grid_usd: float  # USD of the correlation grid, all venues
@@ -213,12 +213,11 @@ class SymbolState:
             out[3 * i:3 * i + 3] = self._generic(view, now, lvl, w)
         rows_to = _row_sums(nv)
         out = out @ rows_to  # (3·windows + 1, TOTALS + 2·venues), rows summed as _row_sums says
-        sums = out[:-1].reshape(len(lay.windows_ns), 3, -1).transpose(2, 0, 1).tolist()
-        grid_row = out[-1].tolist()
-        ref = [row[venue_window][0] for row in sums[TOTALS:]]
+        sums = out[:-1].reshape(len(lay.windows_ns), 3, -1)
+        ref = sums[venue_window, 0, TOTALS:].tolist()
         grid = (view[lay.grid] @ rows_to[:, TOTALS:TOTALS + nv]).T if nv >= 2 else None
-        return Measures(sums[:TOTALS], ref[:nv], ref[nv:],
-                        grid_row[GLOBAL_ROWS + USD_L] + grid_row[GLOBAL_ROWS + USD_S], grid)
+        return Measures(sums[:, :, :TOTALS], ref[:nv], ref[nv:],
+                        float(out[-1, GLOBAL_ROWS + USD_L] + out[-1, GLOBAL_ROWS + USD_S]), grid)
 
     def _generic(self, view: np.ndarray, now: int, lvl: int, w: int) -> np.ndarray:
         """(3, columns of `view`) sums S_0..S_2 of a window not a whole number of buckets, by the clamp formula

@@ -70,6 +70,13 @@ class SeqStamper:
         self._next[topic] = n
         return encode(topic, self.sender, n, msgs)
 
+    def stamp_body(self, topic: bytes, body: bytes) -> list[bytes]:
+        """Frames that forward an already encoded body (from `decode`d frames) under this sender's
+        sequence: a relay re-stamps what it passes on without packing it again."""
+        n = self._next[topic] + 1
+        self._next[topic] = n
+        return [topic, _packb((self.sender, n)), body]
+
 
 class GapCounter:
     """Counts sequence gaps per (sender, topic); a restarted sender (seq back to 1) is not a gap."""

@@ -1,11 +1,13 @@
 """The process skeleton every synchronous stage uses: hooks around one poll loop.
 
 Subclasses create sockets in `on_start`, register inputs with `add_input`, react in their input
-handlers, do periodic work in `on_tick`, and flush in `on_stop`. `run()` returns the exit code.
+handlers, do periodic work in `on_tick`, ask for an earlier wakeup with `wake_at` (served by
+`on_wakeup`), and flush in `on_stop`. `run()` returns the exit code.
 """
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -45,6 +47,8 @@ class Worker:
         self.bad_frames = 0
         self.dropped = 0
         self.tick_s = cfg.pipeline.heartbeat_s
+        self._wake_at: float | None = None  # time.monotonic() of the earliest requested on_wakeup
+        self.raw_body = b""  # body frame of the message being handled: relays forward it as it is
 
     # -- hooks ---------------------------------------------------------------------------------
     def on_start(self) -> None:
@@ -56,6 +60,9 @@ class Worker:
     def on_drained(self, now_ns: int) -> None:
         """Called after each poll round that received anything: per-batch work (flushes, snapshots)."""
 
+    def on_wakeup(self, now_ns: int) -> None:
+        """Called once the deadline given to `wake_at` has passed (deferred work that is now due)."""
+
     def on_stop(self) -> None:
         """Flush whatever is buffered; sockets are closed afterwards by the base."""
 
@@ -65,6 +72,13 @@ class Worker:
         sock = make_socket(self.ctx, kind, endpoint, bind=bind, hwm=self.cfg.pipeline.hwm, subscribe=subscribe)
         self._sockets.append(sock)
         return sock
+
+    def wake_at(self, monotonic_s: float) -> None:
+        """Have `on_wakeup` called at `monotonic_s` (time.monotonic()), or at an earlier pending request.
+
+        The poll timeout honors it (to the next millisecond), so deferred work does not wait for a tick."""
+        if self._wake_at is None or monotonic_s < self._wake_at:
+            self._wake_at = monotonic_s
 
     def add_input(self, sock: zmq.Socket, handler: Handler) -> None:
         self._inputs[sock] = handler
@@ -110,10 +124,15 @@ class Worker:
     def _loop(self) -> None:
         next_tick = time.monotonic() + self.tick_s
         while not self.stop.is_set():
-            timeout_ms = max(0.0, min(next_tick - time.monotonic(), 0.2)) * 1000
+            due = next_tick if self._wake_at is None else min(next_tick, self._wake_at)
+            timeout_ms = math.ceil(max(0.0, min(due - time.monotonic(), 0.2)) * 1000)  # never spin
             self._poll_once(timeout_ms)
-            if time.monotonic() >= next_tick:
-                next_tick = time.monotonic() + self.tick_s
+            now = time.monotonic()
+            if self._wake_at is not None and now >= self._wake_at:
+                self._wake_at = None  # on_wakeup may ask again
+                self.on_wakeup(self.clock())
+            if now >= next_tick:
+                next_tick = now + self.tick_s
                 self.on_tick(self.clock())
 
     def _poll_once(self, timeout_ms: float) -> int:
@@ -140,6 +159,7 @@ class Worker:
                 log.warning("%s: dropped bad frame: %s", self.name, exc)
                 continue
             self.gaps.check(sender, topic, seq)
+            self.raw_body = frames[2]
             handler(topic, msgs, self.clock())
         return n
 

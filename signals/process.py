@@ -50,9 +50,11 @@ class SignalsProcess(Worker):
     def _on_input(self, topic: bytes, msgs: list[Any], now_ns: int) -> None:
         out: dict[bytes, list[Any]] = defaultdict(list)
         if topic.startswith(topics.METRICS + b"."):
+            # Subscribers get the snapshot first, forwarded as received (one symbol per topic, no
+            # re-encoding); the signal work on it follows.
+            self._send(self.stamper.stamp_body(topic, self.raw_body))
             for snap in msgs:
                 if isinstance(snap, MetricsSnapshot):
-                    out[topics.metrics(snap.symbol)].append(snap)
                     self._collect(out, self.gen.on_metrics(snap, now_ns))
         elif topic.startswith(topics.PRICE + b"."):
             for tick in msgs:
@@ -92,14 +94,17 @@ class SignalsProcess(Worker):
 
     def _flush(self, out: dict[bytes, list[Any]]) -> None:
         for topic, msgs in out.items():
-            frames = self.stamper.stamp(topic, msgs)
-            self._pub.send_multipart(frames, copy=False)
-            try:
-                self._push.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
-            except zmq.Again:
-                self.dropped += 1
-                if self.dropped == 1 or self.dropped % 1000 == 0:
-                    log.warning("signals: publisher not keeping up, %d batch(es) dropped", self.dropped)
+            self._send(self.stamper.stamp(topic, msgs))
+
+    def _send(self, frames: list[bytes]) -> None:
+        """The same frames to the PUB and, never blocking, to the publisher."""
+        self._pub.send_multipart(frames, copy=False)
+        try:
+            self._push.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 1000 == 0:
+                log.warning("signals: publisher not keeping up, %d batch(es) dropped", self.dropped)
 
     def on_stop(self) -> None:
         log.info("signals: %d signal(s) sent, %d batch(es) dropped towards the publisher",

@@ -1,8 +1,10 @@
 """Bybit v5 public linear protocol for the simulator: op subscribe/ping, allLiquidation batched every 500 ms."""
 from __future__ import annotations
 
+import math
 import time
 import uuid
+import zlib
 
 import orjson
 
@@ -70,6 +72,13 @@ def encode(ev: SimEvent, ts_ms: int) -> tuple[str, list[dict]] | None:
 def batch_window(key: str) -> float:
     """Seconds to accumulate a topic's items before one frame goes out (0: at once)."""
     return BATCH_S if key.startswith("allLiquidation.") else 0.0
+
+
+def batch_due(key: str, now: float) -> float:
+    """When a batch of topic `key` opened at `now` (monotonic) goes out: the topic's next push, every
+    BATCH_S at a phase of its own, so topics are not all pushed in the same instant."""
+    phase = (zlib.crc32(key.encode()) % 1000) / 1000 * BATCH_S
+    return (math.floor((now - phase) / BATCH_S) + 1) * BATCH_S + phase
 
 
 def merge(payloads: list[list[dict]]) -> list[dict]:

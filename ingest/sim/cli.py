@@ -26,6 +26,12 @@ log = logging.getLogger(__name__)
               help="Replay normalized JSON lines (liqcascade parse/scenario output) instead.")
 @click.option("--speed", default=1.0, show_default=True, type=float, help="Playback speed factor.")
 @click.option("--rate", default=1000.0, show_default=True, type=float, help="Events/s for --scenario steady.")
+@click.option("--symbols", "n_symbols", default=20, show_default=True, type=int,
+              help="Symbols (SYM0USDT..) the steady flow is spread over.")
+@click.option("--duration", default=0.0, show_default=True, type=float,
+              help="Steady: end after this many seconds of flow, int(rate * duration) events (0 = forever).")
+@click.option("--lead", default=0.0, show_default=True, type=float,
+              help="Steady: seconds of silence before the flow, while clients connect.")
 @click.option("--rounds", default=0, type=int, help="Demo rounds (0 = forever).")
 @click.option("--throttle/--no-throttle", default=True, show_default=True,
               help="Reproduce the 1 liquidation/symbol/s snapshotting of Binance and OKX.")
@@ -35,12 +41,13 @@ log = logging.getLogger(__name__)
               help="Inject faults: KIND@SECONDS[:ARG][/VENUE],... e.g. 'disconnect@20,stall@40:10,garbage@5,"
                    "notice@30:5/okx'. Kinds: " + ", ".join(f"{k} (ARG: {d[0]})" for k, d in sim_faults.KINDS.items()))
 @click.option("--client-queue", default=1000, show_default=True, type=int,
-              help="Frames queued per client before a slow reader is disconnected.")
+              help="Frames queued per client before a slow reader is disconnected (0 = never: unbounded).")
 @click.option("--max-age", default=0.0, show_default=True, type=float,
               help="Close connections older than this many seconds (0 = never; Binance: 86400).")
 @click.pass_context
 def command(ctx: click.Context, host: str, port: int, venues: str, scenario: str, path: str | None,
-            speed: float, rate: float, rounds: int, throttle: bool, ping_interval: float, fault_spec: str,
+            speed: float, rate: float, n_symbols: int, duration: float, lead: float, rounds: int,
+            throttle: bool, ping_interval: float, fault_spec: str,
             client_queue: int, max_age: float) -> None:
     """Serve recorded or generated liquidations over the exchanges' real websocket protocols."""
     from liqcascade.cli import get_config
@@ -57,7 +64,7 @@ def command(ctx: click.Context, host: str, port: int, venues: str, scenario: str
     if path:
         tl = timeline.from_jsonl(path)
     elif scenario == "steady":
-        tl = timeline.steady(rate)
+        tl = timeline.steady(rate, n_symbols, seconds=duration, lead_s=lead)
     else:
         tl = timeline.demo(rounds=rounds, venues=tuple(names))
     server = SimServer([SIM_VENUES[v] for v in names], tl, speed=speed, throttle=throttle,
@@ -78,6 +85,8 @@ async def _serve(server: SimServer, host: str, port: int, names: list[str],
     injector = asyncio.create_task(sim_faults.run_schedule(server, schedule))
     done = asyncio.create_task(server.done.wait())
     await asyncio.wait([asyncio.create_task(stop.wait()), done], return_when=asyncio.FIRST_COMPLETED)
+    if done.done():  # the timeline ended: send what is still batched or queued before closing
+        await server.finish()
     player.cancel()
     injector.cancel()
     await server.close()

@@ -21,7 +21,9 @@ from ingest.sim.timeline import SimEvent, SimLiquidation
 
 log = logging.getLogger(__name__)
 
-TICK_S = 0.05  # housekeeping period: batches, throttled snapshots, ping limits, connection age
+SLEEP_MIN_S = 0.0005  # play(): events due sooner than this are sent without sleeping first
+YIELD_EVERY_S = 0.005  # play(): the longest run of sends without giving the event loop a turn
+TICK_S = 0.01  # housekeeping period: batches, throttled snapshots, ping limits, connection age
 SNDBUF = 128 * 1024  # per-connection kernel send buffer
 Stamped = list[tuple[SimLiquidation, int]]  # the liquidations a frame carries, with their ms stamp
 
@@ -106,6 +108,20 @@ class SimServer(FaultInjection):
             self._server.close()
             await self._server.wait_closed()
 
+    async def finish(self, timeout_s: float = 5.0) -> None:
+        """At the end of the timeline: deliver what is still batched or throttled now, then wait (at most
+        `timeout_s`) until every live client's queue is written out, so a finite replay sends everything."""
+        for k, (venue, _due, payloads, stamped) in list(self._batches.items()):
+            del self._batches[k]
+            self._deliver(venue, k[1], venue.merge(payloads), stamped)
+        for k, (venue, ev) in list(self._pending.items()):
+            del self._pending[k]
+            self._send(venue, ev, time.time())
+        try:
+            await asyncio.wait_for(asyncio.gather(*(c.queue.join() for c in self._targets(None))), timeout_s)
+        except TimeoutError:
+            log.warning("sim: client queues not written out within %.0f s of the end", timeout_s)
+
     def subscribed(self, venue: str) -> int:
         """Live clients of `venue` that have subscribed to something (what tests wait for)."""
         return sum(1 for c in self._targets(venue) if c.session.streams)
@@ -151,6 +167,7 @@ class SimServer(FaultInjection):
             while True:
                 text, stamped = await c.queue.get()
                 await c.ws.send(text)
+                c.queue.task_done()
                 if stamped and self.record:
                     self.deliveries.extend(Delivery(c.venue.NAME, c.id, ev, ts) for ev, ts in stamped)
         except ConnectionClosed:
@@ -190,18 +207,31 @@ class SimServer(FaultInjection):
     # ---- playing -----------------------------------------------------------------------------------------
 
     async def play(self) -> None:
-        """Play the timeline; events that are due together are sent back to back without sleeping."""
-        start = time.monotonic()
+        """Play the timeline; events due within SLEEP_MIN_S are sent back to back without sleeping.
+
+        An event loop sleep costs tens of microseconds and the loop's timer resolution is about 1 ms,
+        so sleeping before every event would cap the rate far below what the wire and clients take.
+        """
+        start = yielded = time.monotonic()
         try:
             for offset, ev in self.timeline:
-                delay = start + offset / self.speed - time.monotonic()
-                if delay > 0:
+                now = time.monotonic()
+                delay = start + offset / self.speed - now
+                if delay > SLEEP_MIN_S:
                     await asyncio.sleep(delay)
-                await self.broadcast(ev)
+                    yielded = time.monotonic()
+                elif now - yielded > YIELD_EVERY_S:  # behind schedule: let the writers and housekeeping run
+                    await asyncio.sleep(0)
+                    yielded = time.monotonic()
+                self.broadcast_now(ev)
         finally:
             self.done.set()
 
-    async def broadcast(self, ev: SimEvent) -> None:
+    async def broadcast(self, ev: SimEvent) -> None:  # what tests await; play() calls broadcast_now
+        self.broadcast_now(ev)
+
+    def broadcast_now(self, ev: SimEvent) -> None:
+        """Send (or batch, or throttle) one event to every venue that reports it."""
         now = time.time()
         for venue in self.venues:
             if isinstance(ev, SimLiquidation) and ev.venue not in (None, venue.NAME):
@@ -225,8 +255,10 @@ class SimServer(FaultInjection):
         stamped: Stamped = [(ev, ts_ms)] if isinstance(ev, SimLiquidation) else []
         window = venue.batch_window(key) if hasattr(venue, "batch_window") else 0.0
         if window > 0:
-            _, due, payloads, evs = self._batches.setdefault(
-                (venue.NAME, key), (venue, time.monotonic() + window, [], []))
+            batch = self._batches.get((venue.NAME, key))
+            if batch is None:
+                batch = self._batches[venue.NAME, key] = (venue, venue.batch_due(key, time.monotonic()), [], [])
+            _, _, payloads, evs = batch
             payloads.append(payload)
             evs.extend(stamped)
             return

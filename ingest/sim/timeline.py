@@ -117,12 +117,18 @@ def from_jsonl(path: str) -> Iterator[tuple[float, SimEvent]]:
                                              d.get("exchange"))
 
 
-def steady(rate: float, symbols: int = 20, seed: int = 1) -> Iterator[tuple[float, SimEvent]]:
-    """A flat flow of `rate` liquidations/s over many symbols (for throughput benchmarks)."""
+def steady(rate: float, symbols: int = 20, seed: int = 1, seconds: float = 0.0,
+           lead_s: float = 0.0) -> Iterator[tuple[float, SimEvent]]:
+    """A flat flow of `rate` liquidations/s over `symbols` symbols SYM0USDT.. (for throughput benchmarks).
+
+    `seconds` > 0 ends the flow after int(rate * seconds) events (so a benchmark knows what was sent);
+    `lead_s` of silence comes first, for clients that are still connecting.
+    """
     rng = random.Random(seed)
     names = [f"SYM{i}USDT" for i in range(symbols)]
+    total = int(rate * seconds) if seconds > 0 else -1
     i = 0
-    while True:
+    while i != total:
         i += 1
-        yield i / rate, SimLiquidation(names[i % symbols], LONG if rng.random() < 0.5 else SHORT,
-                                       100.0, rng.uniform(1, 100))
+        yield lead_s + i / rate, SimLiquidation(names[i % symbols], LONG if rng.random() < 0.5 else SHORT,
+                                                100.0, rng.uniform(1, 100))

@@ -17,7 +17,8 @@ from liqcascade.bench.stats import machine, percentiles_us
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RATES = "1000,10000,50000"
+DEFAULT_RATES = "1000,10000"  # latency runs: one Binance frame per event, probes
+DEFAULT_THROUGHPUT = "50000"  # throughput runs: Bybit allLiquidation batches, then the search above them
 QUICK = {"tp_events": 200_000, "tp_batched": 1_000_000, "chain_s": 3.0, "warmup_s": 1.0, "window_s": 3.0}
 FULL = {"tp_events": 600_000, "tp_batched": 4_000_000, "chain_s": 10.0, "warmup_s": 2.0, "window_s": 10.0}
 TARGETS = "lossless >= 50k/s; latency@10k <= 1.5x raw 3-hop p50/p99; p50@1k <= 0.5 ms; parse <= 3 us; " \
@@ -34,7 +35,7 @@ def _redis(url: str) -> str | None:
         return None
 
 
-def collect(rates: list[float], quick: bool, redis_url: str, echo: Any) -> dict[str, Any]:
+def collect(rates: list[float], tp_rates: list[float], quick: bool, redis_url: str, echo: Any) -> dict[str, Any]:
     """Run every part; a part that fails is reported under `errors` and the others still run."""
     p = QUICK if quick else FULL
     res: dict[str, Any] = {"machine": {**machine(), "loadavg_start": os.getloadavg()[0]}, "errors": {}}
@@ -57,7 +58,7 @@ def collect(rates: list[float], quick: bool, redis_url: str, echo: Any) -> dict[
     except Exception as exc:  # noqa: BLE001
         log.exception("bench: stage figures failed")
         res["errors"]["stages"] = str(exc)
-    res["pipeline"] = _pipelines(rates, p, _redis(redis_url), echo, res["errors"], 0 if quick else 2)
+    res["pipeline"] = _pipelines(rates, tp_rates, p, _redis(redis_url), echo, res["errors"], 0 if quick else 2)
     res["redis"] = bool(_redis(redis_url))
     _summarize(res)
     res["machine"]["loadavg_end"] = os.getloadavg()[0]
@@ -66,20 +67,23 @@ def collect(rates: list[float], quick: bool, redis_url: str, echo: Any) -> dict[
     return res
 
 
-def _pipelines(rates: list[float], p: dict[str, float], redis_url: str | None, echo: Any,
+def _pipelines(rates: list[float], tp_rates: list[float], p: dict[str, float], redis_url: str | None, echo: Any,
                errors: dict[str, str], search_steps: int) -> dict[str, Any]:
-    """The fixed rates, then `search_steps` bisection runs between the best sustained and the first failed rate.
+    """Latency runs at `rates` (Binance, one frame per event, probes; keyed "1000", "10000"), then
+    throughput runs at `tp_rates` (Bybit batches; keyed "bybit-50000") and `search_steps` more between
+    the best sustained and the first failed rate (doubling while none failed).
 
-    The simulator disconnects a client that reads too slowly (as real venues do), so the maximum is
-    found by offering rates, not by flooding.
+    The Python simulator sends at most ~20k Binance frames/s, so higher rates go through Bybit's batched
+    tape, which is also how the complete liquidation flow of a venue arrives in reality.
     """
     runs: dict[str, Any] = {}
 
-    def attempt(rate: float) -> bool:
-        key = str(int(rate))
-        echo(f"pipeline at {rate:,.0f} events/s ...")
+    def attempt(rate: float, venue: str) -> bool:
+        key = str(int(rate)) if venue == "binance" else f"{venue}-{int(rate)}"
+        echo(f"pipeline at {rate:,.0f} events/s ({venue}) ...")
         try:
-            runs[key] = pipeline.run(rate, warmup_s=p["warmup_s"], window_s=p["window_s"], redis_url=redis_url)
+            runs[key] = pipeline.run(rate, warmup_s=p["warmup_s"], window_s=p["window_s"], redis_url=redis_url,
+                                     venue=venue)
         except pipeline.BenchError as exc:
             log.error("bench: pipeline at %s failed: %s", key, exc)
             errors[f"pipeline_{key}"] = str(exc)[-2000:]
@@ -91,18 +95,20 @@ def _pipelines(rates: list[float], p: dict[str, float], redis_url: str | None, e
         runs[key]["sustained"] = ok = _sustained(runs[key], rate)
         return ok
 
-    good, bad = 0.0, None
     for rate in sorted(rates):
-        if attempt(rate):
+        attempt(rate, "binance")
+    good, bad = 0.0, None
+    for rate in sorted(tp_rates):
+        if attempt(rate, "bybit"):
             good = max(good, rate)
         elif bad is None:
             bad = rate
-    for _ in range(search_steps):
+    for _ in range(search_steps if tp_rates else 0):
         probe = (good + bad) / 2 if bad else max(good, 1000.0) * 2
         probe = round(probe, -3)
         if probe <= good or (bad and probe >= bad):
             break
-        if attempt(probe):
+        if attempt(probe, "bybit"):
             good = probe
         else:
             bad = probe
@@ -146,14 +152,14 @@ def _table(res: dict[str, Any]) -> str:
             f"analytics    update {res.get('analytics_update_ns', 0) / 1000:.2f} us, snapshot "
             f"{res.get('snapshot_us', 0):.1f} us, {res.get('memory_bytes_per_symbol', 0) / 1024:.1f} KB/symbol",
             f"signal step  {res.get('signal_step_us')} us per snapshot", "",
-            f"{'offered/s':<10} {'in/s':>8} {'sent':>8} {'in':>8} {'out':>8} {'lost':>5} {'gaps':>5}  "
+            f"{'offered/s':<12} {'in/s':>8} {'sent':>8} {'in':>8} {'out':>8} {'lost':>5} {'gaps':>5}  "
             "latency (probes)"]
     for key, r in res["pipeline"].items():
-        rows.append(f"{key:<10} {r['events_per_s']:>8,} {r['events_sent'] or 0:>8,} {r['events_in']:>8,} "
+        rows.append(f"{key:<12} {r['events_per_s']:>8,} {r['events_sent'] or 0:>8,} {r['events_in']:>8,} "
                     f"{r['events_out'] or 0:>8,} "
                     f"{r['lost'] if r['lost'] is not None else '?':>5} {r['gaps']:>5}  {pct(r['latency_us'])}")
-        rows.append(f"{'':<10} freshness {pct(r['freshness_us'])}")
-        rows.append(f"{'':<10} cpu % " + ", ".join(f"{n} {v}" for n, v in r["cpu_percent"].items()))
+        rows.append(f"{'':<12} freshness {pct(r['freshness_us'])}")
+        rows.append(f"{'':<12} cpu % " + ", ".join(f"{n} {v}" for n, v in r["cpu_percent"].items()))
     rows += ["", f"max sustained {res['pipeline_events_per_s']:,} events/s lossless; lost "
              f"{res['pipeline_lost']}, undelivered by the simulator {res['pipeline_undelivered']}",
              f"targets      {TARGETS}"]
@@ -162,28 +168,38 @@ def _table(res: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def _rates(text: str, option: str) -> list[float]:
+    try:
+        return [float(r) for r in text.split(",") if r.strip()]
+    except ValueError:
+        raise click.BadParameter("comma-separated numbers, e.g. 1000,10000", param_hint=option) from None
+
+
 @click.command("bench")
-@click.option("--quick", is_flag=True, help="Short runs (under a minute): 1,000 and 10,000 events/s, no search.")
+@click.option("--quick", is_flag=True, help="Short runs (under a minute): latency at 1,000 and 10,000 events/s, "
+              "throughput at 50,000, no search.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
-@click.option("--rates", default=None, help=f"Offered rates in events/s (default {DEFAULT_RATES}; --quick 1000,10000).")
+@click.option("--rates", default=DEFAULT_RATES, show_default=True,
+              help="Latency runs (Binance frames, probes) at these offered rates in events/s.")
+@click.option("--throughput-rates", default=DEFAULT_THROUGHPUT, show_default=True,
+              help="Throughput runs (Bybit batched tape) at these rates, then a search above them ('' = none).")
 @click.option("--redis-url", default="redis://127.0.0.1:6379/0", show_default=True,
               help="Redis for the publisher; without a reachable Redis the pipeline runs without it.")
 @click.pass_context
-def command(ctx: click.Context, quick: bool, as_json: bool, rates: str | None, redis_url: str) -> None:
+def command(ctx: click.Context, quick: bool, as_json: bool, rates: str, throughput_rates: str,
+            redis_url: str) -> None:
     """Measure transport limits, the live pipeline at fixed rates and its maximum, and per-stage costs."""
     from common.logs import setup_logging
 
     setup_logging((ctx.find_root().obj or {}).get("log_level") or "WARNING", "bench")
-    try:
-        offered = [float(r) for r in (rates or ("1000,10000" if quick else DEFAULT_RATES)).split(",") if r.strip()]
-    except ValueError:
-        raise click.BadParameter("comma-separated numbers, e.g. 1000,10000", param_hint="--rates") from None
+    offered = _rates(rates, "--rates")
+    tp_offered = _rates(throughput_rates, "--throughput-rates")
     started = time.monotonic()
 
     def echo(msg: str) -> None:
         click.echo(msg, err=True)
 
-    res = collect(offered, quick, redis_url, echo)
+    res = collect(offered, tp_offered, quick, redis_url, echo)
     res["duration_s"] = round(time.monotonic() - started, 1)
     res["command"] = shlex.join(["liqcascade", *sys.argv[1:]])
     click.echo(json.dumps(res, indent=2) if as_json else _table(res))

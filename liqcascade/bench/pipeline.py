@@ -1,81 +1,46 @@
-"""The real pipeline at a fixed offered rate: simulator -> binance ingester -> 2 shards -> signals -> publisher.
+"""The real pipeline at a fixed offered rate: simulator -> ingester -> 2 shards -> signals -> publisher.
 
-Every process is the real `liqcascade` subcommand with a temporary config. At a fixed rate the simulator
-replays a generated file (`exchange-sim --file`): load on 20 symbols plus sparse *probe* symbols, each
-hit at most every 0.2 s, so every probe event triggers its own snapshot (analytics rate-limits a
-symbol to one per min_emit_interval_s). The bench watches the signal generator's PUB socket: each
-MetricsSnapshot carries `ts_trigger_recv`, the ingester's receive time of the newest liquidation
-behind it, so for a probe (SUB receive time - ts_trigger_recv) is that event's latency through
-ingester -> analytics -> signals -> subscriber, three ipc hops like the raw chain. Over all snapshots
-the same difference is the *freshness* (it includes the deliberate rate-limit deferral). Counts
-come from the processes' own stop lines (ingester events, analytics liquidations, gaps, drops).
+Every process is the real `liqcascade` subcommand with a temporary config (`bench.procs`). Two kinds
+of run, both counted the same way:
+
+* latency (`venue="binance"`): the simulator replays a generated file (`exchange-sim --file`), one
+  Binance frame per event: load on 20 symbols plus sparse *probe* symbols, each hit at most every
+  0.2 s, so every probe event triggers its own snapshot (analytics rate-limits a symbol to one per
+  min_emit_interval_s and gives busy symbols no extra periodic one). The bench watches the signal
+  generator's PUB socket: each MetricsSnapshot carries `ts_trigger_recv`, the ingester's receive
+  time of the newest liquidation behind it, so for a probe (SUB receive time - ts_trigger_recv) is
+  that event's latency through ingester -> analytics -> signals -> subscriber, three ipc hops like
+  the raw chain. Over all snapshots the same difference is the *freshness* (it includes the
+  deliberate rate-limit deferral).
+* throughput (`venue="bybit"`): `exchange-sim --scenario steady` over THROUGHPUT_SYMBOLS symbols
+  through Bybit's `allLiquidation` protocol, the complete tape, which batches each topic's events
+  every 500 ms as the real venue does; the slow-client cutoff is off, so a pipeline that cannot keep
+  up shows as a lower rate, not as a disconnect. Latency here is freshness only (batches of 500 ms).
+
+Counts come from the ingester's FeedStatus (events pushed to the shards) and the processes' own stop
+lines (analytics liquidations, gaps, drops).
 """
 from __future__ import annotations
 
 import logging
-import os
 import re
-import signal
-import subprocess
-import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from liqcascade.bench.procs import SHARDS, BenchError, Pipeline
 from liqcascade.bench.stats import PROBE, Observation, Watcher, cpu_seconds, percentiles_us
 
 log = logging.getLogger(__name__)
 
-SHARDS = 2
+__all__ = ["BenchError", "run"]
 
 PROBE_SYMBOLS = 40
 PROBE_RATE = 200.0  # probe events/s at most: 40 symbols, each every 0.2 s > min_emit_interval_s
 LOAD_SYMBOLS = 20
-LEAD_S = 1.5  # silence at the head of the flow file while the ingester (re)connects
-STOP_GRACE_S = 6.0  # the processes promise to exit within 5 s of SIGTERM
-
-
-class BenchError(RuntimeError):
-    """The pipeline did not start or did not behave; the message carries the processes' log tails."""
-
-
-@dataclass
-class Child:
-    name: str
-    proc: subprocess.Popen
-    log_path: Path
-
-    def tail(self, n: int = 15) -> str:
-        try:
-            lines = self.log_path.read_text(errors="replace").splitlines()[-n:]
-        except OSError:
-            return ""
-        return "\n".join(f"  [{self.name}] {line}" for line in lines)
-
-
-def write_config(workdir: Path, sim_port: int, redis_url: str | None) -> Path:
-    """A TOML config for every child: private ipc dir, the simulator's URL, Redis or none."""
-    lines = [
-        'log_level = "INFO"',
-        "[pipeline]", f'ipc_dir = "{workdir / "ipc"}"', f"shards = {SHARDS}",
-        "[redis]", f'url = "{redis_url or "redis://127.0.0.1:6379/0"}"',
-        f"enabled = {'true' if redis_url else 'false'}",
-        "[ingest]", 'exchanges = ["binance"]', "symbols = []",
-        f'urls = {{ binance = "ws://127.0.0.1:{sim_port}/market" }}',
-        "backoff_min_s = 0.05", "backoff_max_s = 0.5",
-    ]
-    path = workdir / "liqcascade.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def child_env(config: Path) -> dict[str, str]:
-    env = dict(os.environ, LIQCASCADE_CONFIG=str(config), PYTHONUNBUFFERED="1")
-    for var in ("REDIS_URL", "TRACKED_SYMBOLS", "LOG_LEVEL", "LIQCASCADE_IPC_DIR"):
-        env.pop(var, None)  # the temp config decides, not the user's shell
-    return env
+THROUGHPUT_SYMBOLS = 100  # Bybit topics of the throughput runs: 100 frames per 500 ms window
+LEAD_S = 1.5  # silence at the head of the flow while the ingester (re)connects
 
 
 def write_flow(path: Path, rate: float, seconds: float) -> int:
@@ -103,104 +68,40 @@ def write_flow(path: Path, rate: float, seconds: float) -> int:
     return n
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Pipeline:
-    """Starts the children of one run and always stops them (SIGTERM, then SIGKILL)."""
-
-    def __init__(self, workdir: Path, rate: float, redis_url: str | None) -> None:
-        self.workdir = workdir
-        self.rate = rate
-        self.redis_url = redis_url
-        self.port = free_port()
-        self.config = write_config(workdir, self.port, redis_url)
-        self.env = child_env(self.config)
-        self.children: dict[str, Child] = {}
-
-    def spawn(self, name: str, *argv: str) -> Child:
-        log_path = self.workdir / f"{name}.log"
-        with open(log_path, "wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "liqcascade", *argv], env=self.env, stdout=out,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        child = self.children[name] = Child(name, proc, log_path)
-        return child
-
-    def start(self) -> None:
-        """The pipeline; the ingester retries the simulator's URL until `start_sim` runs it."""
-        for k in range(SHARDS):
-            self.spawn(f"analytics-{k}", "analytics", "--shard", str(k), "--shards", str(SHARDS))
-        self.spawn("signals", "signals")
-        if self.redis_url:
-            self.spawn("publisher", "publish")
-        self.spawn("ingest", "ingest", "binance", "--shards", str(SHARDS))
-
-    def start_sim(self, flow: Path) -> None:
-        self.spawn("sim", "exchange-sim", "--port", str(self.port), "--venues", "binance", "--file", str(flow),
-                   "--no-throttle")
-
-    def check_alive(self) -> None:
-        for c in self.children.values():
-            code = c.proc.poll()
-            if code is not None and not (c.name == "sim" and code == 0):  # a replayed file ends
-                raise BenchError(f"{c.name} exited with status {code}:\n{c.tail()}")
-
-    def stop(self, *names: str) -> None:
-        """SIGTERM the named children (default: all, in pipeline order) and wait; SIGKILL on timeout."""
-        order = names or ("sim", "ingest", *[f"analytics-{k}" for k in range(SHARDS)], "signals", "publisher")
-        procs = [self.children[n] for n in order if n in self.children]
-        for c in procs:
-            if c.proc.poll() is None:
-                c.proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_S
-        for c in procs:
-            try:
-                c.proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                log.warning("bench: %s still running %.0f s after SIGTERM; killing it", c.name, STOP_GRACE_S)
-                c.proc.kill()
-                c.proc.wait(2.0)
-
-    def pids(self) -> dict[str, int]:
-        return {n: c.proc.pid for n, c in self.children.items() if c.proc.poll() is None}
-
-    def log_text(self, name: str) -> str:
-        c = self.children.get(name)
-        return c.log_path.read_text(errors="replace") if c else ""
-
-    def tails(self) -> str:
-        return "\n".join(c.tail() for c in self.children.values())
-
-
 def _ints(pattern: str, text: str) -> list[int]:
     return [int(m) for m in re.findall(pattern, text)]
 
 
-def run(rate: float, *, warmup_s: float, window_s: float, redis_url: str | None,
+def run(rate: float, *, warmup_s: float, window_s: float, redis_url: str | None, venue: str = "binance",
         ready_timeout_s: float = 30.0) -> dict[str, Any]:
-    """One run at an offered `rate`; returns its figures."""
+    """One run at an offered `rate` (a latency run on binance, a throughput run on bybit); its figures."""
     with tempfile.TemporaryDirectory(prefix="liqbench-") as tmp:
-        pipe = Pipeline(Path(tmp), rate, redis_url)
+        seconds = warmup_s + window_s + 1.0
+        if venue == "bybit":
+            symbols = tuple(f"SYM{i}USDT" for i in range(THROUGHPUT_SYMBOLS))
+            sent = int(rate * seconds)
+            flow_args = ["--scenario", "steady", "--rate", str(rate), "--symbols", str(THROUGHPUT_SYMBOLS),
+                         "--duration", str(seconds), "--lead", str(LEAD_S), "--client-queue", "0"]
+        else:
+            symbols = ()
+            flow = Path(tmp) / "flow.jsonl"
+            sent = write_flow(flow, rate, seconds)
+            flow_args = ["--file", str(flow), "--no-throttle"]
+        pipe = Pipeline(Path(tmp), rate, redis_url, venue, symbols)
         from common.config import load_config
 
         cfg = load_config(str(pipe.config), env={})
-        watcher = Watcher(cfg.endpoint("pub"))
-        flow = Path(tmp) / "flow.jsonl"
-        sent = write_flow(flow, rate, warmup_s + window_s + 1.0)
+        watcher = Watcher(cfg.endpoint("pub"), venue)
         try:
             pipe.start()
-            return _measure(pipe, watcher, flow, sent, warmup_s, window_s, ready_timeout_s)
+            res = _measure(pipe, watcher, flow_args, sent, warmup_s, window_s, ready_timeout_s)
+            return {"venue": venue, **res}
         finally:
             pipe.stop()
             watcher.close()
 
 
-def _measure(pipe: Pipeline, watcher: Watcher, flow: Path, sent: int, warmup_s: float,
+def _measure(pipe: Pipeline, watcher: Watcher, flow_args: list[str], sent: int, warmup_s: float,
              window_s: float, ready_timeout_s: float) -> dict[str, Any]:
     def up(o: Observation) -> bool:  # the ingester's heartbeat came through signals: all are up
         pipe.check_alive()
@@ -208,11 +109,11 @@ def _measure(pipe: Pipeline, watcher: Watcher, flow: Path, sent: int, warmup_s: 
 
     if not watcher.pump(ready_timeout_s, up):
         raise BenchError(f"the pipeline did not come up within {ready_timeout_s:.0f} s:\n{pipe.tails()}")
-    pipe.start_sim(flow)
+    pipe.start_sim(*flow_args)
 
     def flowing(o: Observation) -> bool:
         pipe.check_alive()
-        return o.status is not None and o.status.connected and o.status.frames > 0
+        return o.status is not None and o.status.connected and o.status.events > 0
 
     if not watcher.pump(ready_timeout_s, flowing):
         raise BenchError(f"no events reached the pipeline within {ready_timeout_s:.0f} s:\n{pipe.tails()}")
@@ -237,7 +138,7 @@ def _measure(pipe: Pipeline, watcher: Watcher, flow: Path, sent: int, warmup_s: 
     def settled(o: Observation) -> bool:
         st = o.status
         if st is not None and (not seen or seen[-1][0] != st.ts):
-            seen.append((st.ts, st.frames))
+            seen.append((st.ts, st.events))
         return len(seen) >= 2 and seen[-1][1] == seen[-2][1]
 
     watcher.pump(5.0, settled)
@@ -251,34 +152,35 @@ def _measure(pipe: Pipeline, watcher: Watcher, flow: Path, sent: int, warmup_s: 
 
 
 def _rate_in(statuses: list[tuple[int, Any]]) -> float:
-    """Frames/s the ingester received during the window, from its first and last heartbeat in it."""
+    """Events/s the ingester pushed to the shards during the window, from its first and last heartbeat in it."""
     if len(statuses) < 2:
         return 0.0
     (_, a), (_, b) = statuses[0], statuses[-1]
     secs = (b.ts - a.ts) / 1e9
-    return (b.frames - a.frames) / secs if secs > 0 else 0.0
+    return (b.events - a.events) / secs if secs > 0 else 0.0
 
 
 def _result(pipe: Pipeline, obs: Observation, status: Any, rate: float, sent: int, secs: float,
             cpu0: dict[str, float], cpu1: dict[str, float]) -> dict[str, Any]:
     ingest_log = pipe.log_text("ingest")
     shard_logs = [pipe.log_text(f"analytics-{k}") for k in range(SHARDS)]
-    pushed = _ints(r"ingest\.binance: stopped; (\d+) events", ingest_log)
+    pushed = _ints(rf"ingest\.{pipe.venue}: stopped; (\d+) events", ingest_log)
     analysed = [_ints(r"liquidations (\d+), statuses", t) for t in shard_logs]
     gaps = sum(sum(_ints(r"stopping \([^)]*\); (\d+) gap", pipe.log_text(n))) for n in pipe.children)
     dropped = sum(_ints(r"dropped_snapshots (\d+)", "\n".join(shard_logs)))
     complete = bool(pushed) and all(analysed)
-    frames = status.frames if status is not None else 0
+    events_in = status.events if status is not None else 0
     events_out = sum(a[-1] for a in analysed if a)
     out: dict[str, Any] = {
         "offered_events_per_s": rate,
         "events_per_s": round(_rate_in(obs.statuses)),
         "window_s": round(secs, 2),
         "events_sent": sent,
-        "events_in": frames,
+        "events_in": events_in,
+        "frames_in": status.frames if status is not None else 0,
         "events_pushed": pushed[-1] if pushed else None,
         "events_out": events_out if complete else None,
-        "lost": (frames - events_out) if complete else None,
+        "lost": (events_in - events_out) if complete else None,
         "bad_frames": status.bad_frames if status is not None else None,
         "gaps": gaps,
         "dropped_snapshots": dropped,

@@ -33,13 +33,13 @@ class Observation:
 class Watcher:
     """SUB to the signal generator's PUB: metrics snapshots (latency) and ingester statuses (counts)."""
 
-    def __init__(self, endpoint: str) -> None:
+    def __init__(self, endpoint: str, venue: str = "binance") -> None:
         self.ctx = zmq.Context()
         self.sub = self.ctx.socket(zmq.SUB)
         self.sub.setsockopt(zmq.LINGER, 0)
         self.sub.setsockopt(zmq.RCVHWM, 1_000_000)
         self.sub.subscribe(b"metrics.")
-        self.sub.subscribe(b"status.binance")
+        self.sub.subscribe(b"status." + venue.encode())
         self.sub.connect(endpoint)
         self.obs = Observation()
 

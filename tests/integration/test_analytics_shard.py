@@ -72,3 +72,45 @@ def test_shard_emits_snapshots_with_the_velocity_of_what_it_received(tmp_path):
         sink.close()
         ctx.term()
     assert not thread.is_alive()
+
+
+def test_a_deferred_symbol_goes_out_when_its_rate_limit_ends_not_at_the_next_tick(tmp_path):
+    """Two batches 1 ms apart: the second is rate-limited (min_emit_interval_s 0.2 s) and must go out
+    ~0.2 s after the first snapshot, although the tick (heartbeat 10 s) is far away."""
+    cfg = load_config(overrides={"pipeline": {"ipc_dir": str(tmp_path), "shards": 1, "heartbeat_s": 10.0},
+                                 "analytics": {"min_emit_interval_s": 0.2, "snapshot_every_s": 10.0}}, env={})
+    sym, = owned(0, 1)
+    ctx = zmq.Context()
+    sink = ctx.socket(zmq.PULL)
+    sink.setsockopt(zmq.LINGER, 0)
+    sink.bind(cfg.endpoint("signals"))
+    stop = StopFlag()
+    worker = AnalyticsShard(cfg, 0, stop)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    push = ctx.socket(zmq.PUSH)
+    push.setsockopt(zmq.LINGER, 0)
+    push.connect(cfg.endpoint("analytics", 0))
+    stamper = SeqStamper("test-ingest")
+    try:
+        received: list[tuple[float, MetricsSnapshot]] = []
+
+        def collect(n: int) -> bool:
+            while sink.poll(0):
+                received.extend((time.monotonic(), m) for m in decode(sink.recv_multipart())[3])
+            return len(received) >= n
+
+        for k in range(2):
+            now = time.time_ns()
+            push.send_multipart(stamper.stamp(topics.liq_batch(0), [
+                Liquidation("bybit", sym, sym, "long", 100.0, 1.0, 100.0, now, now)]))
+            wait_until(lambda k=k: collect(k + 1), 5, 0.001, what=f"snapshot {k + 1}")
+        (t1, first), (t2, second) = received
+        assert second.ts_trigger_recv > first.ts_trigger_recv  # the second carries the second event
+        assert 0.15 < t2 - t1 < 0.5  # released by its own deadline (0.2 s), not the 10 s tick
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        push.close()
+        sink.close()
+        ctx.term()
