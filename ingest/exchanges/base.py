@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import math
+from typing import Any, NamedTuple
+
+import orjson
 
 from common.schema import Liquidation, PriceTick
 
@@ -35,3 +38,28 @@ def ms_to_ns(value: object, name: str = "ts") -> int:
     if ms <= 0:
         raise BadFrame(f"{name} must be positive: {value!r}")
     return ms * 1_000_000
+
+
+class Report(NamedTuple):
+    """Events of one batch frame plus one message per skipped (bad) item of that batch."""
+
+    events: list[Event]
+    skipped: list[str]
+
+
+def events_or_raise(report: Report) -> list[Event]:
+    """Batch policy shared by the venues: good items pass; a frame whose every item is bad is a bad frame."""
+    if report.skipped and not report.events:
+        raise BadFrame("; ".join(report.skipped[:3]))
+    return report.events
+
+
+def load_object(frame: str | bytes) -> dict[str, Any]:
+    """The frame as a JSON object, or BadFrame: every venue's first step."""
+    try:
+        msg = orjson.loads(frame)
+    except orjson.JSONDecodeError:
+        raise BadFrame("not JSON") from None
+    if not isinstance(msg, dict):
+        raise BadFrame("not a JSON object")
+    return msg

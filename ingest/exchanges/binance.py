@@ -13,10 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from common.schema import LONG, SHORT, Liquidation, PriceTick
-from ingest.exchanges.base import BadFrame, Event, ms_to_ns, positive
+from ingest.exchanges.base import BadFrame, Event, load_object, ms_to_ns, positive
 from ingest.symbols import UnknownSymbol, from_concatenated
 
 NAME = "binance"
@@ -43,12 +41,7 @@ def subscribe_messages(symbols: tuple[str, ...], price_symbol: str) -> list[str]
 
 
 def parse(frame: str | bytes, ts_recv_ns: int) -> list[Event]:
-    try:
-        msg = orjson.loads(frame)
-    except orjson.JSONDecodeError:
-        raise BadFrame("not JSON") from None
-    if not isinstance(msg, dict):
-        raise BadFrame("not a JSON object")
+    msg = load_object(frame)
     data = msg.get("data", msg) if "stream" in msg else msg
     if not isinstance(data, dict):
         raise BadFrame("data is not an object")

@@ -15,12 +15,12 @@ Batch policy (`data` arrays): good items become events, bad items are skipped an
 """
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
 from common.schema import LONG, SHORT, Liquidation, PriceTick
-from ingest.exchanges.base import BadFrame, Event, ms_to_ns, positive
+from ingest.exchanges.base import BadFrame, Event, Report, events_or_raise, load_object, ms_to_ns, positive
 from ingest.symbols import UnknownSymbol, from_concatenated
 
 NAME = "bybit"
@@ -43,13 +43,6 @@ _NATIVE = {"PEPEUSDT": "1000PEPEUSDT", "BONKUSDT": "1000BONKUSDT", "FLOKIUSDT": 
 
 # allLiquidation: S is the position side. Deprecated liquidation topic: same semantics (docs fix 2023).
 _SIDE = {"Buy": LONG, "Sell": SHORT}
-
-
-class Report(NamedTuple):
-    """Events of one frame plus one message per skipped (bad) item of a batch."""
-
-    events: list[Event]
-    skipped: list[str]
 
 
 def native_symbol(symbol: str) -> str:
@@ -76,20 +69,12 @@ def subscribe_messages(symbols: tuple[str, ...], price_symbol: str) -> list[str]
 
 
 def parse(frame: str | bytes, ts_recv_ns: int) -> list[Event]:
-    events, skipped = parse_report(frame, ts_recv_ns)
-    if skipped and not events:
-        raise BadFrame("; ".join(skipped[:3]))
-    return events
+    return events_or_raise(parse_report(frame, ts_recv_ns))
 
 
 def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
     """Like `parse`, but returns skipped bad items of a batch instead of raising for them."""
-    try:
-        msg = orjson.loads(frame)
-    except orjson.JSONDecodeError:
-        raise BadFrame("not JSON") from None
-    if not isinstance(msg, dict):
-        raise BadFrame("not a JSON object")
+    msg = load_object(frame)
     topic = msg.get("topic")
     if topic is None and "op" in msg:
         # subscribe ack {"success":true,...,"op":"subscribe"}, pong {"success":true,"ret_msg":"pong",...}

@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from common.schema import LONG, SHORT, Liquidation, PriceTick
-from ingest.exchanges.base import BadFrame, Event, ms_to_ns, positive
+from ingest.exchanges.base import BadFrame, Event, load_object, ms_to_ns, positive
 from ingest.symbols import UnknownSymbol, from_hyperliquid
 
 NAME = "hyperliquid"
@@ -109,12 +109,7 @@ def parse_keyed(frame: str | bytes, ts_recv_ns: int) -> list[tuple[FillKey | Non
     """Events paired with their dedupe key (None for price ticks); feed to `FillDeduper.filter`."""
     if frame in (GREETING, GREETING.encode()):
         return []
-    try:
-        msg = orjson.loads(frame)
-    except orjson.JSONDecodeError:
-        raise BadFrame("not JSON") from None
-    if not isinstance(msg, dict):
-        raise BadFrame("not a JSON object")
+    msg = load_object(frame)
     channel, data = msg.get("channel"), msg.get("data")
     if channel in ("subscriptionResponse", "pong"):
         return []

@@ -19,13 +19,22 @@ Non-SWAP data (FUTURES, MARGIN) is ignored, not bad.
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
 from common.schema import LONG, SHORT, Liquidation, PriceTick
 from ingest import okx_instruments
-from ingest.exchanges.base import BadFrame, Event, ReconnectRequested, ms_to_ns, positive
+from ingest.exchanges.base import (
+    BadFrame,
+    Event,
+    ReconnectRequested,
+    Report,
+    events_or_raise,
+    load_object,
+    ms_to_ns,
+    positive,
+)
 from ingest.okx_instruments import Instrument, Table
 from ingest.symbols import UnknownSymbol, from_okx
 
@@ -41,13 +50,6 @@ _POS_SIDE = {"long": LONG, "short": SHORT}
 _QUIET_EVENTS = ("subscribe", "unsubscribe", "channel-conn-count", "notice")
 
 _instruments: Table = okx_instruments.bundled()
-
-
-class Report(NamedTuple):
-    """Events of one frame plus one message per skipped (bad) item of a batch."""
-
-    events: list[Event]
-    skipped: list[str]
 
 
 def set_instruments(table: Table) -> None:
@@ -75,22 +77,14 @@ def subscribe_messages(symbols: tuple[str, ...], price_symbol: str) -> list[str]
 
 
 def parse(frame: str | bytes, ts_recv_ns: int) -> list[Event]:
-    events, skipped = parse_report(frame, ts_recv_ns)
-    if skipped and not events:
-        raise BadFrame("; ".join(skipped[:3]))
-    return events
+    return events_or_raise(parse_report(frame, ts_recv_ns))
 
 
 def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
     """Like `parse`, but returns skipped bad items of a batch instead of raising for them."""
     if frame in ("pong", b"pong"):
         return Report([], [])
-    try:
-        msg = orjson.loads(frame)
-    except orjson.JSONDecodeError:
-        raise BadFrame("not JSON") from None
-    if not isinstance(msg, dict):
-        raise BadFrame("not a JSON object")
+    msg = load_object(frame)
     event = msg.get("event")
     if event is not None:
         if event == "error":
