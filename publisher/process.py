@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import Any
 
 import click
@@ -28,7 +29,7 @@ class Publisher(Worker):
     def on_start(self) -> None:
         sock = self.socket(zmq.PULL, self.cfg.endpoint("publisher"), bind=True)
         self.add_input(sock, self._on_message)
-        log.info("publisher: writing to Redis at %s", self.sink._where())
+        log.info("publisher: writing to Redis at %s", self.sink.where())
 
     def _on_message(self, topic: bytes, msgs: list[Any], now_ns: int) -> None:
         self.sink.add(msgs)
@@ -41,8 +42,6 @@ class Publisher(Worker):
             self.sink.flush()
 
     def on_stop(self) -> None:
-        import time
-
         deadline = time.monotonic() + STOP_FLUSH_S
         while self.sink.buffer and time.monotonic() < deadline and self.sink.flush():
             pass

@@ -60,7 +60,7 @@ class RedisSink:
                 self._went_down(exc)
                 break
             if not self.up:
-                log.info("publisher: Redis is up at %s", self._where())
+                log.info("publisher: Redis is up at %s", self.where())
             self.up = True
             self._delay = 0.1
             self.written += len(batch)
@@ -74,13 +74,13 @@ class RedisSink:
         self.failures += 1
         if self.up or self.failures == 1:
             log.warning("publisher: Redis unavailable at %s (%s); buffering up to %d messages",
-                        self._where(), exc, self.cfg.buffer)
+                        self.where(), exc, self.cfg.buffer)
         self.up = False
         self._retry_at = self.monotonic() + self._delay
         self._delay = min(self._delay * 2, self.cfg.backoff_max_s)
         self.client.connection_pool.disconnect()
 
-    def _where(self) -> str:
+    def where(self) -> str:
         kw = self.client.connection_pool.connection_kwargs
         return f"{kw.get('host', kw.get('path', '?'))}:{kw.get('port', '')}/{kw.get('db', 0)}"
 
