@@ -20,7 +20,8 @@ def venue_correlation(series: np.ndarray, min_share: float = MIN_SHARE) -> tuple
     """
     if series.size == 0:
         return 0.0, 0
-    usd = series.sum(axis=1).tolist()
+    sums = series.sum(axis=1)
+    usd = sums.tolist()
     total = sum(usd)
     if total <= 0.0:
         return 0.0, 0
@@ -29,8 +30,11 @@ def venue_correlation(series: np.ndarray, min_share: float = MIN_SHARE) -> tuple
         return 0.0, len(part)
     # Pearson ρ_ij = c_ij / (|x_i|·|x_j|) with x the centred series and c = x·xᵀ: one matmul, then
     # a handful of venues in plain floats. Each pair counted once (the weights' factor 2 cancels).
-    x = series if len(part) == len(usd) else series[part]
-    x = x - x.sum(axis=1, keepdims=True) / x.shape[1]  # = x - mean, as np.mean computes it
+    if len(part) == len(usd):  # the row sums are `sums` already: the same reduction of the same rows
+        x = series - (sums / series.shape[1])[:, None]  # = x - mean, as np.mean computes it
+    else:
+        x = series[part]
+        x = x - x.sum(axis=1, keepdims=True) / x.shape[1]
     c = (x @ x.T).tolist()
     # (sqrt of USD: the pair weight's factor, |x_i|, row i of c, i) of the venues whose series varies
     varies = [(math.sqrt(usd[p]), math.sqrt(c[i][i]), c[i], i) for i, p in enumerate(part) if c[i][i] > 0.0]

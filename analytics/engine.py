@@ -9,7 +9,16 @@ import numpy as np
 from analytics.correlation import venue_correlation
 from analytics.explain import sentence
 from analytics.feeds import FeedBook
-from analytics.risk import FACTORS, Flow, WindowFlow, combine, confidence, n_effective, score_factors
+from analytics.risk import (
+    FACTORS,
+    Flow,
+    WindowFlow,
+    combine_normalized,
+    confidence,
+    n_effective,
+    normalized_weights,
+    score_factors,
+)
 from analytics.state import (
     CNT_L,
     CNT_S,
@@ -46,6 +55,7 @@ class Engine:
         if unknown:
             raise ValueError(f"unknown risk weight(s) {sorted(unknown)}; known: {', '.join(FACTORS)}")
         self.cfg = cfg
+        self._weights = normalized_weights(cfg.weights)  # once per config, not per snapshot
         self.window_names = tuple(cfg.windows)
         names = dict.fromkeys(self.window_names + SCORING_WINDOWS + (REF_WINDOW, GRID_WINDOW))
         self._names = tuple(names)  # every window computed: configured first, then internal ones
@@ -120,7 +130,7 @@ class Engine:
         names = self.window_names  # the configured windows come first in secs and t
 
         def per_window(values: list[float]) -> dict[str, float]:
-            return dict(zip(names, values[:len(names)], strict=True))
+            return dict(zip(names, values, strict=False))  # values: configured windows first, then others
 
         def usd_of(i: int) -> float:  # both sides, (t-W, t] of window i
             return t[i][0][UL] + t[i][0][US]
@@ -139,7 +149,7 @@ class Engine:
             ref_usd_per_s=max(baseline, floor), long_usd=long_usd, short_usd=short_usd,
             whale_usd=t[r][0][WHALE], n_eff=n_eff_ref, rho=rho, venues_active=taking_part)
         raw_scores, factor_windows, ratio = score_factors(flow)
-        risk, factors = combine(raw_scores, self.cfg.weights)
+        risk, factors = combine_normalized(raw_scores, self._weights)
 
         known = sorted(set(venues) | set(self.feeds.venues))
         feeds = {v: self.feeds.describe(v, now_ns) for v in known}  # (throttled, connected, stale)
@@ -184,7 +194,7 @@ class Engine:
 
     def _empty(self, symbol: str, now_ns: int) -> MetricsSnapshot:
         zeros = dict.fromkeys(self.window_names, 0.0)
-        _, factors = combine({f: (0.0, 0.0) for f in FACTORS}, self.cfg.weights)
+        _, factors = combine_normalized(dict.fromkeys(FACTORS, (0.0, 0.0)), self._weights)
         floor = float(self.cfg.floor_usd_per_s.get(symbol, self.cfg.floor_usd_per_s_default))
         extra = {"long_usd_per_s": dict(zeros), "short_usd_per_s": dict(zeros), "imbalance": 0.0,
                  "concentration": 0.0, "n_effective": 0.0, "baseline_usd_per_s": 0.0,

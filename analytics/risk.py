@@ -13,7 +13,8 @@ from dataclasses import dataclass
 FACTORS = ("velocity", "acceleration", "jerk", "concentration", "correlation", "one_sided")
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: both are built per snapshot, and a frozen dataclass pays an object.__setattr__ call per field.
+@dataclass(slots=True)
 class WindowFlow:
     """One scoring window: velocities of the last three windows (USD/s) and the effective count."""
 
@@ -23,7 +24,7 @@ class WindowFlow:
     n_eff: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Flow:
     """What the factors are computed from (all windows both sides, all venues unless said)."""
 
@@ -104,19 +105,30 @@ def score_factors(flow: Flow) -> tuple[dict[str, tuple[float, float]], dict[str,
     return factors, windows, ratio
 
 
+def normalized_weights(weights: dict[str, float]) -> tuple[tuple[str, float], ...]:
+    """(factor, w_i / Σ w) in FACTORS order, negative weights clipped to 0: once per config."""
+    clipped = [max(weights.get(name, 0.0), 0.0) for name in FACTORS]
+    total_w = sum(clipped) or 1.0
+    return tuple((name, weight / total_w) for name, weight in zip(FACTORS, clipped, strict=True))
+
+
 def combine(factors: dict[str, tuple[float, float]],
             weights: dict[str, float]) -> tuple[float, dict[str, dict[str, float]]]:
     """risk = Σ w_i·score_i / Σ w_i (weights normalized, so risk stays in 0..1) and the breakdown."""
-    clipped = [max(weights.get(name, 0.0), 0.0) for name in FACTORS]
-    total_w = sum(clipped) or 1.0
+    return combine_normalized(factors, normalized_weights(weights))
+
+
+def combine_normalized(factors: dict[str, tuple[float, float]],
+                       norm: tuple[tuple[str, float], ...]) -> tuple[float, dict[str, dict[str, float]]]:
+    """`combine` with the weights already normalized (`normalized_weights`)."""
+    isfinite = math.isfinite
     out: dict[str, dict[str, float]] = {}
     risk = 0.0
-    for name, weight in zip(FACTORS, clipped, strict=True):
+    for name, w in norm:
         raw, score = factors[name]
-        w = weight / total_w
-        score = min(max(score, 0.0), 1.0) if math.isfinite(score) else 0.0
+        score = (0.0 if score < 0.0 else 1.0 if score > 1.0 else float(score)) if isfinite(score) else 0.0
         risk += w * score
-        out[name] = {"raw": float(raw) if math.isfinite(raw) else 0.0, "score": float(score), "weight": w,
+        out[name] = {"raw": float(raw) if isfinite(raw) else 0.0, "score": score, "weight": w,
                      "contribution": w * score}
     return min(max(risk, 0.0), 1.0), out
 
