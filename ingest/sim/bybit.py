@@ -88,7 +88,16 @@ def merge(payloads: list[list[dict]]) -> list[dict]:
 def frame(session: Session, topic: str, payload: list[dict]) -> str | None:
     if topic not in session.streams:
         return None
-    return orjson.dumps({"topic": topic, "type": "snapshot", "ts": int(time.time() * 1000), "data": payload}).decode()
+    return render(topic, payload, int(time.time() * 1000))
+
+
+def render(topic: str, payload: list[dict], ts_ms: int, base_ms: int = 0) -> str:
+    """The frame text, the same for every subscriber; `base_ms` is added to item times encoded relative
+    to a start (`ingest.sim.schedule.prerender`)."""
+    if base_ms:
+        for item in payload:
+            item["T"] += base_ms
+    return orjson.dumps({"topic": topic, "type": "snapshot", "ts": ts_ms, "data": payload}).decode()
 
 
 def throttle_key(ev: SimEvent) -> str | None:

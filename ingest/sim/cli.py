@@ -4,11 +4,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
+from collections.abc import Iterable
 
 import click
 
 from ingest.sim import faults as sim_faults
-from ingest.sim import timeline
+from ingest.sim import schedule, timeline
 from ingest.sim.server import SimServer
 from ingest.sim.venues import SIM_VENUES, sim_urls
 
@@ -24,6 +26,12 @@ log = logging.getLogger(__name__)
               help="Generated flow: calm then a cascade (demo), or a flat rate (steady).")
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Replay normalized JSON lines (liqcascade parse/scenario output) instead.")
+@click.option("--recording", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Replay a `liqcascade record` file (gzip or plain JSONL): each raw frame verbatim, at the "
+                   "recorded spacing, to the subscribed clients of its exchange.")
+@click.option("--prerender/--no-prerender", default=True, show_default=True,
+              help="Finite flows (--duration, --file, --rounds) on venues that allow it (bybit): generate and "
+                   "encode every frame before the clock starts, so playing only sends text.")
 @click.option("--speed", default=1.0, show_default=True, type=float, help="Playback speed factor.")
 @click.option("--rate", default=1000.0, show_default=True, type=float, help="Events/s for --scenario steady.")
 @click.option("--symbols", "n_symbols", default=20, show_default=True, type=int,
@@ -31,7 +39,7 @@ log = logging.getLogger(__name__)
 @click.option("--duration", default=0.0, show_default=True, type=float,
               help="Steady: end after this many seconds of flow, int(rate * duration) events (0 = forever).")
 @click.option("--lead", default=0.0, show_default=True, type=float,
-              help="Steady: seconds of silence before the flow, while clients connect.")
+              help="Steady and --recording: seconds of silence before the flow, while clients connect.")
 @click.option("--rounds", default=0, type=int, help="Demo rounds (0 = forever).")
 @click.option("--throttle/--no-throttle", default=True, show_default=True,
               help="Reproduce the 1 liquidation/symbol/s snapshotting of Binance and OKX.")
@@ -46,7 +54,8 @@ log = logging.getLogger(__name__)
               help="Close connections older than this many seconds (0 = never; Binance: 86400).")
 @click.pass_context
 def command(ctx: click.Context, host: str, port: int, venues: str, scenario: str, path: str | None,
-            speed: float, rate: float, n_symbols: int, duration: float, lead: float, rounds: int,
+            recording: str | None, prerender: bool, speed: float, rate: float, n_symbols: int, duration: float,
+            lead: float, rounds: int,
             throttle: bool, ping_interval: float, fault_spec: str,
             client_queue: int, max_age: float) -> None:
     """Serve recorded or generated liquidations over the exchanges' real websocket protocols."""
@@ -54,14 +63,19 @@ def command(ctx: click.Context, host: str, port: int, venues: str, scenario: str
 
     get_config(ctx, process="exchange-sim")
     try:
-        schedule = sim_faults.parse_spec(fault_spec)
+        fault_schedule = sim_faults.parse_spec(fault_spec)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     names = [v.strip() for v in venues.split(",") if v.strip()]
     unknown = [v for v in names if v not in SIM_VENUES]
     if unknown:
         raise click.UsageError(f"unknown venue(s) {unknown}; known: {sorted(SIM_VENUES)}")
-    if path:
+    if path and recording:
+        raise click.UsageError("--file and --recording are alternatives")
+    finite = bool(path or recording) or (scenario == "steady" and duration > 0) or (scenario == "demo" and rounds)
+    if recording:
+        tl = iter(())
+    elif path:
         tl = timeline.from_jsonl(path)
     elif scenario == "steady":
         tl = timeline.steady(rate, n_symbols, seconds=duration, lead_s=lead)
@@ -69,11 +83,23 @@ def command(ctx: click.Context, host: str, port: int, venues: str, scenario: str
         tl = timeline.demo(rounds=rounds, venues=tuple(names))
     server = SimServer([SIM_VENUES[v] for v in names], tl, speed=speed, throttle=throttle,
                        ping_interval=ping_interval, client_queue=client_queue, max_age_s=max_age or None)
-    asyncio.run(_serve(server, host, port, names, schedule))
+    frames: Iterable[schedule.Scheduled] | None = None
+    anchor = time.time()
+    if recording:
+        frames = schedule.from_recording(recording, names, speed)
+        anchor += lead
+    elif finite and prerender and schedule.can_prerender(server.venues, throttle):
+        started = time.monotonic()
+        pre = schedule.prerender(server.venues, tl, speed)
+        anchor = time.time() + pre.estimate_s()  # the flow's clock starts once every frame is encoded
+        frames = pre.render(anchor)
+        log.info("sim: pre-rendered %d events in %d frames in %.2f s", pre.events, len(frames),
+                 time.monotonic() - started)
+    asyncio.run(_serve(server, host, port, names, fault_schedule, frames, anchor))
 
 
-async def _serve(server: SimServer, host: str, port: int, names: list[str],
-                 schedule: list[sim_faults.Fault]) -> None:
+async def _serve(server: SimServer, host: str, port: int, names: list[str], fault_schedule: list[sim_faults.Fault],
+                 frames: Iterable[schedule.Scheduled] | None, anchor: float) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -81,8 +107,11 @@ async def _serve(server: SimServer, host: str, port: int, names: list[str],
     bound = await server.start(host, port)
     for venue, url in sim_urls(host, bound, names).items():
         log.info("sim: %s at %s", venue, url)
-    player = asyncio.create_task(server.play())
-    injector = asyncio.create_task(sim_faults.run_schedule(server, schedule))
+    if frames is None:
+        player = asyncio.create_task(server.play())
+    else:  # prebuilt frames: the clock started at wall time `anchor`
+        player = asyncio.create_task(schedule.play(server, frames, time.monotonic() + anchor - time.time()))
+    injector = asyncio.create_task(sim_faults.run_schedule(server, fault_schedule))
     done = asyncio.create_task(server.done.wait())
     await asyncio.wait([asyncio.create_task(stop.wait()), done], return_when=asyncio.FIRST_COMPLETED)
     if done.done():  # the timeline ended: send what is still batched or queued before closing
@@ -90,4 +119,4 @@ async def _serve(server: SimServer, host: str, port: int, names: list[str],
     player.cancel()
     injector.cancel()
     await server.close()
-    log.info("sim: stopped after %d events", server.sent_events)
+    log.info("sim: stopped after %d events, %d prebuilt frames", server.sent_events, server.stats["prebuilt_frames"])

@@ -16,13 +16,12 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from ingest.sim.faults import FaultInjection
+from ingest.sim.schedule import paced
 from ingest.sim.session import Session
 from ingest.sim.timeline import SimEvent, SimLiquidation
 
 log = logging.getLogger(__name__)
 
-SLEEP_MIN_S = 0.0005  # play(): events due sooner than this are sent without sleeping first
-YIELD_EVERY_S = 0.005  # play(): the longest run of sends without giving the event loop a turn
 TICK_S = 0.01  # housekeeping period: batches, throttled snapshots, ping limits, connection age
 SNDBUF = 128 * 1024  # per-connection kernel send buffer
 Stamped = list[tuple[SimLiquidation, int]]  # the liquidations a frame carries, with their ms stamp
@@ -207,22 +206,9 @@ class SimServer(FaultInjection):
     # ---- playing -----------------------------------------------------------------------------------------
 
     async def play(self) -> None:
-        """Play the timeline; events due within SLEEP_MIN_S are sent back to back without sleeping.
-
-        An event loop sleep costs tens of microseconds and the loop's timer resolution is about 1 ms,
-        so sleeping before every event would cap the rate far below what the wire and clients take.
-        """
-        start = yielded = time.monotonic()
+        """Play the timeline, scaled by `speed`; events due within a moment are sent back to back (`paced`)."""
         try:
-            for offset, ev in self.timeline:
-                now = time.monotonic()
-                delay = start + offset / self.speed - now
-                if delay > SLEEP_MIN_S:
-                    await asyncio.sleep(delay)
-                    yielded = time.monotonic()
-                elif now - yielded > YIELD_EVERY_S:  # behind schedule: let the writers and housekeeping run
-                    await asyncio.sleep(0)
-                    yielded = time.monotonic()
+            async for ev in paced(((offset / self.speed, ev) for offset, ev in self.timeline), time.monotonic()):
                 self.broadcast_now(ev)
         finally:
             self.done.set()

@@ -15,7 +15,9 @@ of run, both counted the same way:
 * throughput (`venue="bybit"`): `exchange-sim --scenario steady` over THROUGHPUT_SYMBOLS symbols
   through Bybit's `allLiquidation` protocol, the complete tape, which batches each topic's events
   every 500 ms as the real venue does; the slow-client cutoff is off, so a pipeline that cannot keep
-  up shows as a lower rate, not as a disconnect. Latency here is freshness only (batches of 500 ms).
+  up shows as a lower rate, not as a disconnect. The simulator pre-renders this finite flow (every
+  frame generated and encoded before its clock starts), so it offers far more than the pipeline takes.
+  Latency here is freshness only (batches of 500 ms).
 
 Counts come from the ingester's FeedStatus (events pushed to the shards) and the processes' own stop
 lines (analytics liquidations, gaps, drops).
