@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import orjson
 
 from common.schema import Liquidation, PriceTick
+from ingest.symbols import UnknownSymbol
 
 Event = Liquidation | PriceTick
 
@@ -63,3 +65,13 @@ def load_object(frame: str | bytes) -> dict[str, Any]:
     if not isinstance(msg, dict):
         raise BadFrame("not a JSON object")
     return msg
+
+
+def symbol_of(normalize: Callable[[str], tuple[str, float]], native: object) -> tuple[str, float]:
+    """A venue's instrument name -> (canonical symbol, multiplier) via `normalize`, or BadFrame."""
+    if not isinstance(native, str):
+        raise BadFrame(f"bad symbol {native!r}")
+    try:
+        return normalize(native)
+    except UnknownSymbol:
+        raise BadFrame(f"unknown symbol format {native!r}") from None

@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from common.schema import LONG, SHORT, Liquidation, PriceTick
-from ingest.exchanges.base import BadFrame, Event, load_object, ms_to_ns, positive
-from ingest.symbols import UnknownSymbol, from_concatenated
+from ingest.exchanges.base import BadFrame, Event, load_object, ms_to_ns, positive, symbol_of
+from ingest.symbols import from_concatenated
 
 NAME = "binance"
 URL = "wss://fstream.binance.com/market"
@@ -63,12 +63,9 @@ def _liquidation(data: dict[str, Any], ts_recv_ns: int) -> Liquidation:
         raise BadFrame("forceOrder without order object")
     native = o.get("s")
     side = _SIDE.get(o.get("S"))  # type: ignore[arg-type]
-    if not isinstance(native, str) or side is None:
-        raise BadFrame(f"bad symbol or side: {native!r} {o.get('S')!r}")
-    try:
-        symbol, mult = from_concatenated(native)
-    except UnknownSymbol:
-        raise BadFrame(f"unknown symbol format {native!r}") from None
+    if side is None:
+        raise BadFrame(f"bad side {o.get('S')!r}")
+    symbol, mult = symbol_of(from_concatenated, native)
     qty = positive(o.get("z"), "z")
     ap = o.get("ap")
     price = positive(o.get("p") if ap in (None, "0", "0.0", "0.00") else ap, "price")
@@ -78,12 +75,7 @@ def _liquidation(data: dict[str, Any], ts_recv_ns: int) -> Liquidation:
 
 def _agg_trade(data: dict[str, Any], ts_recv_ns: int) -> PriceTick:
     native = data.get("s")
-    if not isinstance(native, str):
-        raise BadFrame("aggTrade without symbol")
-    try:
-        symbol, mult = from_concatenated(native)
-    except UnknownSymbol:
-        raise BadFrame(f"unknown symbol format {native!r}") from None
+    symbol, mult = symbol_of(from_concatenated, native)
     price = positive(data.get("p"), "p")
     qty = positive(data.get("q"), "q")
     return PriceTick(NAME, symbol, price / mult, qty * mult, ms_to_ns(data.get("T"), "T"), ts_recv_ns)

@@ -20,8 +20,8 @@ from typing import Any
 import orjson
 
 from common.schema import LONG, SHORT, Liquidation, PriceTick
-from ingest.exchanges.base import BadFrame, Event, Report, events_or_raise, load_object, ms_to_ns, positive
-from ingest.symbols import UnknownSymbol, from_concatenated
+from ingest.exchanges.base import BadFrame, Event, Report, events_or_raise, load_object, ms_to_ns, positive, symbol_of
+from ingest.symbols import from_concatenated
 
 NAME = "bybit"
 URL = "wss://stream.bybit.com/v5/public/linear"
@@ -111,12 +111,7 @@ def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
 
 
 def _symbol(native: object) -> tuple[str, float]:
-    if not isinstance(native, str):
-        raise BadFrame(f"bad symbol {native!r}")
-    try:
-        return from_concatenated(native)
-    except UnknownSymbol:
-        raise BadFrame(f"unknown symbol format {native!r}") from None
+    return symbol_of(from_concatenated, native)
 
 
 def _liquidation(item: dict[str, Any], ts_recv_ns: int) -> Liquidation:

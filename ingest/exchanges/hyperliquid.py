@@ -34,8 +34,8 @@ from typing import Any, NamedTuple
 import orjson
 
 from common.schema import LONG, SHORT, Liquidation, PriceTick
-from ingest.exchanges.base import BadFrame, Event, load_object, ms_to_ns, positive
-from ingest.symbols import UnknownSymbol, from_hyperliquid
+from ingest.exchanges.base import BadFrame, Event, load_object, ms_to_ns, positive, symbol_of
+from ingest.symbols import from_hyperliquid
 
 NAME = "hyperliquid"
 URL = "wss://api.hyperliquid.xyz/ws"
@@ -177,12 +177,7 @@ def fill_to_liquidation(fill: dict[str, Any], owner: str | None,
         raise BadFrame("liquidation without liquidatedUser")
     liquidated = liq["liquidatedUser"].lower()
     native = fill.get("coin")
-    if not isinstance(native, str):
-        raise BadFrame(f"bad coin {native!r}")
-    try:
-        symbol, mult = from_hyperliquid(native)
-    except UnknownSymbol:
-        raise BadFrame(f"unknown symbol format {native!r}") from None
+    symbol, mult = symbol_of(from_hyperliquid, native)
     side_raw = fill.get("side")
     if side_raw not in ("A", "B"):
         raise BadFrame(f"bad side {side_raw!r}")
@@ -203,12 +198,9 @@ def fill_to_liquidation(fill: dict[str, Any], owner: str | None,
 
 
 def _trade(t: Any, ts_recv_ns: int) -> PriceTick:
-    if not isinstance(t, dict) or not isinstance(t.get("coin"), str):
-        raise BadFrame("trade without coin")
-    try:
-        symbol, mult = from_hyperliquid(t["coin"])
-    except UnknownSymbol:
-        raise BadFrame(f"unknown symbol format {t['coin']!r}") from None
+    if not isinstance(t, dict):
+        raise BadFrame("trade is not an object")
+    symbol, mult = symbol_of(from_hyperliquid, t.get("coin"))
     price = positive(t.get("px"), "px")
     qty = positive(t.get("sz"), "sz")
     return PriceTick(NAME, symbol, price / mult, qty * mult, ms_to_ns(t.get("time"), "time"), ts_recv_ns)

@@ -34,9 +34,10 @@ from ingest.exchanges.base import (
     load_object,
     ms_to_ns,
     positive,
+    symbol_of,
 )
 from ingest.okx_instruments import Instrument, Table
-from ingest.symbols import UnknownSymbol, from_okx
+from ingest.symbols import from_okx
 
 NAME = "okx"
 URL = "wss://ws.okx.com:8443/ws/v5/public"
@@ -149,12 +150,7 @@ def _one_liquidation(native: str, symbol: str, spec: Instrument, ts_recv_ns: int
 
 
 def _instrument(native: object) -> tuple[str, Instrument]:
-    if not isinstance(native, str):
-        raise BadFrame(f"bad instId {native!r}")
-    try:
-        symbol, _ = from_okx(native)
-    except UnknownSymbol:
-        raise BadFrame(f"unknown symbol format {native!r}") from None
+    symbol, _ = symbol_of(from_okx, native)
     spec = _instruments.get(native)
     if spec is None:
         raise BadFrame(f"no ctVal for {native!r} (refresh the instruments table)")
