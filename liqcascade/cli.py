@@ -74,7 +74,7 @@ def get_config(ctx: click.Context, overrides: dict | None = None, process: str =
 @click.command("config")
 @click.pass_context
 def config_command(ctx: click.Context) -> None:
-    """Print the effective configuration as TOML-like JSON (defaults, file, env, options merged)."""
+    """Print the effective configuration as JSON (defaults, file, env, options merged)."""
     import json
 
     from common.config import to_mapping
