@@ -36,6 +36,19 @@ def stopped_codes(text: str) -> dict[str, str]:
     return dict(re.findall(r"(\S+)\s+stopped \(rc=(-?\d+)\)", text))
 
 
+def start_simulator(tmp_path, redis_server) -> tuple[dict[str, str], subprocess.Popen]:
+    """The simulator for the launcher tests, serving the Procfile's venues, and the env pointing at it."""
+    from ingest.sim.venues import sim_urls
+
+    port = free_port()
+    venues = ["binance", "bybit", "okx"]
+    env = child_env(write_config(tmp_path, redis_server.url, urls=sim_urls("127.0.0.1", port, venues)))
+    sim = subprocess.Popen([sys.executable, "-m", "liqcascade", "exchange-sim", "--port", str(port),
+                            "--venues", ",".join(venues), "--speed", "3"], cwd=REPO, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return env, sim
+
+
 def test_liqcascade_up_demo_detects_the_cascade_and_stops_cleanly(tmp_path, redis_server):
     config = write_config(tmp_path, redis_server.url)
     redis_watch = RedisAlertWatcher(redis_server)
@@ -61,14 +74,7 @@ def test_liqcascade_up_demo_detects_the_cascade_and_stops_cleanly(tmp_path, redi
 
 
 def test_honcho_procfile_runs_the_pipeline(tmp_path, redis_server):
-    port = free_port()
-    from ingest.sim.venues import sim_urls
-
-    config = write_config(tmp_path, redis_server.url, urls=sim_urls("127.0.0.1", port, ["binance", "bybit", "okx"]))
-    env = child_env(config)
-    sim = subprocess.Popen([sys.executable, "-m", "liqcascade", "exchange-sim", "--port", str(port),
-                            "--venues", "binance,bybit,okx", "--speed", "3"], cwd=REPO, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env, sim = start_simulator(tmp_path, redis_server)
     redis_watch = RedisAlertWatcher(redis_server)
     zmq_watch = ZmqSignalWatcher(f"ipc://{tmp_path / 'ipc'}/pub.ipc")
     proc = subprocess.Popen([sys.executable, "-m", "honcho", "-f", str(REPO / "Procfile"), "start"], cwd=REPO,
@@ -92,17 +98,10 @@ def test_honcho_procfile_runs_the_pipeline(tmp_path, redis_server):
 
 def test_supervisord_conf_runs_the_pipeline_and_stops_it_as_a_group(tmp_path, redis_server):
     """The shipped supervisord.conf, with only its run-file paths (socket, pid, logs) moved to tmp."""
-    port = free_port()
-    from ingest.sim.venues import sim_urls
-
-    config = write_config(tmp_path, redis_server.url, urls=sim_urls("127.0.0.1", port, ["binance", "bybit", "okx"]))
     conf = (REPO / "supervisord.conf").read_text().replace("%(here)s", str(REPO))
     conf = conf.replace("/tmp/liqcascade-", f"{tmp_path}/sv-").replace("childlogdir=/tmp", f"childlogdir={tmp_path}")
     (tmp_path / "supervisord.conf").write_text(conf)
-    env = child_env(config)
-    sim = subprocess.Popen([sys.executable, "-m", "liqcascade", "exchange-sim", "--port", str(port),
-                            "--venues", "binance,bybit,okx", "--speed", "3"], cwd=REPO, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env, sim = start_simulator(tmp_path, redis_server)
     redis_watch = RedisAlertWatcher(redis_server)
     zmq_watch = ZmqSignalWatcher(f"ipc://{tmp_path / 'ipc'}/pub.ipc")
     proc = subprocess.Popen([sys.executable, "-m", "supervisor.supervisord", "-c", str(tmp_path / "supervisord.conf")],
