@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -246,6 +245,6 @@ def to_mapping(cfg: Any) -> Any:
         return {f.name: to_mapping(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
     if isinstance(cfg, tuple):
         return list(cfg)
-    if isinstance(cfg, dict | types.MappingProxyType):
+    if isinstance(cfg, dict):
         return {k: to_mapping(v) for k, v in cfg.items()}
     return cfg

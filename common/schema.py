@@ -8,7 +8,6 @@ SCHEMA_VERSION = 1
 
 LONG = "long"
 SHORT = "short"
-SIDES = (LONG, SHORT)
 
 LEVELS = ("NONE", "WATCH", "ALERT", "CRITICAL", "EXTREME")
 LEVEL_RANK = {name: rank for rank, name in enumerate(LEVELS)}

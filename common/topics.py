@@ -11,21 +11,21 @@ REGIME = b"regime"
 
 def liq_batch(shard: int) -> bytes:
     """Ingest -> analytics shard: a batch of liquidations of many symbols owned by one shard."""
-    return b"liq.shard%d" % shard
+    return LIQ + b".shard%d" % shard
 
 
 def price(symbol: str) -> bytes:
-    return b"price." + symbol.encode()
+    return PRICE + b"." + symbol.encode()
 
 
 def status(exchange: str) -> bytes:
-    return b"status." + exchange.encode()
+    return STATUS + b"." + exchange.encode()
 
 
 def metrics(symbol: str) -> bytes:
-    return b"metrics." + symbol.encode()
+    return METRICS + b"." + symbol.encode()
 
 
 def signal(level: str, symbol: str) -> bytes:
     """`signal.ALERT.BTCUSDT`: subscribe to `signal.` for all, `signal.CRITICAL.` for one level."""
-    return b"signal.%s.%s" % (level.encode(), symbol.encode())
+    return b"%s.%s.%s" % (SIGNAL, level.encode(), symbol.encode())

@@ -241,6 +241,3 @@ def build(kind: str, seed: int, hours: float = 24.0, count: int = 40) -> Stream:
     raise ValueError(f"unknown scenario kind {kind!r}; known: {', '.join(KINDS)}")
 
 
-def write_set(out: Path, seed: int = 1, kinds: tuple[str, ...] = KINDS, hours: float = 24.0,
-              count: int = 40) -> list[tuple[Path, Path]]:
-    return [build(kind, seed, hours, count).write(out) for kind in kinds]
