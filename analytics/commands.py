@@ -11,7 +11,7 @@ import orjson
 
 from analytics.engine import Engine
 from analytics.replay import read_events
-from common.config import AnalyticsConfig
+from common.config import AnalyticsConfig, get_config
 from common.schema import Liquidation, as_dict
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,6 @@ def analyze_command(ctx: click.Context, file: str, every_s: float) -> None:
     symbol every SECONDS of event time."""
     if every_s <= 0:
         raise click.BadParameter("must be positive", param_hint="--every")
-    from liqcascade.cli import get_config
 
     cfg = get_config(ctx, process="analyze")
     for snap in analyze(read_events(_lines(file)), cfg.analytics, int(round(every_s * NS))):

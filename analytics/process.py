@@ -12,7 +12,7 @@ import zmq
 
 from analytics.engine import Engine
 from common import topics
-from common.config import Config
+from common.config import Config, get_config
 from common.lifecycle import StopFlag
 from common.schema import FeedStatus, Liquidation
 from common.sharding import shard_of
@@ -146,7 +146,6 @@ class AnalyticsShard(Worker):
 @click.pass_context
 def command(ctx: click.Context, shard: int, shards: int | None) -> None:
     """Run one analytics shard."""
-    from liqcascade.cli import get_config
 
     cfg = get_config(ctx, {"pipeline": {"shards": shards}}, process=f"analytics-{shard}")
     if not 0 <= shard < cfg.pipeline.shards:

@@ -12,6 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import click
+
+from common.logs import setup_logging
+
 WINDOWS = ("100ms", "500ms", "2s", "10s", "30s", "60s", "300s")
 
 
@@ -247,4 +251,21 @@ def to_mapping(cfg: Any) -> Any:
         return list(cfg)
     if isinstance(cfg, dict):
         return {k: to_mapping(v) for k, v in cfg.items()}
+    return cfg
+
+
+def get_config(ctx: click.Context, overrides: Mapping[str, Any] | None = None, process: str = "") -> Config:
+    """Load the config for a subcommand (root options `--config`, `--log-level`) and set up logging.
+
+    Every process and tool calls this, so no stage needs the CLI package; config errors exit with status 2.
+    """
+    root = ctx.find_root().obj or {}
+    over = dict(overrides or {})
+    if root.get("log_level"):
+        over["log_level"] = root["log_level"]
+    try:
+        cfg = load_config(root.get("config_path"), over)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    setup_logging(cfg.log_level, process)
     return cfg

@@ -14,6 +14,7 @@ from typing import IO, Any
 import click
 import orjson
 
+from common.config import get_config
 from common.schema import Liquidation
 from ingest import hyperliquid_fills, okx_instruments
 from ingest.exchanges import EXCHANGES, hyperliquid, okx
@@ -89,7 +90,6 @@ def parse_command(ctx: click.Context, exchange: str, file: str, strict: bool) ->
     node `--write-fills` block lines. Frames without liquidations print nothing; bad ones warn on stderr.
     """
     if exchange == okx.NAME:  # contract sizes: bundled table + the ingester's cache, no network here
-        from liqcascade.cli import get_config
 
         okx.set_instruments(okx_instruments.load(get_config(ctx, None, "parse").ingest.okx_ctval_cache))
     deduper = hyperliquid.FillDeduper()
@@ -145,7 +145,6 @@ def _parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
 def record_command(ctx: click.Context, exchanges: tuple[str, ...], out_dir: str, rotate_mb: float,
                    url_override: tuple[str, ...]) -> None:
     """Record raw frames of EXCHANGES with receive times to rotated gzip JSONL files in --out."""
-    from liqcascade.cli import get_config
 
     urls = _parse_overrides(url_override)
     cfg = get_config(ctx, {"ingest": {"urls": urls}} if urls else None, "record")

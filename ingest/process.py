@@ -15,14 +15,16 @@ import zmq
 import zmq.asyncio
 
 from common import topics
-from common.config import Config
+from common.config import Config, get_config
 from common.schema import FeedStatus
 from common.sockets import make_socket
 from common.wire import SeqStamper
 from ingest import exchanges
 from ingest.connection import Connection
 from ingest.dedupe import Deduper
+from ingest.exchanges import hyperliquid_node
 from ingest.exchanges.base import BadFrame, ReconnectRequested
+from ingest.node_tail import FileTailer
 from ingest.router import Router
 from ingest.venue_setup import prepare
 
@@ -173,15 +175,12 @@ class Ingester:
 def command(ctx: click.Context, exchange: str, url: str | None, shards: int | None, symbols: str | None,
             fills_dir: str | None) -> None:
     """Connect to one EXCHANGE and feed its liquidations into the pipeline."""
-    from liqcascade.cli import get_config
 
     over = {"pipeline": {"shards": shards}, "ingest": {"symbols": symbols, "hyperliquid_fills_dir": fills_dir}}
     if url:
         over["ingest"]["urls"] = {exchange: url}
     cfg = get_config(ctx, over, process=f"ingest-{exchange}")
     if exchange == "hyperliquid" and cfg.ingest.hyperliquid_fills_dir:
-        from ingest.exchanges import hyperliquid_node
-        from ingest.node_tail import FileTailer
 
         tailer = FileTailer(cfg.ingest.hyperliquid_fills_dir)
         sys.exit(Ingester(cfg, hyperliquid_node, connection=tailer).run())

@@ -5,6 +5,8 @@ import logging
 from types import ModuleType
 
 from common.config import Config
+from ingest import okx_instruments
+from ingest.exchanges import hyperliquid, okx
 
 log = logging.getLogger(__name__)
 
@@ -12,13 +14,10 @@ log = logging.getLogger(__name__)
 def prepare(venue: ModuleType, cfg: Config) -> None:
     """Load what a venue's parser needs before the first frame (once per process start)."""
     if venue.NAME == "okx":
-        from ingest import okx_instruments
-        from ingest.exchanges import okx
 
         # ctVal from OKX's public instruments endpoint, cached on disk; bundled table when offline.
         okx.set_instruments(okx_instruments.refresh(cache_path=cfg.ingest.okx_ctval_cache, timeout=5.0))
     elif venue.NAME == "hyperliquid" and hasattr(venue, "set_users"):  # not the node-fills tailer
-        from ingest.exchanges import hyperliquid
 
         hyperliquid.set_users(cfg.ingest.hyperliquid_users)
         log.info("hyperliquid: watching the fills of %d address(es): a sample, not the venue-wide tape",

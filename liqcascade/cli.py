@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 
 import click
 
-from common.config import Config, ConfigError, load_config
-from common.logs import setup_logging
+from common.config import get_config, to_mapping
 
 # name -> "module:attribute" of a click command, imported only when that subcommand runs, so
 # `liqcascade analytics` does not import websockets and `liqcascade ingest` does not import redis.
@@ -15,16 +15,16 @@ COMMANDS = {
     "ingest": "ingest.process:command",
     "analytics": "analytics.process:command",
     "signals": "signals.process:command",
-    "publish": "publisher.process:command",
+    "publish": "publisher.redis_sink.process:command",
     "up": "liqcascade.launcher:command",
-    "exchange-sim": "ingest.sim.cli:command",
+    "exchange-sim": "liqcascade.sim.cli:command",
     "parse": "ingest.commands:parse_command",
     "record": "ingest.commands:record_command",
     "analyze": "analytics.commands:analyze_command",
-    "backtest": "signals.commands:backtest_command",
-    "scenario": "signals.commands:scenario_command",
-    "tail": "signals.commands:tail_command",
-    "real-data": "signals.real_data_cli:real_data_command",
+    "backtest": "liqcascade.tools.commands:backtest_command",
+    "scenario": "liqcascade.tools.commands:scenario_command",
+    "tail": "liqcascade.tools.commands:tail_command",
+    "real-data": "liqcascade.tools.real_data_cli:real_data_command",
     "bench": "liqcascade.bench.cli:command",
     "config": "liqcascade.cli:config_command",
 }
@@ -57,28 +57,10 @@ def main(ctx: click.Context, config_path: str | None, log_level: str | None) -> 
     ctx.obj["log_level"] = log_level
 
 
-def get_config(ctx: click.Context, overrides: dict | None = None, process: str = "") -> Config:
-    """Load the config for a subcommand and set up logging; config errors exit with status 2."""
-    root = ctx.find_root().obj or {}
-    over = dict(overrides or {})
-    if root.get("log_level"):
-        over["log_level"] = root["log_level"]
-    try:
-        cfg = load_config(root.get("config_path"), over)
-    except ConfigError as exc:
-        raise click.UsageError(str(exc)) from None
-    setup_logging(cfg.log_level, process)
-    return cfg
-
-
 @click.command("config")
 @click.pass_context
 def config_command(ctx: click.Context) -> None:
     """Print the effective configuration as JSON (defaults, file, env, options merged)."""
-    import json
-
-    from common.config import to_mapping
-
     cfg = get_config(ctx)
     click.echo(json.dumps(to_mapping(cfg), indent=2))
 

@@ -15,7 +15,7 @@ import click
 import redis
 from honcho.manager import Manager
 
-from common.config import Config
+from common.config import Config, get_config
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def free_port() -> int:
 def plan(cfg: Config, exchanges: list[str], *, demo: bool, with_redis: bool, sim_port: int,
          tail: bool, speed: float = 1.0) -> list[tuple[str, list[str]]]:
     """The (name, argv) of every child; each argv is a `liqcascade` subcommand."""
-    from ingest.sim.venues import SIM_VENUES, sim_urls
+    from liqcascade.sim.venues import SIM_VENUES, sim_urls
 
     procs: list[tuple[str, list[str]]] = []
     urls: dict[str, str] = {}
@@ -72,10 +72,9 @@ def plan(cfg: Config, exchanges: list[str], *, demo: bool, with_redis: bool, sim
 def command(ctx: click.Context, demo: bool, exchanges: str | None, shards: int | None, speed: float,
             tail: bool | None) -> None:
     """Start the whole pipeline; Ctrl-C stops every process cleanly."""
-    from liqcascade.cli import get_config
 
     cfg = get_config(ctx, {"pipeline": {"shards": shards}}, process="up")
-    from ingest.sim.venues import SIM_VENUES
+    from liqcascade.sim.venues import SIM_VENUES
 
     default = list(SIM_VENUES) if demo else list(cfg.ingest.exchanges)
     names = [e.strip() for e in exchanges.split(",")] if exchanges else default

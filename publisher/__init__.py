@@ -1,1 +1,1 @@
-"""The Redis publisher: signals, keys, history and a catch-up stream, never stalling the pipeline."""
+"""Everything downstream of signals: the Redis publisher and the live `tail` view (notifier, dashboard, store)."""

@@ -1,1 +1,1 @@
-"""Signals: market regime, cascade levels, backtests and scenarios."""
+"""Signals: market regime, cascade probability and levels, the signals process."""

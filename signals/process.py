@@ -10,7 +10,7 @@ import click
 import zmq
 
 from common import topics
-from common.config import Config
+from common.config import Config, get_config
 from common.lifecycle import StopFlag
 from common.schema import FeedStatus, MetricsSnapshot, PriceTick, Regime, Signal
 from common.worker import Worker
@@ -115,7 +115,6 @@ class SignalsProcess(Worker):
 @click.pass_context
 def command(ctx: click.Context) -> None:
     """Run the signals process (regime, cascade levels, MARKET signal)."""
-    from liqcascade.cli import get_config
 
     cfg = get_config(ctx, process="signals")
     sys.exit(SignalsProcess(cfg, StopFlag().install()).run())

@@ -11,7 +11,9 @@ import time
 from typing import Any
 
 import click
+import redis
 
+from common.logs import setup_logging
 from liqcascade.bench import pipeline, stages, transport
 from liqcascade.bench.stats import machine, percentiles_us
 
@@ -26,7 +28,6 @@ TARGETS = "lossless >= 50k/s; latency@10k <= 1.5x raw 3-hop p50/p99; p50@1k <= 0
 
 
 def _redis(url: str) -> str | None:
-    import redis
 
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=1.0)
@@ -189,7 +190,6 @@ def _rates(text: str, option: str) -> list[float]:
 def command(ctx: click.Context, quick: bool, as_json: bool, rates: str, throughput_rates: str,
             redis_url: str) -> None:
     """Measure transport limits, the live pipeline at fixed rates and its maximum, and per-stage costs."""
-    from common.logs import setup_logging
 
     setup_logging((ctx.find_root().obj or {}).get("log_level") or "WARNING", "bench")
     offered = _rates(rates, "--rates")

@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from common.config import load_config
 from liqcascade.bench.procs import SHARDS, BenchError, Pipeline
 from liqcascade.bench.stats import PROBE, Observation, Watcher, cpu_seconds, percentiles_us
 
@@ -90,7 +91,6 @@ def run(rate: float, *, warmup_s: float, window_s: float, redis_url: str | None,
             sent = write_flow(flow, rate, seconds)
             flow_args = ["--file", str(flow), "--no-throttle"]
         pipe = Pipeline(Path(tmp), rate, redis_url, venue, symbols)
-        from common.config import load_config
 
         cfg = load_config(str(pipe.config), env={})
         watcher = Watcher(cfg.endpoint("pub"), venue)

@@ -8,6 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
+
+from analytics.benchmark import measure
+from analytics.engine import Engine
+from common.config import load_config
+from common.schema import Liquidation
+from ingest import okx_instruments
+from signals.generator import SignalGenerator
+
 log = logging.getLogger(__name__)
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
@@ -51,7 +60,6 @@ def parse_ns(quick: bool = False) -> dict[str, float]:
         if venue == "hyperliquid" and hasattr(mod, "set_users"):
             _hyperliquid_users(mod, frame)
         if venue == "okx" and hasattr(mod, "set_instruments"):
-            from ingest import okx_instruments
 
             mod.set_instruments(okx_instruments.bundled())  # ctVal table shipped with the package
             frame = frame.replace("IOST-USDT-SWAP", "BTC-USDT-SWAP")  # an instrument that table has
@@ -69,7 +77,6 @@ def parse_ns(quick: bool = False) -> dict[str, float]:
 
 def _hyperliquid_users(mod: Any, frame: str) -> None:
     """userFills frames are attributed to a watched user: watch the one in the sample frame."""
-    import orjson
 
     try:
         user = orjson.loads(frame).get("data", {}).get("user")
@@ -80,12 +87,7 @@ def _hyperliquid_users(mod: Any, frame: str) -> None:
 
 
 def analytics(quick: bool = False) -> dict[str, float]:
-    """analytics.benchmark.measure with 500 symbols, if that module is there."""
-    try:
-        from analytics.benchmark import measure
-    except ImportError:
-        log.warning("bench: analytics.benchmark not available; analytics figures skipped")
-        return {}
+    """analytics.benchmark.measure with 500 symbols."""
     res = measure(500, events=50_000 if quick else 200_000)
     return {"analytics_update_ns": round(res["analytics_update_ns"], 1), "snapshot_us": round(res["snapshot_us"], 1),
             "memory_bytes_per_symbol": round(res["memory_bytes_per_symbol"])}
@@ -93,13 +95,6 @@ def analytics(quick: bool = False) -> dict[str, float]:
 
 def signal_step_us(quick: bool = False) -> float | None:
     """SignalGenerator.on_metrics per snapshot, on real engine snapshots of 50 symbols."""
-    try:
-        from analytics.engine import Engine
-        from common.config import load_config
-        from common.schema import Liquidation
-        from signals.generator import SignalGenerator
-    except ImportError:
-        return None
     cfg = load_config(None, env={})
     eng = Engine(cfg.analytics)
     t0 = 1_700_000_000_000_000_000

@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import zmq
 
+from common.wire import WireError, decode
+
 _TICKS = os.sysconf("SC_CLK_TCK")
 PROBE = "PROBE"  # symbols whose every event triggers its own snapshot (see bench.pipeline)
 
@@ -45,7 +47,6 @@ class Watcher:
 
     def pump(self, seconds: float, until: Any = None) -> bool:
         """Receive for `seconds` or until `until(obs)` is true; returns whether `until` became true."""
-        from common.wire import WireError, decode
 
         end = time.monotonic() + seconds
         obs = self.obs

@@ -8,12 +8,15 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
+import tempfile
 import time
 from collections.abc import Callable
 
 import msgpack
 import numpy as np
 import zmq
+
+from liqcascade.bench.stats import percentiles_us
 
 log = logging.getLogger(__name__)
 
@@ -186,9 +189,7 @@ def stop_all(procs: tuple, term: Callable, kill: Callable, join: Callable, grace
 
 
 def _cli() -> None:  # pragma: no cover - manual check: python -m liqcascade.bench.transport
-    import tempfile
 
-    from liqcascade.bench.stats import percentiles_us
 
     with tempfile.TemporaryDirectory() as d:
         print("one by one", round(throughput(d, 1, 500_000)))

@@ -16,9 +16,9 @@ from common.wire import decode
 from ingest import exchanges
 from ingest.connection import Connection
 from ingest.process import Ingester
-from ingest.sim.server import SimServer
-from ingest.sim.timeline import SimTrade
-from ingest.sim.venues import SIM_VENUES, sim_urls
+from liqcascade.sim.server import SimServer
+from liqcascade.sim.timeline import SimTrade
+from liqcascade.sim.venues import SIM_VENUES, sim_urls
 from tests.polling import wait_until
 
 Key = tuple[str, str, int, float, float]

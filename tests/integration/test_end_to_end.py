@@ -38,7 +38,7 @@ def stopped_codes(text: str) -> dict[str, str]:
 
 def start_simulator(tmp_path, redis_server) -> tuple[dict[str, str], subprocess.Popen]:
     """The simulator for the launcher tests, serving the Procfile's venues, and the env pointing at it."""
-    from ingest.sim.venues import sim_urls
+    from liqcascade.sim.venues import sim_urls
 
     port = free_port()
     venues = ["binance", "bybit", "okx"]

@@ -13,7 +13,7 @@ from websockets.sync.client import connect
 
 from common.schema import LONG, SHORT
 from ingest import exchanges, okx_instruments
-from ingest.sim.timeline import SimLiquidation, SimTrade
+from liqcascade.sim.timeline import SimLiquidation, SimTrade
 from tests.integration.sim_harness import Rig
 
 pytestmark = pytest.mark.timeout(20)

@@ -11,7 +11,7 @@ from common import topics
 from common.config import load_config
 from common.schema import MetricsSnapshot, Regime, Signal
 from common.wire import SeqStamper
-from publisher.process import Publisher
+from publisher.redis_sink.process import Publisher
 from tests.polling import wait_until
 from tests.redis_server import RedisServer
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from common.schema import Liquidation
 from ingest.commands import liquidation_dict, parse_command
 from ingest.recording import RecordingWriter
-from ingest.sim import schedule
+from liqcascade.sim import schedule
 from tests.integration.sim_harness import Rig
 
 pytestmark = pytest.mark.timeout(30)

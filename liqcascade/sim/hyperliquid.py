@@ -6,8 +6,8 @@ import itertools
 import orjson
 
 from common.schema import LONG
-from ingest.sim.session import Session
-from ingest.sim.timeline import SimEvent, SimLiquidation, SimTrade
+from liqcascade.sim.session import Session
+from liqcascade.sim.timeline import SimEvent, SimLiquidation, SimTrade
 
 NAME = "hyperliquid"
 THROTTLE_S = 0.0

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 import orjson
+import redis
 import zmq
 
 from common import topics
@@ -53,7 +54,6 @@ def from_zmq(cfg: Config, stop: StopFlag) -> Iterator[dict[str, Any]]:
 def from_redis(cfg: Config, stop: StopFlag, client: Any = None) -> Iterator[dict[str, Any]]:
     """Signals the publisher sends on the `cascade:signals` channel (JSON of Signal.to_json_dict())."""
     if client is None:
-        import redis
 
         client = redis.Redis.from_url(cfg.redis.url)
     pubsub = client.pubsub(ignore_subscribe_messages=True)

@@ -7,8 +7,8 @@ import orjson
 
 from common.schema import LONG
 from ingest.okx_instruments import bundled
-from ingest.sim.session import Session
-from ingest.sim.timeline import SimEvent, SimLiquidation, SimTrade
+from liqcascade.sim.session import Session
+from liqcascade.sim.timeline import SimEvent, SimLiquidation, SimTrade
 
 NAME = "okx"
 THROTTLE_S = 1.0  # the channel "doesn't represent the total": at most the latest per contract per second

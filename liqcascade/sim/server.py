@@ -15,10 +15,10 @@ from typing import Any
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from ingest.sim.faults import FaultInjection
-from ingest.sim.schedule import paced
-from ingest.sim.session import Session
-from ingest.sim.timeline import SimEvent, SimLiquidation
+from liqcascade.sim.faults import FaultInjection
+from liqcascade.sim.schedule import paced
+from liqcascade.sim.session import Session
+from liqcascade.sim.timeline import SimEvent, SimLiquidation
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class SimServer(FaultInjection):
     `batch_window` (Bybit allLiquidation) merge a window's items into one frame. Each client has a
     bounded queue (`client_queue`): a client that cannot keep up is disconnected, never waited for,
     so one slow reader neither stalls the others nor grows memory. Faults are methods (`stall`,
-    `send_garbage`, ...), see `ingest.sim.faults` for the CLI spec.
+    `send_garbage`, ...), see `liqcascade.sim.faults` for the CLI spec.
     """
 
     def __init__(self, venues: list[ModuleType], timeline: Iterator[tuple[float, SimEvent]], *,

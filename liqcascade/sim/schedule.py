@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
-from ingest.sim.timeline import SimEvent, SimLiquidation
+from liqcascade.sim.timeline import SimEvent, SimLiquidation
 
 if TYPE_CHECKING:
-    from ingest.sim.server import SimServer
+    from liqcascade.sim.server import SimServer
 
 log = logging.getLogger(__name__)
 

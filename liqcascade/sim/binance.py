@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlparse
 import orjson
 
 from common.schema import LONG
-from ingest.sim.session import Session
-from ingest.sim.timeline import SimEvent, SimLiquidation, SimTrade
+from liqcascade.sim.session import Session
+from liqcascade.sim.timeline import SimEvent, SimLiquidation, SimTrade
 
 NAME = "binance"
 THROTTLE_S = 1.0  # the real feed pushes at most the latest liquidation per symbol per second

@@ -9,10 +9,11 @@ from collections.abc import Iterable
 
 import click
 
-from ingest.sim import faults as sim_faults
-from ingest.sim import schedule, timeline
-from ingest.sim.server import SimServer
-from ingest.sim.venues import SIM_VENUES, sim_urls
+from common.config import get_config
+from liqcascade.sim import faults as sim_faults
+from liqcascade.sim import schedule, timeline
+from liqcascade.sim.server import SimServer
+from liqcascade.sim.venues import SIM_VENUES, sim_urls
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,6 @@ def command(ctx: click.Context, host: str, port: int, venues: str, scenario: str
             throttle: bool, ping_interval: float, fault_spec: str,
             client_queue: int, max_age: float) -> None:
     """Serve recorded or generated liquidations over the exchanges' real websocket protocols."""
-    from liqcascade.cli import get_config
 
     get_config(ctx, process="exchange-sim")
     try:

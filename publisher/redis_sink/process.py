@@ -9,9 +9,9 @@ from typing import Any
 import click
 import zmq
 
-from common.config import Config
+from common.config import Config, get_config
 from common.worker import Worker
-from publisher.sink import RedisSink
+from publisher.redis_sink.sink import RedisSink
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,6 @@ class Publisher(Worker):
 @click.pass_context
 def command(ctx: click.Context, redis_url: str | None) -> None:
     """Publish signals, keys, history and the catch-up stream to Redis."""
-    from liqcascade.cli import get_config
 
     cfg = get_config(ctx, {"redis": {"url": redis_url}}, process="publisher")
     sys.exit(Publisher(cfg).run())

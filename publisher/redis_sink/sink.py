@@ -10,7 +10,7 @@ import redis
 
 from common.config import RedisConfig
 from common.schema import MetricsSnapshot, Regime, Signal
-from publisher import contract as c
+from publisher.redis_sink import contract as c
 
 log = logging.getLogger(__name__)
 

@@ -11,14 +11,17 @@ from typing import Any
 import click
 import orjson
 
+from common.config import get_config
 from common.schema import LEVEL_RANK, LEVELS, Signal
+from liqcascade.tools.backtest import changes, run_file, summary
+from liqcascade.tools.real_data import DATASETS, FILES, build, by_hour, hour_totals, write_jsonl
 from signals.generator import MARKET
 
 log = logging.getLogger(__name__)
 
 NS = 1_000_000_000
 HOUR_NS = 3600 * NS
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
 MAX_LISTED_CHANGES = 40  # longer change lists (the hourly proxy) are summarized, not printed
 
 
@@ -104,7 +107,6 @@ def hourly_ranking(signals: list[Signal], hours: list[dict[str, Any]], min_hour_
 
 def report(name: str, rep: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """One dataset's result: the backtest summary plus levels, timing and the why of the top signal."""
-    from signals.backtest import changes, summary
 
     ch = changes(rep.signals)
     top = top_signal(rep.signals)
@@ -179,8 +181,6 @@ def run_hourly(cfg: Any, items: list[dict[str, Any]], out: Path) -> Combined:
     fair: the proxy's flow is uniform within the hour, so its 1 h baseline (at most $142M/3600 s =
     $40k/s) never exceeds the $50k/s BTC floor, and the reference a warm-up hour would set is the floor anyway.
     """
-    from signals.backtest import run_file
-    from signals.real_data import by_hour, write_jsonl
 
     out.mkdir(parents=True, exist_ok=True)
     comb = Combined()
@@ -206,9 +206,6 @@ def run_hourly(cfg: Any, items: list[dict[str, Any]], out: Path) -> Combined:
 def real_data_command(ctx: click.Context, data_dir: str, out_dir: str | None, names: tuple[str, ...], seed: int,
                       min_hour_usd: float, as_json: bool) -> None:
     """Replay the real recorded files through the backtest and report levels, timing and the why."""
-    from liqcascade.cli import get_config
-    from signals.backtest import run_file
-    from signals.real_data import DATASETS, FILES, build, hour_totals, write_jsonl
 
     cfg = get_config(ctx, process="real-data")
     needs = {"okx": ("okx",), "crash_2025_10_10": ("klines", "adl"), "hourly": ("hourly",)}

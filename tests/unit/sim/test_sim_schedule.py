@@ -6,7 +6,7 @@ import itertools
 
 import orjson
 
-from ingest.sim import binance, bybit, schedule, timeline
+from liqcascade.sim import binance, bybit, schedule, timeline
 
 
 def test_prerendered_bybit_flow_has_every_event_once_in_500_ms_batches_stamped_from_the_start():

@@ -9,8 +9,8 @@ import zlib
 import orjson
 
 from common.schema import LONG
-from ingest.sim.session import Session
-from ingest.sim.timeline import SimEvent, SimLiquidation, SimTrade
+from liqcascade.sim.session import Session
+from liqcascade.sim.timeline import SimEvent, SimLiquidation, SimTrade
 
 NAME = "bybit"
 THROTTLE_S = 0.0  # allLiquidation is the complete tape: nothing is dropped, only batched
@@ -93,7 +93,7 @@ def frame(session: Session, topic: str, payload: list[dict]) -> str | None:
 
 def render(topic: str, payload: list[dict], ts_ms: int, base_ms: int = 0) -> str:
     """The frame text, the same for every subscriber; `base_ms` is added to item times encoded relative
-    to a start (`ingest.sim.schedule.prerender`)."""
+    to a start (`liqcascade.sim.schedule.prerender`)."""
     if base_ms:
         for item in payload:
             item["T"] += base_ms

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from common.config import load_config
 from common.schema import Signal
 from liqcascade.cli import main
-from signals.backtest import parse, run_file, score
-from signals.scenario import build
+from liqcascade.tools.backtest import parse, run_file, score
+from liqcascade.tools.scenario import build
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,12 @@ from typing import Any
 import click
 import orjson
 
+from common.config import get_config
+from common.lifecycle import StopFlag
 from common.schema import LEVELS
+from liqcascade.tools.backtest import run_file, score, summary
+from liqcascade.tools.scenario import KINDS, build
+from publisher.tail import from_redis, from_zmq, json_line, passes, render
 from signals.generator import MARKET
 
 log = logging.getLogger(__name__)
@@ -49,8 +54,6 @@ def score_table(sc: dict[str, Any]) -> list[str]:
 @click.pass_context
 def backtest_command(ctx: click.Context, file: str, as_json: bool, labels: str | None, heartbeats: bool) -> None:
     """Replay normalized JSON lines (.jsonl or .gz) through analytics and signals in event time."""
-    from liqcascade.cli import get_config
-    from signals.backtest import run_file, score, summary
 
     cfg = get_config(ctx, process="backtest")
     rep = run_file(cfg, file)
@@ -95,8 +98,6 @@ def backtest_command(ctx: click.Context, file: str, as_json: bool, labels: str |
 def scenario_command(ctx: click.Context, out_dir: str, seed: int, kinds: tuple[str, ...], hours: float,
                      count: int) -> None:
     """Write labeled synthetic streams (Hawkes process) for `liqcascade backtest --labels`."""
-    from liqcascade.cli import get_config
-    from signals.scenario import KINDS, build
 
     get_config(ctx, process="scenario")
     for kind in kinds or KINDS:
@@ -112,9 +113,6 @@ def scenario_command(ctx: click.Context, out_dir: str, seed: int, kinds: tuple[s
 @click.pass_context
 def tail_command(ctx: click.Context, source: str, min_level: str, as_json: bool) -> None:
     """Follow cascade signals live; Ctrl-C or SIGTERM stops."""
-    from common.lifecycle import StopFlag
-    from liqcascade.cli import get_config
-    from signals.tail import from_redis, from_zmq, json_line, passes, render
 
     cfg = get_config(ctx, process="tail")
     stop = StopFlag().install()

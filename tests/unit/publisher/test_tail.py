@@ -7,7 +7,7 @@ import orjson
 from common.config import load_config
 from common.lifecycle import StopFlag
 from common.schema import Signal
-from signals.tail import REDIS_CHANNEL, from_redis, json_line, passes, render
+from publisher.tail import REDIS_CHANNEL, from_redis, json_line, passes, render
 
 
 def sig(level: str, prev: str = "NONE", heartbeat: bool = False) -> dict:

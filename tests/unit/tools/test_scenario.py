@@ -5,7 +5,7 @@ import random
 
 import orjson
 
-from signals.scenario import NS, build, hawkes
+from liqcascade.tools.scenario import NS, build, hawkes
 
 
 def test_hawkes_mean_count_matches_branching_theory():

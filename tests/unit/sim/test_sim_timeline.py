@@ -1,7 +1,7 @@
 """The steady scenario the bench drives: a known number of events over N symbols, after a lead."""
 from __future__ import annotations
 
-from ingest.sim import bybit, timeline
+from liqcascade.sim import bybit, timeline
 
 
 def test_steady_with_a_duration_ends_after_rate_times_seconds_events_over_the_given_symbols():

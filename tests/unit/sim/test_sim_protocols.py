@@ -6,12 +6,12 @@ import pytest
 
 from common.schema import LONG, SHORT
 from ingest.exchanges import bybit, hyperliquid, okx
-from ingest.sim import bybit as sim_bybit
-from ingest.sim import hyperliquid as sim_hl
-from ingest.sim import okx as sim_okx
-from ingest.sim.faults import Fault, parse_spec
-from ingest.sim.timeline import SimLiquidation
-from ingest.sim.venues import SIM_PATHS, SIM_VENUES
+from liqcascade.sim import bybit as sim_bybit
+from liqcascade.sim import hyperliquid as sim_hl
+from liqcascade.sim import okx as sim_okx
+from liqcascade.sim.faults import Fault, parse_spec
+from liqcascade.sim.timeline import SimLiquidation
+from liqcascade.sim.venues import SIM_PATHS, SIM_VENUES
 
 
 def test_every_venue_is_registered_with_its_path():

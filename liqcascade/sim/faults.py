@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from common.schema import LONG
-from ingest.sim.timeline import SimLiquidation
+from liqcascade.sim.timeline import SimLiquidation
 
 if TYPE_CHECKING:
-    from ingest.sim.server import Client, SimServer
+    from liqcascade.sim.server import Client, SimServer
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,11 @@ from typing import Any
 
 import orjson
 
+from analytics.engine import Engine
 from common.config import Config
 from common.schema import LEVEL_RANK, LEVELS, FeedStatus, Liquidation, PriceTick, Signal, as_dict
+from ingest.commands import normalize_recorded
+from ingest.exchanges.hyperliquid import FillDeduper
 from signals.generator import MARKET, SignalGenerator
 
 log = logging.getLogger(__name__)
@@ -35,21 +38,13 @@ def read_lines(path: str | Path) -> Iterator[bytes]:
                 yield line
 
 
-def recorded_normalizer() -> Callable[[dict[str, Any]], list[Any]] | None:
+def recorded_normalizer() -> Callable[[dict[str, Any]], list[Any]]:
     """Hook for `liqcascade record` files: raw frames go through ingest's own normalizer.
 
     One Hyperliquid fill de-duplicator is shared by the whole file, as in the live ingester.
     """
-    try:
-        from ingest.commands import normalize_recorded
-    except ImportError:
-        return None
-    try:
-        from ingest.exchanges.hyperliquid import FillDeduper
-        deduper = FillDeduper()
-    except ImportError:
-        deduper = None
-    return lambda d: normalize_recorded(d, deduper) if deduper is not None else normalize_recorded(d)
+    deduper = FillDeduper()
+    return lambda d: normalize_recorded(d, deduper)
 
 
 def to_message(d: dict[str, Any]) -> Message | None:
@@ -114,7 +109,6 @@ class Replay:
     symbols: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        from analytics.engine import Engine
 
         self.engine = Engine(self.cfg.analytics)
         self.gen = SignalGenerator(self.cfg)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from ingest.sim import binance, bybit, hyperliquid, okx
+from liqcascade.sim import binance, bybit, hyperliquid, okx
 
 SIM_VENUES: dict[str, ModuleType] = {m.NAME: m for m in (binance, bybit, okx, hyperliquid)}
 

@@ -8,7 +8,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from signals.real_data import (
+from liqcascade.tools.real_data import (
     FILES,
     PriceAt,
     binance_kline_ticks,
@@ -19,7 +19,7 @@ from signals.real_data import (
     okx_liquidations,
     utc_ns,
 )
-from signals.real_data_cli import real_data_command
+from liqcascade.tools.real_data_cli import real_data_command
 
 NS = 1_000_000_000
 REAL = Path(__file__).resolve().parents[2] / "data" / "real"

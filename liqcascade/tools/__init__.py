@@ -1,0 +1,1 @@
+"""Tools that compose several stages: backtest, labeled scenarios, the real-data replay (bench and sim sit beside)."""
