@@ -1,6 +1,7 @@
 """`liqcascade bench`: one run of every figure of issue 6, as a table or one JSON object."""
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -11,10 +12,10 @@ import time
 from typing import Any
 
 import click
-import redis
 
 from common.logs import setup_logging
 from liqcascade.bench import pipeline, stages, transport
+from liqcascade.bench.private_redis import PrivateRedis, PrivateRedisError
 from liqcascade.bench.stats import machine, percentiles_us
 
 log = logging.getLogger(__name__)
@@ -27,16 +28,8 @@ TARGETS = "lossless >= 50k/s; latency@10k <= 1.5x raw 3-hop p50/p99; p50@1k <= 0
           "update <= 5 us; snapshot <= 100 us; <= 64 KB/symbol"
 
 
-def _redis(url: str) -> str | None:
-
-    try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=1.0)
-        return url if client.ping() else None
-    except (redis.RedisError, OSError):
-        return None
-
-
-def collect(rates: list[float], tp_rates: list[float], quick: bool, redis_url: str, echo: Any) -> dict[str, Any]:
+def collect(rates: list[float], tp_rates: list[float], quick: bool, redis_url: str | None,
+            echo: Any) -> dict[str, Any]:
     """Run every part; a part that fails is reported under `errors` and the others still run."""
     p = QUICK if quick else FULL
     res: dict[str, Any] = {"machine": {**machine(), "loadavg_start": os.getloadavg()[0]}, "errors": {}}
@@ -59,8 +52,8 @@ def collect(rates: list[float], tp_rates: list[float], quick: bool, redis_url: s
     except Exception as exc:  # noqa: BLE001
         log.exception("bench: stage figures failed")
         res["errors"]["stages"] = str(exc)
-    res["pipeline"] = _pipelines(rates, tp_rates, p, _redis(redis_url), echo, res["errors"], 0 if quick else 2)
-    res["redis"] = bool(_redis(redis_url))
+    res["pipeline"] = _pipelines(rates, tp_rates, p, redis_url, echo, res["errors"], 0 if quick else 2)
+    res["redis"] = "private" if redis_url else None
     _summarize(res)
     res["machine"]["loadavg_end"] = os.getloadavg()[0]
     if not res["errors"]:
@@ -184,12 +177,13 @@ def _rates(text: str, option: str) -> list[float]:
               help="Latency runs (Binance frames, probes) at these offered rates in events/s.")
 @click.option("--throughput-rates", default=DEFAULT_THROUGHPUT, show_default=True,
               help="Throughput runs (Bybit batched tape) at these rates, then a search above them ('' = none).")
-@click.option("--redis-url", default="redis://127.0.0.1:6379/0", show_default=True,
-              help="Redis for the publisher; without a reachable Redis the pipeline runs without it.")
 @click.pass_context
-def command(ctx: click.Context, quick: bool, as_json: bool, rates: str, throughput_rates: str,
-            redis_url: str) -> None:
-    """Measure transport limits, the live pipeline at fixed rates and its maximum, and per-stage costs."""
+def command(ctx: click.Context, quick: bool, as_json: bool, rates: str, throughput_rates: str) -> None:
+    """Measure transport limits, the live pipeline at fixed rates and its maximum, and per-stage costs.
+
+    The publisher writes to a private redis-server the bench starts on a free port and kills at the end,
+    never to your Redis (REDIS_URL is ignored); without redis-server the publisher is not measured.
+    """
 
     setup_logging((ctx.find_root().obj or {}).get("log_level") or "WARNING", "bench")
     offered = _rates(rates, "--rates")
@@ -199,7 +193,14 @@ def command(ctx: click.Context, quick: bool, as_json: bool, rates: str, throughp
     def echo(msg: str) -> None:
         click.echo(msg, err=True)
 
-    res = collect(offered, tp_offered, quick, redis_url, echo)
+    with contextlib.ExitStack() as stack:
+        redis_url: str | None = None
+        try:
+            redis_url = stack.enter_context(PrivateRedis())
+            echo(f"redis: a private redis-server at {redis_url} (your Redis is never used)")
+        except PrivateRedisError as exc:
+            echo(f"redis: {exc}: running without the publisher stage (the bench never uses your Redis)")
+        res = collect(offered, tp_offered, quick, redis_url, echo)
     res["duration_s"] = round(time.monotonic() - started, 1)
     res["command"] = shlex.join(["liqcascade", *sys.argv[1:]])
     click.echo(json.dumps(res, indent=2) if as_json else _table(res))
