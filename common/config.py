@@ -14,13 +14,12 @@ from typing import Any
 
 import click
 
+from common.config_validate import ConfigError, mask_url, validate
 from common.logs import setup_logging
 
+__all__ = ["Config", "ConfigError", "get_config", "load_config", "mask_url", "masked", "to_mapping"]
+
 WINDOWS = ("100ms", "500ms", "2s", "10s", "30s", "60s", "300s")
-
-
-class ConfigError(ValueError):
-    """A config file, variable or option that does not fit the schema."""
 
 
 @dataclass(frozen=True)
@@ -136,8 +135,8 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected a table, got {value!r}")
         return _build(tp, value, where)
     if origin is tuple:
-        if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(value, str):  # "a,b" from the environment; an empty item is kept (and rejected later)
+            value = [v.strip() for v in value.split(",")] if value.strip() else []
         if not isinstance(value, list | tuple):
             raise ConfigError(f"{where}: expected a list, got {value!r}")
         (item_tp, _) = typing.get_args(tp)
@@ -225,10 +224,7 @@ def load_config(path: str | None = None, overrides: Mapping[str, Any] | None = N
             raise ConfigError(f"config file {path}: {exc}") from None
     data = _merge(data, _env_overrides(env))
     data = _merge(data, _drop_none(overrides or {}))
-    cfg = _build(Config, data, "")
-    if cfg.pipeline.shards < 1:
-        raise ConfigError("pipeline.shards must be at least 1")
-    return cfg
+    return validate(_build(Config, data, ""), Config())
 
 
 def _drop_none(d: Mapping[str, Any]) -> dict[str, Any]:
@@ -254,6 +250,22 @@ def to_mapping(cfg: Any) -> Any:
     return cfg
 
 
+class ConfigProblem(click.ClickException):
+    """A config error on the command line: `Error: config: <key> = <value>: <allowed>`, exit status 2."""
+
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"config: {message}")
+
+
+def masked(cfg: Config) -> dict[str, Any]:
+    """to_mapping() with credentials masked (the Redis password): what `liqcascade config` prints."""
+    out = to_mapping(cfg)
+    out["redis"]["url"] = mask_url(out["redis"]["url"])
+    return out
+
+
 def get_config(ctx: click.Context, overrides: Mapping[str, Any] | None = None, process: str = "") -> Config:
     """Load the config for a subcommand (root options `--config`, `--log-level`) and set up logging.
 
@@ -266,6 +278,6 @@ def get_config(ctx: click.Context, overrides: Mapping[str, Any] | None = None, p
     try:
         cfg = load_config(root.get("config_path"), over)
     except ConfigError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise ConfigProblem(str(exc)) from None
     setup_logging(cfg.log_level, process)
     return cfg

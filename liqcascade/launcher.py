@@ -15,7 +15,8 @@ import click
 import redis
 from honcho.manager import Manager
 
-from common.config import Config, get_config
+from common.config import Config, ConfigProblem, get_config
+from common.config_validate import VENUES
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,11 @@ def command(ctx: click.Context, demo: bool, exchanges: str | None, shards: int |
     from liqcascade.sim.venues import SIM_VENUES
 
     default = list(SIM_VENUES) if demo else list(cfg.ingest.exchanges)
-    names = [e.strip() for e in exchanges.split(",")] if exchanges else default
+    names = [e.strip().lower() for e in exchanges.split(",")] if exchanges else default
+    unknown = [n for n in names if n not in VENUES]
+    if unknown:
+        raise ConfigProblem(f"--exchanges: unknown venue(s) {', '.join(map(repr, unknown))}; "
+                            f"allowed: {', '.join(VENUES)}")
     with_redis = cfg.redis.enabled and redis_reachable(cfg.redis.url)
     if not with_redis:
         click.secho(f"Redis is not reachable at {cfg.redis.url}: running WITHOUT Redis. Signals are shown "

@@ -10,9 +10,10 @@ import click
 import orjson
 
 from common.config import get_config
+from common.input_files import InputError, open_binary, read_lines
 from common.lifecycle import StopFlag
 from common.schema import LEVELS
-from liqcascade.tools.backtest import run_file, score, summary
+from liqcascade.tools.backtest import Replay, parse, score, summary
 from liqcascade.tools.scenario import KINDS, build
 from publisher.tail import from_redis, from_zmq, json_line, passes, render
 from signals.generator import MARKET
@@ -46,22 +47,50 @@ def score_table(sc: dict[str, Any]) -> list[str]:
     return lines
 
 
+LABEL_KEYS = ("symbol", "start_ns", "end_ns")
+CASCADE_LABEL_KEYS = ("usd", "venues")
+
+
+def load_labels(path: str) -> list[dict[str, Any]]:
+    """The labels file `liqcascade scenario` writes: a JSON list of objects; anything else is an InputError."""
+    with open_binary(path) as fh:
+        text = fh.read()
+    if not text.strip():
+        raise InputError(f"{path}: empty; expected a JSON list of labels (as `liqcascade scenario` writes)")
+    try:
+        labels = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"{path}: not JSON ({exc}); expected a JSON list of labels") from None
+    if not isinstance(labels, list):
+        raise InputError(f"{path}: a JSON {type(labels).__name__}; expected a JSON list of labels")
+    for i, lb in enumerate(labels):
+        need = LABEL_KEYS + (CASCADE_LABEL_KEYS if isinstance(lb, dict) and lb.get("kind", "cascade")
+                             in ("cascade", "dropout") else ())
+        missing = [k for k in need if not isinstance(lb, dict) or k not in lb]
+        if missing:
+            raise InputError(f"{path}: label {i} lacks {', '.join(missing)}; each label is an object with "
+                             f"{', '.join(LABEL_KEYS + CASCADE_LABEL_KEYS)}")
+    return labels
+
+
 @click.command("backtest")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: signals, summary (and score).")
-@click.option("--labels", type=click.Path(exists=True, dir_okay=False), help="Labels JSON to score against.")
+@click.option("--labels", help="Labels JSON to score against.")
 @click.option("--heartbeats", is_flag=True, help="Also list heartbeat signals.")
 @click.pass_context
 def backtest_command(ctx: click.Context, file: str, as_json: bool, labels: str | None, heartbeats: bool) -> None:
     """Replay normalized JSON lines (.jsonl or .gz) through analytics and signals in event time."""
 
     cfg = get_config(ctx, process="backtest")
-    rep = run_file(cfg, file)
+    label_list = load_labels(labels) if labels else None  # before the replay: a bad file fails fast
+    rep = Replay(cfg)
+    rep.run(parse(read_lines(file, progress=True)))  # plain or gzip; a progress bar on a terminal
     shown = [s for s in rep.signals if heartbeats or not s.heartbeat]
     summ = summary(rep)
     sc = None
-    if labels:
-        sc = score(rep.signals, orjson.loads(Path(labels).read_bytes()), summ["span_s"], len(rep.symbols))
+    if label_list is not None:
+        sc = score(rep.signals, label_list, summ["span_s"], len(rep.symbols))
     if as_json:
         out: dict[str, Any] = {
             "signals": [{"ts": s.ts, "symbol": s.symbol, "level": s.level, "previous_level": s.previous_level,
