@@ -6,13 +6,15 @@ from urllib.parse import urlparse
 
 import zmq
 
+from common import ipc_dir
+
 # Long enough to hand buffered frames to a live peer on shutdown, short enough to exit within 5 s.
 LINGER_MS = 500
 
 
 def ensure_ipc_dir(endpoint: str) -> None:
     if endpoint.startswith("ipc://"):
-        os.makedirs(os.path.dirname(endpoint[len("ipc://"):]) or ".", exist_ok=True)
+        ipc_dir.ensure(os.path.dirname(endpoint[len("ipc://"):]) or ".")  # private to this user, or exit
 
 
 def make_socket(ctx: zmq.Context, kind: int, endpoint: str, *, bind: bool, hwm: int,
@@ -22,6 +24,8 @@ def make_socket(ctx: zmq.Context, kind: int, endpoint: str, *, bind: bool, hwm: 
     PUSH blocks at the high-water mark, which is the backpressure that makes ingest->analytics lossless;
     PUB drops at it, which is what a slow raw consumer must never do to the pipeline.
     """
+    if bind:
+        ensure_ipc_dir(endpoint)  # before the socket exists: a refusal must not leave it open (ctx.term waits)
     sock = ctx.socket(kind)
     sock.setsockopt(zmq.LINGER, LINGER_MS)
     sock.setsockopt(zmq.SNDHWM, hwm)
@@ -30,7 +34,6 @@ def make_socket(ctx: zmq.Context, kind: int, endpoint: str, *, bind: bool, hwm: 
         for prefix in subscribe or (b"",):
             sock.setsockopt(zmq.SUBSCRIBE, prefix)
     if bind:
-        ensure_ipc_dir(endpoint)
         sock.bind(endpoint)
     else:
         sock.connect(endpoint)

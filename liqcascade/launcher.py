@@ -1,7 +1,8 @@
 """`liqcascade up`: start the whole pipeline as child processes, show their output, stop them together.
 
 Process supervision (prefixed output, signal forwarding, kill after 5 s) is honcho's Manager, the
-same engine `honcho start` runs the Procfile with; this module only decides which processes to run.
+same engine `honcho start` runs the Procfile with, extended to restart a stage that dies with backoff
+(liqcascade/supervise.py); this module only decides which processes to run.
 """
 from __future__ import annotations
 
@@ -13,18 +14,28 @@ import sys
 
 import click
 import redis
-from honcho.manager import Manager
 
-from common.config import Config, ConfigProblem, get_config
+from common import ipc_dir
+from common.config import Config, ConfigProblem, get_config, mask_url
 from common.config_validate import VENUES
+from liqcascade.supervise import BACKOFF_MAX_S, BACKOFF_MIN_S, RestartingManager
 
 log = logging.getLogger(__name__)
 
 
 def redis_reachable(url: str) -> bool:
+    """Whether Redis answers; a refused password is not "unreachable": it is said as such (exit 2)."""
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=1.0)
         return bool(client.ping())
+    except redis.AuthenticationError as exc:
+        raise ConfigProblem(f"redis.url = {mask_url(url)!r}: Redis refused the credentials ({exc}); "
+                            "fix the password in REDIS_URL or the config file") from None
+    except redis.ResponseError as exc:
+        if "NOAUTH" in str(exc) or "WRONGPASS" in str(exc):
+            raise ConfigProblem(f"redis.url = {mask_url(url)!r}: Redis needs a password ({exc}); "
+                                "put it in REDIS_URL (redis://:PASSWORD@host:port/db)") from None
+        raise
     except (redis.RedisError, OSError):
         return False
 
@@ -83,9 +94,13 @@ def command(ctx: click.Context, demo: bool, exchanges: str | None, shards: int |
     if unknown:
         raise ConfigProblem(f"--exchanges: unknown venue(s) {', '.join(map(repr, unknown))}; "
                             f"allowed: {', '.join(VENUES)}")
+    try:
+        ipc_dir.check(cfg.pipeline.ipc_dir)
+    except ipc_dir.IpcDirError as exc:
+        raise click.ClickException(str(exc)) from None
     with_redis = cfg.redis.enabled and redis_reachable(cfg.redis.url)
     if not with_redis:
-        click.secho(f"Redis is not reachable at {cfg.redis.url}: running WITHOUT Redis. Signals are shown "
+        click.secho(f"Redis is not reachable at {mask_url(cfg.redis.url)}: running WITHOUT Redis. Signals are shown "
                     "here and published on ZMQ only; set REDIS_URL or start redis-server to get them in Redis.",
                     fg="yellow", err=True)
     root = ctx.find_root().obj or {}
@@ -95,7 +110,9 @@ def command(ctx: click.Context, demo: bool, exchanges: str | None, shards: int |
     if root.get("log_level"):
         base += ["--log-level", root["log_level"]]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    manager = Manager()
+    click.secho(f"A stage that exits is restarted after {BACKOFF_MIN_S:.0f} s, doubling up to {BACKOFF_MAX_S:.0f} s "
+                "on repeated failures; Ctrl-C stops everything.", err=True)
+    manager = RestartingManager()
     for name, argv in plan(cfg, names, demo=demo, with_redis=with_redis, sim_port=free_port(),
                            tail=demo if tail is None else tail, speed=speed):
         manager.add_process(name, "exec " + shlex.join(base + argv), env=env)  # exec: signals reach python
