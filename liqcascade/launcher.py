@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import shlex
+import shutil
 import socket
 import sys
 
@@ -21,6 +22,8 @@ from common.config_validate import VENUES
 from liqcascade.supervise import BACKOFF_MAX_S, BACKOFF_MIN_S, RestartingManager
 
 log = logging.getLogger(__name__)
+
+MAX_COLUMNS = 100  # the demo view fits this width (narrower when the terminal is)
 
 
 def redis_reachable(url: str) -> bool:
@@ -69,8 +72,15 @@ def plan(cfg: Config, exchanges: list[str], *, demo: bool, with_redis: bool, sim
     if with_redis:
         procs.append(("publisher", ["publish"]))
     if tail:
-        procs.append(("tail", ["tail", "--source", "zmq"]))
+        procs.append(("tail", ["tail", "--source", "zmq", "--width", str(tail_width(procs))]
+                      + (["--color"] if sys.stdout.isatty() else [])))
     return procs
+
+
+def tail_width(procs: list[tuple[str, list[str]]], columns: int = MAX_COLUMNS) -> int:
+    """Columns left for the signal view once honcho's prefix ("HH:MM:SS name | ") is printed before it."""
+    prefix = len("HH:MM:SS ") + max([len(n) for n, _ in procs] + [len("system"), len("tail")]) + len(" | ")
+    return max(40, min(columns, shutil.get_terminal_size((columns, 24)).columns) - prefix)
 
 
 @click.command("up")

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -139,17 +141,24 @@ def scenario_command(ctx: click.Context, out_dir: str, seed: int, kinds: tuple[s
 @click.option("--level", "min_level", type=click.Choice(list(LEVELS)), default="WATCH", show_default=True,
               help="Show signals at or above this level (and the step down that ends them).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--heartbeats", is_flag=True, help="Also show the periodic heartbeats (not level changes).")
+@click.option("--width", type=click.IntRange(40), default=None,
+              help="Fit lines to this many columns (default: the terminal's; one line each when piped).")
+@click.option("--color/--no-color", default=None, help="Color by level (default: on a terminal).")
 @click.pass_context
-def tail_command(ctx: click.Context, source: str, min_level: str, as_json: bool) -> None:
-    """Follow cascade signals live; Ctrl-C or SIGTERM stops."""
+def tail_command(ctx: click.Context, source: str, min_level: str, as_json: bool, heartbeats: bool,
+                 width: int | None, color: bool | None) -> None:
+    """Follow cascade signals live: each level change once, colored by level; Ctrl-C or SIGTERM stops."""
 
     cfg = get_config(ctx, process="tail")
+    if width is None and sys.stdout.isatty():
+        width = shutil.get_terminal_size().columns
     stop = StopFlag().install()
     stream = from_zmq(cfg, stop) if source == "zmq" else from_redis(cfg, stop)
     try:
         for sig in stream:
-            if passes(sig, min_level):
-                click.echo(json_line(sig) if as_json else render(sig))
+            if passes(sig, min_level) and (heartbeats or not sig.get("heartbeat")):
+                click.echo(json_line(sig) if as_json else render(sig, width=width), color=color)
     except KeyboardInterrupt:  # a second Ctrl-C while a handler is being installed
         pass
     except Exception as exc:  # redis down, bad endpoint: say so, do not dump a traceback
