@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from common import progress
 from common.logs import setup_logging
 from liqcascade.bench import pipeline, stages, transport
 from liqcascade.bench.private_redis import PrivateRedis, PrivateRedisError
@@ -190,10 +191,13 @@ def command(ctx: click.Context, quick: bool, as_json: bool, rates: str, throughp
     tp_offered = _rates(throughput_rates, "--throughput-rates")
     started = time.monotonic()
 
-    def echo(msg: str) -> None:
-        click.echo(msg, err=True)
-
     with contextlib.ExitStack() as stack:
+        advance = stack.enter_context(progress.steps("bench"))  # a spinner with the current part on a terminal
+
+        def echo(msg: str) -> None:
+            click.echo(msg, err=True)  # above the spinner on a terminal (rich redirects stderr)
+            advance(0, description=msg.rstrip(" ."))
+
         redis_url: str | None = None
         try:
             redis_url = stack.enter_context(PrivateRedis())

@@ -14,6 +14,7 @@ import orjson
 from common.config import get_config
 from common.input_files import InputError, open_binary, read_lines
 from common.lifecycle import StopFlag
+from common.progress import steps
 from common.schema import LEVELS
 from liqcascade.tools.backtest import Replay, parse, score, summary
 from liqcascade.tools.scenario import KINDS, build
@@ -131,9 +132,12 @@ def scenario_command(ctx: click.Context, out_dir: str, seed: int, kinds: tuple[s
     """Write labeled synthetic streams (Hawkes process) for `liqcascade backtest --labels`."""
 
     get_config(ctx, process="scenario")
-    for kind in kinds or KINDS:
-        data, labels = build(kind, seed, hours, count).write(Path(out_dir))
-        click.echo(f"{data}  {labels}")
+    with steps("scenarios", len(kinds or KINDS)) as advance:  # a bar on a terminal only
+        for kind in kinds or KINDS:
+            advance(0, description=kind)
+            data, labels = build(kind, seed, hours, count).write(Path(out_dir))
+            click.echo(f"{data}  {labels}")
+            advance()
 
 
 @click.command("tail")
