@@ -58,9 +58,12 @@ def bad(key: str, value: Any, allowed: str) -> ConfigError:
 
 
 def normalize_symbol(text: str, key: str = "symbol") -> str:
-    """`btcusdt`, `BTC-USDT`, `BTC/USDT`, `BTC_USDT`, `BTC-USDT-SWAP`, `BTC`, `1000PEPEUSDT` -> the canonical
+    """`btcusdt`, `BTC-USDT`, `BTC/USDT`, `BTC_USDT`, `BTC-USDT-SWAP`, `BTC`, `1000PEPEUSDT`, `kPEPE` -> the canonical
     `BTCUSDT` / `PEPEUSDT` (base asset + USDT, per-coin: what ingest emits); anything else is an error."""
-    s = text.strip().upper()
+    s = text.strip()
+    if s[:1] == "k" and s[1:2].isupper():  # Hyperliquid's kPEPE: 1000 PEPE, so the coin is PEPE
+        s = s[1:]
+    s = s.upper()
     if not s:
         raise bad(key, text, "an empty symbol; give a symbol like BTCUSDT (an empty list means all symbols)")
     parts = re.split(r"[-/_:]", s.removesuffix("-SWAP").removesuffix("-PERP"))

@@ -25,6 +25,8 @@ def test_usual_spellings_become_the_canonical_symbol(text):
 
 def test_scaled_contract_becomes_the_coin():
     assert normalize_symbol("1000PEPEUSDT") == "PEPEUSDT"
+    assert normalize_symbol("kPEPE") == normalize_symbol("PEPE-USDT-SWAP") == "PEPEUSDT"
+    assert normalize_symbol("kas") == "KASUSDT"  # lowercase: not Hyperliquid's k prefix
     assert normalize_symbol("1INCHUSDT") == "1INCHUSDT"
 
 
