@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import sys
 from typing import Any
 
@@ -31,6 +32,9 @@ COMMANDS = {
     "bench": "liqcascade.bench.cli:command",
     "config": "liqcascade.cli:config_command",
 }
+
+
+SECRET_IN_URL = re.compile(r"://[^/@\s]*:[^/@\s]+@")  # scheme://user:password@host
 
 
 class LazyGroup(click.Group):
@@ -72,6 +76,9 @@ class LazyGroup(click.Group):
 def main(ctx: click.Context, config_path: str | None, log_level: str | None) -> None:
     """Real-time liquidation-cascade detector for crypto perpetual futures."""
     ctx.ensure_object(dict)
+    if any(SECRET_IN_URL.search(arg) for arg in sys.argv[1:]):
+        click.secho("warning: a password on the command line is visible to every user (ps); "
+                    "give it in REDIS_URL or the config file instead", fg="yellow", err=True)
     ctx.obj["config_path"] = config_path
     ctx.obj["log_level"] = log_level
 

@@ -134,3 +134,12 @@ def test_parse_still_prints_good_lines_among_bad_ones():
     assert code == 0, out
     assert "1 bad frame(s) of 2 line(s)" in out
     assert any(line.startswith('{"type":"liquidation"') for line in out.splitlines())
+
+
+def test_a_password_on_the_command_line_is_warned_about(monkeypatch):
+    argv = ["liqcascade", "publish", "--redis-url", "redis://:hunter2@127.0.0.1:1/0", "--help"]
+    monkeypatch.setattr("sys.argv", argv)
+    code, out, _ = run(*argv[1:])
+    assert code == 0 and "password on the command line is visible" in out and "hunter2" not in out
+    monkeypatch.setattr("sys.argv", ["liqcascade", "config"])
+    assert "password on the command line" not in run("config")[1]
