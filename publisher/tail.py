@@ -84,7 +84,8 @@ def render(sig: dict[str, Any], color: bool = True, width: int | None = None) ->
     """A readable signal: time, level, symbol, the change, probability, confidence, side, regime, explanation.
 
     Without `width`, one line. With it (a terminal, or the `up` view), every line fits `width` columns:
-    the head line, then the explanation's reasons (its repeat of symbol and level dropped) wrapped below it.
+    time, symbol, the change (the level said once), p, confidence, side, regime; then the explanation's
+    reasons (its repeat of symbol and level dropped) wrapped below it.
     """
     ts_ms = sig.get("ts", 0)
     clock = time.strftime("%H:%M:%S", time.gmtime(ts_ms / 1000)) + f".{int(ts_ms) % 1000:03d}"
@@ -99,7 +100,9 @@ def render(sig: dict[str, Any], color: bool = True, width: int | None = None) ->
     paint = (lambda text, **kw: click.style(text, **kw)) if color else (lambda text, **kw: text)
     if width is None:
         return paint(head, **style) + f" {stats}  {change}  {sig.get('explanation', '')}"
-    first = f"{head} {change:<18} {stats}"[:width]
+    if sig.get("heartbeat"):
+        change = f"{level} heartbeat"
+    first = f"{clock[:8]} {sig.get('symbol', '?'):<10} {change:<17}  {stats}"[:width]  # the level said once
     reasons = textwrap.wrap(_reasons(sig), width=width, initial_indent=INDENT, subsequent_indent=INDENT)
     return "\n".join([paint(first, **style), *(paint(line, dim=True) for line in reasons)])
 

@@ -83,8 +83,8 @@ def test_render_fits_the_width_and_says_the_level_once():
     text = render(s, color=False, width=70)
     lines = text.splitlines()
     assert all(len(line) <= 70 for line in lines), lines
-    assert lines[0].startswith("22:13:20.123 CRITICAL BTCUSDT      ALERT->CRITICAL")
-    assert text.count("CRITICAL") == 2 and text.count("BTCUSDT") == 1  # level and change; symbol once
+    assert lines[0] == "22:13:20 BTCUSDT    ALERT->CRITICAL    p=0.62 conf=0.80 long  HIGH"
+    assert text.count("CRITICAL") == 1 and text.count("BTCUSDT") == 1  # the level and the symbol said once
     assert lines[1].startswith("    $973k of longs liquidated") and "(odds x0.67)." in lines[-1]
     colored = render(s, width=70)
     assert click.unstyle(colored) == text and "\x1b[31m" in colored  # CRITICAL in red
