@@ -19,7 +19,7 @@ import redis
 from common import ipc_dir
 from common.config import Config, ConfigProblem, get_config, mask_url
 from common.config_validate import VENUES
-from liqcascade.supervise import BACKOFF_MAX_S, BACKOFF_MIN_S, RestartingManager
+from liqcascade.supervise import BACKOFF_MIN_S, RestartingManager
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +110,8 @@ def command(ctx: click.Context, demo: bool, exchanges: str | None, shards: int |
         raise click.ClickException(str(exc)) from None
     with_redis = cfg.redis.enabled and redis_reachable(cfg.redis.url)
     if not with_redis:
-        click.secho(f"Redis is not reachable at {mask_url(cfg.redis.url)}: running WITHOUT Redis. Signals are shown "
-                    "here and published on ZMQ only; set REDIS_URL or start redis-server to get them in Redis.",
+        click.secho(f"Redis is not reachable at {mask_url(cfg.redis.url)}: running WITHOUT Redis.\n"
+                    "Signals are shown here and on ZMQ only; set REDIS_URL or start redis-server for Redis.",
                     fg="yellow", err=True)
     root = ctx.find_root().obj or {}
     base = [sys.executable, "-m", "liqcascade"]
@@ -119,9 +119,12 @@ def command(ctx: click.Context, demo: bool, exchanges: str | None, shards: int |
         base += ["--config", root["config_path"]]
     if root.get("log_level"):
         base += ["--log-level", root["log_level"]]
+    elif demo and os.environ.get("LOG_LEVEL") is None and cfg.log_level == "INFO":
+        base += ["--log-level", "WARNING"]  # the demo view is the signals; stage logs would bury them
+        click.secho("Demo: stage logs at WARNING (--log-level INFO shows them all).", err=True)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    click.secho(f"A stage that exits is restarted after {BACKOFF_MIN_S:.0f} s, doubling up to {BACKOFF_MAX_S:.0f} s "
-                "on repeated failures; Ctrl-C stops everything.", err=True)
+    click.secho(f"A stage that exits is restarted after {BACKOFF_MIN_S:.0f} s (doubling on quick failures); "
+                "Ctrl-C stops all.", err=True)
     manager = RestartingManager()
     for name, argv in plan(cfg, names, demo=demo, with_redis=with_redis, sim_port=free_port(),
                            tail=demo if tail is None else tail, speed=speed):
