@@ -35,6 +35,7 @@ class PipelineConfig:
     pub_endpoint: str = "ipc://{ipc_dir}/pub.ipc"
     hwm: int = 100_000
     heartbeat_s: float = 1.0
+    max_message_bytes: int = 4 << 20  # ZMQ_MAXMSGSIZE of every input socket (0 = no limit)
 
 
 @dataclass(frozen=True)
