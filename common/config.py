@@ -47,6 +47,9 @@ class RedisConfig:
     buffer: int = 50_000
     batch: int = 256
     backoff_max_s: float = 5.0
+    # TTL of the per-symbol keys (cascade:probability:{symbol}, velocity:{symbol}:current), refreshed by
+    # every heartbeat and metrics snapshot: a symbol that went quiet, expired or was refused leaves no key.
+    key_ttl_s: float = 120.0
 
 
 @dataclass(frozen=True)
