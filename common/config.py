@@ -85,6 +85,8 @@ class AnalyticsConfig:
     throttled_weight: float = 0.6  # a throttled venue's share in venue coverage (confidence)
     status_stale_s: float = 10.0  # no FeedStatus from a venue for this long: its feed is stale
     frame_stale_s: float = 120.0  # no frame at all on a connected venue for this long: stale
+    max_symbols: int = 5000  # active symbols per shard (~52 KB each); liquidations of new ones beyond: refused
+    warmup_s: float = 120.0  # snapshots of a fresh shard are marked warming this long (2x the 60 s window)
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ class SignalsConfig:
     alert_min_events: int = 3  # whale guard: ALERT+ needs this many liquidations in the last 10 s
     alert_min_n_eff: float = 1.5  # ...and an effective count (inverse Herfindahl) not "mostly one liquidation"
     alert_confirm_s: float = 2.0  # entering ALERT+ from below needs the evidence to hold this long
+    restart_grace_s: float = 5.0  # no levels restored from Redis: changes this long after start go out as states
 
 
 @dataclass(frozen=True)
