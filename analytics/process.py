@@ -133,8 +133,9 @@ class AnalyticsShard(Worker):
         snap = self.engine.snapshot(symbol, now_ns)
         if self.started_ns is None or now_ns - self.started_ns < self.warmup_ns:
             # A fresh state's windows miss the history before the start: velocities read low and
-            # acceleration high. Signals hold a level on such snapshots instead of moving it.
+            # acceleration high. Signals hold a level set before `state_start_ns` instead of moving it.
             snap.extra["warming"] = True
+            snap.extra["state_start_ns"] = self.started_ns or now_ns
         try:
             self.out.send_multipart(self.stamper.stamp(topics.metrics(symbol), [snap]), zmq.NOBLOCK, copy=False)
             self.counters["snapshots"] += 1

@@ -110,7 +110,8 @@ def _snapshot_extra(v: Any) -> bool:
     n_eff = v.get("n_effective", 0.0)
     venues = v.get("venues", {})
     return (type(n_eff) in _NUM and 0.0 <= n_eff <= MAX_ABS and type(venues) is dict
-            and all(type(d) is dict for d in venues.values()) and boolean(v.get("warming", False)))
+            and all(type(d) is dict for d in venues.values()) and boolean(v.get("warming", False))
+            and _ts(v.get("state_start_ns", 0)))
 
 
 _ts = integer()

@@ -70,6 +70,7 @@ class SignalsProcess(Worker):
         if self.restored:
             log.info("signals: %d level(s) restored from Redis: %s", len(self.restored),
                      clip(", ".join(self.restored), 400))
+            self.on_tick(now)  # announced once, now, as states (heartbeats flagged `restored`)
 
     def _on_input(self, topic: bytes, msgs: list[Any], now_ns: int) -> None:
         out: dict[bytes, list[Any]] = defaultdict(list)
@@ -82,10 +83,7 @@ class SignalsProcess(Worker):
             elif trusted:
                 self._send(self.stamper.stamp(topic, trusted))
             for snap in trusted:
-                st = self.gen.states.get(snap.symbol)
-                if st is not None and st.level and snap.extra.get("warming"):
-                    st.last_snapshot_ns = now_ns  # alive, but thin history neither raises nor lowers a level
-                    self.held += 1
+                if self._hold(snap, now_ns):
                     continue
                 self._collect(out, self.gen.on_metrics(snap, now_ns))
         elif topic.startswith(topics.PRICE + b"."):
@@ -107,6 +105,25 @@ class SignalsProcess(Worker):
         self._collect(out, self.gen.on_tick(now_ns))
         self._regime(out, now_ns, force=True)
         self._flush(out)
+
+    def _hold(self, snap: MetricsSnapshot, now_ns: int) -> bool:
+        """True when a warming snapshot must not move the symbol's level.
+
+        A restarted shard's fresh state misses the history before its start (velocities read low,
+        acceleration high). A level set before that state began (`state_start_ns`) is held (kept
+        alive, neither raised nor lowered) until the shard's snapshots are warm again; a level
+        reached since (a pipeline's first start, a cascade beginning after the restart) moves as usual.
+        """
+        extra = snap.extra
+        if not extra.get("warming"):
+            return False
+        st = self.gen.states.get(snap.symbol)
+        start = extra.get("state_start_ns")
+        if st is None or not st.level or (type(start) is int and st.changed_ns >= start):
+            return False
+        st.last_snapshot_ns = now_ns  # alive: no decay to NONE while held
+        self.held += 1
+        return True
 
     def _trusted(self, snap: MetricsSnapshot) -> bool:
         why = inconsistency(snap)
