@@ -154,10 +154,9 @@ class AnalyticsShard(Worker):
 
     def _misrouted(self, liq: Liquidation) -> None:
         self.counters["misrouted"] += 1
-        n = self.counters["misrouted"]
-        if n in (1, 10, 100) or n % 1000 == 0:
-            log.warning("%s: dropped %d liquidation(s) for symbols of other shards (latest %s -> shard %d)",
-                        self.name, n, liq.symbol, shard_of(liq.symbol, self.shards))
+        self.warn.warning("misrouted", "%s: dropped %d liquidation(s) for symbols of other shards (latest %s -> "
+                          "shard %d)", self.name, self.counters["misrouted"], clip(liq.symbol, 48),
+                          shard_of(liq.symbol, self.shards))
 
     def on_stop(self) -> None:
         now = self.clock()

@@ -20,8 +20,9 @@ Check = Callable[[Any], bool]
 
 MAX_SYMBOL = 40  # canonical and native symbols ("1000000BABYDOGEUSDT", "BTC-USDT-SWAP")
 MAX_NAME = 32  # exchange, level, regime, direction, window and factor names
-MAX_TEXT = 2048  # explanations
-MAX_ITEMS = 64  # entries in one nested mapping or list
+MAX_TEXT = 2048  # a snapshot's explanation (a signal's wraps it, and MARKET's names every symbol: 8x)
+MAX_ITEMS = 64  # entries in a window-, venue- or factor-keyed mapping
+MAX_TREE_ITEMS = 10_000  # entries in one free-form mapping or list (MARKET lists every symbol at ALERT+)
 MAX_DEPTH = 4  # nesting below a message field (Signal.components -> factors -> name -> raw)
 TS_MAX = (1 << 63) - 1  # ns timestamps and counters fit an int64
 MAX_PRICE = 1e9  # USD per coin
@@ -72,6 +73,18 @@ def mapping(values: Check, limit: int = MAX_ITEMS) -> Check:
     return ok
 
 
+def numbers(lo: float, hi: float, limit: int = MAX_ITEMS) -> Check:
+    """`mapping(number(lo, hi))` inlined: window-keyed mappings are most of a snapshot."""
+    def ok(v: Any) -> bool:
+        if type(v) is not dict or len(v) > limit:
+            return False
+        for k, x in v.items():
+            if type(k) is not str or len(k) > MAX_NAME or type(x) not in _NUM or not lo <= x <= hi:
+                return False
+        return True
+    return ok
+
+
 def tree(v: Any, depth: int = MAX_DEPTH) -> bool:
     """JSON-like data of bounded size: finite bounded numbers, capped strings, bool, None, and dicts
     (string keys) and lists of those, nested at most `depth` deep."""
@@ -87,14 +100,14 @@ def tree(v: Any, depth: int = MAX_DEPTH) -> bool:
     if depth <= 0:
         return False
     if t is dict:
-        if len(v) > MAX_ITEMS:
+        if len(v) > MAX_TREE_ITEMS:
             return False
         for k, x in v.items():
             if type(k) is not str or len(k) > MAX_TEXT or not tree(x, depth - 1):
                 return False
         return True
     if t is list:
-        if len(v) > MAX_ITEMS:
+        if len(v) > MAX_TREE_ITEMS:
             return False
         for x in v:
             if not tree(x, depth - 1):
@@ -115,9 +128,9 @@ def _snapshot_extra(v: Any) -> bool:
 
 
 _ts = integer()
-_rate = number(-MAX_RATE, MAX_RATE)
+_rate = numbers(-MAX_RATE, MAX_RATE)
 _unit = number(0.0, 1.0)
-_factor = mapping(number(-MAX_ABS, MAX_ABS), limit=8)
+_factor = numbers(-MAX_ABS, MAX_ABS, limit=8)
 
 # Field checks in schema order (common/schema.py): the spec of every kind.
 SPECS: dict[str, tuple[tuple[str, Check], ...]] = {
@@ -133,21 +146,21 @@ SPECS: dict[str, tuple[tuple[str, Check], ...]] = {
         ("exchange", text(MAX_NAME)), ("connected", boolean), ("throttled", boolean), ("reconnects", _ts),
         ("frames", _ts), ("bad_frames", _ts), ("events", _ts), ("last_frame_ns", _ts), ("ts", _ts)),
     "metrics": (
-        ("symbol", text(MAX_SYMBOL)), ("ts", _ts), ("velocity_usd_per_s", mapping(_rate)),
-        ("acceleration_usd_per_s2", mapping(_rate)), ("jerk_usd_per_s3", mapping(_rate)),
-        ("count_per_s", mapping(number(-MAX_RATE, MAX_RATE))), ("by_venue", mapping(_rate)),
+        ("symbol", text(MAX_SYMBOL)), ("ts", _ts), ("velocity_usd_per_s", _rate),
+        ("acceleration_usd_per_s2", _rate), ("jerk_usd_per_s3", _rate),
+        ("count_per_s", _rate), ("by_venue", _rate),
         ("correlation", number(-1.0 - EPS, 1.0 + EPS)), ("venues_active", integer(0, MAX_ITEMS)),
         ("risk", _unit), ("confidence", _unit), ("direction", one_of(_SIDES)),
         ("factors", mapping(_factor, limit=16)), ("explanation", text(MAX_TEXT, empty=True)),
         ("ts_trigger_event", _ts), ("ts_trigger_recv", _ts), ("extra", _snapshot_extra)),
     "regime": (
         ("regime", text(MAX_NAME)), ("multiplier", number(0.0, 1e3)), ("ts", _ts),
-        ("vol", mapping(number(-MAX_ABS, MAX_ABS))), ("liquidity", text(MAX_NAME)), ("trend", text(MAX_NAME)),
+        ("vol", numbers(-MAX_ABS, MAX_ABS)), ("liquidity", text(MAX_NAME)), ("trend", text(MAX_NAME)),
         ("trend_strength", number(-MAX_ABS, MAX_ABS))),
     "signal": (
         ("symbol", text(MAX_SYMBOL)), ("level", one_of(_LEVELS)), ("probability", _unit), ("confidence", _unit),
         ("direction", text(MAX_NAME, empty=True)), ("regime", text(MAX_NAME)),
-        ("explanation", text(MAX_TEXT, empty=True)), ("ts", _ts), ("previous_level", one_of(_LEVELS)),
+        ("explanation", text(8 * MAX_TEXT, empty=True)), ("ts", _ts), ("previous_level", one_of(_LEVELS)),
         ("heartbeat", boolean), ("components", lambda v: type(v) is dict and tree(v)),
         ("data_quality", lambda v: type(v) is dict and tree(v)), ("stages", mapping(_ts, limit=16))),
 }

@@ -122,6 +122,6 @@ class GapCounter:
         missed = seq - last - 1 if seq > last else 0
         if missed:
             self.gaps += missed
-            log.warning("%s: %d message(s) missed from %s on %r (seq %d -> %d)",
-                        self.name, missed, sender, topic, last, seq)
+            _log.warning("gap", "%s: %d message(s) missed from %s on %s (seq %d -> %d; %d in all)",
+                         self.name, missed, clip(sender, 64), clip(topic, 64), last, seq, self.gaps)
         return missed
