@@ -89,6 +89,22 @@ def tree(v: Any, depth: int = MAX_DEPTH) -> bool:
     """JSON-like data of bounded size: finite bounded numbers, capped strings, bool, None, and dicts
     (string keys) and lists of those, nested at most `depth` deep."""
     t = type(v)
+    if t is dict:
+        if depth <= 0 or len(v) > MAX_TREE_ITEMS:
+            return False
+        for k, x in v.items():
+            if type(k) is not str or len(k) > MAX_TEXT:
+                return False
+            tx = type(x)  # leaves inline: a snapshot's `extra` is ~100 of them, a call each would double the cost
+            if tx is float:
+                if not -MAX_ABS <= x <= MAX_ABS:
+                    return False
+            elif tx is dict or tx is list or tx is int or tx is str:
+                if not tree(x, depth - 1):
+                    return False
+            elif tx is not bool and x is not None:
+                return False
+        return True
     if t is float:
         return -MAX_ABS <= v <= MAX_ABS
     if t is int:
@@ -97,17 +113,8 @@ def tree(v: Any, depth: int = MAX_DEPTH) -> bool:
         return len(v) <= MAX_TEXT
     if t is bool or v is None:
         return True
-    if depth <= 0:
-        return False
-    if t is dict:
-        if len(v) > MAX_TREE_ITEMS:
-            return False
-        for k, x in v.items():
-            if type(k) is not str or len(k) > MAX_TEXT or not tree(x, depth - 1):
-                return False
-        return True
     if t is list:
-        if len(v) > MAX_TREE_ITEMS:
+        if depth <= 0 or len(v) > MAX_TREE_ITEMS:
             return False
         for x in v:
             if not tree(x, depth - 1):

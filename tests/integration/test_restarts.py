@@ -163,3 +163,28 @@ def test_an_analytics_restart_does_not_move_a_level_on_thin_history(tmp_path, ct
             stage.stop()
         push.close()
     assert signals.counter(r"(\d+) warming snapshot\(s\) held") >= 20
+
+
+def test_without_redis_a_fresh_signals_process_announces_its_first_levels_as_states(tmp_path, ctx):
+    cfg = write_config(tmp_path, pipeline={"heartbeat_s": 0.2}, redis={"enabled": False},
+                       signals={"alert_confirm_s": 0.0, "restart_grace_s": 60.0})
+    publisher = ctx.socket(zmq.PULL)  # stands in for the publisher
+    publisher.setsockopt(zmq.LINGER, 0)
+    publisher.bind(f"ipc://{tmp_path}/ipc/publisher-in.ipc")
+    signals = Stage(cfg, "signals")
+    push = Sender(ctx, f"ipc://{tmp_path}/ipc/signals-in.ipc", "analytics-test")
+    try:
+        signals.wait_started("signals")
+        got: list = []
+
+        def level_seen() -> bool:
+            push.send(topics.metrics("AAAUSDT"), [snap(0.6, time.time(), symbol="AAAUSDT")])
+            got.extend(drain(publisher, 100))
+            return any(isinstance(m, Signal) and m.level == "ALERT" for _, m in got)
+        wait_until(level_seen, 20, what="AAAUSDT at ALERT")
+        sig = next(m for _, m in got if isinstance(m, Signal) and m.level == "ALERT")
+        assert sig.heartbeat and sig.components["initial"] is True  # a state, not a change
+        assert changes(got) == []
+    finally:
+        signals.stop()
+        push.close()
