@@ -166,8 +166,7 @@ class SignalsProcess(Worker):
             self._push.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
         except zmq.Again:
             self.dropped += 1
-            if self.dropped == 1 or self.dropped % 1000 == 0:
-                log.warning("signals: publisher not keeping up, %d batch(es) dropped", self.dropped)
+            self.warn.warning("push", "signals: publisher not keeping up, %d batch(es) dropped", self.dropped)
 
     def on_stop(self) -> None:
         log.info("signals: %d signal(s) sent, %d batch(es) dropped towards the publisher, %d snapshot(s) "
