@@ -70,6 +70,16 @@ class FaultInjection:
         self.stats["garbage"] += sent
         return sent
 
+    def send_frames(self, frames: list[str | bytes], venue: str | None = None) -> int:
+        """Fault: these exact frames (well-formed JSON with hostile values, e.g. recorded from a chaos run)."""
+        sent = 0
+        for c in self._targets(venue):
+            for text in frames:
+                self._offer(c, text)
+                sent += 1
+        self.stats["raw_frames"] += sent
+        return sent
+
     def send_truncated(self, n: int = 1, venue: str | None = None) -> int:
         """Fault: a real liquidation frame cut in half (never recorded as delivered)."""
         sent = 0

@@ -11,7 +11,7 @@ from typing import Any
 import zmq
 
 from common.config import Config, load_config
-from common.schema import Liquidation, PriceTick
+from common.schema import FeedStatus, Liquidation, PriceTick
 from common.wire import decode
 from ingest import exchanges
 from ingest.connection import Connection
@@ -89,6 +89,7 @@ class Sink:
             self.socks.append(s)
         self.liqs: list[Liquidation] = []
         self.prices: list[PriceTick] = []
+        self.statuses: list[FeedStatus] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -105,6 +106,8 @@ class Sink:
                         self.liqs.append(m)
                     elif isinstance(m, PriceTick):
                         self.prices.append(m)
+                    elif isinstance(m, FeedStatus):
+                        self.statuses.append(m)
 
     def keys(self) -> Counter[Key]:
         return Counter(liq_key(ev) for ev in list(self.liqs))
