@@ -124,14 +124,14 @@ class Rig:
     """Sim + sink + one venue's Ingester in a thread, wired through a config under tmp_path."""
 
     def __init__(self, tmp_path: Path, venue: str, stale_after_s: float = 1.0, sim: dict | None = None,
-                 conn: dict | None = None) -> None:
+                 conn: dict | None = None, ingest: dict | None = None) -> None:
         self.venue = venue
         self.sim = SimThread(venue, **(sim or {}))
         self.cfg = load_config(overrides={
             "pipeline": {"ipc_dir": str(tmp_path), "shards": 2, "heartbeat_s": 0.2},
             "ingest": {"urls": sim_urls("127.0.0.1", self.sim.port, [venue]), "backoff_min_s": 0.05,
                        "backoff_max_s": 0.2, "stale_after_s": stale_after_s,
-                       "okx_ctval_cache": str(tmp_path / "okx.json")}}, env={})
+                       "okx_ctval_cache": str(tmp_path / "okx.json"), **(ingest or {})}}, env={})
         self.sink = Sink(self.cfg)
         module = exchanges.get(venue)
         self.ingester = Ingester(self.cfg, module, connection=Connection(module, self.cfg, **(conn or {})))
