@@ -147,7 +147,8 @@ r.Router.take = boom
 def test_a_task_that_dies_takes_the_real_process_down_with_a_non_zero_exit(tmp_path, task, prelude):
     rig = ProcRig(tmp_path, "binance", python_prelude=prelude)
     try:
-        wait_until(lambda: rig.sim.call(lambda: rig.sim.server.subscribed("binance")), 20, what="a subscriber")
+        # a counter, not the live subscriber count: the process may be gone again before a poll sees it
+        wait_until(lambda: rig.sim.server.connects["binance"] >= 1, 20, what="the ingester connected")
         # the first price tick reaches the failing code; the process must not stay up as a zombie
         rig.proc.wait(15)
         assert rig.proc.returncode == 1
