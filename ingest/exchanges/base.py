@@ -29,6 +29,9 @@ NOTIONAL_RANGE = (1e-9, 1e10)  # USD
 MAX_TS_MS = (2**63 - 1) // 1_000_000
 
 
+_SCALAR = frozenset((str, int, float))  # JSON scalars a number may arrive as (exact types: bool is excluded)
+
+
 class BadFrame(ValueError):
     """A frame that is neither data we understand nor a known control message; counted and skipped."""
 
@@ -48,7 +51,7 @@ class SubscriptionRejected(BadFrame):
 
 def number(value: object, name: str) -> float:
     """A venue's decimal string or JSON number as a finite float; anything else is a bad frame."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if type(value) not in _SCALAR:
         raise BadFrame(f"{name} is not a number: {value!r:.80}")
     try:
         x = float(value)
@@ -69,13 +72,13 @@ def positive(value: object, name: str) -> float:
 
 def ms_to_ns(value: object, name: str = "ts") -> int:
     """An integer ms timestamp (JSON int or digit string) as ns; it must fit int64 ns."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if type(value) not in _SCALAR:
         raise BadFrame(f"{name} is not an integer ms timestamp: {value!r:.80}")
     try:
         ms = int(value)
     except (ValueError, OverflowError):
         raise BadFrame(f"{name} is not an integer ms timestamp: {value!r:.80}") from None
-    if isinstance(value, float) and ms != value:
+    if type(value) is float and ms != value:
         raise BadFrame(f"{name} is not an integer ms timestamp: {value!r:.80}")
     if not 0 < ms <= MAX_TS_MS:
         raise BadFrame(f"{name} out of range: {value!r:.80}")
@@ -91,24 +94,29 @@ def lookup(table: Mapping[str, T], value: object, name: str) -> T:
     raise BadFrame(f"bad {name} {value!r:.80}")
 
 
-def _in_range(x: float, bounds: tuple[float, float], name: str) -> None:
-    if not bounds[0] <= x <= bounds[1]:
-        raise BadFrame(f"{name} {x:.6g} outside the sanity range {bounds[0]:g}..{bounds[1]:g}")
+_P0, _P1 = PRICE_RANGE
+_Q0, _Q1 = QTY_RANGE
+_N0, _N1 = NOTIONAL_RANGE
+
+
+def _out_of_range(**values: float) -> BadFrame:
+    bounds = {"price": PRICE_RANGE, "qty": QTY_RANGE, "notional": NOTIONAL_RANGE}
+    name, x = next((k, v) for k, v in values.items() if not bounds[k][0] <= v <= bounds[k][1])
+    return BadFrame(f"{name} {x:.6g} outside the sanity range {bounds[name][0]:g}..{bounds[name][1]:g}")
 
 
 def liquidation(exchange: str, symbol: str, native: str, side: str, price: float, qty: float, notional: float,
                 ts_event: int, ts_recv: int, throttled: bool) -> Liquidation:
     """The one Liquidation constructor for parsers: per-coin price, qty and USD notional range-checked."""
-    _in_range(price, PRICE_RANGE, "price")
-    _in_range(qty, QTY_RANGE, "qty")
-    _in_range(notional, NOTIONAL_RANGE, "notional")
+    if not (_P0 <= price <= _P1 and _Q0 <= qty <= _Q1 and _N0 <= notional <= _N1):  # one test on the hot path
+        raise _out_of_range(price=price, qty=qty, notional=notional)
     return Liquidation(exchange, symbol, native, side, price, qty, notional, ts_event, ts_recv, throttled)
 
 
 def price_tick(exchange: str, symbol: str, price: float, qty: float, ts_event: int, ts_recv: int) -> PriceTick:
     """The one PriceTick constructor for parsers, range-checked like `liquidation`."""
-    _in_range(price, PRICE_RANGE, "price")
-    _in_range(qty, QTY_RANGE, "qty")
+    if not (_P0 <= price <= _P1 and _Q0 <= qty <= _Q1):
+        raise _out_of_range(price=price, qty=qty)
     return PriceTick(exchange, symbol, price, qty, ts_event, ts_recv)
 
 
