@@ -130,7 +130,7 @@ class Ingester:
             stop.cancel()
         dead = [t for t in tasks if t in done]
         for t in dead:
-            exc = t.exception()
+            exc = None if t.cancelled() else t.exception()
             log.critical("%s: %s task ended (%s); exiting so the supervisor restarts the ingester", self.name,
                          t.get_name(), f"{type(exc).__name__}: {exc}" if exc else "returned", exc_info=exc)
         return 1 if dead else 0
