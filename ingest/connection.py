@@ -132,7 +132,7 @@ class Connection:
                             self.keepalive)
         except (OSError, WebSocketException, TimeoutError) as exc:
             await link.abort()
-            self._failed(link.url, str(exc) or type(exc).__name__)
+            self._failed(link.url, (str(exc) or type(exc).__name__)[:200])
             return None
         self._links.append(link)
         st = self.state
