@@ -65,6 +65,11 @@ class IngestConfig:
     hyperliquid_fills_dir: str = ""
     okx_ctval_cache: str = "~/.cache/liqcascade/okx_instruments.json"
     stale_after_s: float = 0.0  # stale-feed watchdog override in seconds; 0 = the venue's STALE_AFTER_S
+    # Exchange time is trusted only within [receive - ts_past_s, receive + ts_future_s]; outside it the
+    # event keeps its receive time and is counted (a frame dated 2100 must not make a symbol "quiet").
+    ts_past_s: float = 3600.0
+    ts_future_s: float = 60.0
+    state_log_s: float = 60.0  # each ingester logs one line with its venue's state this often (0 = never)
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,9 @@ class FeedStatus(NamedTuple):
     events: int
     last_frame_ns: int
     ts: int
+    attempts: int = 0  # connection attempts; with `failures`, what "0 reconnects" cannot say while offline
+    failures: int = 0  # attempts that did not connect
+    ts_clamped: int = 0  # events whose exchange time was implausible and replaced by receive time
 
 
 Liquidation.KIND = "liquidation"  # type: ignore[attr-defined]
