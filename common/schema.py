@@ -9,6 +9,14 @@ SCHEMA_VERSION = 1
 LONG = "long"
 SHORT = "short"
 
+# Sanity ranges per field, per coin after contract multipliers: the one definition ingest's parsers and
+# the wire's row validation share. Far outside anything real (the largest liquidation ever printed was
+# ~$200M; the cheapest per-coin price, e.g. PEPE, ~1e-6 USD), tight enough that squares and sums
+# downstream stay finite (notional^2 <= 1e20, summed over millions of events).
+PRICE_RANGE = (1e-12, 1e9)  # USD per coin
+QTY_RANGE = (1e-12, 1e15)  # coins
+NOTIONAL_RANGE = (1e-9, 1e10)  # USD
+
 LEVELS = ("NONE", "WATCH", "ALERT", "CRITICAL", "EXTREME")
 LEVEL_RANK = {name: rank for rank, name in enumerate(LEVELS)}
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from common.logs import clip
-from common.schema import LEVELS, LONG, SHORT
+from common.schema import LEVELS, LONG, NOTIONAL_RANGE, PRICE_RANGE, QTY_RANGE, SHORT
 
 Check = Callable[[Any], bool]
 
@@ -25,13 +25,12 @@ MAX_ITEMS = 64  # entries in a window-, venue- or factor-keyed mapping
 MAX_TREE_ITEMS = 10_000  # entries in one free-form mapping or list (MARKET lists every symbol at ALERT+)
 MAX_DEPTH = 4  # nesting below a message field (Signal.components -> factors -> name -> raw)
 TS_MAX = (1 << 63) - 1  # ns timestamps and counters fit an int64
-MAX_PRICE = 1e9  # USD per coin
-MAX_QTY = 1e13  # coins (a billion-dollar PEPE liquidation is ~1e11)
-MAX_USD = 1e11  # USD in one liquidation
+MIN_PRICE, MAX_PRICE = PRICE_RANGE  # the schema's sanity ranges: what ingest accepts, the wire accepts
+MIN_QTY, MAX_QTY = QTY_RANGE
+MIN_USD, MAX_USD = NOTIONAL_RANGE
 MAX_RATE = 1e15  # USD/s and its finite differences (USD/s², USD/s³ on 100 ms windows reach ~1e13)
 MAX_ABS = 1e18  # any other number in a nested mapping
 EPS = 1e-9
-TINY = 1e-18  # the smallest positive qty or notional taken
 
 _NUM = (float, int)
 _SIDES = frozenset((LONG, SHORT))
@@ -143,15 +142,16 @@ _factor = numbers(-MAX_ABS, MAX_ABS, limit=8)
 SPECS: dict[str, tuple[tuple[str, Check], ...]] = {
     "liquidation": (
         ("exchange", text(MAX_NAME)), ("symbol", text(MAX_SYMBOL)), ("native_symbol", text(MAX_SYMBOL)),
-        ("side", one_of(_SIDES)), ("price", number(TINY, MAX_PRICE)), ("qty", number(TINY, MAX_QTY)),
-        ("notional_usd", number(TINY, MAX_USD)), ("ts_event", _ts), ("ts_recv", _ts),
+        ("side", one_of(_SIDES)), ("price", number(MIN_PRICE, MAX_PRICE)), ("qty", number(MIN_QTY, MAX_QTY)),
+        ("notional_usd", number(MIN_USD, MAX_USD)), ("ts_event", _ts), ("ts_recv", _ts),
         ("throttled", boolean)),
     "price": (
-        ("exchange", text(MAX_NAME)), ("symbol", text(MAX_SYMBOL)), ("price", number(TINY, MAX_PRICE)),
+        ("exchange", text(MAX_NAME)), ("symbol", text(MAX_SYMBOL)), ("price", number(MIN_PRICE, MAX_PRICE)),
         ("qty", number(0.0, MAX_QTY)), ("ts_event", _ts), ("ts_recv", _ts)),
     "status": (
         ("exchange", text(MAX_NAME)), ("connected", boolean), ("throttled", boolean), ("reconnects", _ts),
-        ("frames", _ts), ("bad_frames", _ts), ("events", _ts), ("last_frame_ns", _ts), ("ts", _ts)),
+        ("frames", _ts), ("bad_frames", _ts), ("events", _ts), ("last_frame_ns", _ts), ("ts", _ts),
+        ("attempts", _ts), ("failures", _ts), ("ts_clamped", _ts)),
     "metrics": (
         ("symbol", text(MAX_SYMBOL)), ("ts", _ts), ("velocity_usd_per_s", _rate),
         ("acceleration_usd_per_s2", _rate), ("jerk_usd_per_s3", _rate),
@@ -193,8 +193,8 @@ def _liquidation_ok(row: Any) -> bool:
     ex, sym, nat, side, price, qty, usd, tse, tsr, thr = row
     return (type(ex) is str and 0 < len(ex) <= MAX_NAME and type(sym) is str and 0 < len(sym) <= MAX_SYMBOL
             and type(nat) is str and 0 < len(nat) <= MAX_SYMBOL and (side == LONG or side == SHORT)
-            and type(price) in _NUM and TINY <= price <= MAX_PRICE and type(qty) in _NUM and TINY <= qty <= MAX_QTY
-            and type(usd) in _NUM and TINY <= usd <= MAX_USD and type(tse) is int and 0 <= tse <= TS_MAX
+            and type(price) in _NUM and MIN_PRICE <= price <= MAX_PRICE
+            and type(qty) in _NUM and MIN_QTY <= qty <= MAX_QTY and type(usd) in _NUM and MIN_USD <= usd <= MAX_USD and type(tse) is int and 0 <= tse <= TS_MAX
             and type(tsr) is int and 0 <= tsr <= TS_MAX and type(thr) is bool)
 
 
@@ -203,7 +203,7 @@ def _price_ok(row: Any) -> bool:
         return False
     ex, sym, price, qty, tse, tsr = row
     return (type(ex) is str and 0 < len(ex) <= MAX_NAME and type(sym) is str and 0 < len(sym) <= MAX_SYMBOL
-            and type(price) in _NUM and TINY <= price <= MAX_PRICE and type(qty) in _NUM and 0.0 <= qty <= MAX_QTY
+            and type(price) in _NUM and MIN_PRICE <= price <= MAX_PRICE and type(qty) in _NUM and 0.0 <= qty <= MAX_QTY
             and type(tse) is int and 0 <= tse <= TS_MAX and type(tsr) is int and 0 <= tsr <= TS_MAX)
 
 

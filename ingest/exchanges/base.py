@@ -12,18 +12,12 @@ from typing import Any, NamedTuple, TypeVar
 
 import orjson
 
-from common.schema import Liquidation, PriceTick
+from common.schema import NOTIONAL_RANGE, PRICE_RANGE, QTY_RANGE, Liquidation, PriceTick
 from ingest.symbols import UnknownSymbol
 
 Event = Liquidation | PriceTick
 T = TypeVar("T")
 
-# Sanity ranges per field, per coin after contract multipliers. Far outside anything real (the largest
-# liquidation ever printed was ~$200M; the cheapest per-coin price, e.g. PEPE, ~1e-6 USD), tight enough
-# that squares and sums downstream stay finite (notional^2 <= 1e20, summed over millions of events).
-PRICE_RANGE = (1e-12, 1e9)  # USD per coin
-QTY_RANGE = (1e-12, 1e15)  # coins
-NOTIONAL_RANGE = (1e-9, 1e10)  # USD
 # An exchange time must fit int64 nanoseconds (msgpack, numpy); the plausibility window around receive
 # time is the runner's (`ingest.frames`), configurable.
 MAX_TS_MS = (2**63 - 1) // 1_000_000
