@@ -194,7 +194,8 @@ def _liquidation_ok(row: Any) -> bool:
     return (type(ex) is str and 0 < len(ex) <= MAX_NAME and type(sym) is str and 0 < len(sym) <= MAX_SYMBOL
             and type(nat) is str and 0 < len(nat) <= MAX_SYMBOL and (side == LONG or side == SHORT)
             and type(price) in _NUM and MIN_PRICE <= price <= MAX_PRICE
-            and type(qty) in _NUM and MIN_QTY <= qty <= MAX_QTY and type(usd) in _NUM and MIN_USD <= usd <= MAX_USD and type(tse) is int and 0 <= tse <= TS_MAX
+            and type(qty) in _NUM and MIN_QTY <= qty <= MAX_QTY and type(usd) in _NUM and MIN_USD <= usd <= MAX_USD
+            and type(tse) is int and 0 <= tse <= TS_MAX
             and type(tsr) is int and 0 <= tsr <= TS_MAX and type(thr) is bool)
 
 
