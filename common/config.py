@@ -34,6 +34,7 @@ class PipelineConfig:
     pub_endpoint: str = "ipc://{ipc_dir}/pub.ipc"
     hwm: int = 100_000
     heartbeat_s: float = 1.0
+    max_message_bytes: int = 4 << 20  # ZMQ_MAXMSGSIZE of every input socket (0 = no limit)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ class RedisConfig:
     buffer: int = 50_000
     batch: int = 256
     backoff_max_s: float = 5.0
+    # TTL of the per-symbol keys (cascade:probability:{symbol}, velocity:{symbol}:current), refreshed by
+    # every heartbeat and metrics snapshot: a symbol that went quiet, expired or was refused leaves no key.
+    key_ttl_s: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,11 @@ class IngestConfig:
     hyperliquid_fills_dir: str = ""
     okx_ctval_cache: str = "~/.cache/liqcascade/okx_instruments.json"
     stale_after_s: float = 0.0  # stale-feed watchdog override in seconds; 0 = the venue's STALE_AFTER_S
+    # Exchange time is trusted only within [receive - ts_past_s, receive + ts_future_s]; outside it the
+    # event keeps its receive time and is counted (a frame dated 2100 must not make a symbol "quiet").
+    ts_past_s: float = 3600.0
+    ts_future_s: float = 60.0
+    state_log_s: float = 60.0  # each ingester logs one line with its venue's state this often (0 = never)
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,8 @@ class AnalyticsConfig:
     throttled_weight: float = 0.6  # a throttled venue's share in venue coverage (confidence)
     status_stale_s: float = 10.0  # no FeedStatus from a venue for this long: its feed is stale
     frame_stale_s: float = 120.0  # no frame at all on a connected venue for this long: stale
+    max_symbols: int = 5000  # active symbols per shard (~52 KB each); liquidations of new ones beyond: refused
+    warmup_s: float = 120.0  # snapshots of a fresh shard are marked warming this long (2x the 60 s window)
 
 
 @dataclass(frozen=True)
@@ -111,6 +122,7 @@ class SignalsConfig:
     alert_min_events: int = 3  # whale guard: ALERT+ needs this many liquidations in the last 10 s
     alert_min_n_eff: float = 1.5  # ...and an effective count (inverse Herfindahl) not "mostly one liquidation"
     alert_confirm_s: float = 2.0  # entering ALERT+ from below needs the evidence to hold this long
+    restart_grace_s: float = 5.0  # no levels restored from Redis: changes this long after start go out as states
 
 
 @dataclass(frozen=True)

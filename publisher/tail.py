@@ -34,6 +34,7 @@ def from_zmq(cfg: Config, stop: StopFlag) -> Iterator[dict[str, Any]]:
     ctx = zmq.Context()
     sock = ctx.socket(zmq.SUB)
     sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.MAXMSGSIZE, cfg.pipeline.max_message_bytes or -1)
     sock.setsockopt(zmq.SUBSCRIBE, topics.SIGNAL + b".")
     sock.connect(cfg.endpoint("pub"))
     try:

@@ -50,6 +50,7 @@ def collect(rates: list[float], tp_rates: list[float], quick: bool, redis_url: s
     try:
         res.update(stages.analytics(quick))
         res["signal_step_us"] = stages.signal_step_us(quick)
+        res["validate_ns_per_row"] = stages.validate_ns(quick)
     except Exception as exc:  # noqa: BLE001
         log.exception("bench: stage figures failed")
         res["errors"]["stages"] = str(exc)
@@ -146,7 +147,9 @@ def _table(res: dict[str, Any]) -> str:
             "parse        " + ", ".join(f"{v} {ns / 1000:.2f} us" for v, ns in res["parse_ns"].items()),
             f"analytics    update {res.get('analytics_update_ns', 0) / 1000:.2f} us, snapshot "
             f"{res.get('snapshot_us', 0):.1f} us, {res.get('memory_bytes_per_symbol', 0) / 1024:.1f} KB/symbol",
-            f"signal step  {res.get('signal_step_us')} us per snapshot", "",
+            f"signal step  {res.get('signal_step_us')} us per snapshot",
+            "validate     " + ", ".join(f"{k} {v:.0f} ns/row" for k, v in res.get("validate_ns_per_row", {}).items()),
+            "",
             f"{'offered/s':<12} {'in/s':>8} {'sent':>8} {'in':>8} {'out':>8} {'lost':>5} {'gaps':>5}  "
             "latency (probes)"]
     for key, r in res["pipeline"].items():
