@@ -36,6 +36,13 @@ class RateLimitedLog:
 
     def warning(self, key: str, msg: str, *args: object) -> bool:
         """Log `msg % args` now if `key` was not logged within the interval; return whether it was."""
+        return self._emit(logging.WARNING, key, msg, args)
+
+    def error(self, key: str, msg: str, *args: object) -> bool:
+        """As `warning`, at ERROR level (a condition an operator must fix, such as a refused password)."""
+        return self._emit(logging.ERROR, key, msg, args)
+
+    def _emit(self, level: int, key: str, msg: str, args: tuple[object, ...]) -> bool:
         now = self.monotonic()
         last = self._last.get(key)
         if last is not None and now - last < self.interval_s:
@@ -48,5 +55,5 @@ class RateLimitedLog:
         if skipped:
             msg += " (%d similar suppressed)"
             args = (*args, skipped)
-        self.logger.warning(msg, *args)
+        self.logger.log(level, msg, *args)
         return True

@@ -77,7 +77,14 @@ class RedisSink:
 
     def _went_down(self, exc: Exception) -> None:
         self.failures += 1
-        if self.up or self.failures == 1:
+        if isinstance(exc, redis.AuthenticationError):
+            # A wrong or missing password is not an outage: say so plainly, and retry only slowly (an
+            # operator may fix the password on the server side), at the longest backoff from the start.
+            self._warn.error("auth", "publisher: Redis at %s refused the credentials (%s): check the password "
+                             "in REDIS_URL or [redis] url; retrying every %.0f s", self.where(), exc,
+                             self.cfg.backoff_max_s)
+            self._delay = self.cfg.backoff_max_s
+        elif self.up or self.failures == 1:
             log.warning("publisher: Redis unavailable at %s (%s); buffering up to %d messages",
                         self.where(), exc, self.cfg.buffer)
         self.up = False

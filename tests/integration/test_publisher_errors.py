@@ -1,10 +1,15 @@
 """The publisher against a real, misbehaving Redis: refused commands cost one message, never the process."""
 from __future__ import annotations
 
+import dataclasses
+import logging
+
 import orjson
 
 from common import topics
+from common.config import load_config
 from common.schema import Regime
+from publisher.redis_sink.sink import RedisSink
 from tests.integration.test_publisher import publisher, redis_server, sig, snap  # noqa: F401 - fixtures
 from tests.polling import wait_until
 
@@ -49,3 +54,18 @@ def test_per_symbol_keys_expire(redis_server, publisher):  # noqa: F811
     send(topics.metrics("BTCUSDT"), [snap("BTCUSDT", 1.0)])
     wait_until(lambda: r.exists("velocity:BTCUSDT:current") and r.exists("cascade:probability:BTCUSDT"))
     assert 0 < r.ttl("velocity:BTCUSDT:current") <= 120 and 0 < r.ttl("cascade:probability:BTCUSDT") <= 120
+
+
+def test_a_refused_password_is_said_as_such_and_nothing_buffered_is_lost(redis_server, caplog):  # noqa: F811
+    redis_server.client().config_set("requirepass", "right")
+    base = load_config(None, env={}).redis
+    cfg = dataclasses.replace(base, url=f"redis://:wrong@127.0.0.1:{redis_server.port}/0", backoff_max_s=5.0)
+    sink = RedisSink(cfg)
+    sink.add([sig("ALERT")])
+    with caplog.at_level(logging.WARNING, logger="publisher.redis_sink.sink"):
+        sink.flush()
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "refused the credentials" in errors[0].getMessage()
+    assert "wrong" not in errors[0].getMessage()  # the password itself is never logged
+    assert not any("unavailable" in r.getMessage() for r in caplog.records)  # not mistaken for an outage
+    assert not sink.up and len(sink.buffer) == 1 and sink._delay == 5.0
