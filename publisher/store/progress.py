@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from typing import Any
 
 
-def progress_iter(chunks: Iterator[list[Any]], total: int, label: str, enabled: bool) -> Iterator[list[Any]]:
+def progress_iter(chunks: Iterator[list[Any]], total: int | None, label: str, enabled: bool) -> Iterator[list[Any]]:
     """Chunks, with a rich progress bar (rows) when `enabled` (a TTY)."""
     if not enabled:
         yield from chunks
