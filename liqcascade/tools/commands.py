@@ -48,16 +48,27 @@ def score_table(sc: dict[str, Any]) -> list[str]:
 
 
 @click.command("backtest")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--store", "from_store", is_flag=True, help="Replay a period of the history store instead of FILE.")
+@click.option("--since", default="24h", show_default=True, help="With --store: start (24h, 7d, ISO 8601).")
+@click.option("--until", default="now", show_default=True, help="With --store: end (exclusive).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: signals, summary (and score).")
 @click.option("--labels", type=click.Path(exists=True, dir_okay=False), help="Labels JSON to score against.")
 @click.option("--heartbeats", is_flag=True, help="Also list heartbeat signals.")
 @click.pass_context
-def backtest_command(ctx: click.Context, file: str, as_json: bool, labels: str | None, heartbeats: bool) -> None:
-    """Replay normalized JSON lines (.jsonl or .gz) through analytics and signals in event time."""
+def backtest_command(ctx: click.Context, file: str | None, as_json: bool, labels: str | None, heartbeats: bool,
+                     from_store: bool, since: str, until: str) -> None:
+    """Replay normalized JSON lines (.jsonl or .gz), or a stored period (--store), through analytics and signals
+    in event time."""
 
     cfg = get_config(ctx, process="backtest")
-    rep = run_file(cfg, file)
+    if from_store == bool(file):
+        raise click.UsageError("give FILE or --store (with --since/--until), not both")
+    if from_store:
+        from liqcascade.tools.store_replay import replay_store
+        rep = replay_store(cfg, since, until)
+    else:
+        rep = run_file(cfg, file)
     shown = [s for s in rep.signals if heartbeats or not s.heartbeat]
     summ = summary(rep)
     sc = None
