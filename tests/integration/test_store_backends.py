@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import random
 
+import orjson
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
@@ -16,7 +17,6 @@ from publisher.store.backend import open_backend
 from publisher.store.export import export
 from publisher.store.schema import DAY_NS, MINUTE_NS, NS
 from publisher.store.writer import StoreWriter
-from tests.integration.store_fixtures import pg_database, store_url  # noqa: F401
 
 T0 = 1_767_225_600 * NS  # 2026-01-01T00:00:00Z
 
@@ -33,8 +33,9 @@ def stream(n: int = 600, seed: int = 7) -> list[Liquidation]:
     out = []
     for i in range(n):
         ex = rnd.choice(["binance", "bybit", "okx"])
-        out.append(liq(T0 + i * 2 * NS + rnd.randrange(NS), round(rnd.uniform(1e3, 2e6), 2), rnd.choice(["long", "short"]),
-                       ex, rnd.choice(["BTCUSDT", "ETHUSDT"]), ex != "bybit"))
+        usd = round(rnd.uniform(1e3, 2e6), 2)
+        out.append(liq(T0 + i * 2 * NS + rnd.randrange(NS), usd, rnd.choice(["long", "short"]), ex,
+                       rnd.choice(["BTCUSDT", "ETHUSDT"]), ex != "bybit"))
     return out
 
 
@@ -152,7 +153,6 @@ def test_history_cli_totals_json_rows(store_url):
     res = CliRunner().invoke(main, ["history", "totals", "--url", store_url, "--since", "2025-12-31T00:00:00Z",
                                     "--until", "2026-01-02", "--by", "exchange,side", "--json"])
     assert res.exit_code == 0, res.output
-    import orjson
     rows = orjson.loads(res.stdout)
     assert rows == [{"exchange": "bybit", "side": "short", "usd": 2e6, "count": 1},
                     {"exchange": "binance", "side": "long", "usd": 1e6, "count": 1}]
