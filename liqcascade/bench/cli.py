@@ -15,6 +15,7 @@ import redis
 
 from common.logs import setup_logging
 from liqcascade.bench import pipeline, stages, transport
+from liqcascade.bench import store as store_bench
 from liqcascade.bench.stats import machine, percentiles_us
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,11 @@ def collect(rates: list[float], tp_rates: list[float], quick: bool, redis_url: s
     res["pipeline"] = _pipelines(rates, tp_rates, p, _redis(redis_url), echo, res["errors"], 0 if quick else 2,
                                  tape_compare)
     res["redis"] = bool(_redis(redis_url))
+    try:
+        res["store"] = store_bench.measure(quick, echo)
+    except Exception as exc:  # noqa: BLE001
+        log.exception("bench: store failed")
+        res["errors"]["store"] = str(exc)
     _summarize(res)
     res["machine"]["loadavg_end"] = os.getloadavg()[0]
     if not res["errors"]:
@@ -179,6 +185,7 @@ def _table(res: dict[str, Any]) -> str:
         rows.append(f"tape {key:<12} off -> on: {c['events_per_s'][0]:,} -> {c['events_per_s'][1]:,} events/s, "
                     f"latency p50 {c['latency_p50_us'][0] / 1000:.2f} -> {c['latency_p50_us'][1] / 1000:.2f} ms, "
                     f"freshness p50 {c['freshness_p50_us'][0] / 1000:.2f} -> {c['freshness_p50_us'][1] / 1000:.2f} ms")
+    rows += store_bench.table_rows(res)
     rows += ["", f"max sustained {res['pipeline_events_per_s']:,} events/s lossless; lost "
              f"{res['pipeline_lost']}, undelivered by the simulator {res['pipeline_undelivered']}",
              f"targets      {TARGETS}"]

@@ -80,15 +80,19 @@ class DuckDBBackend:
 
     def _insert_liqs(self, con: duckdb.DuckDBPyConnection, liqs: Sequence[Row]) -> int:
         con.register("liq_batch", _arrow_table(s.LIQ_COLUMNS, s.dedupe_rows(liqs, 2)))
-        inserted = con.execute("INSERT INTO liquidations SELECT * FROM liq_batch ON CONFLICT DO NOTHING "
-                               f"RETURNING {', '.join(s.RETURNING)}").fetchall()
+        # The keys really inserted (conflicts skipped) select the rows merged into the rollups, in SQL.
+        keys = con.execute("INSERT INTO liquidations SELECT * FROM liq_batch ON CONFLICT DO NOTHING "
+                           "RETURNING dedupe_key").fetchnumpy()["dedupe_key"]
+        new_keys = pa.table({"dedupe_key": keys})
+        if new_keys.num_rows:
+            con.register("new_keys", new_keys)
+            con.execute(f"INSERT INTO rollups SELECT ts_event - mod(ts_event, {s.MINUTE_NS}) AS minute, symbol, "
+                        "exchange, side, sum(notional_usd), count(*), max(notional_usd) FROM liq_batch "
+                        "SEMI JOIN new_keys USING (dedupe_key) GROUP BY ALL "
+                        f"ON CONFLICT ({', '.join(s.ROLLUP_KEY)}) DO UPDATE SET {s.ROLLUP_UPSERT_SET}")
+            con.unregister("new_keys")
         con.unregister("liq_batch")
-        if inserted:
-            con.register("rollup_batch", _arrow_table(s.ROLLUP_COLUMNS, s.rollup(inserted)))
-            con.execute(f"INSERT INTO rollups SELECT * FROM rollup_batch ON CONFLICT ({', '.join(s.ROLLUP_KEY)}) "
-                        f"DO UPDATE SET {s.ROLLUP_UPSERT_SET}")
-            con.unregister("rollup_batch")
-        return len(inserted)
+        return new_keys.num_rows
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[Row]]:
         with self._connection() as con:
