@@ -149,3 +149,10 @@ def table_rows(res: dict[str, Any]) -> list[str]:
             rows.append(f"{'':<12} {backend} over 30 days at {st['query_rate_per_s']:g}/s ({st.get('query_rows', 0):,} "
                         "rows): " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in qs.items()))
     return rows
+
+
+if __name__ == "__main__":  # `python -m liqcascade.bench.store [--quick]`: only the store figures, as JSON
+    import json
+    import sys
+
+    print(json.dumps(measure("--quick" in sys.argv, lambda m: print(m, file=sys.stderr)), indent=2))
