@@ -129,9 +129,9 @@ def totals_command(db: Backend, f: q.Filter, as_json: bool, as_csv: bool, by: st
         click.echo(f"liquidations {iso(f.since_ns)} .. {iso(f.until_ns)}")
         body = [[*(str(r[g]) + ("*" if g == "exchange" and r["throttled"] else "") for g in groups),
                  _fmt_usd(r["usd"]), f"{r['count']:,}"] for r in rows]
-        total_usd = sum(r["usd"] for r in rows)
-        body.append([*(["total"] + [""] * (len(groups) - 1) if groups else []), _fmt_usd(total_usd),
-                     f"{sum(r['count'] for r in rows):,}"])
+        if groups:
+            body.append(["total"] + [""] * (len(groups) - 1) + [_fmt_usd(sum(r["usd"] for r in rows)),
+                                                                 f"{sum(r['count'] for r in rows):,}"])
         _table([*groups, "usd", "count"], body, right={len(groups), len(groups) + 1})
         if note:
             click.echo(("* " if "exchange" in groups else "") + note)
