@@ -49,7 +49,7 @@ def store_url(cfg: StoreConfig) -> str:
     return "duckdb:///" + os.path.join(os.path.expanduser(cfg.data_dir), "history.duckdb").lstrip("/")
 
 
-def open_backend(url: str, *, read_only: bool = False, hold: bool = True) -> Backend:
+def open_backend(url: str, *, read_only: bool = False, hold: bool = True, partitions_ahead_days: int = 2) -> Backend:
     """`duckdb:///abs/path`, `duckdb://rel/path` or `postgresql://...` (also `postgres://`).
 
     hold=False (DuckDB): open the file only for each operation, so other processes can read it between
@@ -61,5 +61,5 @@ def open_backend(url: str, *, read_only: bool = False, hold: bool = True) -> Bac
     if url.startswith(("postgresql://", "postgres://")):
         from publisher.store.postgres_backend import PostgresBackend
 
-        return PostgresBackend(url)
+        return PostgresBackend(url, partitions_ahead_days)
     raise StoreError(f"unsupported store URL {url!r}: use duckdb:///path/to/file.duckdb or postgresql://...")

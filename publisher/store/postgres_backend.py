@@ -88,10 +88,15 @@ class PostgresBackend:
         """Create the day partitions a batch needs (an import may reach years back)."""
         if self.timescale:
             return
-        for day in sorted(set(days) - self._days):
-            conn.execute(f"CREATE TABLE IF NOT EXISTS {day_name(day)} PARTITION OF liquidations "
-                         f"FOR VALUES FROM ({day}) TO ({day + s.DAY_NS})")
-            self._days.add(day)
+        missing = sorted(set(days) - self._days)
+        if not missing:
+            return
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(4711)")  # the store and an import may add the same day
+            for day in missing:
+                conn.execute(f"CREATE TABLE IF NOT EXISTS {day_name(day)} PARTITION OF liquidations "
+                             f"FOR VALUES FROM ({day}) TO ({day + s.DAY_NS})")
+        self._days.update(missing)
 
     # -- the interface --------------------------------------------------------------------------
     def write_batch(self, liqs: Sequence[Row], signals: Sequence[Row]) -> tuple[int, int]:

@@ -29,7 +29,8 @@ class StoreWorker(Worker):
         super().__init__(cfg, **kw)
         self.url = url or store_url(cfg.store)
         # DuckDB: open the file per write, so `liqcascade history` can read it between writes.
-        self.writer = StoreWriter(open_backend(self.url, hold=False), cfg.store)
+        self.writer = StoreWriter(open_backend(self.url, hold=False,
+                                               partitions_ahead_days=cfg.store.partitions_ahead_days), cfg.store)
 
     def on_start(self) -> None:
         sock = self.socket(zmq.SUB, self.cfg.endpoint("pub"), bind=False,

@@ -132,6 +132,11 @@ def test_retention_removes_what_is_older_than_the_cutoff(store_url):
     db = reader(store_url)
     assert q.export_count(db, q.Filter(0, T0 + DAY_NS)) == 5
     assert q.bars(db, q.Filter(0, T0 + DAY_NS), "1d")[0]["bar"] == T0
+    if store_url.startswith("postgresql"):  # the old day went as a whole partition
+        _, parts = db.query("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                            "WHERE i.inhparent = 'liquidations'::regclass")
+        names = {r[0] for r in parts}
+        assert "liquidations_p20251229" not in names and "liquidations_p20260101" in names
 
 
 def test_export_parquet_and_csv_round_trip(store_url, tmp_path):
