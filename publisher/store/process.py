@@ -37,6 +37,8 @@ class StoreWorker(Worker):
                            subscribe=(topics.LIQ + b".", topics.SIGNAL + b"."))
         self.add_input(sock, self._on_message)
         self.writer.start()
+        if not self.cfg.ingest.liquidation_tape:
+            log.warning("store: ingest.liquidation_tape is off: only signal level changes will be recorded")
         log.info("store: recording liquidations and signal level changes to %s", self.writer.backend.where)
 
     def _on_message(self, topic: bytes, msgs: list[Any], now_ns: int) -> None:
