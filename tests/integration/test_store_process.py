@@ -3,23 +3,29 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 from pathlib import Path
 
+import click
 import pytest
 import zmq
 
 from common import topics
-from common.config import load_config
+from common.config import StoreConfig, load_config
 from common.schema import Liquidation, Signal
 from common.wire import SeqStamper
 from publisher.store import queries as q
 from publisher.store.backend import StoreUnavailable, open_backend
+from publisher.store.commands import open_for_reading
 from publisher.store.process import StoreWorker
 from publisher.store.schema import NS
+from publisher.store.writer import StoreWriter
 from tests.integration.store_fixtures import OwnPostgres
 from tests.polling import wait_until
+from tests.redis_server import free_port
 
 T0 = 1_767_225_600 * NS
 ALL = q.Filter(T0 - 86_400 * NS, T0 + 86_400 * NS)
@@ -106,9 +112,6 @@ def test_records_the_tape_and_level_changes_not_heartbeats(tmp_path, store_url):
 
 
 def test_a_full_buffer_drops_the_oldest_and_counts_them(tmp_path):
-    from common.config import StoreConfig
-    from publisher.store.writer import StoreWriter
-    from tests.redis_server import free_port
 
     w = StoreWriter(open_backend(f"postgresql://postgres@127.0.0.1:{free_port()}/none"),
                     StoreConfig(buffer=10, backoff_max_s=0.1))
@@ -150,3 +153,28 @@ def test_postgres_stopped_mid_run_loses_nothing(tmp_path, own_postgres):
     assert worker.writer.dropped == 0 and worker.writer.failures >= 1
     by_ex = {r["exchange"]: r["count"] for r in q.totals(open_backend(url), ALL, ("exchange",))}
     assert by_ex == {"bybit": 100, "okx": 400}
+
+
+def test_history_waits_out_a_duckdb_writer_then_reads(tmp_path):
+    """DuckDB lets one process write a file or several read it: a reader waits (bounded) while another
+    process holds the file, says so in one line if it never frees, and reads once it does."""
+    path = tmp_path / "history.duckdb"
+    url = f"duckdb:///{str(path).lstrip('/')}"
+    w = open_backend(url)
+    w.write_batch([], [])
+    w.close()
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+                               "print('held', flush=True); sys.stdin.read(); c.close()", str(path)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        cfg = load_config(overrides={"store": {"url": url}}, env={})
+        with pytest.raises(click.ClickException, match="store unavailable: .*lock"):
+            open_for_reading(cfg, wait_s=0.3)
+        holder.stdin.close()  # the writer finishes while a reader is waiting
+        db = open_for_reading(cfg, wait_s=10)
+        assert q.export_count(db, ALL) == 0
+        db.close()
+    finally:
+        holder.kill()
+        holder.wait(5)
