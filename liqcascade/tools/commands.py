@@ -63,7 +63,7 @@ def backtest_command(ctx: click.Context, file: str | None, as_json: bool, labels
 
     cfg = get_config(ctx, process="backtest")
     if from_store == bool(file):
-        raise click.UsageError("give FILE or --store (with --since/--until), not both")
+        raise click.UsageError("give one of FILE and --store (with --since/--until)")
     if from_store:
         from liqcascade.tools.store_replay import replay_store
         rep = replay_store(cfg, since, until)

@@ -61,5 +61,5 @@ def open_backend(url: str, *, read_only: bool = False, hold: bool = True, partit
     if url.startswith(("postgresql://", "postgres://")):
         from publisher.store.postgres_backend import PostgresBackend
 
-        return PostgresBackend(url, partitions_ahead_days)
+        return PostgresBackend(url, partitions_ahead_days, read_only=read_only)
     raise StoreError(f"unsupported store URL {url!r}: use duckdb:///path/to/file.duckdb or postgresql://...")

@@ -36,6 +36,9 @@ def open_for_reading(cfg: Config, url: str | None = None, wait_s: float = OPEN_W
             if not locked or time.monotonic() >= deadline:
                 raise click.ClickException(f"store unavailable: {exc}") from None
             time.sleep(0.05)  # polling a file lock held by another process: there is nothing to wait on
+        except Exception as exc:  # noqa: BLE001 - e.g. a database without the store's tables yet: one line
+            raise click.ClickException(f"cannot read the store at {target}: {str(exc).strip().splitlines()[0]}"
+                                       ) from None
 
 
 def _fmt_usd(x: float) -> str:

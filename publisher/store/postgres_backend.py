@@ -28,11 +28,12 @@ def day_name(day_start_ns: int) -> str:
 class PostgresBackend:
     kind = "postgresql"
 
-    def __init__(self, url: str, partitions_ahead_days: int = 2) -> None:
+    def __init__(self, url: str, partitions_ahead_days: int = 2, *, read_only: bool = False) -> None:
         self.url = url
         info = conninfo_to_dict(url)
         self.where = f"postgresql://{info.get('host', '')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
         self.ahead = partitions_ahead_days
+        self.read_only = read_only  # a reader never creates tables (a read-only role may run `history`)
         self.timescale = False
         self._conn: psycopg.Connection | None = None
         self._days: set[int] = set()  # day partitions known to exist
@@ -47,6 +48,8 @@ class PostgresBackend:
             raise StoreUnavailable(f"{self.where}: {str(exc).strip().splitlines()[0] if str(exc) else exc}") from exc
         self._conn = conn
         self._days.clear()
+        if self.read_only:
+            return conn
         try:
             self._create(conn)
         except _DOWN as exc:
