@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -37,7 +38,8 @@ def open_for_reading(cfg: Config, url: str | None = None, wait_s: float = OPEN_W
                 raise click.ClickException(f"store unavailable: {exc}") from None
             time.sleep(0.05)  # polling a file lock held by another process: there is nothing to wait on
         except Exception as exc:  # noqa: BLE001 - e.g. a database without the store's tables yet: one line
-            raise click.ClickException(f"cannot read the store at {target}: {str(exc).strip().splitlines()[0]}"
+            where = re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", target)  # never print a password
+            raise click.ClickException(f"cannot read the store at {where}: {str(exc).strip().splitlines()[0]}"
                                        ) from None
 
 
