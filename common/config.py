@@ -49,6 +49,7 @@ class RedisConfig:
     # TTL of the per-symbol keys (cascade:probability:{symbol}, velocity:{symbol}:current), refreshed by
     # every heartbeat and metrics snapshot: a symbol that went quiet, expired or was refused leaves no key.
     key_ttl_s: float = 120.0
+    liquidations_maxlen: int = 100_000  # `liquidations:stream`, the tape (approximate MAXLEN)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class IngestConfig:
     ts_past_s: float = 3600.0
     ts_future_s: float = 60.0
     state_log_s: float = 60.0  # each ingester logs one line with its venue's state this often (0 = never)
+    liquidation_tape: bool = True  # relay every liquidation as `liq.<exchange>.<SYMBOL>` (PUB, Redis stream)
 
 
 @dataclass(frozen=True)
@@ -126,12 +128,29 @@ class SignalsConfig:
 
 
 @dataclass(frozen=True)
+class StoreConfig:
+    """The history store (`liqcascade store`, `history`, `import`): `url` is `duckdb:///path` or `postgresql://...`;
+    empty = an embedded DuckDB file `history.duckdb` under `data_dir` ($STORE_URL overrides)."""
+
+    url: str = ""
+    enabled: bool = True
+    data_dir: str = "~/.local/share/liqcascade"
+    retention_days: float = 90.0  # rows older than this are deleted (whole day partitions on PostgreSQL); 0 = keep
+    buffer: int = 200_000  # rows held while the database is down; past it the oldest are dropped (counted)
+    batch: int = 20_000  # rows per write
+    flush_s: float = 1.0  # write at least this often (DuckDB holds its file lock only while writing)
+    backoff_max_s: float = 5.0
+    partitions_ahead_days: int = 2  # PostgreSQL: day partitions created ahead of time
+
+
+@dataclass(frozen=True)
 class Config:
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     redis: RedisConfig = field(default_factory=RedisConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
     analytics: AnalyticsConfig = field(default_factory=AnalyticsConfig)
     signals: SignalsConfig = field(default_factory=SignalsConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
     log_level: str = "INFO"
 
     def endpoint(self, name: str, shard: int = 0) -> str:
@@ -209,6 +228,8 @@ def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
         over.setdefault("redis", {})["url"] = env["REDIS_URL"]
     if env.get("TRACKED_SYMBOLS"):
         over.setdefault("ingest", {})["symbols"] = env["TRACKED_SYMBOLS"]
+    if env.get("STORE_URL"):
+        over.setdefault("store", {})["url"] = env["STORE_URL"]
     if env.get("LOG_LEVEL"):
         over["log_level"] = env["LOG_LEVEL"]
     if env.get("LIQCASCADE_IPC_DIR"):

@@ -31,6 +31,9 @@ COMMANDS = {
     "real-data": "liqcascade.tools.real_data_cli:real_data_command",
     "bench": "liqcascade.bench.cli:command",
     "config": "liqcascade.cli:config_command",
+    "store": "publisher.store.process:command",
+    "history": "publisher.store.commands:history_command",
+    "import": "liqcascade.tools.tardis_cli:import_command",
 }
 
 

@@ -71,6 +71,8 @@ def plan(cfg: Config, exchanges: list[str], *, demo: bool, with_redis: bool, sim
     procs.append(("signals", ["signals"]))
     if with_redis:
         procs.append(("publisher", ["publish"]))
+    if cfg.store.enabled:
+        procs.append(("store", ["store"]))
     if tail:
         procs.append(("tail", ["tail", "--source", "zmq", "--width", str(tail_width(procs))]
                       + (["--color"] if sys.stdout.isatty() else [])))

@@ -18,6 +18,8 @@ from common.progress import steps
 from common.schema import LEVELS
 from liqcascade.tools.backtest import Replay, parse, score, summary
 from liqcascade.tools.scenario import KINDS, build
+from liqcascade.tools.store_replay import replay_store
+from publisher import tape
 from publisher.tail import from_redis, from_zmq, json_line, passes, render
 from signals.generator import MARKET
 
@@ -77,18 +79,28 @@ def load_labels(path: str) -> list[dict[str, Any]]:
 
 
 @click.command("backtest")
-@click.argument("file")
+@click.argument("file", required=False)
+@click.option("--store", "from_store", is_flag=True, help="Replay a period of the history store instead of FILE.")
+@click.option("--since", default="24h", show_default=True, help="With --store: start (24h, 7d, ISO 8601).")
+@click.option("--until", default="now", show_default=True, help="With --store: end (exclusive).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: signals, summary (and score).")
 @click.option("--labels", help="Labels JSON to score against.")
 @click.option("--heartbeats", is_flag=True, help="Also list heartbeat signals.")
 @click.pass_context
-def backtest_command(ctx: click.Context, file: str, as_json: bool, labels: str | None, heartbeats: bool) -> None:
-    """Replay normalized JSON lines (.jsonl or .gz) through analytics and signals in event time."""
+def backtest_command(ctx: click.Context, file: str | None, as_json: bool, labels: str | None, heartbeats: bool,
+                     from_store: bool, since: str, until: str) -> None:
+    """Replay normalized JSON lines (.jsonl or .gz), or a stored period (--store), through analytics and signals
+    in event time."""
 
     cfg = get_config(ctx, process="backtest")
+    if from_store == bool(file):
+        raise click.UsageError("give one of FILE and --store (with --since/--until)")
     label_list = load_labels(labels) if labels else None  # before the replay: a bad file fails fast
-    rep = Replay(cfg)
-    rep.run(parse(read_lines(file, progress=True)))  # plain or gzip; a progress bar on a terminal
+    if from_store:
+        rep = replay_store(cfg, since, until)
+    else:
+        rep = Replay(cfg)
+        rep.run(parse(read_lines(file, progress=True)))  # plain or gzip; a progress bar on a terminal
     shown = [s for s in rep.signals if heartbeats or not s.heartbeat]
     summ = summary(rep)
     sc = None
@@ -149,15 +161,21 @@ def scenario_command(ctx: click.Context, out_dir: str, seed: int, kinds: tuple[s
 @click.option("--width", type=click.IntRange(40), default=None,
               help="Fit lines to this many columns (default: the terminal's; one line each when piped).")
 @click.option("--color/--no-color", default=None, help="Color by level (default: on a terminal).")
+@click.option("--liquidations", is_flag=True, help="Follow the liquidation tape instead of signals.")
+@click.option("--min-usd", type=float, default=0.0, help="With --liquidations: only those of at least this notional.")
 @click.pass_context
 def tail_command(ctx: click.Context, source: str, min_level: str, as_json: bool, heartbeats: bool,
-                 width: int | None, color: bool | None) -> None:
-    """Follow cascade signals live: each level change once, colored by level; Ctrl-C or SIGTERM stops."""
+                 width: int | None, color: bool | None, liquidations: bool, min_usd: float) -> None:
+    """Follow cascade signals (each level change once, colored by level) or the liquidation tape live;
+    Ctrl-C or SIGTERM stops."""
 
     cfg = get_config(ctx, process="tail")
     if width is None and sys.stdout.isatty():
         width = shutil.get_terminal_size().columns
     stop = StopFlag().install()
+    if liquidations:
+        return _tail_liquidations(tape.from_zmq(cfg, stop) if source == "zmq" else tape.from_redis(cfg, stop),
+                                  source, min_usd, as_json)
     stream = from_zmq(cfg, stop) if source == "zmq" else from_redis(cfg, stop)
     try:
         for sig in stream:
@@ -167,3 +185,14 @@ def tail_command(ctx: click.Context, source: str, min_level: str, as_json: bool,
         pass
     except Exception as exc:  # redis down, bad endpoint: say so, do not dump a traceback
         raise click.ClickException(f"tail from {source}: {exc}") from exc
+
+
+def _tail_liquidations(stream: Any, source: str, min_usd: float, as_json: bool) -> None:
+    try:
+        for liq in stream:
+            if liq.notional_usd >= min_usd:
+                click.echo(orjson.dumps(liq._asdict()).decode() if as_json else tape.line(liq))
+    except KeyboardInterrupt:
+        pass
+    except Exception as exc:  # redis down, bad endpoint: one line, no traceback
+        raise click.ClickException(f"tail --liquidations from {source}: {exc}") from exc

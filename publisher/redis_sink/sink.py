@@ -9,7 +9,7 @@ import redis
 
 from common.config import RedisConfig
 from common.logs import RateLimitedLog, clip
-from common.schema import MetricsSnapshot, Regime, Signal
+from common.schema import Liquidation, MetricsSnapshot, Regime, Signal
 from publisher.redis_sink import contract as c
 from publisher.redis_sink.buffer import PriorityBuffer, kind_of
 
@@ -111,7 +111,8 @@ class RedisSink:
                 continue
             before = len(pipe)
             try:
-                keys = self._signal(pipe, m) if isinstance(m, Signal) else self._regime(pipe, m)
+                keys = (self._signal(pipe, m) if isinstance(m, Signal) else self._liquidation(pipe, m)
+                        if type(m) is Liquidation else self._regime(pipe, m))
             except (TypeError, ValueError) as exc:  # cannot be serialized: that message only
                 del pipe.command_stack[before:]
                 self._refuse(kind_of(m), "?", exc)
@@ -139,6 +140,10 @@ class RedisSink:
         self.buffer.count_drop(kind)
         self._warn.warning(f"refused:{type(exc).__name__}", "publisher: Redis refused a %s write to %s: %s",
                            kind, key, clip(str(exc), 200))
+
+    def _liquidation(self, pipe: redis.client.Pipeline, liq: Liquidation) -> list[str]:
+        pipe.xadd(c.LIQUIDATIONS, c.liquidation_fields(liq), maxlen=self.cfg.liquidations_maxlen, approximate=True)
+        return [c.LIQUIDATIONS]
 
     def _regime(self, pipe: redis.client.Pipeline, reg: Any) -> list[str]:
         if not isinstance(reg, Regime):

@@ -26,6 +26,7 @@ def write_config(tmp: Path, redis_url: str, urls: dict[str, str] | None = None, 
              "backoff_min_s = 0.05", "backoff_max_s = 0.5"]
     if urls:
         lines.append("urls = { " + ", ".join(f'{k} = "{v}"' for k, v in urls.items()) + " }")
+    lines += ["[store]", f'data_dir = "{tmp / "data"}"', "flush_s = 0.2"]  # never the user's own history file
     path = tmp / "liqcascade.toml"
     path.write_text("\n".join(lines) + "\n")
     return path

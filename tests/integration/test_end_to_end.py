@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 
+import orjson
 import pytest
 
 from tests.integration.pipeline_harness import (
@@ -49,6 +50,20 @@ def start_simulator(tmp_path, redis_server) -> tuple[dict[str, str], subprocess.
     return env, sim
 
 
+def assert_history_recorded(config) -> None:
+    """The demo run left a DuckDB file that `liqcascade history` reads: the cascade's longs and its ALERT."""
+    env = child_env(config)
+    totals = subprocess.run([sys.executable, "-m", "liqcascade", "history", "totals", "--since", "1h", "--by",
+                             "symbol,side", "--json"], cwd=REPO, env=env, capture_output=True, timeout=60)
+    assert totals.returncode == 0, totals.stderr.decode()[-2000:]
+    rows = {(r["symbol"], r["side"]): r for r in orjson.loads(totals.stdout)}
+    assert rows[("BTCUSDT", "long")]["usd"] > 1e6 and rows[("BTCUSDT", "long")]["count"] > 10, rows
+    sigs = subprocess.run([sys.executable, "-m", "liqcascade", "history", "signals", "--since", "1h", "--json"],
+                          cwd=REPO, env=env, capture_output=True, timeout=60)
+    assert any(s["symbol"] == "BTCUSDT" and s["level"] in ("ALERT", "CRITICAL", "EXTREME")
+               for s in orjson.loads(sigs.stdout)), sigs.stdout[-2000:]
+
+
 def test_liqcascade_up_demo_detects_the_cascade_and_stops_cleanly(tmp_path, redis_server):
     config = write_config(tmp_path, redis_server.url)
     redis_watch = RedisAlertWatcher(redis_server)
@@ -66,11 +81,12 @@ def test_liqcascade_up_demo_detects_the_cascade_and_stops_cleanly(tmp_path, redi
         if proc.poll() is None:
             proc.kill()
     codes = stopped_codes(out.text())
-    expected = {"sim", "analytics-0", "analytics-1", "signals", "publisher"} | {
+    expected = {"sim", "analytics-0", "analytics-1", "signals", "publisher", "store"} | {
         f"ingest-{v}" for v in ("binance", "bybit", "okx", "hyperliquid")}
     assert expected <= set(codes), out.text()[-3000:]
     assert all(codes[name] == "0" for name in expected), codes
     assert took < 6.0
+    assert_history_recorded(config)
 
 
 def test_honcho_procfile_runs_the_pipeline(tmp_path, redis_server):
@@ -91,7 +107,7 @@ def test_honcho_procfile_runs_the_pipeline(tmp_path, redis_server):
                 p.terminate()
                 p.wait(5)
     codes = stopped_codes(out.text())
-    assert len(codes) == 7 and all(rc == "0" for rc in codes.values()), out.text()[-3000:]
+    assert len(codes) == 8 and all(rc == "0" for rc in codes.values()), out.text()[-3000:]
     assert took < 6.0
     wait_until(lambda: sim.poll() is not None, 5, what="simulator exit")
 
@@ -119,7 +135,8 @@ def test_supervisord_conf_runs_the_pipeline_and_stops_it_as_a_group(tmp_path, re
                 p.wait(5)
     log = (tmp_path / "sv-supervisord.log").read_text()
     stopped = dict(re.findall(r"stopped: (\S+) \(exit status (\d+)\)", log))
-    expected = {"ingest_binance", "ingest_bybit", "ingest_okx", "analytics_0", "analytics_1", "signals", "publisher"}
+    expected = {"ingest_binance", "ingest_bybit", "ingest_okx", "analytics_0", "analytics_1", "signals", "publisher",
+                "store"}
     assert set(stopped) == expected, log[-3000:]
     assert all(code == "0" for code in stopped.values()), stopped
     assert took < 6.0  # one group: all programs stop together, each within its 5 s
