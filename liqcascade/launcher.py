@@ -56,6 +56,8 @@ def plan(cfg: Config, exchanges: list[str], *, demo: bool, with_redis: bool, sim
     procs.append(("signals", ["signals"]))
     if with_redis:
         procs.append(("publisher", ["publish"]))
+    if cfg.notify.urls or cfg.notify.destinations:
+        procs.append(("notify", ["notify"]))
     if tail:
         procs.append(("tail", ["tail", "--source", "zmq"]))
     return procs
