@@ -85,6 +85,8 @@ def test_zmq_tape_and_redis_stream_carry_every_liquidation_of_a_demo_run(tmp_pat
     assert dict(watcher.tape) == produced  # every liquidation of every venue, on its liq.<exchange>.<SYMBOL>
     assert xlen == sum(produced.values())
     assert watcher.gaps.gaps == 0 and watcher.bad_topics == []
+    gaps = dict(re.findall(r"(analytics-\d|signals|publisher): stopping \([^)]*\); (\d+) gap", out.text()))
+    assert gaps == {"analytics-0": "0", "analytics-1": "0", "signals": "0", "publisher": "0"}, out.text()[-3000:]
     assert {k.decode() for k in entry} == set(Liquidation._fields)
 
 
