@@ -8,13 +8,16 @@ import sys
 import threading
 from collections import Counter
 
+import orjson
 import pytest
 import zmq
 
 from common import topics
+from common.config import RedisConfig
 from common.schema import FeedStatus, Liquidation
 from common.sockets import make_socket
 from common.wire import GapCounter, SeqStamper, decode
+from publisher.redis_sink.sink import RedisSink
 from tests.integration.pipeline_harness import REPO, OutputCollector, child_env, terminate_and_wait, write_config
 from tests.polling import wait_until
 from tests.redis_server import RedisServer
@@ -114,3 +117,26 @@ def test_tail_liquidations_shows_the_tape_above_a_minimum(tmp_path):
         ctx.term()
     lines = [line for line in out.lines if "Liquidated" in line]
     assert lines and all(line.endswith("#BTC Long Liquidated $1.2M @ 97,300 on Binance") for line in lines)
+
+
+def test_tail_liquidations_from_the_redis_stream(tmp_path):
+    redis_server = RedisServer().start()
+    config = write_config(tmp_path, redis_server.url)
+    sink = RedisSink(RedisConfig(url=redis_server.url))
+    big = Liquidation("okx", "ETHUSDT", "ETH-USDT-SWAP", "short", 3012.5, 200.0, 602_500.0, 10**18, 10**18, True)
+    proc = subprocess.Popen([sys.executable, "-m", "liqcascade", "tail", "--liquidations", "--json"], cwd=REPO,
+                            env=child_env(config), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out = OutputCollector(proc)
+    try:
+        def seen() -> bool:  # XREAD starts at "now": keep adding until the first line arrives
+            sink.add([big])
+            sink.flush()
+            return any(line.startswith("{") for line in out.lines)
+        wait_until(seen, 20, interval=0.1, what="a tape line from tail --source redis")
+    finally:
+        proc.terminate()
+        proc.wait(5)
+        sink.client.close()
+        redis_server.stop()
+    first = orjson.loads(next(line for line in out.lines if line.startswith("{")))
+    assert Liquidation(**first) == big
