@@ -22,7 +22,7 @@ from publisher.notify.rules import MARKET, destinations
 
 log = logging.getLogger(__name__)
 
-STOP_DELIVERY_S = 3.0  # of the 5 s stop budget: what is queued may still go out in this time
+STOP_DELIVERY_S = 2.5  # of the 5 s stop budget, after up to 1 s of input drain: time left for queued messages
 
 
 class Notifier(Worker):
