@@ -46,7 +46,7 @@ class RedisConfig:
     buffer: int = 50_000
     batch: int = 256
     backoff_max_s: float = 5.0
-    liquidations_maxlen: int = 100_000  # `liquidations:stream`, the tape (approximate MAXLEN)
+    liquidations_maxlen: int = 100_000  # `liquidations:stream`, the tape (approximate MAXLEN); 0 = not written
 
 
 @dataclass(frozen=True)
