@@ -86,8 +86,9 @@ class Courier:
                 except queue.Empty:
                     continue
                 self.dropped += 1
-                log.warning("notify: %s: queue full (%d), dropped the oldest message (%d dropped so far)",
-                            self.name, self.cfg.queue, self.dropped)
+                if self.dropped in (1, 10, 100) or self.dropped % 1000 == 0:  # a dead destination: no log flood
+                    log.warning("notify: %s: queue full (%d), dropped the oldest message (%d dropped so far)",
+                                self.name, self.cfg.queue, self.dropped)
 
     def finish(self) -> None:
         """Take nothing more once the queue is empty (call on every courier first, then `close` each)."""
