@@ -49,7 +49,7 @@ class RedisConfig:
     # TTL of the per-symbol keys (cascade:probability:{symbol}, velocity:{symbol}:current), refreshed by
     # every heartbeat and metrics snapshot: a symbol that went quiet, expired or was refused leaves no key.
     key_ttl_s: float = 120.0
-    liquidations_maxlen: int = 100_000  # `liquidations:stream`, the tape (approximate MAXLEN)
+    liquidations_maxlen: int = 100_000  # `liquidations:stream`, the tape (approximate MAXLEN); 0 = not written
 
 
 @dataclass(frozen=True)
@@ -144,6 +144,39 @@ class StoreConfig:
 
 
 @dataclass(frozen=True)
+class NotifyDestination:
+    """One Apprise URL and what it wants: signals at or above `min_level` (and the step back to NONE
+    that resolves them) for `symbols` (empty: all, MARKET included), `direction` ("" both, "long",
+    "short"), at least `min_usd` liquidated on the symbol in the last 60 s; single liquidations of at
+    least `liquidation_min_usd[symbol]` (or `liquidation_min_usd_default`; 0 = off)."""
+
+    url: str = ""
+    min_level: str = "ALERT"
+    symbols: tuple[str, ...] = ()
+    direction: str = ""
+    min_usd: float = 0.0
+    liquidation_min_usd: dict[str, float] = field(default_factory=dict)
+    liquidation_min_usd_default: float = 0.0
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    """`liqcascade notify`: `urls` ($NOTIFY_URLS, comma-separated) get the default rules; `destinations`
+    carry their own. Delivery: a bounded queue, a token bucket (`rate_per_min`, `burst`) and retries
+    with capped backoff (honoring a 429's Retry-After) per destination."""
+
+    urls: tuple[str, ...] = ()
+    destinations: tuple[NotifyDestination, ...] = ()
+    repeat_interval_s: float = 600.0  # the same level of a symbol is not sent again within this
+    queue: int = 100
+    rate_per_min: float = 20.0
+    burst: int = 5
+    retries: int = 5
+    backoff_max_s: float = 60.0
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
 class Config:
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     redis: RedisConfig = field(default_factory=RedisConfig)
@@ -151,6 +184,7 @@ class Config:
     analytics: AnalyticsConfig = field(default_factory=AnalyticsConfig)
     signals: SignalsConfig = field(default_factory=SignalsConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
     log_level: str = "INFO"
 
     def endpoint(self, name: str, shard: int = 0) -> str:
@@ -232,6 +266,8 @@ def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
         over.setdefault("store", {})["url"] = env["STORE_URL"]
     if env.get("LOG_LEVEL"):
         over["log_level"] = env["LOG_LEVEL"]
+    if env.get("NOTIFY_URLS"):
+        over.setdefault("notify", {})["urls"] = env["NOTIFY_URLS"]
     if env.get("LIQCASCADE_IPC_DIR"):
         over.setdefault("pipeline", {})["ipc_dir"] = env["LIQCASCADE_IPC_DIR"]
     return over

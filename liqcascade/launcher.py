@@ -73,6 +73,8 @@ def plan(cfg: Config, exchanges: list[str], *, demo: bool, with_redis: bool, sim
         procs.append(("publisher", ["publish"]))
     if cfg.store.enabled:
         procs.append(("store", ["store"]))
+    if cfg.notify.urls or cfg.notify.destinations:
+        procs.append(("notify", ["notify"]))
     if tail:
         procs.append(("tail", ["tail", "--source", "zmq", "--width", str(tail_width(procs))]
                       + (["--color"] if sys.stdout.isatty() else [])))

@@ -32,6 +32,8 @@ class Publisher(Worker):
         self.tick_s = 0.1  # retry/flush cadence while Redis is down
 
     def on_start(self) -> None:
+        if self.cfg.redis.liquidations_maxlen <= 0:  # no tape in Redis: its frames are skipped undecoded
+            self.relay_prefix = TAPE_PREFIX
         sock = self.socket(zmq.PULL, self.cfg.endpoint("publisher"), bind=True)
         self.add_input(sock, self._on_message)
         log.info("publisher: writing to Redis at %s", self.sink.where())

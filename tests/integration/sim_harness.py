@@ -88,6 +88,7 @@ class Sink:
             s.bind(ep)
             self.socks.append(s)
         self.liqs: list[Liquidation] = []
+        self.tape: list[Liquidation] = []  # the same liquidations, relayed to signals for the tape
         self.prices: list[PriceTick] = []
         self.statuses: list[FeedStatus] = []
         self._stop = threading.Event()
@@ -101,9 +102,10 @@ class Sink:
         while not self._stop.is_set():
             for s, _ in poller.poll(50):
                 _, _, _, msgs = decode(s.recv_multipart())
+                at_signals = s is self.socks[-1]
                 for m in msgs:
                     if isinstance(m, Liquidation):
-                        self.liqs.append(m)
+                        (self.tape if at_signals else self.liqs).append(m)
                     elif isinstance(m, PriceTick):
                         self.prices.append(m)
                     elif isinstance(m, FeedStatus):
