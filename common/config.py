@@ -329,10 +329,23 @@ class ConfigProblem(click.ClickException):
 
 
 def masked(cfg: Config) -> dict[str, Any]:
-    """to_mapping() with credentials masked (the Redis password): what `liqcascade config` prints."""
+    """to_mapping() with credentials masked: what `liqcascade config` prints.
+
+    Redis and store URLs lose their password. A notification URL carries its secret in the path
+    (`tgram://BOT_TOKEN/CHAT`, `discord://ID/TOKEN`), so only its scheme is shown.
+    """
     out = to_mapping(cfg)
     out["redis"]["url"] = mask_url(out["redis"]["url"])
+    out["store"]["url"] = mask_url(out["store"]["url"])
+    out["notify"]["urls"] = [_scheme_only(u) for u in out["notify"]["urls"]]
+    for d in out["notify"]["destinations"]:
+        d["url"] = _scheme_only(d["url"])
     return out
+
+
+def _scheme_only(url: str) -> str:
+    scheme, sep, _ = url.partition("://")
+    return f"{scheme}://***" if sep else "***"
 
 
 def get_config(ctx: click.Context, overrides: Mapping[str, Any] | None = None, process: str = "") -> Config:

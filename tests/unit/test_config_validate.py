@@ -89,6 +89,15 @@ def test_credentials_are_masked():
     assert "hunter2" not in out and json.loads(out)["redis"]["url"] == "redis://:***@host:6379/0"
 
 
+def test_notification_and_store_secrets_are_masked():
+    cfg = load_config(env={"NOTIFY_URLS": "tgram://123456:BOTTOKEN/-100200,discord://99/WEBHOOKTOKEN",
+                           "STORE_URL": "postgresql://liq:pgsecret@db/liq"})
+    out = json.dumps(masked(cfg))
+    assert "BOTTOKEN" not in out and "WEBHOOKTOKEN" not in out and "pgsecret" not in out
+    assert masked(cfg)["notify"]["urls"] == ["tgram://***", "discord://***"]
+    assert masked(cfg)["store"]["url"] == "postgresql://liq:***@db/liq"
+
+
 def test_config_toml_round_trips(tmp_path):
     env = {"LIQCASCADE_CONFIG": None, "REDIS_URL": None, "LOG_LEVEL": None, "LIQCASCADE_IPC_DIR": None,
            "TRACKED_SYMBOLS": "eth-usdt,btc"}
