@@ -115,12 +115,24 @@ class SignalsConfig:
 
 
 @dataclass(frozen=True)
+class DashboardConfig:
+    """`liqcascade dashboard`: the web page, JSON/SSE endpoints, /metrics, /livez and /readyz."""
+
+    host: str = "127.0.0.1"  # loopback unless the user says otherwise
+    port: int = 8080
+    tape_min_usd: float = 10_000.0  # liquidations at or above this go to the live tape and the price markers
+    signals_kept: int = 200  # signal timeline length
+    push_every_s: float = 0.5  # SSE update cadence: coalesces a cascade's thousands of events per second
+
+
+@dataclass(frozen=True)
 class Config:
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     redis: RedisConfig = field(default_factory=RedisConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
     analytics: AnalyticsConfig = field(default_factory=AnalyticsConfig)
     signals: SignalsConfig = field(default_factory=SignalsConfig)
+    dashboard: DashboardConfig = field(default_factory=DashboardConfig)
     log_level: str = "INFO"
 
     def endpoint(self, name: str, shard: int = 0) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 import zmq
 
+from common import metrics
 from common.config import Config
 from common.lifecycle import StopFlag
 from common.sockets import make_socket
@@ -46,6 +47,7 @@ class Worker:
         self.gaps = GapCounter(self.name)
         self.bad_frames = 0
         self.dropped = 0
+        self.msgs_in = self.events_in = self.events_out = 0  # for common.metrics, read on tick
         self.tick_s = cfg.pipeline.heartbeat_s
         self._wake_at: float | None = None  # time.monotonic() of the earliest requested on_wakeup
         self.raw_body = b""  # body frame of the message being handled: relays forward it as it is
@@ -92,6 +94,7 @@ class Worker:
             return True
         try:
             sock.send_multipart(self.stamper.stamp(topic, msgs), flags=0 if block else zmq.NOBLOCK, copy=False)
+            self.events_out += len(msgs)
             return True
         except zmq.Again:
             self.dropped += len(msgs)
@@ -103,6 +106,7 @@ class Worker:
     def run(self) -> int:
         if threading.current_thread() is threading.main_thread():
             self.stop.install()  # a process: SIGTERM/SIGINT set the flag (threads in tests set it directly)
+            metrics.init(self.cfg.pipeline.ipc_dir, self.name)
         self.ctx = zmq.Context()
         try:
             self.on_start()
@@ -134,6 +138,7 @@ class Worker:
             if now >= next_tick:
                 next_tick = now + self.tick_s
                 self.on_tick(self.clock())
+                metrics.worker(self)
 
     def _poll_once(self, timeout_ms: float) -> int:
         handled = 0
@@ -159,6 +164,8 @@ class Worker:
                 log.warning("%s: dropped bad frame: %s", self.name, exc)
                 continue
             self.gaps.check(sender, topic, seq)
+            self.msgs_in += 1
+            self.events_in += len(msgs)
             self.raw_body = frames[2]
             handler(topic, msgs, self.clock())
         return n

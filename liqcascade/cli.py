@@ -16,6 +16,7 @@ COMMANDS = {
     "analytics": "analytics.process:command",
     "signals": "signals.process:command",
     "publish": "publisher.redis_sink.process:command",
+    "dashboard": "publisher.dashboard.process:command",
     "up": "liqcascade.launcher:command",
     "exchange-sim": "liqcascade.sim.cli:command",
     "parse": "ingest.commands:parse_command",

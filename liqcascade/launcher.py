@@ -15,7 +15,9 @@ import click
 import redis
 from honcho.manager import Manager
 
+from common import metrics
 from common.config import Config, get_config
+from publisher.dashboard.process import url as dashboard_url
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,7 @@ def plan(cfg: Config, exchanges: list[str], *, demo: bool, with_redis: bool, sim
     for k in range(cfg.pipeline.shards):
         procs.append((f"analytics-{k}", ["analytics", "--shard", str(k), "--shards", str(cfg.pipeline.shards)]))
     procs.append(("signals", ["signals"]))
+    procs.append(("dashboard", ["dashboard"]))
     if with_redis:
         procs.append(("publisher", ["publish"]))
     if tail:
@@ -90,6 +93,8 @@ def command(ctx: click.Context, demo: bool, exchanges: str | None, shards: int |
     if root.get("log_level"):
         base += ["--log-level", root["log_level"]]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    metrics.reset_dir(cfg.pipeline.ipc_dir)  # a fresh run: no metric files of processes gone before
+    click.secho(f"dashboard: {dashboard_url(cfg)}", fg="green", bold=True, err=True)
     manager = Manager()
     for name, argv in plan(cfg, names, demo=demo, with_redis=with_redis, sim_port=free_port(),
                            tail=demo if tail is None else tail, speed=speed):

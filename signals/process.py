@@ -9,7 +9,7 @@ from typing import Any
 import click
 import zmq
 
-from common import topics
+from common import metrics, topics
 from common.config import Config, get_config
 from common.lifecycle import StopFlag
 from common.schema import FeedStatus, MetricsSnapshot, PriceTick, Regime, Signal
@@ -53,10 +53,12 @@ class SignalsProcess(Worker):
             # Subscribers get the snapshot first, forwarded as received (one symbol per topic, no
             # re-encoding); the signal work on it follows.
             self._send(self.stamper.stamp_body(topic, self.raw_body))
+            metrics.latency(msgs, now_ns)
             for snap in msgs:
                 if isinstance(snap, MetricsSnapshot):
                     self._collect(out, self.gen.on_metrics(snap, now_ns))
         elif topic.startswith(topics.PRICE + b"."):
+            self._pub.send_multipart(self.stamper.stamp_body(topic, self.raw_body), copy=False)  # dashboard
             for tick in msgs:
                 if isinstance(tick, PriceTick):
                     self.gen.on_price(tick)
@@ -83,6 +85,7 @@ class SignalsProcess(Worker):
                 log.info("signals: %s %s -> %s p=%.2f %s", sig.symbol, sig.previous_level, sig.level,
                          sig.probability, sig.direction)
         self.signals_sent += len(sigs)
+        metrics.signals(sigs)
 
     def _regime(self, out: dict[bytes, list[Any]], now_ns: int, force: bool) -> None:
         """Regime on change (name, liquidity, trend) and on every heartbeat."""
@@ -95,6 +98,7 @@ class SignalsProcess(Worker):
     def _flush(self, out: dict[bytes, list[Any]]) -> None:
         for topic, msgs in out.items():
             self._send(self.stamper.stamp(topic, msgs))
+            self.events_out += len(msgs)
 
     def _send(self, frames: list[bytes]) -> None:
         """The same frames to the PUB and, never blocking, to the publisher."""

@@ -9,6 +9,7 @@ from typing import Any
 import click
 import zmq
 
+from common import metrics
 from common.config import Config, get_config
 from common.worker import Worker
 from publisher.redis_sink.sink import RedisSink
@@ -40,6 +41,7 @@ class Publisher(Worker):
     def on_tick(self, now_ns: int) -> None:
         if self.sink.buffer:
             self.sink.flush()
+        metrics.redis_sink(self.sink)
 
     def on_stop(self) -> None:
         deadline = time.monotonic() + STOP_FLUSH_S

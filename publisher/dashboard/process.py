@@ -1,0 +1,54 @@
+"""The dashboard process: uvicorn serving the app; SIGTERM/SIGINT -> streams closed, exit within 5 s."""
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+import uvicorn
+
+from common import metrics
+from common.config import Config, get_config
+from publisher.dashboard.app import create_app
+
+log = logging.getLogger(__name__)
+
+GRACEFUL_S = 1.0  # open /events streams are closed after this; well inside the 5 s stop budget
+
+
+def url(cfg: Config) -> str:
+    host = cfg.dashboard.host
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{cfg.dashboard.port}/"
+
+
+def serve(cfg: Config) -> int:
+    """Run until SIGTERM/SIGINT (uvicorn's handlers only set its exit flag); returns the exit code."""
+    metrics.init(cfg.pipeline.ipc_dir, "dashboard")
+    config = uvicorn.Config(create_app(cfg), host=cfg.dashboard.host, port=cfg.dashboard.port,
+                            log_level="warning", access_log=False, lifespan="on",
+                            timeout_graceful_shutdown=GRACEFUL_S, log_config=None)
+    server = uvicorn.Server(config)
+    log.info("dashboard: serving %s (metrics at %smetrics)", url(cfg), url(cfg))
+    try:
+        server.run()
+    except SystemExit as exc:  # uvicorn exits 1 when it cannot bind; it has logged why
+        return int(exc.code or 0)
+    finally:
+        metrics.mark_dead()
+    if not server.started:
+        log.error("dashboard: could not serve on %s:%d", cfg.dashboard.host, cfg.dashboard.port)
+        return 1
+    log.info("dashboard: stopped")
+    return 0
+
+
+@click.command("dashboard")
+@click.option("--host", default=None, help="Listen address (default dashboard.host, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default dashboard.port, 8080).")
+@click.pass_context
+def command(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Serve the live dashboard, /api/state, /events (SSE), /metrics, /livez and /readyz."""
+
+    cfg = get_config(ctx, {"dashboard": {"host": host, "port": port}}, process="dashboard")
+    sys.exit(serve(cfg))
