@@ -81,7 +81,8 @@ def create_app(cfg: Config, clock: Callable[[], int] = time.time_ns) -> Starlett
 
     app = Starlette(routes=[
         Route("/", index), Route("/api/state", api_state), Route("/events", events),
-        Route("/favicon.ico", lambda _r: Response(status_code=204)), Route("/livez", livez), Route("/readyz", readyz), Route("/metrics", prometheus),
+        Route("/favicon.ico", lambda _r: Response(status_code=204)),
+        Route("/livez", livez), Route("/readyz", readyz), Route("/metrics", prometheus),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ], lifespan=lifespan)
     app.state.dashboard = state
