@@ -22,6 +22,7 @@ from publisher.dashboard.state import DashboardState
 
 STATIC = Path(__file__).parent / "static"
 KEEPALIVE_S = 15.0  # an SSE comment this often keeps proxies from closing an idle stream
+STOP_CHECK_S = 0.25  # open streams notice a stop this fast (uvicorn waits for them before exiting)
 
 
 class JSON(JSONResponse):
@@ -29,7 +30,9 @@ class JSON(JSONResponse):
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
 
 
-def create_app(cfg: Config, clock: Callable[[], int] = time.time_ns) -> Starlette:
+def create_app(cfg: Config, clock: Callable[[], int] = time.time_ns,
+               stopping: Callable[[], bool] = lambda: False) -> Starlette:
+    """The app; `stopping()` turning true ends every open /events stream so the server can exit."""
     state = DashboardState(cfg, clock())
     feed = Feed(cfg, state, clock)
     ipc_dir = cfg.pipeline.ipc_dir
@@ -52,14 +55,19 @@ def create_app(cfg: Config, clock: Callable[[], int] = time.time_ns) -> Starlett
         queue = feed.subscribe()
 
         async def stream() -> AsyncIterator[bytes]:
+            idle_s = 0.0
             try:
-                while True:
+                while not stopping():
                     try:
-                        body = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+                        body = await asyncio.wait_for(queue.get(), STOP_CHECK_S)
                     except TimeoutError:
+                        idle_s += STOP_CHECK_S
+                        if idle_s < KEEPALIVE_S:
+                            continue
                         body = b": keepalive\n\n"
-                    if body is None:  # server stopping
+                    if body is None:  # the feed stopped
                         return
+                    idle_s = 0.0
                     yield body
             finally:
                 feed.unsubscribe(queue)

@@ -1,8 +1,11 @@
 """The dashboard process: uvicorn serving the app; SIGTERM/SIGINT -> streams closed, exit within 5 s."""
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import sys
+from collections.abc import Iterator
 
 import click
 import uvicorn
@@ -22,13 +25,31 @@ def url(cfg: Config) -> str:
     return f"http://{shown}:{cfg.dashboard.port}/"
 
 
+class Server(uvicorn.Server):
+    """uvicorn with the house signal handling: SIGTERM/SIGINT only set the exit flag, and the process then
+    returns 0 (uvicorn's own handling re-raises the signal after shutdown, which ends the process with -15)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        def stop(_signum: int, _frame: object) -> None:
+            self.should_exit = True
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
 def serve(cfg: Config) -> int:
-    """Run until SIGTERM/SIGINT (uvicorn's handlers only set its exit flag); returns the exit code."""
+    """Run until SIGTERM/SIGINT; returns the exit code."""
     metrics.init(cfg.pipeline.ipc_dir, "dashboard")
-    config = uvicorn.Config(create_app(cfg), host=cfg.dashboard.host, port=cfg.dashboard.port,
+    server: Server | None = None
+    app = create_app(cfg, stopping=lambda: server is not None and server.should_exit)
+    config = uvicorn.Config(app, host=cfg.dashboard.host, port=cfg.dashboard.port,
                             log_level="warning", access_log=False, lifespan="on",
                             timeout_graceful_shutdown=GRACEFUL_S, log_config=None)
-    server = uvicorn.Server(config)
+    server = Server(config)
     log.info("dashboard: serving %s (metrics at %smetrics)", url(cfg), url(cfg))
     try:
         server.run()
