@@ -46,6 +46,7 @@ class RedisConfig:
     buffer: int = 50_000
     batch: int = 256
     backoff_max_s: float = 5.0
+    liquidations_maxlen: int = 100_000  # `liquidations:stream`, the tape (approximate MAXLEN)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class IngestConfig:
     hyperliquid_fills_dir: str = ""
     okx_ctval_cache: str = "~/.cache/liqcascade/okx_instruments.json"
     stale_after_s: float = 0.0  # stale-feed watchdog override in seconds; 0 = the venue's STALE_AFTER_S
+    liquidation_tape: bool = True  # relay every liquidation as `liq.<exchange>.<SYMBOL>` (PUB, Redis stream)
 
 
 @dataclass(frozen=True)

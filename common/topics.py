@@ -14,6 +14,11 @@ def liq_batch(shard: int) -> bytes:
     return LIQ + b".shard%d" % shard
 
 
+def liquidation(exchange: str, symbol: str) -> bytes:
+    """`liq.binance.BTCUSDT`: one venue's liquidations of one symbol (the tape); `liq.` subscribes to all."""
+    return b"%s.%s.%s" % (LIQ, exchange.encode(), symbol.encode())
+
+
 def price(symbol: str) -> bytes:
     return PRICE + b"." + symbol.encode()
 

@@ -56,6 +56,17 @@ def decode(frames: Sequence[bytes]) -> tuple[bytes, str, int, list[Any]]:
         raise WireError(f"undecodable frame on {bytes(topic)[:64]!r}: {exc}") from exc
 
 
+def decode_head(frames: Sequence[bytes]) -> tuple[bytes, str, int]:
+    """(topic, sender, seq) without unpacking the body: what a relay needs to count gaps and forward."""
+    if len(frames) != 3:
+        raise WireError(f"expected 3 frames, got {len(frames)}")
+    try:
+        sender, seq = msgpack.unpackb(frames[1], use_list=False)
+    except Exception as exc:  # msgpack errors, or not a pair
+        raise WireError(f"undecodable header on {bytes(frames[0])[:64]!r}: {exc}") from exc
+    return bytes(frames[0]), sender, seq
+
+
 class SeqStamper:
     """Hands out per-topic sequence numbers for one sender."""
 

@@ -19,7 +19,7 @@ from common import metrics
 from common.config import Config
 from common.lifecycle import StopFlag
 from common.sockets import make_socket
-from common.wire import GapCounter, SeqStamper, WireError, decode
+from common.wire import GapCounter, SeqStamper, WireError, decode, decode_head
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ class Worker:
         self.tick_s = cfg.pipeline.heartbeat_s
         self._wake_at: float | None = None  # time.monotonic() of the earliest requested on_wakeup
         self.raw_body = b""  # body frame of the message being handled: relays forward it as it is
+        self.relay_prefix: bytes | None = None  # topics handed to on_relay as frames, their body never decoded
 
     # -- hooks ---------------------------------------------------------------------------------
     def on_start(self) -> None:
@@ -67,6 +68,9 @@ class Worker:
 
     def on_stop(self) -> None:
         """Flush whatever is buffered; sockets are closed afterwards by the base."""
+
+    def on_relay(self, frames: list[bytes]) -> None:
+        """A message on a `relay_prefix` topic, gap-checked but not decoded: forward it as it is."""
 
     # -- helpers for subclasses ----------------------------------------------------------------
     def socket(self, kind: int, endpoint: str, *, bind: bool, subscribe: tuple[bytes, ...] = ()) -> zmq.Socket:
@@ -157,6 +161,9 @@ class Worker:
             except zmq.Again:
                 break
             n += 1
+            if self.relay_prefix is not None and frames[0].startswith(self.relay_prefix):
+                self._relay(frames)
+                continue
             try:
                 topic, sender, seq, msgs = decode(frames)
             except WireError as exc:
@@ -169,6 +176,16 @@ class Worker:
             self.raw_body = frames[2]
             handler(topic, msgs, self.clock())
         return n
+
+    def _relay(self, frames: list[bytes]) -> None:
+        try:
+            topic, sender, seq = decode_head(frames)
+        except WireError as exc:
+            self.bad_frames += 1
+            log.warning("%s: dropped bad frame: %s", self.name, exc)
+            return
+        self.gaps.check(sender, topic, seq)
+        self.on_relay(frames)
 
     def _drain_on_stop(self) -> None:
         """Consume what upstream already sent (until quiet for 20 ms), so a stop loses nothing queued.

@@ -44,7 +44,8 @@ class Ingester:
         self.clock = clock
         self.conn = connection or Connection(venue, cfg, clock)
         self.dedupe = Deduper(name=self.name)
-        self.router = Router(cfg.pipeline.shards, cfg.ingest.symbols, cfg.ingest.price_symbol)
+        self.router = Router(cfg.pipeline.shards, cfg.ingest.symbols, cfg.ingest.price_symbol,
+                             tape=cfg.ingest.liquidation_tape)
         self.bad_frames = 0
         self.events = 0
         self._stop: asyncio.Event | None = None
@@ -89,6 +90,8 @@ class Ingester:
         self._outs = {None: signals_sock, **dict(enumerate(shard_socks))}
         # Sequence numbers count per destination socket, so each receiver sees an unbroken series.
         self._stampers = {dest: SeqStamper(self.name) for dest in self._outs}
+        # Liquidation topics have one series: a tape batch's frames go to its shard and to signals alike.
+        self._liq_stamper = SeqStamper(self.name)
         tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._flusher()),
                  asyncio.create_task(self._heartbeat())]
         log.info("%s: started, %d shard(s), symbols=%s", self.name, len(shard_socks),
@@ -142,9 +145,15 @@ class Ingester:
             await self._flush()
 
     async def _flush(self, final: bool = False) -> None:
-        for dest, topic, batch in self.router.take():
-            self.events += len(batch) if dest is not None else 0
-            await self._outs[dest].send_multipart(self._stampers[dest].stamp(topic, batch), copy=False)
+        for dest, topic, batch, tape in self.router.take():
+            if dest is None:
+                await self._outs[None].send_multipart(self._stampers[None].stamp(topic, batch), copy=False)
+                continue
+            self.events += len(batch)
+            frames = self._liq_stamper.stamp(topic, batch)  # encoded once, relayed as they are
+            await self._outs[dest].send_multipart(frames, copy=False)
+            if tape:
+                await self._outs[None].send_multipart(frames, copy=False)
         if final:
             await self._send_status(connected=False)
 

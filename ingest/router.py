@@ -1,41 +1,62 @@
 """Routes normalized events to their destinations in per-destination batches."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from common import topics
 from common.schema import Liquidation, PriceTick
 from common.sharding import shard_of
 from ingest.exchanges.base import Event
 
 
+class Batch(NamedTuple):
+    """One message's worth of events: encoded once, sent to `shard` (None: the signal generator), and
+    with `tape` the same frames also go to the signal generator, which relays them to consumers."""
+
+    shard: int | None
+    topic: bytes
+    events: list[Event]
+    tape: bool = False
+
+
 class Router:
     """Liquidations go to the shard that owns their symbol; the BTC price goes to the signal generator.
 
     Events accumulate between flushes, so one ZMQ message carries everything a burst of frames
-    produced for one shard (batching is what keeps the ipc hop far from its limit).
+    produced for one destination (batching is what keeps the ipc hop far from its limit). With the
+    liquidation tape on, a flush is grouped per (exchange, symbol) under `liq.<exchange>.<SYMBOL>`, so
+    the very frames a shard receives can be relayed unchanged to raw consumers filtering by prefix;
+    with it off, per shard under `liq.shardK` (fewer, larger messages).
     """
 
-    def __init__(self, shards: int, symbols: tuple[str, ...], price_symbol: str) -> None:
+    def __init__(self, shards: int, symbols: tuple[str, ...], price_symbol: str, tape: bool = True) -> None:
         self.shards = shards
         self.symbols = frozenset(symbols)
         self.price_symbol = price_symbol
-        self.liq: list[list[Liquidation]] = [[] for _ in range(shards)]
+        self.tape = tape
+        self.liq: dict[tuple[int, bytes], list[Liquidation]] = {}  # (shard, topic) -> events
         self.prices: list[PriceTick] = []
         self.pending = 0
         self.filtered = 0
-        self._shard_cache: dict[str, int] = {}
+        self._routes: dict[tuple[str, str], tuple[int, bytes]] = {}  # (exchange, symbol) -> (shard, topic)
 
     def add(self, events: list[Event]) -> int:
         """Queue events; returns how many were kept (tracked symbols only)."""
         kept = 0
+        routes, liq = self._routes, self.liq
         for ev in events:
             if isinstance(ev, Liquidation):
                 if self.symbols and ev.symbol not in self.symbols:
                     self.filtered += 1
                     continue
-                shard = self._shard_cache.get(ev.symbol)
-                if shard is None:
-                    shard = self._shard_cache[ev.symbol] = shard_of(ev.symbol, self.shards)
-                self.liq[shard].append(ev)
+                route = routes.get((ev.exchange, ev.symbol))
+                if route is None:
+                    route = routes[(ev.exchange, ev.symbol)] = self._route(ev)
+                batch = liq.get(route)
+                if batch is None:
+                    liq[route] = [ev]
+                else:
+                    batch.append(ev)
             elif ev.symbol == self.price_symbol:
                 self.prices.append(ev)
             else:
@@ -44,15 +65,16 @@ class Router:
         self.pending += kept
         return kept
 
-    def take(self) -> list[tuple[int | None, bytes, list[Event]]]:
-        """Swap out the batches: (shard or None for the signal generator, topic, events)."""
-        out: list[tuple[int | None, bytes, list[Event]]] = []
-        for shard, batch in enumerate(self.liq):
-            if batch:
-                out.append((shard, topics.liq_batch(shard), batch))
-                self.liq[shard] = []
+    def _route(self, ev: Liquidation) -> tuple[int, bytes]:
+        shard = shard_of(ev.symbol, self.shards)
+        return shard, topics.liquidation(ev.exchange, ev.symbol) if self.tape else topics.liq_batch(shard)
+
+    def take(self) -> list[Batch]:
+        """Swap out the batches: liquidations per shard (and per symbol with the tape), then prices."""
+        out = [Batch(shard, topic, batch, self.tape) for (shard, topic), batch in self.liq.items()]
+        self.liq = {}
         if self.prices:
-            out.append((None, topics.price(self.price_symbol), self.prices))
+            out.append(Batch(None, topics.price(self.price_symbol), self.prices))
             self.prices = []
         self.pending = 0
         return out

@@ -40,6 +40,7 @@ class SignalsProcess(Worker):
         self._pub: zmq.Socket | None = None
 
     def on_start(self) -> None:
+        self.relay_prefix = topics.LIQ + b"."  # the liquidation tape: relayed, never decoded here
         self._pull = self.socket(zmq.PULL, self.cfg.endpoint("signals"), bind=True)
         self._push = self.socket(zmq.PUSH, self.cfg.endpoint("publisher"), bind=False)
         self._pub = self.socket(zmq.PUB, self.cfg.endpoint("pub"), bind=True)
@@ -71,6 +72,10 @@ class SignalsProcess(Worker):
         else:
             log.warning("signals: unexpected topic %r", topic[:64])
         self._flush(out)
+
+    def on_relay(self, frames: list[bytes]) -> None:
+        """The ingesters' liquidation batches, frames unchanged (their sender and seq): PUB and publisher."""
+        self._send(frames)
 
     def on_tick(self, now_ns: int) -> None:
         out: dict[bytes, list[Any]] = defaultdict(list)

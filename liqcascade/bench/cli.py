@@ -36,7 +36,8 @@ def _redis(url: str) -> str | None:
         return None
 
 
-def collect(rates: list[float], tp_rates: list[float], quick: bool, redis_url: str, echo: Any) -> dict[str, Any]:
+def collect(rates: list[float], tp_rates: list[float], quick: bool, redis_url: str, echo: Any,
+            tape_compare: bool = False) -> dict[str, Any]:
     """Run every part; a part that fails is reported under `errors` and the others still run."""
     p = QUICK if quick else FULL
     res: dict[str, Any] = {"machine": {**machine(), "loadavg_start": os.getloadavg()[0]}, "errors": {}}
@@ -59,7 +60,8 @@ def collect(rates: list[float], tp_rates: list[float], quick: bool, redis_url: s
     except Exception as exc:  # noqa: BLE001
         log.exception("bench: stage figures failed")
         res["errors"]["stages"] = str(exc)
-    res["pipeline"] = _pipelines(rates, tp_rates, p, _redis(redis_url), echo, res["errors"], 0 if quick else 2)
+    res["pipeline"] = _pipelines(rates, tp_rates, p, _redis(redis_url), echo, res["errors"], 0 if quick else 2,
+                                 tape_compare)
     res["redis"] = bool(_redis(redis_url))
     _summarize(res)
     res["machine"]["loadavg_end"] = os.getloadavg()[0]
@@ -69,22 +71,24 @@ def collect(rates: list[float], tp_rates: list[float], quick: bool, redis_url: s
 
 
 def _pipelines(rates: list[float], tp_rates: list[float], p: dict[str, float], redis_url: str | None, echo: Any,
-               errors: dict[str, str], search_steps: int) -> dict[str, Any]:
+               errors: dict[str, str], search_steps: int, tape_compare: bool = False) -> dict[str, Any]:
     """Latency runs at `rates` (Binance, one frame per event, probes; keyed "1000", "10000"), then
     throughput runs at `tp_rates` (Bybit batches; keyed "bybit-50000") and `search_steps` more between
     the best sustained and the first failed rate (doubling while none failed).
 
     The Python simulator sends at most ~20k Binance frames/s, so higher rates go through Bybit's batched
     tape, which is also how the complete liquidation flow of a venue arrives in reality.
+    With `tape_compare`, each fixed rate first runs with the liquidation tape off (keyed "...-notape"):
+    the before/after of the tape's relay in one run, under the same machine load.
     """
     runs: dict[str, Any] = {}
 
-    def attempt(rate: float, venue: str) -> bool:
-        key = str(int(rate)) if venue == "binance" else f"{venue}-{int(rate)}"
-        echo(f"pipeline at {rate:,.0f} events/s ({venue}) ...")
+    def attempt(rate: float, venue: str, tape: bool = True) -> bool:
+        key = (str(int(rate)) if venue == "binance" else f"{venue}-{int(rate)}") + ("" if tape else "-notape")
+        echo(f"pipeline at {rate:,.0f} events/s ({venue}{'' if tape else ', tape off'}) ...")
         try:
             runs[key] = pipeline.run(rate, warmup_s=p["warmup_s"], window_s=p["window_s"], redis_url=redis_url,
-                                     venue=venue)
+                                     venue=venue, tape=tape)
         except pipeline.BenchError as exc:
             log.error("bench: pipeline at %s failed: %s", key, exc)
             errors[f"pipeline_{key}"] = str(exc)[-2000:]
@@ -97,9 +101,13 @@ def _pipelines(rates: list[float], tp_rates: list[float], p: dict[str, float], r
         return ok
 
     for rate in sorted(rates):
+        if tape_compare:
+            attempt(rate, "binance", tape=False)
         attempt(rate, "binance")
     good, bad = 0.0, None
     for rate in sorted(tp_rates):
+        if tape_compare:
+            attempt(rate, "bybit", tape=False)
         if attempt(rate, "bybit"):
             good = max(good, rate)
         elif bad is None:
@@ -124,7 +132,7 @@ def _sustained(run: dict[str, Any], rate: float) -> bool:
 
 def _summarize(res: dict[str, Any]) -> None:
     """The headline keys, from the per-rate runs."""
-    runs = res["pipeline"]
+    runs = {k: r for k, r in res["pipeline"].items() if r.get("tape", True)}  # the default config
     sustained = [r["events_per_s"] for r in runs.values() if r.get("sustained")]
     res["pipeline_events_per_s"] = max(sustained, default=0)
     res["pipeline_lost"] = sum(r["lost"] for r in runs.values() if r.get("lost") is not None)
@@ -134,6 +142,12 @@ def _summarize(res: dict[str, Any]) -> None:
     res["latency_us"] = runs.get("10000", {}).get("latency_us", empty)
     res["latency_1k_us"] = runs.get("1000", {}).get("latency_us", empty)
     res["freshness_us"] = runs.get("10000", {}).get("freshness_us", empty)
+    compared = {k: (res["pipeline"][k + "-notape"], r) for k, r in runs.items() if k + "-notape" in res["pipeline"]}
+    if compared:
+        res["tape_cost"] = {k: {"events_per_s": [off["events_per_s"], on["events_per_s"]],
+                                "latency_p50_us": [off["latency_us"]["p50"], on["latency_us"]["p50"]],
+                                "freshness_p50_us": [off["freshness_us"]["p50"], on["freshness_us"]["p50"]]}
+                            for k, (off, on) in compared.items()}
 
 
 def _table(res: dict[str, Any]) -> str:
@@ -161,6 +175,10 @@ def _table(res: dict[str, Any]) -> str:
                     f"{r['lost'] if r['lost'] is not None else '?':>5} {r['gaps']:>5}  {pct(r['latency_us'])}")
         rows.append(f"{'':<12} freshness {pct(r['freshness_us'])}")
         rows.append(f"{'':<12} cpu % " + ", ".join(f"{n} {v}" for n, v in r["cpu_percent"].items()))
+    for key, c in res.get("tape_cost", {}).items():
+        rows.append(f"tape {key:<12} off -> on: {c['events_per_s'][0]:,} -> {c['events_per_s'][1]:,} events/s, "
+                    f"latency p50 {c['latency_p50_us'][0] / 1000:.2f} -> {c['latency_p50_us'][1] / 1000:.2f} ms, "
+                    f"freshness p50 {c['freshness_p50_us'][0] / 1000:.2f} -> {c['freshness_p50_us'][1] / 1000:.2f} ms")
     rows += ["", f"max sustained {res['pipeline_events_per_s']:,} events/s lossless; lost "
              f"{res['pipeline_lost']}, undelivered by the simulator {res['pipeline_undelivered']}",
              f"targets      {TARGETS}"]
@@ -184,10 +202,12 @@ def _rates(text: str, option: str) -> list[float]:
               help="Latency runs (Binance frames, probes) at these offered rates in events/s.")
 @click.option("--throughput-rates", default=DEFAULT_THROUGHPUT, show_default=True,
               help="Throughput runs (Bybit batched tape) at these rates, then a search above them ('' = none).")
+@click.option("--tape-compare", is_flag=True, help="Also run each fixed rate with the liquidation tape off "
+              "(keys '...-notape'; `tape_cost` gives off -> on).")
 @click.option("--redis-url", default="redis://127.0.0.1:6379/0", show_default=True,
               help="Redis for the publisher; without a reachable Redis the pipeline runs without it.")
 @click.pass_context
-def command(ctx: click.Context, quick: bool, as_json: bool, rates: str, throughput_rates: str,
+def command(ctx: click.Context, quick: bool, as_json: bool, rates: str, throughput_rates: str, tape_compare: bool,
             redis_url: str) -> None:
     """Measure transport limits, the live pipeline at fixed rates and its maximum, and per-stage costs."""
 
@@ -199,7 +219,7 @@ def command(ctx: click.Context, quick: bool, as_json: bool, rates: str, throughp
     def echo(msg: str) -> None:
         click.echo(msg, err=True)
 
-    res = collect(offered, tp_offered, quick, redis_url, echo)
+    res = collect(offered, tp_offered, quick, redis_url, echo, tape_compare)
     res["duration_s"] = round(time.monotonic() - started, 1)
     res["command"] = shlex.join(["liqcascade", *sys.argv[1:]])
     click.echo(json.dumps(res, indent=2) if as_json else _table(res))

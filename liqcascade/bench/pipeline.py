@@ -76,8 +76,9 @@ def _ints(pattern: str, text: str) -> list[int]:
 
 
 def run(rate: float, *, warmup_s: float, window_s: float, redis_url: str | None, venue: str = "binance",
-        ready_timeout_s: float = 30.0) -> dict[str, Any]:
-    """One run at an offered `rate` (a latency run on binance, a throughput run on bybit); its figures."""
+        ready_timeout_s: float = 30.0, tape: bool = True) -> dict[str, Any]:
+    """One run at an offered `rate` (a latency run on binance, a throughput run on bybit), with the
+    liquidation tape on (the default config) or off; its figures."""
     with tempfile.TemporaryDirectory(prefix="liqbench-") as tmp:
         seconds = warmup_s + window_s + 1.0
         if venue == "bybit":
@@ -90,14 +91,14 @@ def run(rate: float, *, warmup_s: float, window_s: float, redis_url: str | None,
             flow = Path(tmp) / "flow.jsonl"
             sent = write_flow(flow, rate, seconds)
             flow_args = ["--file", str(flow), "--no-throttle"]
-        pipe = Pipeline(Path(tmp), rate, redis_url, venue, symbols)
+        pipe = Pipeline(Path(tmp), rate, redis_url, venue, symbols, tape)
 
         cfg = load_config(str(pipe.config), env={})
         watcher = Watcher(cfg.endpoint("pub"), venue)
         try:
             pipe.start()
             res = _measure(pipe, watcher, flow_args, sent, warmup_s, window_s, ready_timeout_s)
-            return {"venue": venue, **res}
+            return {"venue": venue, "tape": tape, **res}
         finally:
             pipe.stop()
             watcher.close()

@@ -37,8 +37,9 @@ class Child:
 
 
 def write_config(workdir: Path, sim_port: int, redis_url: str | None, venue: str,
-                 symbols: tuple[str, ...] = ()) -> Path:
-    """A TOML config for every child: private ipc dir, the simulator's URL for `venue`, Redis or none."""
+                 symbols: tuple[str, ...] = (), tape: bool = True) -> Path:
+    """A TOML config for every child: private ipc dir, the simulator's URL for `venue`, Redis or none,
+    the liquidation tape on or off."""
     lines = [
         'log_level = "INFO"',
         "[pipeline]", f'ipc_dir = "{workdir / "ipc"}"', f"shards = {SHARDS}",
@@ -46,7 +47,7 @@ def write_config(workdir: Path, sim_port: int, redis_url: str | None, venue: str
         f"enabled = {'true' if redis_url else 'false'}",
         "[ingest]", f'exchanges = ["{venue}"]', "symbols = [" + ", ".join(f'"{s}"' for s in symbols) + "]",
         f'urls = {{ {venue} = "ws://127.0.0.1:{sim_port}{SIM_PATHS[venue]}" }}',
-        "backoff_min_s = 0.05", "backoff_max_s = 0.5",
+        "backoff_min_s = 0.05", "backoff_max_s = 0.5", f"liquidation_tape = {'true' if tape else 'false'}",
     ]
     path = workdir / "liqcascade.toml"
     path.write_text("\n".join(lines) + "\n")
@@ -71,13 +72,13 @@ class Pipeline:
     """Starts the children of one run and always stops them (SIGTERM, then SIGKILL)."""
 
     def __init__(self, workdir: Path, rate: float, redis_url: str | None, venue: str = "binance",
-                 symbols: tuple[str, ...] = ()) -> None:
+                 symbols: tuple[str, ...] = (), tape: bool = True) -> None:
         self.workdir = workdir
         self.rate = rate
         self.redis_url = redis_url
         self.venue = venue
         self.port = free_port()
-        self.config = write_config(workdir, self.port, redis_url, venue, symbols)
+        self.config = write_config(workdir, self.port, redis_url, venue, symbols, tape)
         self.env = child_env(self.config)
         self.children: dict[str, Child] = {}
 

@@ -14,6 +14,7 @@ from common.lifecycle import StopFlag
 from common.schema import LEVELS
 from liqcascade.tools.backtest import run_file, score, summary
 from liqcascade.tools.scenario import KINDS, build
+from publisher import tape
 from publisher.tail import from_redis, from_zmq, json_line, passes, render
 from signals.generator import MARKET
 
@@ -110,12 +111,18 @@ def scenario_command(ctx: click.Context, out_dir: str, seed: int, kinds: tuple[s
 @click.option("--level", "min_level", type=click.Choice(list(LEVELS)), default="WATCH", show_default=True,
               help="Show signals at or above this level (and the step down that ends them).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--liquidations", is_flag=True, help="Follow the liquidation tape instead of signals.")
+@click.option("--min-usd", type=float, default=0.0, help="With --liquidations: only those of at least this notional.")
 @click.pass_context
-def tail_command(ctx: click.Context, source: str, min_level: str, as_json: bool) -> None:
-    """Follow cascade signals live; Ctrl-C or SIGTERM stops."""
+def tail_command(ctx: click.Context, source: str, min_level: str, as_json: bool, liquidations: bool,
+                 min_usd: float) -> None:
+    """Follow cascade signals (or the liquidation tape) live; Ctrl-C or SIGTERM stops."""
 
     cfg = get_config(ctx, process="tail")
     stop = StopFlag().install()
+    if liquidations:
+        return _tail_liquidations(tape.from_zmq(cfg, stop) if source == "zmq" else tape.from_redis(cfg, stop),
+                                  source, min_usd, as_json)
     stream = from_zmq(cfg, stop) if source == "zmq" else from_redis(cfg, stop)
     try:
         for sig in stream:
@@ -125,3 +132,14 @@ def tail_command(ctx: click.Context, source: str, min_level: str, as_json: bool)
         pass
     except Exception as exc:  # redis down, bad endpoint: say so, do not dump a traceback
         raise click.ClickException(f"tail from {source}: {exc}") from exc
+
+
+def _tail_liquidations(stream: Any, source: str, min_usd: float, as_json: bool) -> None:
+    try:
+        for liq in stream:
+            if liq.notional_usd >= min_usd:
+                click.echo(orjson.dumps(liq._asdict()).decode() if as_json else tape.line(liq))
+    except KeyboardInterrupt:
+        pass
+    except Exception as exc:  # redis down, bad endpoint: one line, no traceback
+        raise click.ClickException(f"tail --liquidations from {source}: {exc}") from exc

@@ -5,7 +5,7 @@ from typing import Any
 
 import orjson
 
-from common.schema import LEVEL_RANK, MetricsSnapshot, Regime, Signal, as_dict
+from common.schema import LEVEL_RANK, Liquidation, MetricsSnapshot, Regime, Signal, as_dict
 
 CH_SIGNALS = "cascade:signals"  # every signal (level changes and heartbeats)
 CH_ALERTS = "cascade:alerts"  # ALERT and above
@@ -13,6 +13,7 @@ CH_CRITICAL = "cascade:critical"  # CRITICAL and EXTREME
 HISTORY = "cascade:signals:history"  # capped list, newest first (level changes)
 STREAM = "cascade:stream"  # capped stream, for consumers that were away
 REGIME = "regime:current"
+LIQUIDATIONS = "liquidations:stream"  # capped stream, the tape: every normalized liquidation
 
 
 def velocity_key(symbol: str) -> str:
@@ -58,3 +59,10 @@ def regime_json(reg: Regime) -> bytes:
     d["ts_ns"] = reg.ts
     d["ts"] = reg.ts // 1_000_000
     return dumps(d)
+
+
+def liquidation_fields(liq: Liquidation) -> dict[str, str | int | float]:
+    """A tape entry: the schema's fields as stream fields (`throttled` as 1 or 0)."""
+    d: dict[str, str | int | float] = liq._asdict()
+    d["throttled"] = int(liq.throttled)
+    return d

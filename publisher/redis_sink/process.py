@@ -9,7 +9,7 @@ from typing import Any
 import click
 import zmq
 
-from common import metrics
+from common import metrics, topics
 from common.config import Config, get_config
 from common.worker import Worker
 from publisher.redis_sink.sink import RedisSink
@@ -17,6 +17,7 @@ from publisher.redis_sink.sink import RedisSink
 log = logging.getLogger(__name__)
 
 STOP_FLUSH_S = 2.0
+TAPE_PREFIX = topics.LIQ + b"."
 
 
 class Publisher(Worker):
@@ -25,6 +26,9 @@ class Publisher(Worker):
     def __init__(self, cfg: Config, **kw: Any) -> None:
         super().__init__(cfg, **kw)
         self.sink = RedisSink(cfg.redis)
+        # The tape has its own buffer (and connection), so a flood of liquidations never pushes a
+        # signal out of the signal buffer while Redis is slow or down.
+        self.tape = RedisSink(cfg.redis)
         self.tick_s = 0.1  # retry/flush cadence while Redis is down
 
     def on_start(self) -> None:
@@ -33,24 +37,29 @@ class Publisher(Worker):
         log.info("publisher: writing to Redis at %s", self.sink.where())
 
     def _on_message(self, topic: bytes, msgs: list[Any], now_ns: int) -> None:
-        self.sink.add(msgs)
+        (self.tape if topic.startswith(TAPE_PREFIX) else self.sink).add(msgs)
 
     def on_drained(self, now_ns: int) -> None:
         self.sink.flush()
+        self.tape.flush()
 
     def on_tick(self, now_ns: int) -> None:
-        if self.sink.buffer:
-            self.sink.flush()
+        for sink in (self.sink, self.tape):
+            if sink.buffer:
+                sink.flush()
         metrics.redis_sink(self.sink)
 
     def on_stop(self) -> None:
         deadline = time.monotonic() + STOP_FLUSH_S
-        while self.sink.buffer and time.monotonic() < deadline and self.sink.flush():
-            pass
-        if self.sink.buffer:
-            log.warning("publisher: %d message(s) not written at stop (Redis down)", len(self.sink.buffer))
-        log.info("publisher: %d written, %d dropped", self.sink.written, self.sink.dropped)
+        for sink in (self.sink, self.tape):
+            while sink.buffer and time.monotonic() < deadline and sink.flush():
+                pass
+            if sink.buffer:
+                log.warning("publisher: %d message(s) not written at stop (Redis down)", len(sink.buffer))
+        log.info("publisher: %d written, %d dropped; liquidations %d written, %d dropped", self.sink.written,
+                 self.sink.dropped, self.tape.written, self.tape.dropped)
         self.sink.client.close()
+        self.tape.client.close()
 
 
 @click.command("publish")

@@ -9,7 +9,7 @@ from typing import Any
 import redis
 
 from common.config import RedisConfig
-from common.schema import MetricsSnapshot, Regime, Signal
+from common.schema import Liquidation, MetricsSnapshot, Regime, Signal
 from publisher.redis_sink import contract as c
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,9 @@ class RedisSink:
                 self._signal(pipe, m)
             elif isinstance(m, Regime):
                 pipe.set(c.REGIME, c.regime_json(m))
+            elif type(m) is Liquidation:
+                pipe.xadd(c.LIQUIDATIONS, c.liquidation_fields(m), maxlen=self.cfg.liquidations_maxlen,
+                          approximate=True)
         for sym, snap in latest.items():
             pipe.set(c.velocity_key(sym), c.velocity_json(snap))
         pipe.execute()

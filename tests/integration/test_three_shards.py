@@ -43,7 +43,7 @@ def test_every_symbol_is_processed_by_exactly_one_shard_and_nothing_is_lost(tmp_
         router.add([Liquidation("bybit", sym, sym, "long", 10.0, 1.0, 10.0, now - 1_000_000 * i, now)])
         sent[sym] += 1
         if i % 50 == 49:  # batches of mixed symbols, as the ingester sends them
-            for shard, topic, batch in router.take():
+            for shard, topic, batch, _ in router.take():
                 pushes[shard].send_multipart(stamper.stamp(topic, batch))
     try:
         wait_until(lambda: sum(w.counters["liquidations"] for w in workers) == 600, 15, what="all 600 at the shards")
