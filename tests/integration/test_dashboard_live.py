@@ -120,8 +120,8 @@ def test_browser_sees_the_cascade_with_explanation_and_charts(pipeline, tmp_path
 def test_prometheus_scrapes_every_process_through_one_target(pipeline, tmp_path):
     port = free_port()
     (tmp_path / "prometheus.yml").write_text(
-        "global: {scrape_interval: 1s}\n"
-        f"scrape_configs:\n  - job_name: liqcascade\n    static_configs: [{{targets: ['127.0.0.1:{pipeline.port}']}}]\n")
+        "global: {scrape_interval: 1s}\nscrape_configs:\n  - job_name: liqcascade\n"
+        f"    static_configs: [{{targets: ['127.0.0.1:{pipeline.port}']}}]\n")
     prom = subprocess.Popen(["prometheus", f"--config.file={tmp_path / 'prometheus.yml'}",
                              f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
