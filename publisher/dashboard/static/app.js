@@ -12,6 +12,7 @@ function usd(v) {
   if (a >= 1e3) return "$" + (v / 1e3).toFixed(1) + "k";
   return "$" + v.toFixed(0);
 }
+const num = (v) => (+v).toLocaleString("en-US", {maximumSignificantDigits: 6});
 const hms = (ms) => new Date(ms).toLocaleTimeString([], {hour12: false});
 const esc = (s) => String(s ?? "").replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
 const dur = (s) => s >= 3600 ? (s / 3600).toFixed(1) + " h" : s >= 60 ? Math.floor(s / 60) + " min" : Math.floor(s) + " s";
@@ -84,7 +85,7 @@ function renderTape() {
   $("tape-min").textContent = `liquidations ≥ ${usd(S.tape_min_usd)}, newest first`;
   $("tape").tBodies[0].innerHTML = S.tape.slice(-100).reverse().map((t) =>
     `<tr><td>${hms(t.ts)}</td><td>${esc(t.exchange)}</td><td>${esc(t.symbol)}</td><td class="${t.side}">${t.side}</td>
-     <td class="num">${usd(t.usd)}</td><td class="num">${t.price}</td><td class="num">${t.qty}</td></tr>`).join("");
+     <td class="num">${usd(t.usd)}</td><td class="num">${num(t.price)}</td><td class="num">${num(t.qty)}</td></tr>`).join("");
 }
 
 function chartWidth(el) { return Math.max(300, el.clientWidth); }
@@ -96,7 +97,7 @@ function renderBars() {
     const bars = uPlot.paths.bars({size: [0.8, 40]});
     barsPlot = new uPlot({
       width: chartWidth(el), height: 230, legend: {show: false},
-      axes: [{stroke: "#8a93a3", grid: {stroke: "#2a2f3a"}}, {stroke: "#8a93a3", grid: {stroke: "#2a2f3a"}, size: 60, values: (u, v) => v.map(usd)}],
+      axes: [{stroke: "#8a93a3", grid: {stroke: "#2a2f3a"}}, {stroke: "#8a93a3", grid: {stroke: "#2a2f3a"}, size: 70, values: (u, v) => v.map((x) => usd(Math.abs(x)))}],
       series: [{}, {label: "longs", stroke: "#e5484d", fill: "#e5484d", paths: bars, points: {show: false}},
                {label: "shorts", stroke: "#30a46c", fill: "#30a46c", paths: bars, points: {show: false}}],
     }, data, el);
