@@ -13,6 +13,7 @@ NS = 1_000_000_000
 MINUTE_NS = 60 * NS
 WINDOWS_S = {"1h": 3600, "4h": 4 * 3600, "24h": 24 * 3600}
 BARS_SHOWN = 60  # minutes of liquidation bars on the page
+BARS_BEFORE_START = 9
 PRICE_KEPT_S = 3600  # one price point per second for an hour
 TAPE_KEPT = 300
 LEVEL_STALE_S = 30.0  # signals heartbeat every 10 s per active symbol; silent this long = no longer active
@@ -182,10 +183,12 @@ class DashboardState:
         return out
 
     def bars(self, now_ns: int) -> dict[str, list[float]]:
-        """The last BARS_SHOWN minutes: longs positive, shorts negative (USD)."""
+        """Per minute, longs positive and shorts negative (USD): the last BARS_SHOWN minutes, or since
+        BARS_BEFORE_START minutes before the start when that is shorter (a fresh run's bars stay readable)."""
         now_min = now_ns // MINUTE_NS
+        first = max(now_min - BARS_SHOWN + 1, min(self.start_ns // MINUTE_NS, now_min) - BARS_BEFORE_START)
         t, longs, shorts = [], [], []
-        for idx in range(now_min - BARS_SHOWN + 1, now_min + 1):
+        for idx in range(first, now_min + 1):
             b = self.minutes.get(idx)
             t.append(idx * 60)
             longs.append(b.long_usd if b else 0.0)

@@ -50,13 +50,15 @@ def test_minutes_older_than_a_day_are_dropped():
 
 
 def test_bars_put_longs_above_zero_and_shorts_below_per_minute():
-    st = make()
+    st = make(start=T0 - 3600 * NS)
     st.apply(b"liq.okx.BTCUSDT", [liq(T0 + NS, 1e6), liq(T0 + 30 * NS, 2e6, "short"),
                                   liq(T0 + MINUTE_NS, 4e5)], T0 + MINUTE_NS)
     bars = st.bars(T0 + MINUTE_NS + NS)
     assert len(bars["t"]) == 60 and bars["t"][-1] == (T0 + MINUTE_NS) // NS
     assert (bars["long"][-2], bars["short"][-2]) == (1e6, -2e6)
     assert (bars["long"][-1], bars["short"][-1]) == (4e5, 0.0)
+    fresh = make().bars(T0 + MINUTE_NS)  # a fresh run: 9 minutes before its start, then every minute since
+    assert len(fresh["t"]) == 11 and fresh["t"][0] == T0 // NS - 9 * 60
 
 
 def test_tape_keeps_only_liquidations_at_or_above_the_threshold():
