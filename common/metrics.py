@@ -163,16 +163,18 @@ def worker(w: Any, hop: str = "") -> None:
     heartbeat(name)
 
 
-def redis_sink(sink: Any) -> None:
-    """The publisher's Redis sink: up/down, write errors, written, buffered and dropped (buffer full)."""
+def redis_sink(*sinks: Any) -> None:
+    """The publisher's Redis sinks (signals, tape), summed: up unless one is failing, write errors,
+    written, buffered, and dropped because a buffer was full."""
     if M is None:
         return
-    M.redis_up.set(1 if sink.up else 0)
-    M.redis_buffer.set(len(sink.buffer))
-    M.queue_depth.labels("publisher->redis").set(len(sink.buffer))
-    _add(M.redis_errors, ("redis_errors",), sink.failures)
-    _add(M.redis_written, ("redis_written",), sink.written)
-    _add(M.dropped.labels("publisher->redis"), ("dropped", "publisher->redis"), sink.dropped)
+    buffered = sum(len(s.buffer) for s in sinks)
+    M.redis_up.set(1 if all(s.up or not s.failures for s in sinks) else 0)  # a sink that never wrote is not down
+    M.redis_buffer.set(buffered)
+    M.queue_depth.labels("publisher->redis").set(buffered)
+    _add(M.redis_errors, ("redis_errors",), sum(s.failures for s in sinks))
+    _add(M.redis_written, ("redis_written",), sum(s.written for s in sinks))
+    _add(M.dropped.labels("publisher->redis"), ("dropped", "publisher->redis"), sum(s.dropped for s in sinks))
 
 
 def notified(channel: str, ok: bool, n: int = 1) -> None:
