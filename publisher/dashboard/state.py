@@ -67,6 +67,8 @@ class DashboardState:
         self._new_tape: list[dict[str, Any]] = []
         self._new_signals: list[dict[str, Any]] = []
         self._new_prices: list[list[float]] = []
+        self._next_id = 0  # tape and signal rows carry an increasing `id`: a browser that got a row in its
+        # first snapshot and again in the next delta keeps it once
 
     # -- input ---------------------------------------------------------------------------------
     def apply(self, topic: bytes, msgs: list[Any], now_ns: int) -> None:
@@ -112,6 +114,7 @@ class DashboardState:
             b.largest = [usd, liq.symbol, liq.side, liq.exchange, liq.ts_event // 1_000_000]
         if usd >= self.tape_min_usd:
             row = liq_row(liq)
+            row["id"] = self._id()
             self.tape.append(row)
             self._new_tape.append(row)
 
@@ -126,8 +129,13 @@ class DashboardState:
                                                        "direction", "explanation", "ts")}
         self.level_seen_ns[sig.symbol] = now_ns
         if not sig.heartbeat:
+            row["id"] = self._id()
             self.signals.append(row)
             self._new_signals.append(row)
+
+    def _id(self) -> int:
+        self._next_id += 1
+        return self._next_id
 
     def _price(self, tick: PriceTick, now_ns: int) -> None:
         self.last_price_recv_ns = now_ns

@@ -108,6 +108,8 @@ def test_browser_sees_the_cascade_with_explanation_and_charts(pipeline, tmp_path
                                    timeout=20_000)
             assert page.eval_on_selector_all("#price canvas, #bars canvas", "els => els.length") == 2
             assert "connected" in page.inner_text("#venues")
+            ids = page.eval_on_selector_all(".sig", "els => els.map(e => e.dataset.id)")
+            assert len(ids) == len(set(ids)), ids  # the first snapshot and the next delta overlap: no repeats
             shot = tmp_path / "dashboard.png"
             page.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 20_000

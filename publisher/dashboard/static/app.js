@@ -19,13 +19,14 @@ const dur = (s) => s >= 3600 ? (s / 3600).toFixed(1) + " h" : s >= 60 ? Math.flo
 
 function applyDelta(d) {
   for (const k of ["now", "totals", "venues", "bars", "levels", "regime", "price_fresh", "tape_min_usd", "price_symbol"]) S[k] = d[k];
-  for (const p of d.prices) {
+  for (const p of d.prices) {  // a delta may repeat what the first snapshot already had: keep time order
     const last = S.prices[S.prices.length - 1];
-    if (last && last[0] === p[0]) last[1] = p[1]; else S.prices.push(p);
+    if (last && last[0] === p[0]) last[1] = p[1]; else if (!last || p[0] > last[0]) S.prices.push(p);
   }
   if (S.prices.length > KEEP_PRICES) S.prices.splice(0, S.prices.length - KEEP_PRICES);
-  S.tape = S.tape.concat(d.tape).slice(-KEEP_TAPE);
-  S.signals = S.signals.concat(d.signals).slice(-KEEP_SIGNALS);
+  const newer = (rows, have) => rows.filter((r) => !have.length || r.id > have[have.length - 1].id);
+  S.tape = S.tape.concat(newer(d.tape, S.tape)).slice(-KEEP_TAPE);
+  S.signals = S.signals.concat(newer(d.signals, S.signals)).slice(-KEEP_SIGNALS);
 }
 
 function renderTotals() {
@@ -73,7 +74,7 @@ function factorsHtml(sig) {
 
 function renderSignals() {
   const rows = S.signals.slice().reverse().map((s) =>
-    `<div class="sig ${s.level}" data-symbol="${esc(s.symbol)}"><div class="head"><b>${hms(s.ts)}</b><b>${esc(s.symbol)}</b>
+    `<div class="sig ${s.level}" data-symbol="${esc(s.symbol)}" data-id="${s.id}"><div class="head"><b>${hms(s.ts)}</b><b>${esc(s.symbol)}</b>
       <span>${s.previous} → <b>${s.level}</b></span><span>p ${(100 * s.probability).toFixed(0)}%</span>
       <span class="dim">confidence ${(100 * s.confidence).toFixed(0)}%</span><span class="${s.direction}">${s.direction}</span>
       <span class="dim">${esc(s.regime)}</span></div>

@@ -130,3 +130,15 @@ def test_publisher_check_ignores_a_previous_run_and_catches_a_dead_publisher():
     assert publisher_check(90.0, 0.0, now_s=200.0, started_s=100.0)[0]  # before we started: another run
     ok, why = publisher_check(150.0, 1.0, now_s=200.0, started_s=100.0)
     assert not ok and why == "publisher silent for 50 s"
+
+
+def test_rows_carry_increasing_ids_so_a_browser_drops_repeats():
+    st = make()
+    st.apply(b"signal.ALERT.BTCUSDT", [signal(T0)], T0)
+    st.apply(b"liq.bybit.BTCUSDT", [liq(T0, 1e6)], T0)
+    first = st.snapshot(T0)  # a browser connecting now gets these rows, and the next delta repeats them
+    delta = st.take_delta(T0)
+    assert [r["id"] for r in delta["signals"]] == [r["id"] for r in first["signals"]] == [1]
+    assert delta["tape"][0]["id"] == 2
+    st.apply(b"signal.CRITICAL.BTCUSDT", [signal(T0 + NS, "CRITICAL")], T0 + NS)
+    assert st.take_delta(T0 + NS)["signals"][0]["id"] == 3
