@@ -118,6 +118,7 @@ class Worker:
             self._loop()
             self._drain_on_stop()
             self.on_stop()
+            metrics.worker(self)  # the counts since the last tick
             log.info("%s: stopping (%s); %d gap(s), %d bad frame(s)", self.name,
                      self.stop.signal_name or "requested", self.gaps.gaps, self.bad_frames)
             return 0
