@@ -50,10 +50,10 @@ def serve(cfg: Config) -> int:
                             log_level="warning", access_log=False, lifespan="on",
                             timeout_graceful_shutdown=GRACEFUL_S, log_config=None)
     server = Server(config)
-    log.info("dashboard: serving %s (metrics at %smetrics)", url(cfg), url(cfg))
+    log.info("dashboard: starting on %s (metrics at %smetrics)", url(cfg), url(cfg))
     try:
         server.run()
-    except SystemExit as exc:  # uvicorn exits 1 when it cannot bind; it has logged why
+    except SystemExit as exc:  # uvicorn exits non-zero when it cannot bind, after logging why
         return int(exc.code or 0)
     finally:
         metrics.mark_dead()
