@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from liqcascade.sim.venues import sim_urls
@@ -160,6 +161,10 @@ def test_readyz_follows_the_exchanges_going_away_and_coming_back(pipeline):
 
     ready = wait_until(lambda: status(200), 60, interval=0.5, what="/readyz 200")
     assert ready["checks"]["publisher"] == "publisher writing to Redis"
+    health = orjson.loads(pipeline.redis.client().get("liqcascade:health"))  # the publisher's view, in Redis
+    assert {"ingest.binance", "analytics-0", "signals", "publisher", "dashboard"} <= set(health["processes"])
+    assert all(p["age_s"] < 10 for p in health["processes"].values()), health["processes"]
+    assert set(VENUES) <= set(health["venues"]) and health["venues"]["bybit"]["connected"]
     pipeline.stop_sim()
     t0 = time.monotonic()
     down = wait_until(lambda: status(503), 30, interval=0.2, what="/readyz 503 once the exchanges are gone")
