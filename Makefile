@@ -22,6 +22,7 @@ demo: install
 ## test: the whole suite against a real Redis (started, and installed with apt, if missing)
 test: install
 	@PY=$(PY) scripts/ensure_redis.sh --install
+	@scripts/ensure_test_tools.sh
 	$(PY) -m pytest
 
 bench: install

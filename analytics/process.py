@@ -141,6 +141,7 @@ class AnalyticsShard(Worker):
             self.counters["snapshots"] += 1
         except zmq.Again:
             self.counters["dropped_snapshots"] += 1
+            self.dropped += 1  # common.metrics: liqcascade_dropped_total{hop="analytics->signals"}
             if self.counters["dropped_snapshots"] in (1, 10, 100) or self.counters["dropped_snapshots"] % 1000 == 0:
                 log.warning("%s: signals not keeping up; %d snapshot(s) dropped", self.name,
                             self.counters["dropped_snapshots"])

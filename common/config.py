@@ -177,6 +177,17 @@ class NotifyConfig:
 
 
 @dataclass(frozen=True)
+class DashboardConfig:
+    """`liqcascade dashboard`: the web page, JSON/SSE endpoints, /metrics, /livez and /readyz."""
+
+    host: str = "127.0.0.1"  # loopback unless the user says otherwise
+    port: int = 8080
+    tape_min_usd: float = 10_000.0  # liquidations at or above this go to the live tape and the price markers
+    signals_kept: int = 200  # signal timeline length
+    push_every_s: float = 0.5  # SSE update cadence: coalesces a cascade's thousands of events per second
+
+
+@dataclass(frozen=True)
 class Config:
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     redis: RedisConfig = field(default_factory=RedisConfig)
@@ -185,6 +196,7 @@ class Config:
     signals: SignalsConfig = field(default_factory=SignalsConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    dashboard: DashboardConfig = field(default_factory=DashboardConfig)
     log_level: str = "INFO"
 
     def endpoint(self, name: str, shard: int = 0) -> str:

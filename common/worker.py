@@ -15,6 +15,7 @@ from typing import Any
 
 import zmq
 
+from common import metrics
 from common.config import Config
 from common.lifecycle import StopFlag
 from common.logs import RateLimitedLog, clip
@@ -49,6 +50,7 @@ class Worker:
         self.bad_rows = 0  # well-framed rows that failed validation (common.validate): dropped, counted
         self.dropped = 0
         self.warn = RateLimitedLog(log)
+        self.msgs_in = self.events_in = self.events_out = 0  # for common.metrics, read on tick
         self.tick_s = cfg.pipeline.heartbeat_s
         self._wake_at: float | None = None  # time.monotonic() of the earliest requested on_wakeup
         self.raw_body = b""  # body frame of the message being handled: relays forward it as it is
@@ -101,6 +103,7 @@ class Worker:
             return True
         try:
             sock.send_multipart(self.stamper.stamp(topic, msgs), flags=0 if block else zmq.NOBLOCK, copy=False)
+            self.events_out += len(msgs)
             return True
         except zmq.Again:
             self.dropped += len(msgs)
@@ -112,6 +115,7 @@ class Worker:
     def run(self) -> int:
         if threading.current_thread() is threading.main_thread():
             self.stop.install()  # a process: SIGTERM/SIGINT set the flag (threads in tests set it directly)
+            metrics.init(self.cfg.pipeline.ipc_dir, self.name)
         self.ctx = zmq.Context()
         try:
             self.on_start()
@@ -119,6 +123,7 @@ class Worker:
             self._loop()
             self._drain_on_stop()
             self.on_stop()
+            metrics.worker(self)  # the counts since the last tick
             log.info("%s: stopping (%s); %d gap(s), %d bad frame(s), %d invalid row(s)", self.name,
                      self.stop.signal_name or "requested", self.gaps.gaps, self.bad_frames, self.bad_rows)
             return 0
@@ -143,6 +148,7 @@ class Worker:
             if now >= next_tick:
                 next_tick = now + self.tick_s
                 self.on_tick(self.clock())
+                metrics.worker(self)
 
     def _poll_once(self, timeout_ms: float) -> int:
         handled = 0
@@ -172,6 +178,8 @@ class Worker:
                 self.warn.warning("frame", "%s: dropped bad frame #%d: %s", self.name, self.bad_frames, exc)
                 continue
             self.gaps.check(sender, topic, seq)
+            self.msgs_in += 1
+            self.events_in += len(msgs)
             self.raw_body = frames[2]
             if rejected:
                 self.bad_rows += len(rejected)

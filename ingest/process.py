@@ -14,7 +14,7 @@ import click
 import zmq
 import zmq.asyncio
 
-from common import topics
+from common import metrics, topics
 from common.config import Config, get_config
 from common.schema import FeedStatus
 from common.sockets import make_socket
@@ -63,6 +63,7 @@ class Ingester:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):  # until the loop installs its own: flag only
                 signal.signal(sig, lambda *_: self._stop_requested.set())
+            metrics.init(self.cfg.pipeline.ipc_dir, self.name)
         try:
             prepare(self.venue, self.cfg)
             return asyncio.run(self._main())
@@ -182,6 +183,7 @@ class Ingester:
                 next_line = time.monotonic() + every
                 log.info("%s", state_line(self.venue.NAME, self.conn.state, self.events, self.bad_frames,
                                           self.parser.ts_clamped))
+            metrics.feed(self.status(self.conn.state.connected), self.router.pending)
 
     def status(self, connected: bool) -> FeedStatus:
         st = self.conn.state

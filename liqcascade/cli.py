@@ -21,6 +21,7 @@ COMMANDS = {
     "signals": "signals.process:command",
     "publish": "publisher.redis_sink.process:command",
     "notify": "publisher.notify.process:command",
+    "dashboard": "publisher.dashboard.process:command",
     "up": "liqcascade.launcher:command",
     "exchange-sim": "liqcascade.sim.cli:command",
     "parse": "ingest.commands:parse_command",

@@ -6,6 +6,7 @@ same engine `honcho start` runs the Procfile with, extended to restart a stage t
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shlex
@@ -16,10 +17,11 @@ import sys
 import click
 import redis
 
-from common import ipc_dir
+from common import ipc_dir, metrics
 from common.config import Config, ConfigProblem, get_config, mask_url
 from common.config_validate import VENUES
 from liqcascade.supervise import BACKOFF_MIN_S, RestartingManager
+from publisher.dashboard.process import url as dashboard_url
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +51,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no conflict
+        try:
+            s.bind((host, port))
+            return True
+        except OSError:
+            return False
+
+
 def plan(cfg: Config, exchanges: list[str], *, demo: bool, with_redis: bool, sim_port: int,
-         tail: bool, speed: float = 1.0) -> list[tuple[str, list[str]]]:
+         tail: bool, speed: float = 1.0, dashboard_port: int = 0) -> list[tuple[str, list[str]]]:
     """The (name, argv) of every child; each argv is a `liqcascade` subcommand."""
     from liqcascade.sim.venues import SIM_VENUES, sim_urls
 
@@ -69,6 +81,7 @@ def plan(cfg: Config, exchanges: list[str], *, demo: bool, with_redis: bool, sim
     for k in range(cfg.pipeline.shards):
         procs.append((f"analytics-{k}", ["analytics", "--shard", str(k), "--shards", str(cfg.pipeline.shards)]))
     procs.append(("signals", ["signals"]))
+    procs.append(("dashboard", ["dashboard"] + (["--port", str(dashboard_port)] if dashboard_port else [])))
     if with_redis:
         procs.append(("publisher", ["publish"]))
     if cfg.store.enabled:
@@ -129,9 +142,17 @@ def command(ctx: click.Context, demo: bool, exchanges: str | None, shards: int |
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     click.secho(f"A stage that exits is restarted after {BACKOFF_MIN_S:.0f} s (doubling on quick failures); "
                 "Ctrl-C stops all.", err=True)
+    metrics.reset_dir(cfg.pipeline.ipc_dir)  # a fresh run: no metric files of processes gone before
+    dash_port = 0  # a taken port must not stop the whole pipeline (honcho stops all when one exits)
+    if not port_free(cfg.dashboard.host, cfg.dashboard.port):
+        dash_port = free_port()
+        click.secho(f"dashboard: port {cfg.dashboard.port} is taken; serving on {dash_port} instead", fg="yellow",
+                    err=True)
+        cfg = dataclasses.replace(cfg, dashboard=dataclasses.replace(cfg.dashboard, port=dash_port))
+    click.secho(f"dashboard: {dashboard_url(cfg)}", fg="green", bold=True, err=True)
     manager = RestartingManager()
     for name, argv in plan(cfg, names, demo=demo, with_redis=with_redis, sim_port=free_port(),
-                           tail=demo if tail is None else tail, speed=speed):
+                           tail=demo if tail is None else tail, speed=speed, dashboard_port=dash_port):
         manager.add_process(name, "exec " + shlex.join(base + argv), env=env)  # exec: signals reach python
     manager.loop()
     sys.exit(0 if manager.returncode in (0, 130, 143) else manager.returncode)

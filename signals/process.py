@@ -10,7 +10,7 @@ from typing import Any
 import click
 import zmq
 
-from common import topics
+from common import metrics, topics
 from common.config import Config, get_config
 from common.lifecycle import StopFlag
 from common.logs import RateLimitedLog, clip
@@ -83,11 +83,13 @@ class SignalsProcess(Worker):
                 self._send(self.stamper.stamp_body(topic, self.raw_body))
             elif trusted:
                 self._send(self.stamper.stamp(topic, trusted))
+            metrics.latency(trusted, now_ns)
             for snap in trusted:
                 if self._hold(snap, now_ns):
                     continue
                 self._collect(out, self.gen.on_metrics(snap, now_ns))
         elif topic.startswith(topics.PRICE + b"."):
+            self._pub.send_multipart(self.stamper.stamp_body(topic, self.raw_body), copy=False)  # dashboard
             for tick in msgs:
                 if isinstance(tick, PriceTick):
                     self.gen.on_price(tick)
@@ -151,6 +153,7 @@ class SignalsProcess(Worker):
                 log.info("signals: %s %s -> %s p=%.2f %s", sig.symbol, sig.previous_level, sig.level,
                          sig.probability, sig.direction)
         self.signals_sent += len(sigs)
+        metrics.signals(sigs)
 
     def _regime(self, out: dict[bytes, list[Any]], now_ns: int, force: bool) -> None:
         """Regime on change (name, liquidity, trend) and on every heartbeat."""
@@ -163,6 +166,7 @@ class SignalsProcess(Worker):
     def _flush(self, out: dict[bytes, list[Any]]) -> None:
         for topic, msgs in out.items():
             self._send(self.stamper.stamp(topic, msgs))
+            self.events_out += len(msgs)
 
     def _send(self, frames: list[bytes]) -> None:
         """The same frames to the PUB and, never blocking, to the publisher."""

@@ -9,9 +9,10 @@ from typing import Any
 import click
 import zmq
 
-from common import topics
+from common import metrics, topics
 from common.config import Config, get_config
 from common.worker import Worker
+from publisher.redis_sink.health import Health
 from publisher.redis_sink.sink import RedisSink
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ class Publisher(Worker):
         # signal out of the signal buffer while Redis is slow or down.
         self.tape = RedisSink(cfg.redis)
         self.tick_s = 0.1  # retry/flush cadence while Redis is down
+        self.health = Health(cfg.pipeline.ipc_dir)  # the liqcascade:health key
 
     def on_start(self) -> None:
         if self.cfg.redis.liquidations_maxlen <= 0:  # no tape in Redis: its frames are skipped undecoded
@@ -40,6 +42,8 @@ class Publisher(Worker):
 
     def _on_message(self, topic: bytes, msgs: list[Any], now_ns: int) -> None:
         (self.tape if topic.startswith(TAPE_PREFIX) else self.sink).add(msgs)
+        if topic.startswith((topics.STATUS, topics.SIGNAL)):
+            self.health.observe(msgs)
 
     def on_drained(self, now_ns: int) -> None:
         self.sink.flush()
@@ -49,6 +53,9 @@ class Publisher(Worker):
         for sink in (self.sink, self.tape):
             if sink.buffer:
                 sink.flush()
+        metrics.redis_sink(self.sink, self.tape)
+        if self.sink.up:
+            self.health.write(self.sink.client, now_ns)
 
     def on_stop(self) -> None:
         deadline = time.monotonic() + STOP_FLUSH_S

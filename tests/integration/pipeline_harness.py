@@ -14,16 +14,18 @@ import zmq
 
 from common.wire import decode
 from tests.polling import wait_until
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisServer, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 ALERT_OR_HIGHER = ("ALERT", "CRITICAL", "EXTREME")
 
 
-def write_config(tmp: Path, redis_url: str, urls: dict[str, str] | None = None, shards: int = 2) -> Path:
+def write_config(tmp: Path, redis_url: str, urls: dict[str, str] | None = None, shards: int = 2,
+                 dashboard_port: int = 0) -> Path:
     lines = ['log_level = "INFO"', "[pipeline]", f'ipc_dir = "{tmp / "ipc"}"', f"shards = {shards}",
-             "heartbeat_s = 0.5", "[redis]", f'url = "{redis_url}"', "[ingest]",
-             "backoff_min_s = 0.05", "backoff_max_s = 0.5"]
+             "heartbeat_s = 0.5", "[redis]", f'url = "{redis_url}"',
+             "[dashboard]", f"port = {dashboard_port or free_port()}",  # never the shared default 8080
+             "[ingest]", "backoff_min_s = 0.05", "backoff_max_s = 0.5"]
     if urls:
         lines.append("urls = { " + ", ".join(f'{k} = "{v}"' for k, v in urls.items()) + " }")
     lines += ["[store]", f'data_dir = "{tmp / "data"}"', "flush_s = 0.2"]  # never the user's own history file

@@ -81,7 +81,7 @@ def test_liqcascade_up_demo_detects_the_cascade_and_stops_cleanly(tmp_path, redi
         if proc.poll() is None:
             proc.kill()
     codes = stopped_codes(out.text())
-    expected = {"sim", "analytics-0", "analytics-1", "signals", "publisher", "store"} | {
+    expected = {"sim", "analytics-0", "analytics-1", "signals", "publisher", "store", "dashboard"} | {
         f"ingest-{v}" for v in ("binance", "bybit", "okx", "hyperliquid")}
     assert expected <= set(codes), out.text()[-3000:]
     assert all(codes[name] == "0" for name in expected), codes
@@ -107,7 +107,7 @@ def test_honcho_procfile_runs_the_pipeline(tmp_path, redis_server):
                 p.terminate()
                 p.wait(5)
     codes = stopped_codes(out.text())
-    assert len(codes) == 8 and all(rc == "0" for rc in codes.values()), out.text()[-3000:]
+    assert len(codes) == 9 and all(rc == "0" for rc in codes.values()), out.text()[-3000:]  # every Procfile line
     assert took < 6.0
     wait_until(lambda: sim.poll() is not None, 5, what="simulator exit")
 
@@ -136,7 +136,7 @@ def test_supervisord_conf_runs_the_pipeline_and_stops_it_as_a_group(tmp_path, re
     log = (tmp_path / "sv-supervisord.log").read_text()
     stopped = dict(re.findall(r"stopped: (\S+) \(exit status (\d+)\)", log))
     expected = {"ingest_binance", "ingest_bybit", "ingest_okx", "analytics_0", "analytics_1", "signals", "publisher",
-                "store"}
+                "store", "dashboard"}
     assert set(stopped) == expected, log[-3000:]
     assert all(code == "0" for code in stopped.values()), stopped
     assert took < 6.0  # one group: all programs stop together, each within its 5 s

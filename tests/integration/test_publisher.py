@@ -119,3 +119,25 @@ def test_redis_down_then_back_buffers_drops_oldest_and_resumes(redis_server, pub
     assert symbols == [f"S{i}USDT" for i in range(30, 80)]  # the newest 50, in order
     send(topics.signal("CRITICAL", "ZZZUSDT"), [sig("CRITICAL", "ZZZUSDT")])
     wait_until(lambda: r.exists("cascade:probability:ZZZUSDT"), what="live writes resumed")
+
+
+def test_health_key_has_venues_last_signal_and_a_short_ttl(redis_server, publisher):
+    from common.schema import FeedStatus
+    from publisher.redis_sink.health import KEY, TTL_S
+
+    pub, send = publisher
+    now = 1_700_000_000_000_000_000
+    send(topics.status("bybit"), [FeedStatus("bybit", True, False, 2, 10, 0, 5, now, now)])
+    send(topics.signal("ALERT", "BTCUSDT"), [sig("ALERT", ts=now)])
+    r = redis_server.client()
+
+    def health() -> dict | None:
+        raw = r.get(KEY)
+        body = orjson.loads(raw) if raw else None
+        return body if body and body["last_signal_ts"] and body["venues"] else None
+    body = wait_until(health, 10, what="liqcascade:health with the venue and the signal")
+    assert body["last_signal_ts"] == now // 1_000_000
+    assert body["venues"]["bybit"]["connected"] is True and body["venues"]["bybit"]["reconnects"] == 2
+    assert 0 < r.ttl(KEY) <= TTL_S
+    pub.stop.set()
+    wait_until(lambda: r.ttl(KEY) == -2, TTL_S + 5, interval=0.2, what="the key to expire once the publisher stopped")

@@ -1,0 +1,1 @@
+"""`liqcascade dashboard`: the live web page, its JSON/SSE endpoints, /metrics, /livez and /readyz."""
