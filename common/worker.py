@@ -20,7 +20,7 @@ from common.config import Config
 from common.lifecycle import StopFlag
 from common.logs import RateLimitedLog, clip
 from common.sockets import make_socket
-from common.wire import GapCounter, SeqStamper, WireError, decode, decode_head
+from common.wire import GapCounter, SeqStamper, WireError, decode, decode_head, encode
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,11 @@ class Worker:
         self._wake_at: float | None = None  # time.monotonic() of the earliest requested on_wakeup
         self.raw_body = b""  # body frame of the message being handled: relays forward it as it is
         # (b"" when rows of it were dropped: a relay must then re-encode what it kept)
-        self.relay_prefix: bytes | None = None  # topics handed to on_relay as frames, their body never decoded
+        # Topics handed to on_relay as frames (validated like every message; forwarded unchanged when every
+        # row passed, re-encoded with the good rows otherwise), and topics this worker ignores (gap-checked
+        # on the header only, the body never decoded).
+        self.relay_prefix: bytes | None = None
+        self.skip_prefix: bytes | None = None
 
     # -- hooks ---------------------------------------------------------------------------------
     def on_start(self) -> None:
@@ -74,7 +78,7 @@ class Worker:
         """Flush whatever is buffered; sockets are closed afterwards by the base."""
 
     def on_relay(self, frames: list[bytes]) -> None:
-        """A message on a `relay_prefix` topic, gap-checked but not decoded: forward it as it is."""
+        """A message on a `relay_prefix` topic, decoded and validated: forward these frames as they are."""
 
     # -- helpers for subclasses ----------------------------------------------------------------
     def socket(self, kind: int, endpoint: str, *, bind: bool, subscribe: tuple[bytes, ...] = ()) -> zmq.Socket:
@@ -167,8 +171,8 @@ class Worker:
             except zmq.Again:
                 break
             n += 1
-            if self.relay_prefix is not None and frames[0].startswith(self.relay_prefix):
-                self._relay(frames)
+            if self.skip_prefix is not None and frames[0].startswith(self.skip_prefix):
+                self._skip(frames)
                 continue
             rejected: list[str] = []
             try:
@@ -189,10 +193,13 @@ class Worker:
                 self.raw_body = b""
                 if not msgs:
                     continue
+            if self.relay_prefix is not None and topic.startswith(self.relay_prefix):
+                self.on_relay(frames if self.raw_body else encode(topic, sender, seq, msgs))
+                continue
             handler(topic, msgs, self.clock())
         return n
 
-    def _relay(self, frames: list[bytes]) -> None:
+    def _skip(self, frames: list[bytes]) -> None:
         try:
             topic, sender, seq = decode_head(frames)
         except WireError as exc:
@@ -200,7 +207,6 @@ class Worker:
             log.warning("%s: dropped bad frame: %s", self.name, exc)
             return
         self.gaps.check(sender, topic, seq)
-        self.on_relay(frames)
 
     def _drain_on_stop(self) -> None:
         """Consume what upstream already sent (until quiet for 20 ms), so a stop loses nothing queued.

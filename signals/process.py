@@ -51,7 +51,7 @@ class SignalsProcess(Worker):
         self._pub: zmq.Socket | None = None
 
     def on_start(self) -> None:
-        self.relay_prefix = topics.LIQ + b"."  # the liquidation tape: relayed, never decoded here
+        self.relay_prefix = topics.LIQ + b"."  # the liquidation tape: validated, relayed as it came
         self._pull = self.socket(zmq.PULL, self.cfg.endpoint("signals"), bind=True)
         self._push = self.socket(zmq.PUSH, self.cfg.endpoint("publisher"), bind=False)
         self._pub = self.socket(zmq.PUB, self.cfg.endpoint("pub"), bind=True)

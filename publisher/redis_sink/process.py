@@ -35,7 +35,7 @@ class Publisher(Worker):
 
     def on_start(self) -> None:
         if self.cfg.redis.liquidations_maxlen <= 0:  # no tape in Redis: its frames are skipped undecoded
-            self.relay_prefix = TAPE_PREFIX
+            self.skip_prefix = TAPE_PREFIX
         sock = self.socket(zmq.PULL, self.cfg.endpoint("publisher"), bind=True)
         self.add_input(sock, self._on_message)
         log.info("publisher: writing to Redis at %s", self.sink.where())
