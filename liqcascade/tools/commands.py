@@ -13,7 +13,7 @@ from common.config import get_config
 from common.lifecycle import StopFlag
 from common.schema import LEVELS
 from liqcascade.tools.backtest import run_file, score, summary
-from liqcascade.tools.scenario import KINDS, build
+from liqcascade.tools.scenario import KINDS, SPLITS, build, write_suite
 from publisher.tail import from_redis, from_zmq, json_line, passes, render
 from signals.generator import MARKET
 
@@ -86,22 +86,31 @@ def backtest_command(ctx: click.Context, file: str, as_json: bool, labels: str |
 
 
 @click.command("scenario")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output directory.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output directory (one split).")
+@click.option("--suite", "suite_dir", type=click.Path(file_okay=False),
+              help="Write every kind for both splits under DIR/train and DIR/heldout (and DIR/suite.json).")
 @click.option("--seed", default=1, show_default=True, type=int)
-@click.option("--kind", "kinds", multiple=True, type=click.Choice(["calm", "volatile", "cascades", "whales",
-                                                                   "dropout"]),
+@click.option("--split", type=click.Choice(list(SPLITS)), default="train", show_default=True,
+              help="Parameter draws: held-out streams come from an RNG disjoint from training.")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(list(KINDS)),
               help="Scenario kind(s) to write (repeatable); default: all.")
-@click.option("--hours", default=24.0, show_default=True, help="Length of the calm and volatile streams.")
-@click.option("--count", default=40, show_default=True,
-              help="Cascades (whales: count/2, venue dropouts: count/4).")
+@click.option("--hours", type=float, help="Length of the calm, volatile, chop and baseline streams "
+              "[default: 24 h; baseline 12 h].")
+@click.option("--count", type=int, help="Injected events per event-based stream [default: 20; dropout 10].")
 @click.pass_context
-def scenario_command(ctx: click.Context, out_dir: str, seed: int, kinds: tuple[str, ...], hours: float,
-                     count: int) -> None:
-    """Write labeled synthetic streams (Hawkes process) for `liqcascade backtest --labels`."""
+def scenario_command(ctx: click.Context, out_dir: str | None, suite_dir: str | None, seed: int, split: str,
+                     kinds: tuple[str, ...], hours: float | None, count: int | None) -> None:
+    """Write labeled synthetic streams (Hawkes process) for `liqcascade backtest --labels` / `--suite`."""
 
     get_config(ctx, process="scenario")
+    if (out_dir is None) == (suite_dir is None):
+        raise click.UsageError("give exactly one of --out DIR or --suite DIR")
+    if suite_dir is not None:
+        written = write_suite(Path(suite_dir), seed, hours, count, kinds or KINDS)
+        click.echo(f"{len(written)} streams under {suite_dir}/{{{','.join(SPLITS)}}} ({suite_dir}/suite.json)")
+        return
     for kind in kinds or KINDS:
-        data, labels = build(kind, seed, hours, count).write(Path(out_dir))
+        data, labels = build(kind, seed, hours, count, split).write(Path(out_dir))
         click.echo(f"{data}  {labels}")
 
 
