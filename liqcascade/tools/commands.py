@@ -2,16 +2,20 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import click
 import orjson
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from common.config import get_config
 from common.lifecycle import StopFlag
 from common.schema import LEVELS
+from liqcascade.tools import reliability, scoring, suite_eval
 from liqcascade.tools.backtest import run_file, score, summary
 from liqcascade.tools.scenario import KINDS, SPLITS, build, write_suite
 from publisher.tail import from_redis, from_zmq, json_line, passes, render
@@ -46,22 +50,90 @@ def score_table(sc: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _labels_report(rep: Any, labels: list[dict[str, Any]], span_s: float) -> dict[str, Any]:
+    """Per-class scoring and the reliability table of one replay."""
+    res = scoring.score_stream(rep.signals, labels, span_s, len(rep.symbols))
+    return {**scoring.finish(res), "reliability": reliability.table(reliability.counts(rep.evaluations, labels))}
+
+
+def class_lines(rep: dict[str, Any]) -> list[str]:
+    lines = [f"{'class':<16} {'n':>4} {'recall':>7} {'median s':>8} {'p90 s':>6} {'max s':>6}"]
+    for cls, row in rep["classes"].items():
+        d = row["delay_s"]
+        lines.append(f"{cls:<16} {row['labels']:>4} {_fmt(row['recall']):>7} {_fmt(d['median'], '.2f'):>8} "
+                     f"{_fmt(d['p90'], '.2f'):>6} {_fmt(d['max'], '.2f'):>6}")
+    lines.append(f"false ALERT+: {rep['false_alerts']} over {rep['symbol_days']:.3f} symbol-days = "
+                 f"{_fmt(rep['false_alerts_per_symbol_day'], '.2f')}/symbol-day")
+    for cls, row in rep["negatives"].items():
+        lines.append(f"{cls} reaching ALERT: {row['at_alert']} of {row['labels']}")
+    return lines + [""] + reliability.lines(rep["reliability"])
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=Console(stderr=True), transient=True, disable=not sys.stderr.isatty())
+
+
+def _suite(cfg: Any, suite_dir: str, split: str, jobs: int, as_json: bool) -> None:
+    splits = list(SPLITS) if split == "all" else [split]
+    reports = {}
+    for sp in splits:
+        try:
+            n = len(suite_eval.streams(Path(suite_dir), sp))
+        except (OSError, ValueError, KeyError) as exc:
+            raise click.ClickException(f"suite {suite_dir}: {exc}") from exc
+        with _progress() as bar:
+            task = bar.add_task(f"{sp}: replaying", total=n)
+            def advance(kind: str, t: Any = task, s: str = sp) -> None:
+                bar.update(t, advance=1, description=f"{s}: {kind}")
+
+            results = suite_eval.run_suite(cfg, Path(suite_dir), sp, jobs, advance)
+        reports[sp] = suite_eval.judge(results)
+    if as_json:
+        click.echo(orjson.dumps(reports).decode())
+    else:
+        for sp, report in reports.items():
+            click.echo(f"== {sp} ({'PASS' if report['passed'] else 'FAIL'}) ==")
+            for line in suite_eval.table_lines(report):
+                click.echo(line)
+    if not all(r["passed"] for r in reports.values()):
+        sys.exit(1)
+
+
 @click.command("backtest")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: signals, summary (and score).")
 @click.option("--labels", type=click.Path(exists=True, dir_okay=False), help="Labels JSON to score against.")
 @click.option("--heartbeats", is_flag=True, help="Also list heartbeat signals.")
+@click.option("--suite", "suite_dir", type=click.Path(exists=True, file_okay=False),
+              help="Replay every stream of a `scenario --suite` directory and print one pass/fail table "
+                   "(exit 1 if a target fails).")
+@click.option("--split", type=click.Choice([*SPLITS, "all"]), default="heldout", show_default=True,
+              help="With --suite: which split to evaluate.")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="With --suite: streams replayed in parallel processes.")
 @click.pass_context
-def backtest_command(ctx: click.Context, file: str, as_json: bool, labels: str | None, heartbeats: bool) -> None:
+def backtest_command(ctx: click.Context, file: str | None, as_json: bool, labels: str | None, heartbeats: bool,
+                     suite_dir: str | None, split: str, jobs: int) -> None:
     """Replay normalized JSON lines (.jsonl or .gz) through analytics and signals in event time."""
 
     cfg = get_config(ctx, process="backtest")
-    rep = run_file(cfg, file)
+    if (file is None) == (suite_dir is None):
+        raise click.UsageError("give exactly one of FILE or --suite DIR")
+    if suite_dir is not None:
+        _suite(cfg, suite_dir, split, jobs, as_json)
+        return
+    rep = run_file(cfg, file, record=bool(labels))
     shown = [s for s in rep.signals if heartbeats or not s.heartbeat]
     summ = summary(rep)
-    sc = None
+    sc = per_class = None
     if labels:
-        sc = score(rep.signals, orjson.loads(Path(labels).read_bytes()), summ["span_s"], len(rep.symbols))
+        try:
+            label_rows = orjson.loads(Path(labels).read_bytes())
+        except orjson.JSONDecodeError as exc:
+            raise click.ClickException(f"labels {labels}: not JSON ({exc})") from exc
+        sc = score(rep.signals, label_rows, summ["span_s"], len(rep.symbols))
+        per_class = _labels_report(rep, label_rows, summ["span_s"])
     if as_json:
         out: dict[str, Any] = {
             "signals": [{"ts": s.ts, "symbol": s.symbol, "level": s.level, "previous_level": s.previous_level,
@@ -70,18 +142,20 @@ def backtest_command(ctx: click.Context, file: str, as_json: bool, labels: str |
             "summary": summ}
         if sc is not None:
             out["score"] = sc
+            out["per_class"] = per_class
         click.echo(orjson.dumps(out).decode())
         return
     for s in shown:
         mark = "  (heartbeat)" if s.heartbeat else ""
         click.echo(f"{_clock(s.ts)} {s.symbol:<10} {s.previous_level:>8} -> {s.level:<8} p={s.probability:.2f} "
                    f"{s.direction:<5} {s.regime}{mark}")
-    click.echo(f"{summ['events']} liquidations, {summ['prices']} prices, {len(summ['symbols'])} symbol(s), "
+    click.echo(f"{summ['events']} liquidations ({summ['duplicates_dropped']} duplicates dropped), "
+               f"{summ['prices']} prices, {len(summ['symbols'])} symbol(s), "
                f"{summ['span_s'] / 3600:.2f} h; {summ['level_changes']} level change(s) "
                f"({summ['market_changes']} {MARKET}); entries "
                + ", ".join(f"{lv} {n}" for lv, n in summ["entries"].items()))
-    if sc is not None:
-        for line in score_table(sc):
+    if sc is not None and per_class is not None:
+        for line in score_table(sc) + [""] + class_lines(per_class):
             click.echo(line)
 
 
