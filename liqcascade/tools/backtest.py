@@ -13,7 +13,7 @@ import orjson
 
 from analytics.engine import Engine
 from common.config import Config
-from common.schema import LEVEL_RANK, LEVELS, FeedStatus, Liquidation, PriceTick, Signal, as_dict
+from common.schema import LEVEL_RANK, LEVELS, FeedStatus, Liquidation, MetricsSnapshot, PriceTick, Signal, as_dict
 from ingest.commands import normalize_recorded
 from ingest.dedupe import Deduper
 from ingest.exchanges.hyperliquid import FillDeduper
@@ -102,11 +102,14 @@ class Replay:
     symbol is snapshotted (at most every `min_emit_interval_s`, a skipped one is taken at the next
     chance), every active symbol once per `snapshot_every_s`, and `on_tick` runs once per second of
     event time. No sockets, no sleeping: deterministic. With `record`, every snapshot evaluation's
-    published probability is kept in `evaluations` as (symbol, ts, p) for the reliability table.
+    published probability is kept in `evaluations` as (symbol, ts, p) for the reliability table;
+    `observer(symbol, ts, snapshot, p, context)` sees each evaluation with the generator's breakdown
+    (factors, regime, price move), e.g. to fit weights and a calibration on training streams.
     """
 
     cfg: Config
     record: bool = False
+    observer: Callable[[str, int, MetricsSnapshot, float, dict[str, Any]], None] | None = None
     signals: list[Signal] = field(default_factory=list)
     evaluations: list[tuple[str, int, float]] = field(default_factory=list)
     events: int = 0
@@ -188,9 +191,14 @@ class Replay:
     def _snapshot(self, sym: str, now: int) -> None:
         self._pending.discard(sym)
         self._last_emit[sym] = now
-        self.signals += self.gen.on_metrics(self.engine.snapshot(sym, now), now)
-        if self.record:  # the generator keeps the p it just published in the symbol's level state
-            self.evaluations.append((sym, now, self.gen.states[sym].probability))
+        snap = self.engine.snapshot(sym, now)
+        self.signals += self.gen.on_metrics(snap, now)
+        if self.record or self.observer:  # the generator keeps the p it just published in the level state
+            st = self.gen.states[sym]
+            if self.record:
+                self.evaluations.append((sym, now, st.probability))
+            if self.observer:
+                self.observer(sym, now, snap, st.probability, st.context)
 
 
 def changes(signals: Iterable[Signal]) -> list[Signal]:

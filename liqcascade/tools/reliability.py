@@ -13,6 +13,16 @@ BINS = 10  # [0, 0.1), ..., [0.9, 1.0]
 TAIL_S = 15.0  # a snapshot up to this long after a cascade's last event still belongs to it
 
 
+def inside_positive(ts: np.ndarray, symbol: str, labels: list[dict[str, Any]], tail_s: float = TAIL_S) -> np.ndarray:
+    """Mask of the times `ts` (ns) of `symbol` that lie in a positive label [start, end + tail]: the
+    reliability table's notion of "belongs to a real cascade", also the target to fit a calibration on."""
+    hit = np.zeros(len(ts), dtype=bool)
+    for lb in labels:
+        if is_positive(lb) and lb["symbol"] == symbol:
+            hit |= (ts >= lb["start_ns"]) & (ts <= lb["end_ns"] + int(tail_s * NS))
+    return hit
+
+
 def counts(evaluations: Iterable[tuple[str, int, float]], labels: list[dict[str, Any]],
            tail_s: float = TAIL_S) -> dict[str, list[int]]:
     """Per probability bin: snapshot count and how many fall inside a positive label [start, end + tail]."""
@@ -23,10 +33,7 @@ def counts(evaluations: Iterable[tuple[str, int, float]], labels: list[dict[str,
     n, inside = np.zeros(BINS, dtype=np.int64), np.zeros(BINS, dtype=np.int64)
     for sym, (ts_list, p_list) in by_sym.items():
         ts, p = np.asarray(ts_list, dtype=np.int64), np.asarray(p_list, dtype=np.float64)
-        hit = np.zeros(len(ts), dtype=bool)
-        for lb in labels:
-            if is_positive(lb) and lb["symbol"] == sym:
-                hit |= (ts >= lb["start_ns"]) & (ts <= lb["end_ns"] + int(tail_s * NS))
+        hit = inside_positive(ts, sym, labels, tail_s)
         b = np.minimum((p * BINS).astype(np.int64), BINS - 1)
         n += np.bincount(b, minlength=BINS)
         inside += np.bincount(b[hit], minlength=BINS)
