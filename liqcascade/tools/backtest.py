@@ -109,6 +109,7 @@ class Replay:
 
     cfg: Config
     record: bool = False
+    dedupe: bool = True  # False: let duplicates through, to test what analytics does with one that slips by
     observer: Callable[[str, int, MetricsSnapshot, float, dict[str, Any]], None] | None = None
     signals: list[Signal] = field(default_factory=list)
     evaluations: list[tuple[str, int, float]] = field(default_factory=list)
@@ -145,12 +146,13 @@ class Replay:
         self._advance(t)
         self.last_ns = t
         if isinstance(msg, Liquidation):
-            dedupe = self.dedupers.get(msg.exchange)
-            if dedupe is None:
-                dedupe = self.dedupers[msg.exchange] = Deduper(name=f"backtest {msg.exchange}")
-            if not dedupe.filter((msg,)):
-                self.duplicates += 1
-                return
+            if self.dedupe:
+                dedupe = self.dedupers.get(msg.exchange)
+                if dedupe is None:
+                    dedupe = self.dedupers[msg.exchange] = Deduper(name=f"backtest {msg.exchange}")
+                if not dedupe.filter((msg,)):
+                    self.duplicates += 1
+                    return
             self.events += 1
             self.symbols.add(msg.symbol)
             self.engine.update(msg)
@@ -269,7 +271,7 @@ def score(signals: list[Signal], labels: list[dict[str, Any]], span_s: float, n_
     }
 
 
-def run_file(cfg: Config, path: str | Path, record: bool = False) -> Replay:
-    rep = Replay(cfg, record=record)
+def run_file(cfg: Config, path: str | Path, record: bool = False, dedupe: bool = True) -> Replay:
+    rep = Replay(cfg, record=record, dedupe=dedupe)
     rep.run(parse(read_lines(path)))
     return rep

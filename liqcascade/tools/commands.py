@@ -105,6 +105,8 @@ def _suite(cfg: Any, suite_dir: str, split: str, jobs: int, as_json: bool) -> No
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: signals, summary (and score).")
 @click.option("--labels", type=click.Path(exists=True, dir_okay=False), help="Labels JSON to score against.")
 @click.option("--heartbeats", is_flag=True, help="Also list heartbeat signals.")
+@click.option("--no-dedupe", is_flag=True,
+              help="Skip the live ingester's duplicate filter (to see what a duplicate that slips by does).")
 @click.option("--suite", "suite_dir", type=click.Path(exists=True, file_okay=False),
               help="Replay every stream of a `scenario --suite` directory and print one pass/fail table "
                    "(exit 1 if a target fails).")
@@ -114,7 +116,7 @@ def _suite(cfg: Any, suite_dir: str, split: str, jobs: int, as_json: bool) -> No
               help="With --suite: streams replayed in parallel processes.")
 @click.pass_context
 def backtest_command(ctx: click.Context, file: str | None, as_json: bool, labels: str | None, heartbeats: bool,
-                     suite_dir: str | None, split: str, jobs: int) -> None:
+                     no_dedupe: bool, suite_dir: str | None, split: str, jobs: int) -> None:
     """Replay normalized JSON lines (.jsonl or .gz) through analytics and signals in event time."""
 
     cfg = get_config(ctx, process="backtest")
@@ -123,7 +125,7 @@ def backtest_command(ctx: click.Context, file: str | None, as_json: bool, labels
     if suite_dir is not None:
         _suite(cfg, suite_dir, split, jobs, as_json)
         return
-    rep = run_file(cfg, file, record=bool(labels))
+    rep = run_file(cfg, file, record=bool(labels), dedupe=not no_dedupe)
     shown = [s for s in rep.signals if heartbeats or not s.heartbeat]
     summ = summary(rep)
     sc = per_class = None

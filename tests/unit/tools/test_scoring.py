@@ -110,6 +110,9 @@ def test_backtest_dedupe_equals_live_dedupe(dup_stream):
     assert ref.duplicates == 0 and ref.events == rep.events
     assert [(s.ts, s.symbol, s.level, s.probability) for s in rep.signals] == \
            [(s.ts, s.symbol, s.level, s.probability) for s in ref.signals]
+    raw = Replay(cfg, dedupe=False)  # --no-dedupe: every copy reaches analytics
+    raw.run(parse(read_lines(dup)))
+    assert raw.events == total and raw.duplicates == 0
 
 
 def test_backtest_labels_json_has_classes_and_a_reliability_table(tmp_path):
