@@ -120,7 +120,10 @@ def judge(results: list[dict[str, Any]]) -> dict[str, Any]:
                      "pass": ok})
     rel = reliability.table(reliability.merge(r["reliability"] for r in results))
     return {"rows": rows, "classes": classes, "reliability": rel, "passed": all(r["pass"] for r in rows),
-            "replay_s": {r["kind"]: r["replay_s"] for r in results},
+            "streams": {r["kind"]: {"false_alerts": r["false_alerts"], "symbol_days": round(r["symbol_days"], 4),
+                                    "false_per_symbol_day": false_rate(r), "events": r.get("events"),
+                                    "duplicates_dropped": r.get("duplicates_dropped"), "replay_s": r["replay_s"]}
+                        for r in results},
             "median_replay_s": statistics.median([r["replay_s"] for r in results]) if results else None}
 
 
