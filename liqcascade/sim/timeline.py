@@ -107,12 +107,15 @@ def from_jsonl(path: str) -> Iterator[tuple[float, SimEvent]]:
             if not line.strip():
                 continue
             d = orjson.loads(line)
+            kind = d.get("type", "liquidation")
+            if kind not in ("price", "liquidation"):  # feed statuses and the like: nothing a venue sends
+                continue
             ts = int(d["ts_event"])
             t0 = ts if t0 is None else t0
             offset = (ts - t0) / 1e9
-            if d.get("type") == "price":
+            if kind == "price":
                 yield offset, SimTrade(d["symbol"], float(d["price"]), float(d.get("qty", 0.01) or 0.01))
-            elif d.get("type", "liquidation") == "liquidation":
+            else:
                 yield offset, SimLiquidation(d["symbol"], d["side"], float(d["price"]), float(d["qty"]),
                                              d.get("exchange"))
 

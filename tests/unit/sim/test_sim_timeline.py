@@ -19,3 +19,14 @@ def test_bybit_topics_are_pushed_every_500_ms_each_at_its_own_phase():
     assert len({round(d, 6) for d in dues.values()}) > 10  # spread out, not one instant
     key = "allLiquidation.SYM3USDT"
     assert bybit.batch_due(key, dues[key]) == dues[key] + bybit.BATCH_S  # a fixed cadence per topic
+
+
+def test_a_scenario_file_with_feed_statuses_replays_its_liquidations_and_prices_only(tmp_path):
+    path = tmp_path / "dropout.jsonl"
+    path.write_text(
+        '{"type":"status","exchange":"okx","connected":false,"ts":5}\n'
+        '{"type":"liquidation","exchange":"bybit","symbol":"BTCUSDT","side":"long","price":100.0,"qty":2.0,'
+        '"ts_event":1000000000}\n'
+        '{"type":"price","exchange":"binance","symbol":"BTCUSDT","price":101.0,"ts_event":1500000000}\n')
+    events = list(timeline.from_jsonl(str(path)))
+    assert [(t, type(ev).__name__) for t, ev in events] == [(0.0, "SimLiquidation"), (0.5, "SimTrade")]
