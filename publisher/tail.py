@@ -29,13 +29,15 @@ COLORS: dict[str, dict[str, Any]] = {
 }
 
 
-def from_zmq(cfg: Config, stop: StopFlag) -> Iterator[dict[str, Any]]:
-    """Signals from the signals process's PUB socket (SUB prefix `signal.`)."""
+def pub_messages(cfg: Config, stop: StopFlag, prefix: bytes, hwm: int = 0) -> Iterator[Any]:
+    """Every message on the signals process's PUB socket under `prefix`, until `stop` (bad frames skipped)."""
     ctx = zmq.Context()
     sock = ctx.socket(zmq.SUB)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.MAXMSGSIZE, cfg.pipeline.max_message_bytes or -1)
-    sock.setsockopt(zmq.SUBSCRIBE, topics.SIGNAL + b".")
+    if hwm:
+        sock.setsockopt(zmq.RCVHWM, hwm)
+    sock.setsockopt(zmq.SUBSCRIBE, prefix)
     sock.connect(cfg.endpoint("pub"))
     try:
         while not stop.is_set():
@@ -46,12 +48,17 @@ def from_zmq(cfg: Config, stop: StopFlag) -> Iterator[dict[str, Any]]:
             except WireError as exc:
                 log.warning("tail: bad frame skipped: %s", exc)
                 continue
-            for msg in msgs:
-                if isinstance(msg, Signal):
-                    yield msg.to_json_dict()
+            yield from msgs
     finally:
         sock.close()
         ctx.term()
+
+
+def from_zmq(cfg: Config, stop: StopFlag) -> Iterator[dict[str, Any]]:
+    """Signals from the signals process's PUB socket (SUB prefix `signal.`)."""
+    for msg in pub_messages(cfg, stop, topics.SIGNAL + b"."):
+        if isinstance(msg, Signal):
+            yield msg.to_json_dict()
 
 
 def from_redis(cfg: Config, stop: StopFlag, client: Any = None) -> Iterator[dict[str, Any]]:

@@ -8,14 +8,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import redis
-import zmq
 
 from common import topics
 from common.config import Config
 from common.lifecycle import StopFlag
 from common.schema import LONG, Liquidation
-from common.wire import WireError, decode
 from publisher.redis_sink.contract import LIQUIDATIONS as STREAM
+from publisher.tail import pub_messages
 
 log = logging.getLogger(__name__)
 
@@ -26,25 +25,7 @@ VENUE_NAMES = {"binance": "Binance", "bybit": "Bybit", "okx": "OKX", "hyperliqui
 
 def from_zmq(cfg: Config, stop: StopFlag) -> Iterator[Liquidation]:
     """Every liquidation on the signals process's PUB socket (SUB prefix `liq.`)."""
-    ctx = zmq.Context()
-    sock = ctx.socket(zmq.SUB)
-    sock.setsockopt(zmq.LINGER, 0)
-    sock.setsockopt(zmq.RCVHWM, 100_000)
-    sock.setsockopt(zmq.SUBSCRIBE, topics.LIQ + b".")
-    sock.connect(cfg.endpoint("pub"))
-    try:
-        while not stop.is_set():
-            if not sock.poll(int(POLL_S * 1000)):
-                continue
-            try:
-                _, _, _, msgs = decode(sock.recv_multipart())
-            except WireError as exc:
-                log.warning("tail: bad frame skipped: %s", exc)
-                continue
-            yield from msgs
-    finally:
-        sock.close()
-        ctx.term()
+    yield from pub_messages(cfg, stop, topics.LIQ + b".", hwm=100_000)
 
 
 def from_redis(cfg: Config, stop: StopFlag, client: Any = None) -> Iterator[Liquidation]:
