@@ -17,8 +17,9 @@ from starlette.staticfiles import StaticFiles
 from common.config import Config
 from publisher.dashboard.feed import Feed
 from publisher.dashboard.health import publisher_metrics, readiness
+from publisher.dashboard.history import REFRESH_S, StoredTotals
 from publisher.dashboard.prom import exposition
-from publisher.dashboard.state import DashboardState
+from publisher.dashboard.state import WINDOWS_S, DashboardState
 
 STATIC = Path(__file__).parent / "static"
 KEEPALIVE_S = 15.0  # an SSE comment this often keeps proxies from closing an idle stream
@@ -37,12 +38,22 @@ def create_app(cfg: Config, clock: Callable[[], int] = time.time_ns,
     feed = Feed(cfg, state, clock)
     ipc_dir = cfg.pipeline.ipc_dir
 
+    stored = StoredTotals(cfg)
+
+    async def read_store() -> None:
+        while stored.url:
+            await asyncio.to_thread(stored.refresh, WINDOWS_S, clock(), state.start_ns)
+            state.stored_totals = stored.latest
+            await asyncio.sleep(REFRESH_S)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await feed.start()
+        reader = asyncio.create_task(read_store())
         try:
             yield
         finally:
+            reader.cancel()
             await feed.stop()
 
     async def index(_request: Request) -> Response:

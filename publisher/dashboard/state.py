@@ -64,6 +64,7 @@ class DashboardState:
         self.feeds: dict[str, dict[str, Any]] = {}
         self.feed_seen_ns: dict[str, int] = {}
         self.regime: dict[str, Any] | None = None
+        self.stored_totals: dict[str, dict[str, Any]] | None = None  # the store's, from before the start
         self._new_tape: list[dict[str, Any]] = []
         self._new_signals: list[dict[str, Any]] = []
         self._new_prices: list[list[float]] = []
@@ -151,7 +152,9 @@ class DashboardState:
 
     # -- views ---------------------------------------------------------------------------------
     def totals(self, now_ns: int) -> dict[str, Any]:
-        """Per window: USD long and short, count, largest liquidation, and how much of it we have seen."""
+        """Per window: USD long and short, count, largest liquidation, and how much of it we have seen.
+
+        With a history store, what it holds from before the start completes each window (across restarts)."""
         now_min = now_ns // MINUTE_NS
         seen_s = max(0.0, (now_ns - self.start_ns) / NS)
         out: dict[str, Any] = {}
@@ -166,6 +169,14 @@ class DashboardState:
                     agg["count"] += b.count
                     if b.largest and (agg["largest"] is None or b.largest[0] > agg["largest"][0]):
                         agg["largest"] = b.largest
+            before = (self.stored_totals or {}).get(name)
+            if before is not None:
+                agg["long_usd"] += before["long_usd"]
+                agg["short_usd"] += before["short_usd"]
+                agg["count"] += before["count"]
+                if before["largest"] and (agg["largest"] is None or before["largest"][0] > agg["largest"][0]):
+                    agg["largest"] = before["largest"]
+                agg["covered_s"], agg["complete"] = float(span_s), True
             out[name] = agg
         return out
 

@@ -1,7 +1,6 @@
 """The questions users ask of the history, written once for both backends (`%s` placeholders, shared SQL)."""
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -120,9 +119,3 @@ def export_rows(db: Backend, f: Filter, chunk: int = 50_000) -> Iterator[list[Ro
     where, params = f.where("ts_event")
     yield from db.iter_query(f"SELECT {', '.join(EXPORT_COLUMNS)} FROM liquidations WHERE {where} "
                              "ORDER BY ts_event, dedupe_key", params, chunk)
-
-
-def totals_since(db: Backend, since_ns: int, by: Sequence[str] = ("side",), now_ns: int | None = None
-                 ) -> list[dict[str, Any]]:
-    """For the dashboard: totals from `since_ns` until now (e.g. the last 1 h / 4 h / 24 h)."""
-    return totals(db, Filter(since_ns, (now_ns or time.time_ns()) + 1), by)

@@ -26,7 +26,8 @@ pytestmark = pytest.mark.timeout(90)
 def dashboard(tmp_path):
     port = free_port()
     cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[pipeline]\nipc_dir = "{tmp_path / "ipc"}"\n[dashboard]\nport = {port}\npush_every_s = 0.1\n')
+    cfg.write_text(f'[pipeline]\nipc_dir = "{tmp_path / "ipc"}"\n[dashboard]\nport = {port}\npush_every_s = 0.1\n'
+                   f'[store]\ndata_dir = "{tmp_path / "store"}"\n')
     ctx = zmq.Context()
     pub = ctx.socket(zmq.PUB)
     pub.setsockopt(zmq.LINGER, 0)

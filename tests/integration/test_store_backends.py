@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import random
 
 import orjson
@@ -9,9 +10,12 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from common.config import StoreConfig
+from common import topics
+from common.config import StoreConfig, load_config
 from common.schema import Liquidation, Signal
 from liqcascade.cli import main
+from publisher.dashboard.history import StoredTotals
+from publisher.dashboard.state import WINDOWS_S, DashboardState
 from publisher.store import queries as q
 from publisher.store.backend import open_backend
 from publisher.store.export import export
@@ -200,3 +204,25 @@ def test_backtest_store_replays_a_period_like_the_file(store_url, tmp_path):
     assert a["summary"]["events"] == b["summary"]["events"] == 400
     assert any(s["level"] in ("ALERT", "CRITICAL", "EXTREME") for s in a["signals"])
     assert a["signals"] == b["signals"]
+
+
+def test_the_dashboard_reads_whole_windows_from_the_store(store_url):
+    msgs = [liq(T0 + 10 * NS, 2e6), liq(T0 + 20 * NS, 5e5, "short", "okx", throttled=True),
+            liq(T0 - 3 * 3600 * NS, 7e6)]  # 3 h before: in the 4 h and 24 h windows only
+    write(store_url, msgs).backend.close()  # the store process holds its file only while writing
+    cfg = load_config(None, env={})
+    cfg = dataclasses.replace(cfg, store=dataclasses.replace(cfg.store, url=store_url))
+    start, now = T0 + 30 * NS, T0 + 60 * NS  # the dashboard started after all three
+    stored = StoredTotals(cfg)
+    stored.refresh(WINDOWS_S, now, start)
+    one, four = stored.latest["1h"], stored.latest["4h"]
+    assert (one["long_usd"], one["short_usd"], one["count"]) == (2e6, 5e5, 2)
+    assert one["largest"][:4] == [2e6, "BTCUSDT", "long", "bybit"]
+    assert (four["long_usd"], four["count"], four["largest"][0]) == (9e6, 3, 7e6)
+    state = DashboardState(cfg, start)
+    state.stored_totals = stored.latest
+    state.apply(topics.liquidation("bybit", "BTCUSDT"), [liq(T0 + 40 * NS, 1e6)], now)  # live, after the start
+    day = state.totals(now)["24h"]
+    assert (day["long_usd"], day["count"], day["complete"]) == (1e7, 4, True)  # before + since start, once each
+    stored.refresh(WINDOWS_S, now, T0 + 15 * NS)  # a later start: only what lies before it comes from the store
+    assert stored.latest["1h"]["count"] == 1
