@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 
 MARKET = "MARKET"
 WATCH = LEVELS.index("WATCH")
+ALERT = LEVELS.index("ALERT")
 EPS = 1e-6
 
 
@@ -72,19 +73,44 @@ class SignalGenerator:
         p, components = self.probability(snap, regime, now_ns)
         st = self.states.setdefault(snap.symbol, LevelState())
         st.last_snapshot_ns = now_ns
-        cap = st.cap = self._cap(snap)
+        out: list[Signal] = []
+        turned = bool(st.level and st.side and snap.direction != st.side)
+        if turned and st.level < ALERT:
+            out.append(self._close_episode(snap.symbol, st, snap.direction, now_ns))
+            turned = False
+        if turned:
+            # An episode names one side. Flow that turned to the other side is no evidence for it: p is 0,
+            # the episode decays (hysteresis, dwell) to NONE and the other side opens a new one from there.
+            p = 0.0
+            cap = st.cap = 0
+            components["side_turned"] = snap.direction
+            shown = st.context.get("snap", snap)
+        else:
+            cap = st.cap = self._cap(snap)
+            shown = snap
         components["capped"] = cap < TOP
         dq = self.data_quality(snap, now_ns)
         confidence = snap.confidence
         if regime.regime == UNKNOWN:
             confidence *= self.scfg.unknown_regime_confidence
         confidence *= self.scfg.degraded_venue_confidence ** dq["degraded_count"]
-        st.context = {"snap": snap, "regime": regime, "components": components, "data_quality": dq,
-                      "confidence": confidence}
+        st.context = {"snap": shown, "regime": regime, "components": components, "data_quality": dq,
+                      "confidence": confidence, "turned": snap.direction if turned else ""}
         prev = self.machine.apply(st, p, now_ns, cap)
+        if st.level and not st.side:
+            st.side = snap.direction  # a new episode: it names this side until it is back at NONE
         if prev is None:
-            return []
-        return [self._signal(snap.symbol, st, prev, now_ns)] + self._update_market(now_ns)
+            return out + (self._update_market(now_ns) if out else [])
+        return out + [self._signal(snap.symbol, st, prev, now_ns)] + self._update_market(now_ns)
+
+    def _close_episode(self, sym: str, st: LevelState, side: str, now_ns: int) -> Signal:
+        """The documented explicit transition: a WATCH episode whose flow turned to the other side ends
+        at once (no dwell, no cooldown), so the new side's episode starts cleanly from NONE."""
+        prev = st.level
+        st.level, st.changed_ns, st.none_since_ns, st.armed_ns, st.side = 0, now_ns, None, None, ""
+        st.probability = 0.0
+        st.context = dict(st.context, turned=side)
+        return self._signal(sym, st, prev, now_ns)
 
     def on_tick(self, now_ns: int) -> list[Signal]:
         """Dwell expiries, decay of symbols without snapshots to NONE, heartbeats of active levels."""
@@ -143,6 +169,10 @@ class SignalGenerator:
         n_eff = snap.extra.get("n_effective")
         if n_eff is not None and n_eff < self.scfg.alert_min_n_eff:
             return WATCH
+        gate = snap.extra.get("gate")
+        if gate is not None:  # dollar gates (analytics/gates.py): no ALERT+ below the named side's USD gate
+            met = gate.get("met")
+            return LEVELS.index(met) if met else WATCH
         return TOP
 
     def data_quality(self, snap: MetricsSnapshot, now_ns: int) -> dict[str, Any]:
@@ -180,6 +210,8 @@ class SignalGenerator:
         level = LEVELS[st.level]
         why = (f"no liquidation flow for {self.scfg.stale_after_s:g} s" if stale
                else snap.explanation.rstrip("."))
+        if ctx.get("turned"):
+            why += f"; the flow turned to {ctx['turned']}s (a new episode if it grows)"
         move = comp["price_move_bps"]
         price = ("no fresh BTC price" if move is None
                  else f"BTC {move:+.0f} bps in {self.scfg.price_move_window_s:g} s "

@@ -23,7 +23,8 @@ class LevelState:
     last_snapshot_ns: int = 0  # signal clock time of the last snapshot seen
     last_emit_ns: int = 0  # last signal or heartbeat sent
     armed_ns: int | None = None  # since when p has supported ALERT+ from below (confirmation clock)
-    cap: int = TOP  # the highest level the last snapshot allows (whale guard)
+    cap: int = TOP  # the highest level the last snapshot allows (whale guard, dollar gates)
+    side: str = ""  # the side the open episode names; set when it leaves NONE, cleared back at NONE
     context: dict[str, Any] = field(default_factory=dict)  # what the last signal was built from
 
 
@@ -85,6 +86,7 @@ class LevelMachine:
         st.changed_ns = now_ns
         if new == 0:
             st.none_since_ns = now_ns
+            st.side = ""
         return prev
 
 

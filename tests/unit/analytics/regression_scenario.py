@@ -29,7 +29,8 @@ CONFIGS = {
 def _liq(rng: random.Random, symbol: str, ts: int, usd: float) -> Liquidation:
     venue = rng.choice(SYMBOLS[symbol])
     side = "long" if rng.random() < 0.55 else "short"
-    return Liquidation(venue, symbol, symbol, side, 100.0, usd / 100.0, usd, ts, ts + 1_000_000,
+    price = 100.0 + (ts % 999_983) * 1e-7  # distinct liquidations, distinct prices (equal ones: fills of one)
+    return Liquidation(venue, symbol, symbol, side, price, usd / price, usd, ts, ts + 1_000_000,
                        venue in ("binance", "okx"))
 
 
