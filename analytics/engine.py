@@ -9,7 +9,14 @@ import numpy as np
 from analytics.correlation import venue_correlation
 from analytics.explain import sentence
 from analytics.feeds import FeedBook
-from analytics.gates import GATE_LEVELS, SATURATION_SECONDS, censored_usd, gate_level, gates_for
+from analytics.gates import (
+    GATE_LEVELS,
+    SATURATION_MIN,
+    SATURATION_SECONDS,
+    censored_usd,
+    gate_level,
+    gates_for,
+)
 from analytics.risk import (
     FACTORS,
     Flow,
@@ -216,11 +223,11 @@ class Engine:
         occupied = None
         for v, i in st.venues.items():
             feed = self.feeds.venues.get(v)
-            if feed is None or not feed.throttled or m.venue_events[i] < SATURATION_SECONDS / 2:
+            if feed is None or not feed.throttled or m.venue_events[i] < SATURATION_MIN * SATURATION_SECONDS:
                 continue
             if occupied is None:
                 occupied = (m.grid[:, -SATURATION_SECONDS:] > 0.0).sum(axis=1).tolist()
-            hidden += censored_usd(occupied[i], m.venue_events[i], m.venue_usd[i])
+            hidden += censored_usd(occupied[i], m.venue_events[i], m.venue_usd[i], self.cfg.saturated_ratio)
         return hidden
 
     def _empty(self, symbol: str, now_ns: int) -> MetricsSnapshot:

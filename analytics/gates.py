@@ -16,7 +16,7 @@ import math
 from collections.abc import Sequence
 
 GATE_LEVELS = ("ALERT", "CRITICAL", "EXTREME")
-WINDOW_SCALE = {"2s": 0.5, "10s": 1.0, "60s": 1.5}
+WINDOW_SCALE = {"2s": 0.5, "10s": 1.0, "60s": 1.2}
 SATURATION_SECONDS = 10  # 1 s buckets a throttled venue's occupancy is read over
 SATURATION_MIN = 0.5  # occupied share below which a throttled feed is read as uncensored
 
@@ -47,16 +47,29 @@ def gate_level(side_usd: dict[str, float], gates: Sequence[float]) -> int:
     return met
 
 
-def censored_usd(occupied: int, events: float, usd: float) -> float:
-    """USD a throttled feed (at most one event per second) probably held back over the last 10 s.
+def censoring_ratio(occupied: int, cap: float) -> float:
+    """How many liquidations a throttled feed (at most one per symbol per second) stands for, per one shown.
 
-    With k of n one-second buckets holding an event, a Poisson rate λ gives P(bucket empty) = e^-λ,
-    so λ ≈ -ln(1 - k/(n+1)) (shrunk so a full feed is finite): a lower bound on the true rate, since
-    a saturated feed cannot tell 3/s from 30/s. Hidden events n·λ - seen, at the USD per event the
-    feed shows. Below SATURATION_MIN occupancy the feed is not censoring anything that matters.
+    With k of the last n one-second buckets holding an event and a Poisson rate λ, P(bucket occupied)
+    = 1 - e^-λ, so λ ≈ -ln(1 - k/(n+1)) (shrunk so it stays finite), and each occupied second stands
+    for λ / (1 - e^-λ) events: 1 for sparse flow, 1.3 at half occupancy, 2.6 when every second holds
+    one. A feed with an event in every second cannot tell 3/s from 30/s; `cap` (hand-set: the data
+    cannot decide) is what a fully saturated feed is read as, and bounds the estimate everywhere.
     """
     n = SATURATION_SECONDS
-    if events <= 0.0 or occupied < SATURATION_MIN * n:
-        return 0.0
+    if occupied < SATURATION_MIN * n:
+        return 1.0
+    if occupied >= n:
+        return max(cap, 1.0)
     lam = -math.log(1.0 - occupied / (n + 1.0))
-    return max(0.0, n * lam - events) * (usd / events)
+    return min(max(lam / -math.expm1(-lam), 1.0), max(cap, 1.0))
+
+
+def censored_usd(occupied: int, events: float, usd: float, cap: float) -> float:
+    """USD a throttled feed probably held back over the last 10 s: the events its occupied seconds stand
+    for beyond those it showed, at the USD per event it showed (none when it shows more than one per
+    second: then it is not censoring at this rate)."""
+    if events <= 0.0:
+        return 0.0
+    hidden_events = censoring_ratio(occupied, cap) * occupied - events
+    return hidden_events * usd / events if hidden_events > 0.0 else 0.0

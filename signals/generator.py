@@ -96,7 +96,8 @@ class SignalGenerator:
         confidence *= self.scfg.degraded_venue_confidence ** dq["degraded_count"]
         st.context = {"snap": shown, "regime": regime, "components": components, "data_quality": dq,
                       "confidence": confidence, "turned": snap.direction if turned else ""}
-        prev = self.machine.apply(st, p, now_ns, cap)
+        proven = not turned and (snap.extra.get("gate") or {}).get("met") in ("CRITICAL", "EXTREME")
+        prev = self.machine.apply(st, p, now_ns, cap, proven)
         if st.level and not st.side:
             st.side = snap.direction  # a new episode: it names this side until it is back at NONE
         if prev is None:
