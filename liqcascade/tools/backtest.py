@@ -13,16 +13,18 @@ import orjson
 
 from analytics.engine import Engine
 from common.config import Config
-from common.schema import LEVEL_RANK, LEVELS, FeedStatus, Liquidation, PriceTick, Signal, as_dict
+from common.schema import LEVEL_RANK, LEVELS, FeedStatus, Liquidation, MetricsSnapshot, PriceTick, Signal, as_dict
 from ingest.commands import normalize_recorded
+from ingest.dedupe import Deduper
 from ingest.exchanges.hyperliquid import FillDeduper
+from liqcascade.tools.scoring import class_of, is_positive
 from signals.generator import MARKET, SignalGenerator
 
 log = logging.getLogger(__name__)
 
 NS = 1_000_000_000
 TAIL_S = 120  # event time replayed after the last event, so open levels decay and are counted
-CASCADE_KINDS = ("cascade", "dropout")
+WHALE_CLASSES = ("whale", "split_whale", "whale_pair")
 MATCH_BEFORE_S = 10.0  # a signal this long before a label's onset still belongs to it
 MATCH_AFTER_S = 60.0  # ...and this long after its end (the flow's tail keeps the windows warm)
 
@@ -95,21 +97,31 @@ def parse(lines: Iterable[bytes | str]) -> Iterator[Message]:
 class Replay:
     """Drives one analytics Engine and one SignalGenerator in event time, the way the live shard does.
 
-    After each liquidation the touched symbol is snapshotted (at most every `min_emit_interval_s`,
-    a skipped one is taken at the next chance), every active symbol once per `snapshot_every_s`,
-    and `on_tick` runs once per second of event time. No sockets, no sleeping: deterministic.
+    Liquidations first pass the live ingester's own `Deduper` (one per venue, as each ingest process
+    has one), so a duplicated delivery replays exactly as live. After each liquidation the touched
+    symbol is snapshotted (at most every `min_emit_interval_s`, a skipped one is taken at the next
+    chance), every active symbol once per `snapshot_every_s`, and `on_tick` runs once per second of
+    event time. No sockets, no sleeping: deterministic. With `record`, every snapshot evaluation's
+    published probability is kept in `evaluations` as (symbol, ts, p) for the reliability table;
+    `observer(symbol, ts, snapshot, p, context)` sees each evaluation with the generator's breakdown
+    (factors, regime, price move), e.g. to fit weights and a calibration on training streams.
     """
 
     cfg: Config
+    record: bool = False
+    dedupe: bool = True  # False: let duplicates through, to test what analytics does with one that slips by
+    observer: Callable[[str, int, MetricsSnapshot, float, dict[str, Any]], None] | None = None
     signals: list[Signal] = field(default_factory=list)
+    evaluations: list[tuple[str, int, float]] = field(default_factory=list)
     events: int = 0
+    duplicates: int = 0
     prices: int = 0
     first_ns: int | None = None
     last_ns: int = 0
     symbols: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-
+        self.dedupers: dict[str, Deduper] = {}
         self.engine = Engine(self.cfg.analytics)
         self.gen = SignalGenerator(self.cfg)
         self._min_emit_ns = int(self.cfg.analytics.min_emit_interval_s * NS)
@@ -134,6 +146,13 @@ class Replay:
         self._advance(t)
         self.last_ns = t
         if isinstance(msg, Liquidation):
+            if self.dedupe:
+                dedupe = self.dedupers.get(msg.exchange)
+                if dedupe is None:
+                    dedupe = self.dedupers[msg.exchange] = Deduper(name=f"backtest {msg.exchange}")
+                if not dedupe.filter((msg,)):
+                    self.duplicates += 1
+                    return
             self.events += 1
             self.symbols.add(msg.symbol)
             self.engine.update(msg)
@@ -174,7 +193,14 @@ class Replay:
     def _snapshot(self, sym: str, now: int) -> None:
         self._pending.discard(sym)
         self._last_emit[sym] = now
-        self.signals += self.gen.on_metrics(self.engine.snapshot(sym, now), now)
+        snap = self.engine.snapshot(sym, now)
+        self.signals += self.gen.on_metrics(snap, now)
+        if self.record or self.observer:  # the generator keeps the p it just published in the level state
+            st = self.gen.states[sym]
+            if self.record:
+                self.evaluations.append((sym, now, st.probability))
+            if self.observer:
+                self.observer(sym, now, snap, st.probability, st.context)
 
 
 def changes(signals: Iterable[Signal]) -> list[Signal]:
@@ -187,8 +213,8 @@ def summary(rep: Replay) -> dict[str, Any]:
     span_s = ((rep.last_ns - rep.first_ns) / NS) if rep.first_ns is not None else 0.0
     entries = {lv: sum(1 for s in ch if s.symbol != MARKET and LEVEL_RANK[s.previous_level] < LEVEL_RANK[lv]
                        <= LEVEL_RANK[s.level]) for lv in LEVELS[1:]}
-    return {"events": rep.events, "prices": rep.prices, "symbols": sorted(rep.symbols),
-            "span_s": round(span_s, 3), "level_changes": len(ch),
+    return {"events": rep.events, "duplicates_dropped": getattr(rep, "duplicates", 0), "prices": rep.prices,
+            "symbols": sorted(rep.symbols), "span_s": round(span_s, 3), "level_changes": len(ch),
             "market_changes": sum(1 for s in ch if s.symbol == MARKET), "entries": entries}
 
 
@@ -202,7 +228,7 @@ def score(signals: list[Signal], labels: list[dict[str, Any]], span_s: float, n_
     entry matching no cascade; rates are per hour and per symbol-day of replayed time.
     """
     ch = [s for s in changes(signals) if s.symbol != MARKET]
-    cascades = [lb for lb in labels if lb.get("kind", "cascade") in CASCADE_KINDS]
+    cascades = [lb for lb in labels if is_positive(lb)]
     targets = [lb for lb in cascades if lb["usd"] >= min_usd and len(lb["venues"]) >= min_venues
                and (lb["end_ns"] - lb["start_ns"]) / NS <= max_duration_s]
 
@@ -226,7 +252,7 @@ def score(signals: list[Signal], labels: list[dict[str, Any]], span_s: float, n_
         if first is not None:
             delays.append(max(0.0, (first.ts - lb["start_ns"]) / NS))
     false_alerts = levels["ALERT"]["entries"] - levels["ALERT"]["true"]
-    whales = [lb for lb in labels if lb.get("kind") == "whale"]
+    whales = [lb for lb in labels if class_of(lb) in WHALE_CLASSES]
     whale_alerts = sum(1 for lb in whales if any(LEVEL_RANK[s.level] >= alert and s.symbol == lb["symbol"]
                                                  and lb["start_ns"] <= s.ts <= lb["end_ns"] + 60 * NS
                                                  for s in ch))
@@ -245,7 +271,7 @@ def score(signals: list[Signal], labels: list[dict[str, Any]], span_s: float, n_
     }
 
 
-def run_file(cfg: Config, path: str | Path) -> Replay:
-    rep = Replay(cfg)
+def run_file(cfg: Config, path: str | Path, record: bool = False, dedupe: bool = True) -> Replay:
+    rep = Replay(cfg, record=record, dedupe=dedupe)
     rep.run(parse(read_lines(path)))
     return rep

@@ -2,18 +2,22 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import click
 import orjson
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from common.config import get_config
 from common.lifecycle import StopFlag
 from common.schema import LEVELS
+from liqcascade.tools import reliability, scoring, suite_eval
 from liqcascade.tools.backtest import run_file, score, summary
-from liqcascade.tools.scenario import KINDS, build
+from liqcascade.tools.scenario import KINDS, SPLITS, build, write_suite
 from publisher.tail import from_redis, from_zmq, json_line, passes, render
 from signals.generator import MARKET
 
@@ -46,22 +50,92 @@ def score_table(sc: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _labels_report(rep: Any, labels: list[dict[str, Any]], span_s: float) -> dict[str, Any]:
+    """Per-class scoring and the reliability table of one replay."""
+    res = scoring.score_stream(rep.signals, labels, span_s, len(rep.symbols))
+    return {**scoring.finish(res), "reliability": reliability.table(reliability.counts(rep.evaluations, labels))}
+
+
+def class_lines(rep: dict[str, Any]) -> list[str]:
+    lines = [f"{'class':<16} {'n':>4} {'recall':>7} {'median s':>8} {'p90 s':>6} {'max s':>6}"]
+    for cls, row in rep["classes"].items():
+        d = row["delay_s"]
+        lines.append(f"{cls:<16} {row['labels']:>4} {_fmt(row['recall']):>7} {_fmt(d['median'], '.2f'):>8} "
+                     f"{_fmt(d['p90'], '.2f'):>6} {_fmt(d['max'], '.2f'):>6}")
+    lines.append(f"false ALERT+: {rep['false_alerts']} over {rep['symbol_days']:.3f} symbol-days = "
+                 f"{_fmt(rep['false_alerts_per_symbol_day'], '.2f')}/symbol-day")
+    for cls, row in rep["negatives"].items():
+        lines.append(f"{cls} reaching ALERT: {row['at_alert']} of {row['labels']}")
+    return lines + [""] + reliability.lines(rep["reliability"])
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=Console(stderr=True), transient=True, disable=not sys.stderr.isatty())
+
+
+def _suite(cfg: Any, suite_dir: str, split: str, jobs: int, as_json: bool) -> None:
+    splits = list(SPLITS) if split == "all" else [split]
+    reports = {}
+    for sp in splits:
+        try:
+            n = len(suite_eval.streams(Path(suite_dir), sp))
+        except (OSError, ValueError, KeyError) as exc:
+            raise click.ClickException(f"suite {suite_dir}: {exc}") from exc
+        with _progress() as bar:
+            task = bar.add_task(f"{sp}: replaying", total=n)
+            def advance(kind: str, t: Any = task, s: str = sp) -> None:
+                bar.update(t, advance=1, description=f"{s}: {kind}")
+
+            results = suite_eval.run_suite(cfg, Path(suite_dir), sp, jobs, advance)
+        reports[sp] = suite_eval.judge(results)
+    if as_json:
+        click.echo(orjson.dumps(reports).decode())
+    else:
+        for sp, report in reports.items():
+            click.echo(f"== {sp} ({'PASS' if report['passed'] else 'FAIL'}) ==")
+            for line in suite_eval.table_lines(report):
+                click.echo(line)
+    if not all(r["passed"] for r in reports.values()):
+        sys.exit(1)
+
+
 @click.command("backtest")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: signals, summary (and score).")
 @click.option("--labels", type=click.Path(exists=True, dir_okay=False), help="Labels JSON to score against.")
 @click.option("--heartbeats", is_flag=True, help="Also list heartbeat signals.")
+@click.option("--no-dedupe", is_flag=True,
+              help="Skip the live ingester's duplicate filter (to see what a duplicate that slips by does).")
+@click.option("--suite", "suite_dir", type=click.Path(exists=True, file_okay=False),
+              help="Replay every stream of a `scenario --suite` directory and print one pass/fail table "
+                   "(exit 1 if a target fails).")
+@click.option("--split", type=click.Choice([*SPLITS, "all"]), default="heldout", show_default=True,
+              help="With --suite: which split to evaluate.")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="With --suite: streams replayed in parallel processes.")
 @click.pass_context
-def backtest_command(ctx: click.Context, file: str, as_json: bool, labels: str | None, heartbeats: bool) -> None:
+def backtest_command(ctx: click.Context, file: str | None, as_json: bool, labels: str | None, heartbeats: bool,
+                     no_dedupe: bool, suite_dir: str | None, split: str, jobs: int) -> None:
     """Replay normalized JSON lines (.jsonl or .gz) through analytics and signals in event time."""
 
     cfg = get_config(ctx, process="backtest")
-    rep = run_file(cfg, file)
+    if (file is None) == (suite_dir is None):
+        raise click.UsageError("give exactly one of FILE or --suite DIR")
+    if suite_dir is not None:
+        _suite(cfg, suite_dir, split, jobs, as_json)
+        return
+    rep = run_file(cfg, file, record=bool(labels), dedupe=not no_dedupe)
     shown = [s for s in rep.signals if heartbeats or not s.heartbeat]
     summ = summary(rep)
-    sc = None
+    sc = per_class = None
     if labels:
-        sc = score(rep.signals, orjson.loads(Path(labels).read_bytes()), summ["span_s"], len(rep.symbols))
+        try:
+            label_rows = orjson.loads(Path(labels).read_bytes())
+        except orjson.JSONDecodeError as exc:
+            raise click.ClickException(f"labels {labels}: not JSON ({exc})") from exc
+        sc = score(rep.signals, label_rows, summ["span_s"], len(rep.symbols))
+        per_class = _labels_report(rep, label_rows, summ["span_s"])
     if as_json:
         out: dict[str, Any] = {
             "signals": [{"ts": s.ts, "symbol": s.symbol, "level": s.level, "previous_level": s.previous_level,
@@ -70,38 +144,49 @@ def backtest_command(ctx: click.Context, file: str, as_json: bool, labels: str |
             "summary": summ}
         if sc is not None:
             out["score"] = sc
+            out["per_class"] = per_class
         click.echo(orjson.dumps(out).decode())
         return
     for s in shown:
         mark = "  (heartbeat)" if s.heartbeat else ""
         click.echo(f"{_clock(s.ts)} {s.symbol:<10} {s.previous_level:>8} -> {s.level:<8} p={s.probability:.2f} "
                    f"{s.direction:<5} {s.regime}{mark}")
-    click.echo(f"{summ['events']} liquidations, {summ['prices']} prices, {len(summ['symbols'])} symbol(s), "
+    click.echo(f"{summ['events']} liquidations ({summ['duplicates_dropped']} duplicates dropped), "
+               f"{summ['prices']} prices, {len(summ['symbols'])} symbol(s), "
                f"{summ['span_s'] / 3600:.2f} h; {summ['level_changes']} level change(s) "
                f"({summ['market_changes']} {MARKET}); entries "
                + ", ".join(f"{lv} {n}" for lv, n in summ["entries"].items()))
-    if sc is not None:
-        for line in score_table(sc):
+    if sc is not None and per_class is not None:
+        for line in score_table(sc) + [""] + class_lines(per_class):
             click.echo(line)
 
 
 @click.command("scenario")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output directory.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output directory (one split).")
+@click.option("--suite", "suite_dir", type=click.Path(file_okay=False),
+              help="Write every kind for both splits under DIR/train and DIR/heldout (and DIR/suite.json).")
 @click.option("--seed", default=1, show_default=True, type=int)
-@click.option("--kind", "kinds", multiple=True, type=click.Choice(["calm", "volatile", "cascades", "whales",
-                                                                   "dropout"]),
+@click.option("--split", type=click.Choice(list(SPLITS)), default="train", show_default=True,
+              help="Parameter draws: held-out streams come from an RNG disjoint from training.")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(list(KINDS)),
               help="Scenario kind(s) to write (repeatable); default: all.")
-@click.option("--hours", default=24.0, show_default=True, help="Length of the calm and volatile streams.")
-@click.option("--count", default=40, show_default=True,
-              help="Cascades (whales: count/2, venue dropouts: count/4).")
+@click.option("--hours", type=float, help="Length of the calm, volatile, chop and baseline streams "
+              "[default: 24 h; baseline 12 h].")
+@click.option("--count", type=int, help="Injected events per event-based stream [default: 20; dropout 10].")
 @click.pass_context
-def scenario_command(ctx: click.Context, out_dir: str, seed: int, kinds: tuple[str, ...], hours: float,
-                     count: int) -> None:
-    """Write labeled synthetic streams (Hawkes process) for `liqcascade backtest --labels`."""
+def scenario_command(ctx: click.Context, out_dir: str | None, suite_dir: str | None, seed: int, split: str,
+                     kinds: tuple[str, ...], hours: float | None, count: int | None) -> None:
+    """Write labeled synthetic streams (Hawkes process) for `liqcascade backtest --labels` / `--suite`."""
 
     get_config(ctx, process="scenario")
+    if (out_dir is None) == (suite_dir is None):
+        raise click.UsageError("give exactly one of --out DIR or --suite DIR")
+    if suite_dir is not None:
+        written = write_suite(Path(suite_dir), seed, hours, count, kinds or KINDS)
+        click.echo(f"{len(written)} streams under {suite_dir}/{{{','.join(SPLITS)}}} ({suite_dir}/suite.json)")
+        return
     for kind in kinds or KINDS:
-        data, labels = build(kind, seed, hours, count).write(Path(out_dir))
+        data, labels = build(kind, seed, hours, count, split).write(Path(out_dir))
         click.echo(f"{data}  {labels}")
 
 
