@@ -40,6 +40,7 @@ from analytics.state import (
     SymbolState,
 )
 from analytics.windows import NS, parse_window
+from common import calibration
 from common.config import AnalyticsConfig
 from common.schema import LONG, SHORT, FeedStatus, Liquidation, MetricsSnapshot
 
@@ -60,11 +61,12 @@ class Engine:
     """
 
     def __init__(self, cfg: AnalyticsConfig) -> None:
-        unknown = set(cfg.weights) - set(FACTORS)
+        weights = calibration.weights(cfg.calibration, cfg.weights)
+        unknown = set(weights) - set(FACTORS)
         if unknown:
             raise ValueError(f"unknown risk weight(s) {sorted(unknown)}; known: {', '.join(FACTORS)}")
         self.cfg = cfg
-        self._weights = normalized_weights(cfg.weights)  # once per config, not per snapshot
+        self._weights = normalized_weights(weights)  # once per config, not per snapshot
         self.window_names = tuple(cfg.windows)
         names = dict.fromkeys(self.window_names + SCORING_WINDOWS + (REF_WINDOW, GRID_WINDOW))
         self._names = tuple(names)  # every window computed: configured first, then internal ones
@@ -183,7 +185,10 @@ class Engine:
         direction = LONG if lw >= sw else SHORT
         side_usd = side[direction][vname]
         gates = gates_for(self.cfg.usd_gates.get(symbol), max(baseline, floor), self.cfg.usd_gate_seconds)
-        met = gate_level(side[direction], gates)
+        # Gates count a crowd's dollars: whale-sized liquidations (>= whale_usd, fills of one position merged)
+        # are the whale guard's business, so two whales on two venues cannot open the gate between them.
+        crowd = {n: max(0.0, side[direction][n] - t[i][0][WHALE]) for n, i in self._scoring}
+        met = gate_level(crowd, gates)
         text = sentence(symbol, side_usd=side_usd, direction=direction, window=vname,
                         ratio=ratio, baseline=baseline, floor=floor,
                         accel_score=factors["acceleration"]["score"], accel=acc[vw],
@@ -207,7 +212,7 @@ class Engine:
             "baseline_usd_per_s": baseline, "floor_usd_per_s": float(floor), "velocity_ratio": ratio,
             "factor_windows": factor_windows, "venues": venue_info, "censored_usd_10s": hidden,
             "gate": {"met": GATE_LEVELS[met - 1] if met else "", "usd_10s": dict(zip(GATE_LEVELS, gates, strict=True)),
-                     "side_usd": side[direction]},
+                     "crowd_usd": crowd},
         }
         return MetricsSnapshot(
             symbol=symbol, ts=int(now_ns), velocity_usd_per_s=per_window(vel),
@@ -237,7 +242,7 @@ class Engine:
         extra = {"long_usd_per_s": dict(zeros), "short_usd_per_s": dict(zeros), "imbalance": 0.0,
                  "concentration": 0.0, "n_effective": 0.0, "baseline_usd_per_s": 0.0,
                  "floor_usd_per_s": floor, "velocity_ratio": 0.0, "factor_windows": {}, "venues": {},
-                 "censored_usd_10s": 0.0, "gate": {"met": "", "usd_10s": {}, "side_usd": {}}}
+                 "censored_usd_10s": 0.0, "gate": {"met": "", "usd_10s": {}, "crowd_usd": {}}}
         return MetricsSnapshot(
             symbol=symbol, ts=int(now_ns), velocity_usd_per_s=dict(zeros), acceleration_usd_per_s2=dict(zeros),
             jerk_usd_per_s3=dict(zeros), count_per_s=dict(zeros), by_venue={}, correlation=0.0,

@@ -21,6 +21,8 @@ GRID_BUCKETS = 60  # ... over the last 60 s
 # Fills of one position: a venue liquidates a large position in several fills at the same (bankruptcy)
 # price within about a second. They are one liquidation for n_eff and the whale share.
 FILL_GAP_NS = NS
+FILL_PRICE_TOL = 2e-4  # relative: fills of one position share its bankruptcy price (venues round it)
+FILL_MAX = 3  # a position goes in a few fills; a longer same-price chain is a crowd in a fast second
 RECENT_KEEP_NS = 5 * NS  # how long an event is remembered for duplicate and fill matching
 RECENT_MAX = 256  # prune the memory when it holds more than this many events
 
@@ -155,7 +157,7 @@ class SymbolState:
         self.trigger = (0, 0)  # (ts_event, ts_recv) of the latest liquidation received
         self.dropped_old = 0
         self.recent: dict[tuple, int] = {}  # exact event key -> ts: a duplicate delivery is counted once
-        self.fills: dict[tuple, tuple[int, float]] = {}  # (venue, side, price) -> (last fill ts, position USD)
+        self.fills: dict[tuple, tuple[int, float, float, int]] = {}  # (venue, side) -> (first ts, price, USD, fills)
         self.duplicates = 0
 
     def _venue(self, venue: str) -> int:
@@ -184,13 +186,7 @@ class SymbolState:
             idx = self._venue(venue)
         usd_row = GLOBAL_ROWS + VENUE_ROWS * idx + (USD_L if is_long else USD_S)
         cnt_row = usd_row + (CNT_L - USD_L)
-        pos, before = (venue, is_long, price), 0.0
-        prev = self.fills.get(pos) if price > 0.0 else None
-        if prev is not None and abs(ts - prev[0]) <= FILL_GAP_NS:
-            before = prev[1]
-        total = before + usd
-        if price > 0.0:
-            self.fills[pos] = (max(ts, prev[0]) if prev is not None and before else ts, total)
+        before, total = self._join_position(venue, is_long, ts, price, usd)
         sq = total * total - before * before
         whale_add = 0.0
         if total >= self.whale_usd:
@@ -219,6 +215,20 @@ class SymbolState:
             self.first_seen = ts  # history reaching further back counts as observed for the baseline
         self.trigger = (ts, ts_recv)
         return True
+
+    def _join_position(self, venue: str, is_long: bool, ts: int, price: float, usd: float) -> tuple[float, float]:
+        """(USD of the position before this fill, after it). A fill within FILL_GAP_NS of a position's first
+        fill on the same venue and side, at its price within FILL_PRICE_TOL, is another piece of it."""
+        if price <= 0.0:
+            return 0.0, usd
+        key = (venue, is_long)
+        pos = self.fills.get(key)
+        if (pos is not None and pos[3] < FILL_MAX and 0 <= ts - pos[0] <= FILL_GAP_NS
+                and abs(price - pos[1]) <= FILL_PRICE_TOL * pos[1]):
+            self.fills[key] = (pos[0], pos[1], pos[2] + usd, pos[3] + 1)
+            return pos[2], pos[2] + usd
+        self.fills[key] = (ts, price, usd, 1)
+        return 0.0, usd
 
     def _prune(self, now: int) -> None:
         """Forget events and positions older than RECENT_KEEP_NS before the newest event."""

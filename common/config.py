@@ -89,6 +89,9 @@ class AnalyticsConfig:
     # A throttled feed with an event in each of the last 10 s is saturated: read as carrying this many times
     # the USD it shows (hand-set: a censored feed cannot say how much it hides); less full, a Poisson estimate.
     saturated_ratio: float = 4.0
+    # Fitted factor weights (common/calibration.py): "builtin" = the file shipped with the package, a path,
+    # or "" for the hand-set `weights` above.
+    calibration: str = "builtin"
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,9 @@ class SignalsConfig:
     alert_min_events: int = 3  # whale guard: ALERT+ needs this many liquidations in the last 10 s
     alert_min_n_eff: float = 1.5  # ...and an effective count (inverse Herfindahl) not "mostly one liquidation"
     alert_confirm_s: float = 2.0  # entering ALERT+ from below needs the evidence to hold this long
+    # Probability map logit(p) = a + b·logit(risk), fitted with the weights (common/calibration.py):
+    # "builtin", a path, or "" for the identity.
+    calibration: str = "builtin"
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ import logging
 import math
 from typing import Any
 
+from common import calibration
 from common.config import Config
 from common.schema import LEVELS, LONG, SHORT, FeedStatus, MetricsSnapshot, PriceTick, Regime, Signal
 from signals.levels import NS, TOP, LevelMachine, LevelState, market_target
@@ -53,6 +54,7 @@ class SignalGenerator:
         self.states: dict[str, LevelState] = {}
         self.market = LevelState()
         self.feeds: dict[str, FeedStatus] = {}
+        self.map_a, self.map_b = calibration.risk_map(self.scfg.calibration)
 
     # -- inputs --------------------------------------------------------------------------------
     def on_price(self, tick: PriceTick) -> None:
@@ -144,10 +146,12 @@ class SignalGenerator:
         sign = -1.0 if snap.direction == LONG else 1.0 if snap.direction == SHORT else 0.0
         a = 0.0 if move is None else max(-1.0, min(1.0, sign * move * 1e4 / s.price_move_full_bps))
         price_mult = s.price_move_max ** a
-        p = _sigmoid(_logit(snap.risk) + math.log(max(regime.multiplier, EPS)) + math.log(price_mult))
+        calibrated = self.map_a + self.map_b * _logit(snap.risk)  # fitted on training streams (calibrate)
+        p = _sigmoid(calibrated + math.log(max(regime.multiplier, EPS)) + math.log(price_mult))
         components = {
             "factors": snap.factors,
             "risk": snap.risk,
+            "risk_calibrated": round(_sigmoid(calibrated), 4),
             "regime": regime.regime,
             "regime_multiplier": regime.multiplier,
             "price_move_bps": None if move is None else round(move * 1e4, 2),

@@ -54,15 +54,15 @@ def test_an_exact_duplicate_is_counted_once():
 
 def test_fills_of_one_position_count_once_for_n_eff():
     eng = engine()
-    for k in range(3):  # one $3M position in three fills at one price within a second
-        eng.update(liq(at(10 + k * 0.3), 1_000_000.0, "bybit", price=60_000.0))
+    for k in range(3):  # one $3M position in three fills within a second, at its price (venues round it)
+        eng.update(liq(at(10 + k * 0.3), 1_000_000.0, "bybit", price=60_000.0 * (1 + 5e-5 * (k - 1))))
     snap = eng.snapshot("BTCUSDT", at(11))
     assert snap.extra["n_effective"] == pytest.approx(1.0)
     assert snap.velocity_usd_per_s["10s"] == pytest.approx(300_000.0)  # the dollars all count
     assert snap.factors["concentration"]["raw"] == pytest.approx(1.0)  # and it is one whale
     other = engine()
     for k in range(3):  # three liquidations of the same size at different prices: a crowd of three
-        other.update(liq(at(10 + k * 0.3), 1_000_000.0, "bybit", price=60_000.0 + k))
+        other.update(liq(at(10 + k * 0.3), 1_000_000.0, "bybit", price=60_000.0 + 60.0 * k))
     assert other.snapshot("BTCUSDT", at(11)).extra["n_effective"] == pytest.approx(3.0)
 
 
