@@ -85,7 +85,7 @@ class AnalyticsConfig:
     # over 10 s (x0.5 over 2 s, x1.2 over 60 s). Per symbol, e.g. {"BTCUSDT": [3e6, 7.5e6, 15e6]}; else
     # the symbol's size tier (max(1 h baseline, floor), rounded to 1-2.5-5) times these seconds.
     usd_gates: dict[str, tuple[float, ...]] = field(default_factory=dict)
-    usd_gate_seconds: tuple[float, ...] = (50.0, 120.0, 250.0)
+    usd_gate_seconds: tuple[float, ...] = (50.0, 120.0, 200.0)
     # A throttled feed with an event in each of the last 10 s is saturated: read as carrying this many times
     # the USD it shows (hand-set: a censored feed cannot say how much it hides); less full, a Poisson estimate.
     saturated_ratio: float = 4.0

@@ -13,7 +13,7 @@ from signals.levels import LevelState
 def test_size_tiers_round_the_reference_flow_down_to_1_2_5_steps():
     assert [tier(x) for x in (50_000.0, 49_999.0, 30_000.0, 12_000.0, 9_000.0, 0.5)] == [
         50_000.0, 25_000.0, 25_000.0, 10_000.0, 5_000.0, 1.0]
-    assert gates_for(None, 50_000.0, (50.0, 120.0, 250.0)) == (2.5e6, 6e6, 12.5e6)
+    assert gates_for(None, 50_000.0, (50.0, 120.0, 200.0)) == (2.5e6, 6e6, 10e6)
     assert gates_for((1e6, 2e6, 3e6), 50_000.0, (50.0, 120.0, 250.0)) == (1e6, 2e6, 3e6)  # per symbol
 
 
