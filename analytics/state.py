@@ -170,8 +170,9 @@ class SymbolState:
         """Add one liquidation at `ts` to every level (and the baseline) that still holds it.
 
         An exact duplicate (same venue, side, time, price and USD: a re-delivered event) is dropped and
-        counted; False then. A fill at the same venue, side and price as a fill within `FILL_GAP_NS`
-        joins that position: Σ usd² grows by (P + u)² - P², so n_eff counts the position once.
+        counted; False then. A fill within FILL_GAP_NS of a position's first fill on the same venue and
+        side, at its price within FILL_PRICE_TOL, is another piece of it (at most FILL_MAX pieces): Σ usd²
+        grows by (P + u)² - P², so n_eff counts the position once.
         """
         key = (venue, is_long, ts, price, usd)
         recent = self.recent
@@ -186,7 +187,16 @@ class SymbolState:
             idx = self._venue(venue)
         usd_row = GLOBAL_ROWS + VENUE_ROWS * idx + (USD_L if is_long else USD_S)
         cnt_row = usd_row + (CNT_L - USD_L)
-        before, total = self._join_position(venue, is_long, ts, price, usd)
+        # Fills of one position (see the docstring); inline: this is the per-event hot path.
+        fills, pkey, before = self.fills, (venue, is_long), 0.0
+        pos = fills.get(pkey)
+        if (pos is not None and pos[3] < FILL_MAX and 0 <= ts - pos[0] <= FILL_GAP_NS
+                and abs(price - pos[1]) <= FILL_PRICE_TOL * pos[1]):
+            before = pos[2]
+            fills[pkey] = (pos[0], pos[1], before + usd, pos[3] + 1)
+        elif price > 0.0:
+            fills[pkey] = (ts, price, usd, 1)
+        total = before + usd
         sq = total * total - before * before
         whale_add = 0.0
         if total >= self.whale_usd:
@@ -216,25 +226,11 @@ class SymbolState:
         self.trigger = (ts, ts_recv)
         return True
 
-    def _join_position(self, venue: str, is_long: bool, ts: int, price: float, usd: float) -> tuple[float, float]:
-        """(USD of the position before this fill, after it). A fill within FILL_GAP_NS of a position's first
-        fill on the same venue and side, at its price within FILL_PRICE_TOL, is another piece of it."""
-        if price <= 0.0:
-            return 0.0, usd
-        key = (venue, is_long)
-        pos = self.fills.get(key)
-        if (pos is not None and pos[3] < FILL_MAX and 0 <= ts - pos[0] <= FILL_GAP_NS
-                and abs(price - pos[1]) <= FILL_PRICE_TOL * pos[1]):
-            self.fills[key] = (pos[0], pos[1], pos[2] + usd, pos[3] + 1)
-            return pos[2], pos[2] + usd
-        self.fills[key] = (ts, price, usd, 1)
-        return 0.0, usd
-
     def _prune(self, now: int) -> None:
-        """Forget events and positions older than RECENT_KEEP_NS before the newest event."""
+        """Forget events older than RECENT_KEEP_NS before the newest one (positions: one per venue and side,
+        replaced as they come, need no pruning)."""
         cut = max(now, self.last_event_ns) - RECENT_KEEP_NS
         self.recent = {k: t for k, t in self.recent.items() if t >= cut}
-        self.fills = {k: v for k, v in self.fills.items() if v[0] >= cut}
 
     def measure(self, now: int, venue_window: int) -> Measures:
         """Every window sum of the layout (see `Layout`) from one stacked view and two matmuls, the
