@@ -23,8 +23,8 @@ GRID_BUCKETS = 60  # ... over the last 60 s
 FILL_GAP_NS = NS
 FILL_PRICE_TOL = 2e-4  # relative: fills of one position share its bankruptcy price (venues round it)
 FILL_MAX = 3  # a position goes in a few fills; a longer same-price chain is a crowd in a fast second
-RECENT_KEEP_NS = 5 * NS  # how long an event is remembered for duplicate and fill matching
-RECENT_MAX = 256  # prune the memory when it holds more than this many events
+RECENT_KEEP_NS = 2 * NS  # how long an event is remembered for duplicate matching (re-deliveries come within ~1 s)
+RECENT_MAX = 256  # prune the memory when it holds more than this many events (or twice what the last prune kept)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +141,7 @@ class SymbolState:
     """All per-symbol history; `update` is O(levels) scalar writes, `measure` a few numpy ops in all."""
 
     __slots__ = ("symbol", "layout", "rings", "baseline", "venues", "whale_usd", "first_seen",
-                 "last_event_ns", "trigger", "dropped_old", "recent", "fills", "duplicates")
+                 "last_event_ns", "trigger", "dropped_old", "recent", "recent_cap", "fills", "duplicates")
 
     def __init__(self, symbol: str, layout: Layout, baseline_s: float, whale_usd: float,
                  first_seen: int) -> None:
@@ -157,6 +157,7 @@ class SymbolState:
         self.trigger = (0, 0)  # (ts_event, ts_recv) of the latest liquidation received
         self.dropped_old = 0
         self.recent: dict[tuple, int] = {}  # exact event key -> ts: a duplicate delivery is counted once
+        self.recent_cap = RECENT_MAX
         self.fills: dict[tuple, tuple[int, float, float, int]] = {}  # (venue, side) -> (first ts, price, USD, fills)
         self.duplicates = 0
 
@@ -180,7 +181,7 @@ class SymbolState:
             self.duplicates += 1
             return False
         recent[key] = ts
-        if len(recent) > RECENT_MAX:
+        if len(recent) > self.recent_cap:
             self._prune(ts)
         idx = self.venues.get(venue)
         if idx is None:
@@ -231,6 +232,7 @@ class SymbolState:
         replaced as they come, need no pruning)."""
         cut = max(now, self.last_event_ns) - RECENT_KEEP_NS
         self.recent = {k: t for k, t in self.recent.items() if t >= cut}
+        self.recent_cap = max(RECENT_MAX, 2 * len(self.recent))  # amortized O(1) per event at any rate
 
     def measure(self, now: int, venue_window: int) -> Measures:
         """Every window sum of the layout (see `Layout`) from one stacked view and two matmuls, the

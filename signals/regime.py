@@ -152,7 +152,7 @@ class RegimeDetector:
     def _trend(self) -> tuple[str, float]:
         """Direction of the 5 min move and its size in standard deviations of that window's noise."""
         i = self._start(VOL_WINDOWS["5m"])
-        vol = self._vol.get("5m")
+        vol = self._vol.get("5m") or self._vol.get("composite")  # while 5 min warms up, the warm windows' noise
         span = self._secs[-1] - self._secs[i]
         if not vol or span <= 0:
             return "flat", 0.0
