@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -12,6 +11,7 @@ import orjson
 from analytics.engine import Engine
 from analytics.replay import read_events
 from common.config import AnalyticsConfig, get_config
+from common.input_files import read_lines
 from common.schema import Liquidation, as_dict
 
 log = logging.getLogger(__name__)
@@ -50,14 +50,6 @@ def _tick(eng: Engine, now: int) -> Iterator[dict[str, Any]]:
         yield as_dict(eng.snapshot(symbol, now))
 
 
-def _lines(path: str) -> Iterator[bytes]:
-    if path == "-":
-        yield from sys.stdin.buffer
-    else:
-        with open(path, "rb") as fh:
-            yield from fh
-
-
 @click.command("analyze")
 @click.argument("file", required=False, default="-")
 @click.option("--every", "every_s", type=float, default=1.0, show_default=True,
@@ -70,5 +62,5 @@ def analyze_command(ctx: click.Context, file: str, every_s: float) -> None:
         raise click.BadParameter("must be positive", param_hint="--every")
 
     cfg = get_config(ctx, process="analyze")
-    for snap in analyze(read_events(_lines(file)), cfg.analytics, int(round(every_s * NS))):
+    for snap in analyze(read_events(read_lines(file)), cfg.analytics, int(round(every_s * NS))):
         click.echo(orjson.dumps(snap).decode())

@@ -14,6 +14,7 @@ from analytics.engine import Engine
 from common import topics
 from common.config import Config, get_config
 from common.lifecycle import StopFlag
+from common.logs import RateLimitedLog, clip
 from common.schema import FeedStatus, Liquidation
 from common.sharding import shard_of
 from common.sockets import describe
@@ -50,12 +51,17 @@ class AnalyticsShard(Worker):
         self.last_emit: dict[str, int] = {}
         self.deferred: dict[str, int] = {}  # symbol -> clock ns at which it may be emitted
         self._owned: dict[str, bool] = {}  # symbol -> belongs to this shard (crc32 once per symbol)
+        self.max_symbols = acfg.max_symbols
+        self.warmup_ns = int(acfg.warmup_s * NS)
+        self.started_ns: int | None = None  # the state's history starts here (on_start's clock)
         self.next_expire = 0
-        self.counters = {"liquidations": 0, "statuses": 0, "misrouted": 0, "snapshots": 0,
+        self.counters = {"liquidations": 0, "statuses": 0, "misrouted": 0, "refused_symbols": 0, "snapshots": 0,
                          "dropped_snapshots": 0}
+        self.warn = RateLimitedLog(log)
         self.out: zmq.Socket | None = None
 
     def on_start(self) -> None:
+        self.started_ns = self.clock()
         inp = self.socket(zmq.PULL, self.cfg.endpoint("analytics", self.shard), bind=True)
         self.out = self.socket(zmq.PUSH, self.cfg.endpoint("signals"), bind=False)
         self.add_input(inp, self.on_batch)
@@ -64,17 +70,25 @@ class AnalyticsShard(Worker):
                  self.shard, self.shards)
 
     def on_batch(self, topic: bytes, msgs: list[Any], now_ns: int) -> None:
+        if self.started_ns is None:
+            self.started_ns = now_ns
         touched: dict[str, None] = {}
         owned = self._owned
         update = self.engine.update
+        symbols = self.engine.symbols
         n = 0
         for msg in msgs:
             if type(msg) is Liquidation:
                 mine = owned.get(msg.symbol)
                 if mine is None:
+                    if len(owned) >= 4 * self.max_symbols:  # a cache, not a record: garbage symbols must not grow it
+                        owned.clear()
                     mine = owned[msg.symbol] = shard_of(msg.symbol, self.shards) == self.shard
                 if not mine:
                     self._misrouted(msg)
+                    continue
+                if msg.symbol not in symbols and len(symbols) >= self.max_symbols:
+                    self._refuse(msg)
                     continue
                 update(msg)
                 n += 1
@@ -117,6 +131,11 @@ class AnalyticsShard(Worker):
         self.deferred.pop(symbol, None)
         self.last_emit[symbol] = now_ns
         snap = self.engine.snapshot(symbol, now_ns)
+        if self.started_ns is None or now_ns - self.started_ns < self.warmup_ns:
+            # A fresh state's windows miss the history before the start: velocities read low and
+            # acceleration high. Signals hold a level set before `state_start_ns` instead of moving it.
+            snap.extra["warming"] = True
+            snap.extra["state_start_ns"] = self.started_ns or now_ns
         try:
             self.out.send_multipart(self.stamper.stamp(topics.metrics(symbol), [snap]), zmq.NOBLOCK, copy=False)
             self.counters["snapshots"] += 1
@@ -126,12 +145,18 @@ class AnalyticsShard(Worker):
                 log.warning("%s: signals not keeping up; %d snapshot(s) dropped", self.name,
                             self.counters["dropped_snapshots"])
 
+    def _refuse(self, liq: Liquidation) -> None:
+        """A new symbol beyond analytics.max_symbols: refused (memory and snapshot time are per symbol)."""
+        self.counters["refused_symbols"] += 1
+        self.warn.warning("cap", "%s: refused a liquidation of new symbol %s: %d active symbols is the cap "
+                          "(analytics.max_symbols); %d refused so far", self.name, clip(liq.symbol, 48),
+                          self.max_symbols, self.counters["refused_symbols"])
+
     def _misrouted(self, liq: Liquidation) -> None:
         self.counters["misrouted"] += 1
-        n = self.counters["misrouted"]
-        if n in (1, 10, 100) or n % 1000 == 0:
-            log.warning("%s: dropped %d liquidation(s) for symbols of other shards (latest %s -> shard %d)",
-                        self.name, n, liq.symbol, shard_of(liq.symbol, self.shards))
+        self.warn.warning("misrouted", "%s: dropped %d liquidation(s) for symbols of other shards (latest %s -> "
+                          "shard %d)", self.name, self.counters["misrouted"], clip(liq.symbol, 48),
+                          shard_of(liq.symbol, self.shards))
 
     def on_stop(self) -> None:
         now = self.clock()

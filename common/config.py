@@ -14,13 +14,12 @@ from typing import Any
 
 import click
 
+from common.config_validate import ConfigError, mask_url, validate
 from common.logs import setup_logging
 
+__all__ = ["Config", "ConfigError", "get_config", "load_config", "mask_url", "masked", "to_mapping"]
+
 WINDOWS = ("100ms", "500ms", "2s", "10s", "30s", "60s", "300s")
-
-
-class ConfigError(ValueError):
-    """A config file, variable or option that does not fit the schema."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +34,7 @@ class PipelineConfig:
     pub_endpoint: str = "ipc://{ipc_dir}/pub.ipc"
     hwm: int = 100_000
     heartbeat_s: float = 1.0
+    max_message_bytes: int = 4 << 20  # ZMQ_MAXMSGSIZE of every input socket (0 = no limit)
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,9 @@ class RedisConfig:
     buffer: int = 50_000
     batch: int = 256
     backoff_max_s: float = 5.0
+    # TTL of the per-symbol keys (cascade:probability:{symbol}, velocity:{symbol}:current), refreshed by
+    # every heartbeat and metrics snapshot: a symbol that went quiet, expired or was refused leaves no key.
+    key_ttl_s: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,11 @@ class IngestConfig:
     hyperliquid_fills_dir: str = ""
     okx_ctval_cache: str = "~/.cache/liqcascade/okx_instruments.json"
     stale_after_s: float = 0.0  # stale-feed watchdog override in seconds; 0 = the venue's STALE_AFTER_S
+    # Exchange time is trusted only within [receive - ts_past_s, receive + ts_future_s]; outside it the
+    # event keeps its receive time and is counted (a frame dated 2100 must not make a symbol "quiet").
+    ts_past_s: float = 3600.0
+    ts_future_s: float = 60.0
+    state_log_s: float = 60.0  # each ingester logs one line with its venue's state this often (0 = never)
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,8 @@ class AnalyticsConfig:
     # Fitted factor weights (common/calibration.py): "builtin" = the file shipped with the package, a path,
     # or "" for the hand-set `weights` above.
     calibration: str = "builtin"
+    max_symbols: int = 5000  # active symbols per shard (~52 KB each); liquidations of new ones beyond: refused
+    warmup_s: float = 120.0  # snapshots of a fresh shard are marked warming this long (2x the 60 s window)
 
 
 @dataclass(frozen=True)
@@ -126,6 +136,7 @@ class SignalsConfig:
     # Probability map logit(p) = a + b·logit(risk), fitted with the weights (common/calibration.py):
     # "builtin", a path, or "" for the identity.
     calibration: str = "builtin"
+    restart_grace_s: float = 5.0  # no levels restored from Redis: changes this long after start go out as states
 
 
 @dataclass(frozen=True)
@@ -150,8 +161,8 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected a table, got {value!r}")
         return _build(tp, value, where)
     if origin is tuple:
-        if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(value, str):  # "a,b" from the environment; an empty item is kept (and rejected later)
+            value = [v.strip() for v in value.split(",")] if value.strip() else []
         if not isinstance(value, list | tuple):
             raise ConfigError(f"{where}: expected a list, got {value!r}")
         (item_tp, _) = typing.get_args(tp)
@@ -239,10 +250,7 @@ def load_config(path: str | None = None, overrides: Mapping[str, Any] | None = N
             raise ConfigError(f"config file {path}: {exc}") from None
     data = _merge(data, _env_overrides(env))
     data = _merge(data, _drop_none(overrides or {}))
-    cfg = _build(Config, data, "")
-    if cfg.pipeline.shards < 1:
-        raise ConfigError("pipeline.shards must be at least 1")
-    return cfg
+    return validate(_build(Config, data, ""), Config())
 
 
 def _drop_none(d: Mapping[str, Any]) -> dict[str, Any]:
@@ -268,6 +276,22 @@ def to_mapping(cfg: Any) -> Any:
     return cfg
 
 
+class ConfigProblem(click.ClickException):
+    """A config error on the command line: `Error: config: <key> = <value>: <allowed>`, exit status 2."""
+
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"config: {message}")
+
+
+def masked(cfg: Config) -> dict[str, Any]:
+    """to_mapping() with credentials masked (the Redis password): what `liqcascade config` prints."""
+    out = to_mapping(cfg)
+    out["redis"]["url"] = mask_url(out["redis"]["url"])
+    return out
+
+
 def get_config(ctx: click.Context, overrides: Mapping[str, Any] | None = None, process: str = "") -> Config:
     """Load the config for a subcommand (root options `--config`, `--log-level`) and set up logging.
 
@@ -280,6 +304,6 @@ def get_config(ctx: click.Context, overrides: Mapping[str, Any] | None = None, p
     try:
         cfg = load_config(root.get("config_path"), over)
     except ConfigError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise ConfigProblem(str(exc)) from None
     setup_logging(cfg.log_level, process)
     return cfg

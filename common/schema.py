@@ -9,6 +9,14 @@ SCHEMA_VERSION = 1
 LONG = "long"
 SHORT = "short"
 
+# Sanity ranges per field, per coin after contract multipliers: the one definition ingest's parsers and
+# the wire's row validation share. Far outside anything real (the largest liquidation ever printed was
+# ~$200M; the cheapest per-coin price, e.g. PEPE, ~1e-6 USD), tight enough that squares and sums
+# downstream stay finite (notional^2 <= 1e20, summed over millions of events).
+PRICE_RANGE = (1e-12, 1e9)  # USD per coin
+QTY_RANGE = (1e-12, 1e15)  # coins
+NOTIONAL_RANGE = (1e-9, 1e10)  # USD
+
 LEVELS = ("NONE", "WATCH", "ALERT", "CRITICAL", "EXTREME")
 LEVEL_RANK = {name: rank for rank, name in enumerate(LEVELS)}
 
@@ -62,6 +70,9 @@ class FeedStatus(NamedTuple):
     events: int
     last_frame_ns: int
     ts: int
+    attempts: int = 0  # connection attempts; with `failures`, what "0 reconnects" cannot say while offline
+    failures: int = 0  # attempts that did not connect
+    ts_clamped: int = 0  # events whose exchange time was implausible and replaced by receive time
 
 
 Liquidation.KIND = "liquidation"  # type: ignore[attr-defined]

@@ -6,31 +6,41 @@ from urllib.parse import urlparse
 
 import zmq
 
+from common import ipc_dir
+
 # Long enough to hand buffered frames to a live peer on shutdown, short enough to exit within 5 s.
 LINGER_MS = 500
+DEFAULT_MAX_MSG_BYTES = 4 << 20  # a batch of 256 liquidations is ~30 KB, a snapshot ~3 KB
+INPUT_KINDS = frozenset((zmq.PULL, zmq.SUB))
 
 
 def ensure_ipc_dir(endpoint: str) -> None:
     if endpoint.startswith("ipc://"):
-        os.makedirs(os.path.dirname(endpoint[len("ipc://"):]) or ".", exist_ok=True)
+        ipc_dir.ensure(os.path.dirname(endpoint[len("ipc://"):]) or ".")  # private to this user, or exit
 
 
 def make_socket(ctx: zmq.Context, kind: int, endpoint: str, *, bind: bool, hwm: int,
-                subscribe: tuple[bytes, ...] = ()) -> zmq.Socket:
+                subscribe: tuple[bytes, ...] = (), max_msg_bytes: int = DEFAULT_MAX_MSG_BYTES) -> zmq.Socket:
     """Create, configure and bind/connect a socket.
 
     PUSH blocks at the high-water mark, which is the backpressure that makes ingest->analytics lossless;
-    PUB drops at it, which is what a slow raw consumer must never do to the pipeline.
+    PUB drops at it, which is what a slow raw consumer must never do to the pipeline. Every input
+    socket refuses frames above `max_msg_bytes` (ZMQ_MAXMSGSIZE: libzmq drops the peer's connection
+    before buffering the frame, and a connecting peer reconnects), so one huge message cannot grow a
+    stage to gigabytes.
     """
+    if bind:
+        ensure_ipc_dir(endpoint)  # before the socket exists: a refusal must not leave it open (ctx.term waits)
     sock = ctx.socket(kind)
     sock.setsockopt(zmq.LINGER, LINGER_MS)
+    if kind in INPUT_KINDS and max_msg_bytes > 0:
+        sock.setsockopt(zmq.MAXMSGSIZE, max_msg_bytes)
     sock.setsockopt(zmq.SNDHWM, hwm)
     sock.setsockopt(zmq.RCVHWM, hwm)
     if kind == zmq.SUB:
         for prefix in subscribe or (b"",):
             sock.setsockopt(zmq.SUBSCRIBE, prefix)
     if bind:
-        ensure_ipc_dir(endpoint)
         sock.bind(endpoint)
     else:
         sock.connect(endpoint)

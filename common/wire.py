@@ -16,9 +16,13 @@ from typing import Any
 
 import msgpack
 
+from common.logs import RateLimitedLog, clip
 from common.schema import FIELD_NAMES, MESSAGE_TYPES, SCHEMA_VERSION, TUPLE_TYPES
+from common.validate import bad_rows
 
 log = logging.getLogger(__name__)
+_log = RateLimitedLog(log)
+MAX_SENDER = 64
 
 _packb = msgpack.Packer(use_bin_type=True).pack
 
@@ -38,8 +42,13 @@ def encode(topic: bytes, sender: str, seq: int, msgs: Sequence[Any]) -> list[byt
     return [topic, _packb((sender, seq)), _packb((SCHEMA_VERSION, cls.KIND, rows))]
 
 
-def decode(frames: Sequence[bytes]) -> tuple[bytes, str, int, list[Any]]:
-    """Decode frames into (topic, sender, seq, messages); raises WireError on anything malformed."""
+def decode(frames: Sequence[bytes], rejected: list[str] | None = None) -> tuple[bytes, str, int, list[Any]]:
+    """Decode frames into (topic, sender, seq, messages); raises WireError on anything malformed.
+
+    Every row is validated against its schema type once, here (`common.validate`): an invalid row is
+    dropped and its reason appended to `rejected` (the receiver counts them), the batch's good rows
+    pass. Without `rejected`, dropped rows are logged here, rate-limited.
+    """
     if len(frames) != 3:
         raise WireError(f"expected 3 frames, got {len(frames)}")
     topic, head, body = frames
@@ -49,11 +58,26 @@ def decode(frames: Sequence[bytes]) -> tuple[bytes, str, int, list[Any]]:
         cls = MESSAGE_TYPES[kind]
         if version != SCHEMA_VERSION:
             raise WireError(f"schema version {version}, expected {SCHEMA_VERSION}")
+        if type(sender) is not str or len(sender) > MAX_SENDER or type(seq) is not int or type(rows) is not list:
+            raise WireError(f"bad envelope: sender {clip(sender, 80)}, seq {clip(seq, 40)}, rows {type(rows)}")
+        bad = bad_rows(kind, rows)
+        if bad:
+            rows = _drop(rows, bad, rejected)
         return bytes(topic), sender, seq, [cls(*row) for row in rows]
     except WireError:
         raise
     except Exception as exc:  # msgpack, KeyError, TypeError from a foreign or corrupt frame
-        raise WireError(f"undecodable frame on {bytes(topic)[:64]!r}: {exc}") from exc
+        raise WireError(f"undecodable frame on {clip(bytes(topic), 64)}: {clip(str(exc), 200)}") from exc
+
+
+def _drop(rows: list[Any], bad: list[tuple[int, str]], rejected: list[str] | None) -> list[Any]:
+    """The good rows of a batch; the reasons of the bad ones go to `rejected` (or the log)."""
+    skip = {i for i, _ in bad}
+    if rejected is not None:
+        rejected.extend(why for _, why in bad)
+    else:
+        _log.warning("rows", "dropped %d invalid row(s), e.g. %s", len(bad), bad[0][1])
+    return [row for i, row in enumerate(rows) if i not in skip]
 
 
 class SeqStamper:
@@ -98,6 +122,6 @@ class GapCounter:
         missed = seq - last - 1 if seq > last else 0
         if missed:
             self.gaps += missed
-            log.warning("%s: %d message(s) missed from %s on %r (seq %d -> %d)",
-                        self.name, missed, sender, topic, last, seq)
+            _log.warning("gap", "%s: %d message(s) missed from %s on %s (seq %d -> %d; %d in all)",
+                         self.name, missed, clip(sender, 64), clip(topic, 64), last, seq, self.gaps)
         return missed

@@ -17,6 +17,7 @@ import zmq
 
 from common.config import Config
 from common.lifecycle import StopFlag
+from common.logs import RateLimitedLog, clip
 from common.sockets import make_socket
 from common.wire import GapCounter, SeqStamper, WireError, decode
 
@@ -45,10 +46,13 @@ class Worker:
         self.stamper = SeqStamper(self.name)
         self.gaps = GapCounter(self.name)
         self.bad_frames = 0
+        self.bad_rows = 0  # well-framed rows that failed validation (common.validate): dropped, counted
         self.dropped = 0
+        self.warn = RateLimitedLog(log)
         self.tick_s = cfg.pipeline.heartbeat_s
         self._wake_at: float | None = None  # time.monotonic() of the earliest requested on_wakeup
         self.raw_body = b""  # body frame of the message being handled: relays forward it as it is
+        # (b"" when rows of it were dropped: a relay must then re-encode what it kept)
 
     # -- hooks ---------------------------------------------------------------------------------
     def on_start(self) -> None:
@@ -69,7 +73,8 @@ class Worker:
     # -- helpers for subclasses ----------------------------------------------------------------
     def socket(self, kind: int, endpoint: str, *, bind: bool, subscribe: tuple[bytes, ...] = ()) -> zmq.Socket:
         assert self.ctx is not None
-        sock = make_socket(self.ctx, kind, endpoint, bind=bind, hwm=self.cfg.pipeline.hwm, subscribe=subscribe)
+        sock = make_socket(self.ctx, kind, endpoint, bind=bind, hwm=self.cfg.pipeline.hwm, subscribe=subscribe,
+                           max_msg_bytes=self.cfg.pipeline.max_message_bytes)
         self._sockets.append(sock)
         return sock
 
@@ -110,8 +115,8 @@ class Worker:
             self._loop()
             self._drain_on_stop()
             self.on_stop()
-            log.info("%s: stopping (%s); %d gap(s), %d bad frame(s)", self.name,
-                     self.stop.signal_name or "requested", self.gaps.gaps, self.bad_frames)
+            log.info("%s: stopping (%s); %d gap(s), %d bad frame(s), %d invalid row(s)", self.name,
+                     self.stop.signal_name or "requested", self.gaps.gaps, self.bad_frames, self.bad_rows)
             return 0
         except Exception:
             log.exception("%s: fatal error", self.name)
@@ -152,14 +157,23 @@ class Worker:
             except zmq.Again:
                 break
             n += 1
+            rejected: list[str] = []
             try:
-                topic, sender, seq, msgs = decode(frames)
+                topic, sender, seq, msgs = decode(frames, rejected)
             except WireError as exc:
                 self.bad_frames += 1
-                log.warning("%s: dropped bad frame: %s", self.name, exc)
+                self.warn.warning("frame", "%s: dropped bad frame #%d: %s", self.name, self.bad_frames, exc)
                 continue
             self.gaps.check(sender, topic, seq)
             self.raw_body = frames[2]
+            if rejected:
+                self.bad_rows += len(rejected)
+                self.warn.warning("row", "%s: dropped %d invalid row(s) from %s on %s (%d so far), e.g. %s",
+                                  self.name, len(rejected), clip(sender, 64), clip(topic, 64), self.bad_rows,
+                                  rejected[0])
+                self.raw_body = b""
+                if not msgs:
+                    continue
             handler(topic, msgs, self.clock())
         return n
 

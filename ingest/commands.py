@@ -2,19 +2,16 @@
 from __future__ import annotations
 
 import asyncio
-import gzip
-import io
 import logging
 import signal
-import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import click
 import orjson
 
 from common.config import get_config
+from common.input_files import InputError, read_lines
 from common.schema import Liquidation
 from ingest import hyperliquid_fills, okx_instruments
 from ingest.exchanges import EXCHANGES, hyperliquid, okx
@@ -25,6 +22,7 @@ log = logging.getLogger(__name__)
 OUTPUT_KEYS = ("exchange", "symbol", "native_symbol", "side", "price", "qty", "notional_usd",
                "ts_event", "throttled")
 _EXCERPT = 160
+MAX_WARNINGS = 20  # bad-frame lines shown by `parse`; the rest are counted
 
 
 def liquidation_dict(liq: Liquidation) -> dict[str, Any]:
@@ -62,22 +60,6 @@ def _parse(exchange: str, frame: str | bytes, ts_recv: int,
         return []  # a notice, not data
 
 
-def _open_lines(path: str) -> Iterator[bytes]:
-    """Lines of a file or stdin ('-'), gunzipped transparently (by magic bytes, not by name)."""
-    stream: IO[bytes] = sys.stdin.buffer if path == "-" else open(path, "rb")
-    buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[arg-type]
-    try:
-        gzipped = buffered.peek(2)[:2] == b"\x1f\x8b"
-        source: IO[bytes] = gzip.GzipFile(fileobj=buffered) if gzipped else buffered
-        for line in source:
-            line = line.strip()
-            if line:
-                yield line
-    finally:
-        if path != "-":
-            stream.close()
-
-
 @click.command("parse")
 @click.argument("exchange", type=click.Choice(sorted(EXCHANGES)))
 @click.argument("file", default="-", type=click.Path(allow_dash=True, dir_okay=False))
@@ -93,18 +75,29 @@ def parse_command(ctx: click.Context, exchange: str, file: str, strict: bool) ->
 
         okx.set_instruments(okx_instruments.load(get_config(ctx, None, "parse").ingest.okx_ctval_cache))
     deduper = hyperliquid.FillDeduper()
-    bad = 0
-    for n, line in enumerate(_open_lines(file), 1):
+    bad = n = 0
+    for n, line in enumerate(read_lines(file), 1):
         try:
             for d in _parse_line(exchange, line, deduper):
                 click.echo(orjson.dumps(d).decode())
-        except BadFrame as exc:
+        except Exception as exc:  # noqa: BLE001 - any parser failure is a bad frame: counted, shown, skipped
             bad += 1
-            click.echo(f"warning: line {n}: {exc}: {line[:_EXCERPT].decode('utf-8', 'replace')}", err=True)
+            if bad <= MAX_WARNINGS:
+                click.echo(f"warning: line {n}: {exc}: {_excerpt(line)}", err=True)
     if bad:
-        click.echo(f"{bad} bad frame(s)", err=True)
+        more = f" ({bad - MAX_WARNINGS} not shown)" if bad > MAX_WARNINGS else ""
+        click.echo(f"{bad} bad frame(s) of {n} line(s){more}", err=True)
+        if bad == n:
+            raise InputError(f"{file}: no line parsed as a {exchange} frame; expected one JSON frame per line "
+                             "(raw websocket frames, or a `liqcascade record` file)")
         if strict:
             raise SystemExit(1)
+
+
+def _excerpt(line: bytes) -> str:
+    """The head of a line, printable (binary garbage is escaped, not written to the terminal)."""
+    text = line[:_EXCERPT].decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _parse_line(exchange: str, line: bytes, deduper: hyperliquid.FillDeduper) -> list[dict[str, Any]]:

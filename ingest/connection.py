@@ -38,12 +38,17 @@ class ConnectionState:
     """Counters reported downstream in FeedStatus."""
 
     connected: bool = False
+    attempts: int = 0  # connection attempts (each open, including rotations)
+    failures: int = 0  # attempts that did not connect
     reconnects: int = 0  # connections opened after a lost one (rotations are not losses)
     rotations: int = 0  # make-before-break replacements (age limit, venue notice)
     stale: int = 0  # connections dropped by the watchdog
     frames: int = 0
     last_frame_ns: int = 0
     connected_since: float = 0.0
+    down_since: float = 0.0  # monotonic time the feed went down (0 while connected or never connected)
+    fail_streak: int = 0  # failed attempts in a row
+    last_error: str = ""
 
 
 class Connection:
@@ -110,24 +115,45 @@ class Connection:
                 raise
             except Exception:  # a bug here must not end the feed: log it and reconnect
                 log.exception("%s: connection supervisor error; reconnecting", self.name)
+            if self.state.connected or not self.state.down_since:
+                self.state.down_since = time.monotonic()
             self.state.connected = False
             delay = self.backoff.next_delay()
-            log.info("%s: reconnecting in %.2f s (attempt %d)", self.name, delay, self.backoff.attempt)
+            if _worth_logging(self.state.fail_streak):
+                log.info("%s: reconnecting in %.2f s (attempt %d)", self.name, delay, self.backoff.attempt)
             await asyncio.sleep(delay)
 
     async def _open(self, queue: asyncio.Queue[Item]) -> Link | None:
         self._n += 1
+        self.state.attempts += 1
         link = Link(self._n, self.venue, self.url, queue, self.clock, self._wake)
         try:
             await link.open(self.venue.subscribe_messages(self.cfg.ingest.symbols, self.cfg.ingest.price_symbol),
                             self.keepalive)
         except (OSError, WebSocketException, TimeoutError) as exc:
-            log.warning("%s: cannot connect to %s: %s", self.name, link.url, exc or type(exc).__name__)
             await link.abort()
+            self._failed(link.url, (str(exc) or type(exc).__name__)[:200])
             return None
         self._links.append(link)
-        log.info("%s: link #%d connected to %s", self.name, link.n, link.url)
+        st = self.state
+        if st.fail_streak:
+            log.info("%s: link #%d connected to %s after %d failed attempt(s), %.0f s down", self.name, link.n,
+                     link.url, st.fail_streak, time.monotonic() - st.down_since if st.down_since else 0.0)
+        else:
+            log.info("%s: link #%d connected to %s", self.name, link.n, link.url)
+        st.fail_streak, st.last_error = 0, ""
         return link
+
+    def _failed(self, url: str, error: str) -> None:
+        """Said on the first failure of a streak, then at failures 2, 4, 8...: less often as backoff grows."""
+        st = self.state
+        st.failures += 1
+        st.fail_streak += 1
+        changed = error != st.last_error
+        st.last_error = error
+        if st.fail_streak == 1 or changed or _worth_logging(st.fail_streak):
+            log.warning("%s: cannot connect to %s: %s (%d failed attempt(s) in a row; next log at %d)", self.name,
+                        url, error, st.fail_streak, _next_logged(st.fail_streak))
 
     async def _watch(self, cur: Link, queue: asyncio.Queue[Item]) -> None:
         """Returns when the current connection is lost or stale; rotates it in place when due."""
@@ -177,3 +203,16 @@ class Connection:
     def _on_current(self, link: Link) -> None:
         self.state.connected = True
         self.state.connected_since = time.monotonic()
+        self.state.down_since = 0.0
+
+
+def _worth_logging(streak: int) -> bool:
+    """Streaks of 0..2 and then powers of two: a venue down for hours logs a few dozen lines, not thousands."""
+    return streak <= 2 or streak & (streak - 1) == 0
+
+
+def _next_logged(streak: int) -> int:
+    n = streak + 1
+    while not _worth_logging(n):
+        n += 1
+    return n

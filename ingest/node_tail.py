@@ -55,12 +55,17 @@ class FileTailer:
         while True:
             newest = newest_file(self.root)
             if newest is not None and newest != current:
+                first = current is None and not self.from_start
+                try:
+                    start = newest.stat().st_size if first else 0
+                except OSError:  # removed between the directory walk and now: look again
+                    await asyncio.sleep(POLL_S)
+                    continue
                 if current is not None:  # finish the old file before switching
                     async for item in self._lines(current, offset, partial):
                         yield item
                 log.info("%s: following %s", self.name, newest)
-                first = current is None and not self.from_start
-                current, offset, partial = newest, (newest.stat().st_size if first else 0), b""
+                current, offset, partial = newest, start, b""
                 self.state.connected = True
                 self.state.connected_since = time.monotonic()
             if current is not None:
@@ -85,9 +90,13 @@ class FileTailer:
             await asyncio.sleep(POLL_S)
 
     async def _lines(self, path: Path, offset: int, partial: bytes) -> AsyncIterator[tuple[int, bytes]]:
-        with open(path, "rb") as fh:
-            fh.seek(offset)
-            rest = partial + fh.read()
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(offset)
+                rest = partial + fh.read()
+        except OSError as exc:  # removed before we finished it: what was read is all there is
+            log.warning("%s: cannot finish %s: %s", self.name, path, exc)
+            return
         ts = self.clock()
         for line in rest.split(b"\n"):
             if line.strip():

@@ -23,9 +23,11 @@ from ingest import exchanges
 from ingest.connection import Connection
 from ingest.dedupe import Deduper
 from ingest.exchanges import hyperliquid_node
-from ingest.exchanges.base import BadFrame, ReconnectRequested
+from ingest.exchanges.base import ReconnectRequested
+from ingest.frames import FrameParser
 from ingest.node_tail import FileTailer
 from ingest.router import Router
+from ingest.state_line import state_line
 from ingest.venue_setup import prepare
 
 log = logging.getLogger(__name__)
@@ -45,13 +47,16 @@ class Ingester:
         self.conn = connection or Connection(venue, cfg, clock)
         self.dedupe = Deduper(name=self.name)
         self.router = Router(cfg.pipeline.shards, cfg.ingest.symbols, cfg.ingest.price_symbol)
-        self.bad_frames = 0
+        self.parser = FrameParser(self.name, venue.parse, cfg.ingest.ts_past_s, cfg.ingest.ts_future_s)
         self.events = 0
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_requested = threading.Event()
         self._wake: asyncio.Event | None = None
-        self._bad_logged = 0.0
+
+    @property
+    def bad_frames(self) -> int:
+        return self.parser.bad
 
     def run(self) -> int:
         if threading.current_thread() is threading.main_thread():
@@ -88,12 +93,13 @@ class Ingester:
         self._outs = {None: signals_sock, **dict(enumerate(shard_socks))}
         # Sequence numbers count per destination socket, so each receiver sees an unbroken series.
         self._stampers = {dest: SeqStamper(self.name) for dest in self._outs}
-        tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._flusher()),
-                 asyncio.create_task(self._heartbeat())]
+        tasks = [asyncio.create_task(self._read(), name="reader"), asyncio.create_task(self._flusher(), name="flusher"),
+                 asyncio.create_task(self._heartbeat(), name="heartbeat")]
         log.info("%s: started, %d shard(s), symbols=%s", self.name, len(shard_socks),
                  ",".join(self.cfg.ingest.symbols) or "all")
+        rc = 0
         try:
-            await self._stop.wait()
+            rc = await self._until_stop_or_death(tasks)
         finally:
             for t in tasks:
                 t.cancel()
@@ -102,21 +108,38 @@ class Ingester:
                 await asyncio.wait_for(self._flush(final=True), STOP_FLUSH_S)
             except TimeoutError:
                 log.warning("%s: downstream did not take the last batch within %.0f s", self.name, STOP_FLUSH_S)
+            except Exception:  # a dying flusher must not also lose the exit code and the summary
+                log.exception("%s: last flush failed", self.name)
             for sock in self._outs.values():
                 sock.close()
             ctx.term()
-        log.info("%s: stopped; %d events, %d bad frames, %d duplicates dropped, %d reconnects", self.name,
-                 self.events, self.bad_frames, self.dedupe.dropped, self.conn.state.reconnects)
-        return 0
+        st = self.conn.state
+        log.info("%s: stopped; %d events, %d bad frames, %d exchange times replaced, %d duplicates dropped, "
+                 "%d connection attempts, %d failed, %d reconnects", self.name, self.events, self.bad_frames,
+                 self.parser.ts_clamped, self.dedupe.dropped, st.attempts, st.failures, st.reconnects)
+        return rc
+
+    async def _until_stop_or_death(self, tasks: list[asyncio.Task[None]]) -> int:
+        """0 on a stop request; 1 as soon as any task ends on its own, so the supervisor restarts the process
+        rather than a live-looking ingester whose reader or flusher is gone."""
+        assert self._stop is not None
+        stop = asyncio.create_task(self._stop.wait())
+        try:
+            done, _ = await asyncio.wait([stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        dead = [t for t in tasks if t in done]
+        for t in dead:
+            exc = None if t.cancelled() else t.exception()
+            log.critical("%s: %s task ended (%s); exiting so the supervisor restarts the ingester", self.name,
+                         t.get_name(), f"{type(exc).__name__}: {exc}" if exc else "returned", exc_info=exc)
+        return 1 if dead else 0
 
     async def _read(self) -> None:
         batch_max = self.cfg.ingest.batch_max
         async for ts, frame in self.conn.frames():
             try:
-                events = self.venue.parse(frame, ts)
-            except BadFrame as exc:
-                self._bad(frame, exc)
-                continue
+                events = self.parser.parse(frame, ts)
             except ReconnectRequested as exc:
                 self.conn.reconnect(str(exc) or "venue notice")
                 continue
@@ -125,13 +148,6 @@ class Ingester:
                 self._wake.set()
                 if self.router.pending >= batch_max:
                     await self._flush()  # backpressure: a full downstream slows the reader
-
-    def _bad(self, frame: str | bytes, exc: Exception) -> None:
-        self.bad_frames += 1
-        now = time.monotonic()
-        if now - self._bad_logged > 1.0:  # a flood of garbage must not become a flood of logs
-            self._bad_logged = now
-            log.warning("%s: bad frame #%d skipped (%s): %.200r", self.name, self.bad_frames, exc, frame)
 
     async def _flusher(self) -> None:
         """Runs when the reader yields: everything parsed since the last flush goes out as one batch."""
@@ -148,14 +164,21 @@ class Ingester:
             await self._send_status(connected=False)
 
     async def _heartbeat(self) -> None:
+        every = self.cfg.ingest.state_log_s
+        next_line = time.monotonic() + every
         while True:
             await asyncio.sleep(self.cfg.pipeline.heartbeat_s)
             await self._send_status(self.conn.state.connected)
+            if every > 0 and time.monotonic() >= next_line:
+                next_line = time.monotonic() + every
+                log.info("%s", state_line(self.venue.NAME, self.conn.state, self.events, self.bad_frames,
+                                          self.parser.ts_clamped))
 
     def status(self, connected: bool) -> FeedStatus:
         st = self.conn.state
         return FeedStatus(self.venue.NAME, connected, self.venue.THROTTLED, st.reconnects, st.frames,
-                          self.bad_frames, self.events, st.last_frame_ns, self.clock())
+                          self.bad_frames, self.events, st.last_frame_ns, self.clock(),
+                          st.attempts, st.failures, self.parser.ts_clamped)
 
     async def _send_status(self, connected: bool) -> None:
         msg = [self.status(connected)]

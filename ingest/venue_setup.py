@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from types import ModuleType
+from urllib.parse import urlparse
 
 from common.config import Config
 from ingest import okx_instruments
@@ -11,14 +12,43 @@ from ingest.exchanges import hyperliquid, okx
 log = logging.getLogger(__name__)
 
 
+def is_venue_host(url: str, venue_url: str) -> bool:
+    """True when `url` points at the venue itself (same registered domain as its default URL).
+
+    A simulator or demo URL (ws://127.0.0.1:9100/...) is not: startup must then make no call to the internet.
+    """
+    host, real = urlparse(url).hostname or "", urlparse(venue_url).hostname or ""
+    domain = ".".join(real.split(".")[-2:])
+    return bool(domain) and (host == domain or host.endswith("." + domain))
+
+
 def prepare(venue: ModuleType, cfg: Config) -> None:
     """Load what a venue's parser needs before the first frame (once per process start)."""
     if venue.NAME == "okx":
-
-        # ctVal from OKX's public instruments endpoint, cached on disk; bundled table when offline.
-        okx.set_instruments(okx_instruments.refresh(cache_path=cfg.ingest.okx_ctval_cache, timeout=5.0))
+        okx.set_instruments(_okx_table(cfg))
+        warn_unlisted_okx(cfg.ingest.symbols, okx.listed())
     elif venue.NAME == "hyperliquid" and hasattr(venue, "set_users"):  # not the node-fills tailer
 
         hyperliquid.set_users(cfg.ingest.hyperliquid_users)
         log.info("hyperliquid: watching the fills of %d address(es): a sample, not the venue-wide tape",
                  len(cfg.ingest.hyperliquid_users))
+
+
+def _okx_table(cfg: Config) -> okx_instruments.Table:
+    """ctVal from OKX's public instruments endpoint, cached on disk; bundled table when offline or simulated."""
+    url = cfg.ingest.urls.get("okx", okx.URL)
+    if not is_venue_host(url, okx.URL):
+        log.info("okx: %s is not OKX (simulator or demo): bundled ctVal table, no instruments fetch", url)
+        return okx_instruments.load(cfg.ingest.okx_ctval_cache)
+    return okx_instruments.refresh(cache_path=cfg.ingest.okx_ctval_cache, timeout=5.0)
+
+
+def warn_unlisted_okx(symbols: tuple[str, ...], listed: frozenset[str]) -> list[str]:
+    """Warn once per tracked symbol that has no OKX swap in the ctVal table (its events could not be sized)."""
+    missing = [s for s in symbols if s not in listed]
+    small = len(listed) <= len(okx_instruments.bundled())
+    for s in missing:
+        log.warning("okx: tracked symbol %s is not listed on okx (no swap for it among the %d of the %s ctVal "
+                    "table); its okx liquidations will be skipped", s, len(listed),
+                    "bundled offline" if small else "instruments")
+    return missing

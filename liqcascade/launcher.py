@@ -1,29 +1,44 @@
 """`liqcascade up`: start the whole pipeline as child processes, show their output, stop them together.
 
 Process supervision (prefixed output, signal forwarding, kill after 5 s) is honcho's Manager, the
-same engine `honcho start` runs the Procfile with; this module only decides which processes to run.
+same engine `honcho start` runs the Procfile with, extended to restart a stage that dies with backoff
+(liqcascade/supervise.py); this module only decides which processes to run.
 """
 from __future__ import annotations
 
 import logging
 import os
 import shlex
+import shutil
 import socket
 import sys
 
 import click
 import redis
-from honcho.manager import Manager
 
-from common.config import Config, get_config
+from common import ipc_dir
+from common.config import Config, ConfigProblem, get_config, mask_url
+from common.config_validate import VENUES
+from liqcascade.supervise import BACKOFF_MIN_S, RestartingManager
 
 log = logging.getLogger(__name__)
 
+MAX_COLUMNS = 100  # the demo view fits this width (narrower when the terminal is)
+
 
 def redis_reachable(url: str) -> bool:
+    """Whether Redis answers; a refused password is not "unreachable": it is said as such (exit 2)."""
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=1.0)
         return bool(client.ping())
+    except redis.AuthenticationError as exc:
+        raise ConfigProblem(f"redis.url = {mask_url(url)!r}: Redis refused the credentials ({exc}); "
+                            "fix the password in REDIS_URL or the config file") from None
+    except redis.ResponseError as exc:
+        if "NOAUTH" in str(exc) or "WRONGPASS" in str(exc):
+            raise ConfigProblem(f"redis.url = {mask_url(url)!r}: Redis needs a password ({exc}); "
+                                "put it in REDIS_URL (redis://:PASSWORD@host:port/db)") from None
+        raise
     except (redis.RedisError, OSError):
         return False
 
@@ -57,8 +72,15 @@ def plan(cfg: Config, exchanges: list[str], *, demo: bool, with_redis: bool, sim
     if with_redis:
         procs.append(("publisher", ["publish"]))
     if tail:
-        procs.append(("tail", ["tail", "--source", "zmq"]))
+        procs.append(("tail", ["tail", "--source", "zmq", "--width", str(tail_width(procs))]
+                      + (["--color"] if sys.stdout.isatty() else [])))
     return procs
+
+
+def tail_width(procs: list[tuple[str, list[str]]], columns: int = MAX_COLUMNS) -> int:
+    """Columns left for the signal view once honcho's prefix ("HH:MM:SS name | ") is printed before it."""
+    prefix = len("HH:MM:SS ") + max([len(n) for n, _ in procs] + [len("system"), len("tail")]) + len(" | ")
+    return max(40, min(columns, shutil.get_terminal_size((columns, 24)).columns) - prefix)
 
 
 @click.command("up")
@@ -77,11 +99,19 @@ def command(ctx: click.Context, demo: bool, exchanges: str | None, shards: int |
     from liqcascade.sim.venues import SIM_VENUES
 
     default = list(SIM_VENUES) if demo else list(cfg.ingest.exchanges)
-    names = [e.strip() for e in exchanges.split(",")] if exchanges else default
+    names = [e.strip().lower() for e in exchanges.split(",")] if exchanges else default
+    unknown = [n for n in names if n not in VENUES]
+    if unknown:
+        raise ConfigProblem(f"--exchanges: unknown venue(s) {', '.join(map(repr, unknown))}; "
+                            f"allowed: {', '.join(VENUES)}")
+    try:
+        ipc_dir.check(cfg.pipeline.ipc_dir)
+    except ipc_dir.IpcDirError as exc:
+        raise click.ClickException(str(exc)) from None
     with_redis = cfg.redis.enabled and redis_reachable(cfg.redis.url)
     if not with_redis:
-        click.secho(f"Redis is not reachable at {cfg.redis.url}: running WITHOUT Redis. Signals are shown "
-                    "here and published on ZMQ only; set REDIS_URL or start redis-server to get them in Redis.",
+        click.secho(f"Redis is not reachable at {mask_url(cfg.redis.url)}: running WITHOUT Redis.\n"
+                    "Signals are shown here and on ZMQ only; set REDIS_URL or start redis-server for Redis.",
                     fg="yellow", err=True)
     root = ctx.find_root().obj or {}
     base = [sys.executable, "-m", "liqcascade"]
@@ -89,8 +119,13 @@ def command(ctx: click.Context, demo: bool, exchanges: str | None, shards: int |
         base += ["--config", root["config_path"]]
     if root.get("log_level"):
         base += ["--log-level", root["log_level"]]
+    elif demo and os.environ.get("LOG_LEVEL") is None and cfg.log_level == "INFO":
+        base += ["--log-level", "WARNING"]  # the demo view is the signals; stage logs would bury them
+        click.secho("Demo: stage logs at WARNING (--log-level INFO shows them all).", err=True)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    manager = Manager()
+    click.secho(f"A stage that exits is restarted after {BACKOFF_MIN_S:.0f} s (doubling on quick failures); "
+                "Ctrl-C stops all.", err=True)
+    manager = RestartingManager()
     for name, argv in plan(cfg, names, demo=demo, with_redis=with_redis, sim_port=free_port(),
                            tail=demo if tail is None else tail, speed=speed):
         manager.add_process(name, "exec " + shlex.join(base + argv), env=env)  # exec: signals reach python

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import textwrap
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 REDIS_CHANNEL = "cascade:signals"
 POLL_S = 0.2  # how often a quiet source checks the stop flag
+INDENT = "    "
 COLORS: dict[str, dict[str, Any]] = {
     "NONE": {"fg": "green"}, "WATCH": {"fg": "cyan"}, "ALERT": {"fg": "yellow", "bold": True},
     "CRITICAL": {"fg": "red", "bold": True}, "EXTREME": {"fg": "magenta", "bold": True, "reverse": True},
@@ -32,6 +34,7 @@ def from_zmq(cfg: Config, stop: StopFlag) -> Iterator[dict[str, Any]]:
     ctx = zmq.Context()
     sock = ctx.socket(zmq.SUB)
     sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.MAXMSGSIZE, cfg.pipeline.max_message_bytes or -1)
     sock.setsockopt(zmq.SUBSCRIBE, topics.SIGNAL + b".")
     sock.connect(cfg.endpoint("pub"))
     try:
@@ -78,22 +81,42 @@ def passes(sig: dict[str, Any], min_level: str) -> bool:
             or LEVEL_RANK.get(sig.get("previous_level", "NONE"), 0) >= floor)
 
 
-def render(sig: dict[str, Any], color: bool = True) -> str:
-    """One readable line: time, level, symbol, probability, confidence, side, regime, explanation."""
+def render(sig: dict[str, Any], color: bool = True, width: int | None = None) -> str:
+    """A readable signal: time, level, symbol, the change, probability, confidence, side, regime, explanation.
+
+    Without `width`, one line. With it (a terminal, or the `up` view), every line fits `width` columns:
+    time, symbol, the change (the level said once), p, confidence, side, regime; then the explanation's
+    reasons (its repeat of symbol and level dropped) wrapped below it.
+    """
     ts_ms = sig.get("ts", 0)
     clock = time.strftime("%H:%M:%S", time.gmtime(ts_ms / 1000)) + f".{int(ts_ms) % 1000:03d}"
     level = sig.get("level", "?")
-    change = "  (heartbeat)" if sig.get("heartbeat") else f"  {sig.get('previous_level', '?')}->{level}"
+    change = "(heartbeat)" if sig.get("heartbeat") else f"{sig.get('previous_level', '?')}->{level}"
     head = f"{clock} {level:<8} {sig.get('symbol', '?'):<12}"
-    body = (f" p={sig.get('probability', 0.0):.2f} conf={sig.get('confidence', 0.0):.2f} "
-            f"{sig.get('direction', ''):<5} {sig.get('regime', '')}{change}  "
-            f"{sig.get('explanation', '')}")
-    if not color:
-        return head + body
+    stats = (f"p={sig.get('probability', 0.0):.2f} conf={sig.get('confidence', 0.0):.2f} "
+             f"{sig.get('direction', ''):<5} {sig.get('regime', '')}")
     style = dict(COLORS.get(level, {}))
     if sig.get("heartbeat"):
         style["dim"] = True
-    return click.style(head, **style) + body
+    paint = (lambda text, **kw: click.style(text, **kw)) if color else (lambda text, **kw: text)
+    if width is None:
+        return paint(head, **style) + f" {stats}  {change}  {sig.get('explanation', '')}"
+    if sig.get("heartbeat"):
+        change = f"{level} heartbeat"
+    first = f"{clock[:8]} {sig.get('symbol', '?'):<10} {change:<17}  {stats}"[:width]  # the level said once
+    reasons = textwrap.wrap(_reasons(sig), width=width, initial_indent=INDENT, subsequent_indent=INDENT)
+    return "\n".join([paint(first, **style), *(paint(line, dim=True) for line in reasons)])
+
+
+def _reasons(sig: dict[str, Any]) -> str:
+    """The explanation without its head ("BTCUSDT ALERT: cascade probability 62%, long side liquidated"),
+    which the first line already says, and without the repeated "BTCUSDT: " prefix."""
+    text = str(sig.get("explanation", ""))
+    symbol, level = sig.get("symbol", ""), sig.get("level", "")
+    head, sep, rest = text.partition("; ")
+    if sep and head.startswith(f"{symbol} {level}:"):
+        text = rest
+    return text.removeprefix(f"{symbol}: ")
 
 
 def json_line(sig: dict[str, Any]) -> str:

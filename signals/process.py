@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -12,9 +13,14 @@ import zmq
 from common import topics
 from common.config import Config, get_config
 from common.lifecycle import StopFlag
+from common.logs import RateLimitedLog, clip
 from common.schema import FeedStatus, MetricsSnapshot, PriceTick, Regime, Signal
 from common.worker import Worker
+from signals import restore
 from signals.generator import SignalGenerator
+from signals.trust import inconsistency
+
+NS = 1_000_000_000
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +40,11 @@ class SignalsProcess(Worker):
         self.gen = SignalGenerator(cfg)
         self.dropped = 0
         self.signals_sent = 0
+        self.untrusted = 0  # snapshots refused at the trust boundary (signals.trust)
+        self.held = 0  # warming snapshots that did not move a held level
+        self.restored: list[str] | None = None  # symbols whose level came back from Redis (None: none read)
+        self.grace_until = 0  # before this clock ns, level changes are announced as states (no restore)
+        self.warn = RateLimitedLog(log)
         self._last_regime: tuple[str, str, str] | None = None
         self._pull: zmq.Socket | None = None
         self._push: zmq.Socket | None = None
@@ -44,18 +55,37 @@ class SignalsProcess(Worker):
         self._push = self.socket(zmq.PUSH, self.cfg.endpoint("publisher"), bind=False)
         self._pub = self.socket(zmq.PUB, self.cfg.endpoint("pub"), bind=True)
         self.add_input(self._pull, self._on_input)
+        self._restore()
         log.info("signals: in %s, out %s and %s", self.cfg.endpoint("signals"),
                  self.cfg.endpoint("publisher"), self.cfg.endpoint("pub"))
+
+    def _restore(self) -> None:
+        """Levels from before a restart: from Redis when it is there, else the first ones are states."""
+        now = self.clock()
+        saved = restore.load(self.cfg.redis)
+        if saved is None:
+            self.grace_until = now + int(self.cfg.signals.restart_grace_s * NS)
+            return
+        self.restored = restore.apply(self.gen, saved, now)
+        if self.restored:
+            log.info("signals: %d level(s) restored from Redis: %s", len(self.restored),
+                     clip(", ".join(self.restored), 400))
+            self.on_tick(now)  # announced once, now, as states (heartbeats flagged `restored`)
 
     def _on_input(self, topic: bytes, msgs: list[Any], now_ns: int) -> None:
         out: dict[bytes, list[Any]] = defaultdict(list)
         if topic.startswith(topics.METRICS + b"."):
+            trusted = [s for s in msgs if isinstance(s, MetricsSnapshot) and self._trusted(s)]
             # Subscribers get the snapshot first, forwarded as received (one symbol per topic, no
-            # re-encoding); the signal work on it follows.
-            self._send(self.stamper.stamp_body(topic, self.raw_body))
-            for snap in msgs:
-                if isinstance(snap, MetricsSnapshot):
-                    self._collect(out, self.gen.on_metrics(snap, now_ns))
+            # re-encoding) unless something of it was refused; the signal work on it follows.
+            if self.raw_body and len(trusted) == len(msgs):
+                self._send(self.stamper.stamp_body(topic, self.raw_body))
+            elif trusted:
+                self._send(self.stamper.stamp(topic, trusted))
+            for snap in trusted:
+                if self._hold(snap, now_ns):
+                    continue
+                self._collect(out, self.gen.on_metrics(snap, now_ns))
         elif topic.startswith(topics.PRICE + b"."):
             for tick in msgs:
                 if isinstance(tick, PriceTick):
@@ -76,7 +106,40 @@ class SignalsProcess(Worker):
         self._regime(out, now_ns, force=True)
         self._flush(out)
 
+    def _hold(self, snap: MetricsSnapshot, now_ns: int) -> bool:
+        """True when a warming snapshot must not move the symbol's level.
+
+        A restarted shard's fresh state misses the history before its start (velocities read low,
+        acceleration high). A level set before that state began (`state_start_ns`) is held (kept
+        alive, neither raised nor lowered) until the shard's snapshots are warm again; a level
+        reached since (a pipeline's first start, a cascade beginning after the restart) moves as usual.
+        """
+        extra = snap.extra
+        if not extra.get("warming"):
+            return False
+        st = self.gen.states.get(snap.symbol)
+        start = extra.get("state_start_ns")
+        if st is None or not st.level or (type(start) is int and st.changed_ns >= start):
+            return False
+        st.last_snapshot_ns = now_ns  # alive: no decay to NONE while held
+        self.held += 1
+        return True
+
+    def _trusted(self, snap: MetricsSnapshot) -> bool:
+        why = inconsistency(snap)
+        if why is None:
+            return True
+        self.untrusted += 1
+        self.warn.warning("trust", "signals: refused snapshot of %s (%d so far): %s", clip(snap.symbol, 48),
+                          self.untrusted, why)
+        return False
+
     def _collect(self, out: dict[bytes, list[Any]], sigs: list[Signal]) -> None:
+        if sigs and sigs[0].ts < self.grace_until:
+            # A fresh process without saved levels cannot tell a change from what consumers already
+            # know: its first levels go out once as states (heartbeats), never as changes.
+            sigs = [s if s.heartbeat else replace(s, heartbeat=True, components={**s.components, "initial": True})
+                    for s in sigs]
         for sig in sigs:
             out[topics.signal(sig.level, sig.symbol)].append(sig)
             if not sig.heartbeat:
@@ -103,12 +166,12 @@ class SignalsProcess(Worker):
             self._push.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
         except zmq.Again:
             self.dropped += 1
-            if self.dropped == 1 or self.dropped % 1000 == 0:
-                log.warning("signals: publisher not keeping up, %d batch(es) dropped", self.dropped)
+            self.warn.warning("push", "signals: publisher not keeping up, %d batch(es) dropped", self.dropped)
 
     def on_stop(self) -> None:
-        log.info("signals: %d signal(s) sent, %d batch(es) dropped towards the publisher",
-                 self.signals_sent, self.dropped)
+        log.info("signals: %d signal(s) sent, %d batch(es) dropped towards the publisher, %d snapshot(s) "
+                 "refused as inconsistent, %d warming snapshot(s) held", self.signals_sent, self.dropped,
+                 self.untrusted, self.held)
 
 
 @click.command("signals")

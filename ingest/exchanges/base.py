@@ -1,16 +1,29 @@
-"""What every venue module shares: the event union and the errors a parser may raise."""
+"""What every venue module shares: the event union, the errors a parser may raise, and typed field readers.
+
+Every value read from a frame goes through one of the readers below, so a wrong type (a list where a
+side string belongs, `true` for a price, `1e160` for a quantity, a year-2262 timestamp) is a BadFrame at
+the boundary, never a TypeError or an absurd event downstream.
+"""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple, TypeVar
 
 import orjson
 
-from common.schema import Liquidation, PriceTick
+from common.schema import NOTIONAL_RANGE, PRICE_RANGE, QTY_RANGE, Liquidation, PriceTick
 from ingest.symbols import UnknownSymbol
 
 Event = Liquidation | PriceTick
+T = TypeVar("T")
+
+# An exchange time must fit int64 nanoseconds (msgpack, numpy); the plausibility window around receive
+# time is the runner's (`ingest.frames`), configurable.
+MAX_TS_MS = (2**63 - 1) // 1_000_000
+
+
+_SCALAR = frozenset((str, int, float))  # JSON scalars a number may arrive as (exact types: bool is excluded)
 
 
 class BadFrame(ValueError):
@@ -21,25 +34,84 @@ class ReconnectRequested(Exception):
     """The venue announced a disconnect (e.g. OKX 64008 maintenance notice): reconnect ahead of it."""
 
 
+class SubscriptionRejected(BadFrame):
+    """The venue refused a subscription (e.g. Bybit "handler not found" for a topic): a bad frame, said once."""
+
+    def __init__(self, message: str, detail: str, symbols: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.detail = detail
+        self.symbols = symbols  # venue-native symbols the refused topics name, when the venue says which
+
+
+def number(value: object, name: str) -> float:
+    """A venue's decimal string or JSON number as a finite float; anything else is a bad frame."""
+    if type(value) not in _SCALAR:
+        raise BadFrame(f"{name} is not a number: {value!r:.80}")
+    try:
+        x = float(value)
+    except (ValueError, OverflowError):
+        raise BadFrame(f"{name} is not a number: {value!r:.80}") from None
+    if not math.isfinite(x):
+        raise BadFrame(f"{name} must be finite: {value!r:.80}")
+    return x
+
+
 def positive(value: object, name: str) -> float:
     """Parse a venue's decimal string; non-finite or non-positive is a bad frame, never an event."""
-    try:
-        x = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise BadFrame(f"{name} is not a number: {value!r}") from None
-    if not (x > 0.0 and math.isfinite(x)):
-        raise BadFrame(f"{name} must be finite and positive: {value!r}")
+    x = number(value, name)
+    if not x > 0.0:
+        raise BadFrame(f"{name} must be finite and positive: {value!r:.80}")
     return x
 
 
 def ms_to_ns(value: object, name: str = "ts") -> int:
+    """An integer ms timestamp (JSON int or digit string) as ns; it must fit int64 ns."""
+    if type(value) not in _SCALAR:
+        raise BadFrame(f"{name} is not an integer ms timestamp: {value!r:.80}")
     try:
-        ms = int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        raise BadFrame(f"{name} is not an integer ms timestamp: {value!r}") from None
-    if ms <= 0:
-        raise BadFrame(f"{name} must be positive: {value!r}")
+        ms = int(value)
+    except (ValueError, OverflowError):
+        raise BadFrame(f"{name} is not an integer ms timestamp: {value!r:.80}") from None
+    if type(value) is float and ms != value:
+        raise BadFrame(f"{name} is not an integer ms timestamp: {value!r:.80}")
+    if not 0 < ms <= MAX_TS_MS:
+        raise BadFrame(f"{name} out of range: {value!r:.80}")
     return ms * 1_000_000
+
+
+def lookup(table: Mapping[str, T], value: object, name: str) -> T:
+    """A fixed-vocabulary field (a side) through its table; a non-string or unknown value is a bad frame."""
+    if isinstance(value, str):
+        found = table.get(value)
+        if found is not None:
+            return found
+    raise BadFrame(f"bad {name} {value!r:.80}")
+
+
+_P0, _P1 = PRICE_RANGE
+_Q0, _Q1 = QTY_RANGE
+_N0, _N1 = NOTIONAL_RANGE
+
+
+def _out_of_range(**values: float) -> BadFrame:
+    bounds = {"price": PRICE_RANGE, "qty": QTY_RANGE, "notional": NOTIONAL_RANGE}
+    name, x = next((k, v) for k, v in values.items() if not bounds[k][0] <= v <= bounds[k][1])
+    return BadFrame(f"{name} {x:.6g} outside the sanity range {bounds[name][0]:g}..{bounds[name][1]:g}")
+
+
+def liquidation(exchange: str, symbol: str, native: str, side: str, price: float, qty: float, notional: float,
+                ts_event: int, ts_recv: int, throttled: bool) -> Liquidation:
+    """The one Liquidation constructor for parsers: per-coin price, qty and USD notional range-checked."""
+    if not (_P0 <= price <= _P1 and _Q0 <= qty <= _Q1 and _N0 <= notional <= _N1):  # one test on the hot path
+        raise _out_of_range(price=price, qty=qty, notional=notional)
+    return Liquidation(exchange, symbol, native, side, price, qty, notional, ts_event, ts_recv, throttled)
+
+
+def price_tick(exchange: str, symbol: str, price: float, qty: float, ts_event: int, ts_recv: int) -> PriceTick:
+    """The one PriceTick constructor for parsers, range-checked like `liquidation`."""
+    if not (_P0 <= price <= _P1 and _Q0 <= qty <= _Q1):
+        raise _out_of_range(price=price, qty=qty)
+    return PriceTick(exchange, symbol, price, qty, ts_event, ts_recv)
 
 
 class Report(NamedTuple):
@@ -60,7 +132,7 @@ def load_object(frame: str | bytes) -> dict[str, Any]:
     """The frame as a JSON object, or BadFrame: every venue's first step."""
     try:
         msg = orjson.loads(frame)
-    except orjson.JSONDecodeError:
+    except (orjson.JSONDecodeError, TypeError, UnicodeError):
         raise BadFrame("not JSON") from None
     if not isinstance(msg, dict):
         raise BadFrame("not a JSON object")
@@ -69,9 +141,9 @@ def load_object(frame: str | bytes) -> dict[str, Any]:
 
 def symbol_of(normalize: Callable[[str], tuple[str, float]], native: object) -> tuple[str, float]:
     """A venue's instrument name -> (canonical symbol, multiplier) via `normalize`, or BadFrame."""
-    if not isinstance(native, str):
-        raise BadFrame(f"bad symbol {native!r}")
+    if not isinstance(native, str) or len(native) > 64:
+        raise BadFrame(f"bad symbol {native!r:.80}")
     try:
         return normalize(native)
     except UnknownSymbol:
-        raise BadFrame(f"unknown symbol format {native!r}") from None
+        raise BadFrame(f"unknown symbol format {native!r:.80}") from None

@@ -14,7 +14,17 @@ from __future__ import annotations
 from typing import Any
 
 from common.schema import LONG, SHORT, Liquidation, PriceTick
-from ingest.exchanges.base import BadFrame, Event, load_object, ms_to_ns, positive, symbol_of
+from ingest.exchanges.base import (
+    BadFrame,
+    Event,
+    liquidation,
+    load_object,
+    lookup,
+    ms_to_ns,
+    positive,
+    price_tick,
+    symbol_of,
+)
 from ingest.symbols import from_concatenated
 
 NAME = "binance"
@@ -53,8 +63,8 @@ def parse(frame: str | bytes, ts_recv_ns: int) -> list[Event]:
     if "result" in data and "id" in data:  # SUBSCRIBE ack: {"result":null,"id":1}
         return []
     if "code" in data and "msg" in data:  # request error, logged by the runner via BadFrame
-        raise BadFrame(f"error {data.get('code')}: {data.get('msg')}")
-    raise BadFrame(f"unknown event type {kind!r}")
+        raise BadFrame(f"error {data.get('code')!r:.40}: {data.get('msg')!r:.200}")
+    raise BadFrame(f"unknown event type {kind!r:.80}")
 
 
 def _liquidation(data: dict[str, Any], ts_recv_ns: int) -> Liquidation:
@@ -62,14 +72,12 @@ def _liquidation(data: dict[str, Any], ts_recv_ns: int) -> Liquidation:
     if not isinstance(o, dict):
         raise BadFrame("forceOrder without order object")
     native = o.get("s")
-    side = _SIDE.get(o.get("S"))  # type: ignore[arg-type]
-    if side is None:
-        raise BadFrame(f"bad side {o.get('S')!r}")
+    side = lookup(_SIDE, o.get("S"), "side")
     symbol, mult = symbol_of(from_concatenated, native)
     qty = positive(o.get("z"), "z")
     ap = o.get("ap")
     price = positive(o.get("p") if ap in (None, "0", "0.0", "0.00") else ap, "price")
-    return Liquidation(NAME, symbol, native, side, price / mult, qty * mult, qty * price,
+    return liquidation(NAME, symbol, native, side, price / mult, qty * mult, qty * price,
                        ms_to_ns(o.get("T"), "T"), ts_recv_ns, THROTTLED)
 
 
@@ -78,4 +86,4 @@ def _agg_trade(data: dict[str, Any], ts_recv_ns: int) -> PriceTick:
     symbol, mult = symbol_of(from_concatenated, native)
     price = positive(data.get("p"), "p")
     qty = positive(data.get("q"), "q")
-    return PriceTick(NAME, symbol, price / mult, qty * mult, ms_to_ns(data.get("T"), "T"), ts_recv_ns)
+    return price_tick(NAME, symbol, price / mult, qty * mult, ms_to_ns(data.get("T"), "T"), ts_recv_ns)

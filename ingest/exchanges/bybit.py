@@ -15,12 +15,26 @@ Batch policy (`data` arrays): good items become events, bad items are skipped an
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
 
 from common.schema import LONG, SHORT, Liquidation, PriceTick
-from ingest.exchanges.base import BadFrame, Event, Report, events_or_raise, load_object, ms_to_ns, positive, symbol_of
+from ingest.exchanges.base import (
+    BadFrame,
+    Event,
+    Report,
+    SubscriptionRejected,
+    events_or_raise,
+    liquidation,
+    load_object,
+    lookup,
+    ms_to_ns,
+    positive,
+    price_tick,
+    symbol_of,
+)
 from ingest.symbols import from_concatenated
 
 NAME = "bybit"
@@ -43,6 +57,7 @@ _NATIVE = {"PEPEUSDT": "1000PEPEUSDT", "BONKUSDT": "1000BONKUSDT", "FLOKIUSDT": 
 
 # allLiquidation: S is the position side. Deprecated liquidation topic: same semantics (docs fix 2023).
 _SIDE = {"Buy": LONG, "Sell": SHORT}
+_REFUSED_TOPIC = re.compile(r"(?:allLiquidation|publicTrade)\.([A-Za-z0-9]+)")
 
 
 def native_symbol(symbol: str) -> str:
@@ -80,7 +95,11 @@ def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
         # subscribe ack {"success":true,...,"op":"subscribe"}, pong {"success":true,"ret_msg":"pong",...}
         if msg.get("success") is True:
             return Report([], [])
-        raise BadFrame(f"{msg.get('op')} failed: {msg.get('ret_msg')}")
+        detail = str(msg.get("ret_msg"))[:200]
+        if msg.get("op") == "subscribe":  # e.g. "error:handler not found,topic:allLiquidation.FOOUSDT"
+            symbols = tuple(dict.fromkeys(_REFUSED_TOPIC.findall(detail)))
+            raise SubscriptionRejected(f"subscribe failed: {detail}", detail, symbols)
+        raise BadFrame(f"{str(msg.get('op'))[:40]} failed: {detail}")
     if not isinstance(topic, str):
         raise BadFrame("no topic")
     data = msg.get("data")
@@ -95,7 +114,7 @@ def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
     elif topic.startswith("publicTrade."):
         convert = _trade
     else:
-        raise BadFrame(f"unknown topic {topic!r}")
+        raise BadFrame(f"unknown topic {topic!r:.80}")
     if not isinstance(data, list) or not data:
         raise BadFrame(f"{topic}: data is not a non-empty array")
     events: list[Event] = []
@@ -117,12 +136,10 @@ def _symbol(native: object) -> tuple[str, float]:
 def _liquidation(item: dict[str, Any], ts_recv_ns: int) -> Liquidation:
     native = item.get("s")
     symbol, mult = _symbol(native)
-    side = _SIDE.get(item.get("S"))  # type: ignore[arg-type]
-    if side is None:
-        raise BadFrame(f"bad side {item.get('S')!r}")
+    side = lookup(_SIDE, item.get("S"), "side")
     qty = positive(item.get("v"), "v")
     price = positive(item.get("p"), "p")
-    return Liquidation(NAME, symbol, str(native), side, price / mult, qty * mult, qty * price,
+    return liquidation(NAME, symbol, str(native), side, price / mult, qty * mult, qty * price,
                        ms_to_ns(item.get("T"), "T"), ts_recv_ns, THROTTLED)
 
 
@@ -130,4 +147,4 @@ def _trade(item: dict[str, Any], ts_recv_ns: int) -> PriceTick:
     symbol, mult = _symbol(item.get("s"))
     price = positive(item.get("p"), "p")
     qty = positive(item.get("v"), "v")
-    return PriceTick(NAME, symbol, price / mult, qty * mult, ms_to_ns(item.get("T"), "T"), ts_recv_ns)
+    return price_tick(NAME, symbol, price / mult, qty * mult, ms_to_ns(item.get("T"), "T"), ts_recv_ns)

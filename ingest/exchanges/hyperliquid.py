@@ -34,7 +34,16 @@ from typing import Any, NamedTuple
 import orjson
 
 from common.schema import LONG, SHORT, Liquidation, PriceTick
-from ingest.exchanges.base import BadFrame, Event, load_object, ms_to_ns, positive, symbol_of
+from ingest.exchanges.base import (
+    BadFrame,
+    Event,
+    liquidation,
+    load_object,
+    ms_to_ns,
+    positive,
+    price_tick,
+    symbol_of,
+)
 from ingest.symbols import from_hyperliquid
 
 NAME = "hyperliquid"
@@ -132,7 +141,7 @@ def parse_keyed(frame: str | bytes, ts_recv_ns: int) -> list[tuple[FillKey | Non
         if result.skipped and not result.keyed:
             raise BadFrame("; ".join(result.skipped[:3]))
         return list(result.keyed)
-    raise BadFrame(f"unknown channel {channel!r}")
+    raise BadFrame(f"unknown channel {channel!r:.80}")
 
 
 def parse_fills(fills: Iterable[tuple[str | None, Any]], ts_recv_ns: int) -> FillsResult:
@@ -153,7 +162,7 @@ def parse_fills(fills: Iterable[tuple[str | None, Any]], ts_recv_ns: int) -> Fil
         try:
             key, liq = fill_to_liquidation(fill, owner, ts_recv_ns)
         except BadFrame as exc:
-            skipped.append(f"{fill.get('coin')}: {exc}")
+            skipped.append(f"{fill.get('coin')!r:.40}: {exc}")
             continue
         if fill.get("dir") == ADL_DIR:
             adl.append(HyperliquidAdl(liq.symbol, liq.native_symbol, liq.side, liq.price, liq.qty,
@@ -179,8 +188,8 @@ def fill_to_liquidation(fill: dict[str, Any], owner: str | None,
     native = fill.get("coin")
     symbol, mult = symbol_of(from_hyperliquid, native)
     side_raw = fill.get("side")
-    if side_raw not in ("A", "B"):
-        raise BadFrame(f"bad side {side_raw!r}")
+    if not isinstance(side_raw, str) or side_raw not in ("A", "B"):
+        raise BadFrame(f"bad side {side_raw!r:.40}")
     if owner is not None:
         own = owner.lower() == liquidated
     else:
@@ -190,10 +199,10 @@ def fill_to_liquidation(fill: dict[str, Any], owner: str | None,
     price = positive(fill.get("px"), "px")
     qty = positive(fill.get("sz"), "sz")
     match_id = fill.get("tid") if fill.get("tid") is not None else fill.get("hash")
-    if match_id is None:
-        raise BadFrame("fill without tid or hash")
+    if not isinstance(match_id, str | int) or isinstance(match_id, bool):
+        raise BadFrame(f"fill without a tid or hash: {match_id!r:.40}")
     key: FillKey = (str(match_id), liquidated, native)
-    return key, Liquidation(NAME, symbol, native, side, price / mult, qty * mult, qty * price,
+    return key, liquidation(NAME, symbol, native, side, price / mult, qty * mult, qty * price,
                             ms_to_ns(fill.get("time"), "time"), ts_recv_ns, THROTTLED)
 
 
@@ -203,7 +212,7 @@ def _trade(t: Any, ts_recv_ns: int) -> PriceTick:
     symbol, mult = symbol_of(from_hyperliquid, t.get("coin"))
     price = positive(t.get("px"), "px")
     qty = positive(t.get("sz"), "sz")
-    return PriceTick(NAME, symbol, price / mult, qty * mult, ms_to_ns(t.get("time"), "time"), ts_recv_ns)
+    return price_tick(NAME, symbol, price / mult, qty * mult, ms_to_ns(t.get("time"), "time"), ts_recv_ns)
 
 
 class FillDeduper:

@@ -31,16 +31,19 @@ from ingest.exchanges.base import (
     ReconnectRequested,
     Report,
     events_or_raise,
+    liquidation,
     load_object,
+    lookup,
     ms_to_ns,
     positive,
+    price_tick,
     symbol_of,
 )
 from ingest.okx_instruments import Instrument, Table
 from ingest.symbols import from_okx
 
 NAME = "okx"
-URL = "wss://ws.okx.com:8443/ws/v5/public"
+URL = "wss://ws.okx.com/ws/v5/public"  # port 8443 retired 2026-10-31 (OKX changelog)
 THROTTLED = True
 KEEPALIVE: tuple[str, float] | None = ("ping", 25.0)  # server drops after 30 s without traffic
 STALE_AFTER_S = 30.0  # trades on BTC-USDT-SWAP never pause this long on a live connection
@@ -57,6 +60,17 @@ def set_instruments(table: Table) -> None:
     """Replace the ctVal table the parser uses (the runner calls it once at startup)."""
     global _instruments
     _instruments = dict(table)
+
+
+def listed() -> frozenset[str]:
+    """Canonical symbols of the swaps in the ctVal table (what this parser can turn into events)."""
+    out = set()
+    for native in _instruments:
+        try:
+            out.add(from_okx(native)[0])
+        except ValueError:
+            continue
+    return frozenset(out)
 
 
 def inst_id(symbol: str) -> str:
@@ -89,12 +103,12 @@ def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
     event = msg.get("event")
     if event is not None:
         if event == "error":
-            raise BadFrame(f"error {msg.get('code')}: {msg.get('msg')}")
+            raise BadFrame(f"error {msg.get('code')!r:.40}: {msg.get('msg')!r:.200}")
         if event == "notice" and str(msg.get("code")) == NOTICE_RECONNECT:
-            raise ReconnectRequested(f"okx notice {NOTICE_RECONNECT}: {msg.get('msg')}")
-        if event in _QUIET_EVENTS:
+            raise ReconnectRequested(f"okx notice {NOTICE_RECONNECT}: {msg.get('msg')!r:.200}")
+        if isinstance(event, str) and event in _QUIET_EVENTS:
             return Report([], [])
-        raise BadFrame(f"unknown event {event!r}")
+        raise BadFrame(f"unknown event {event!r:.80}")
     arg, data = msg.get("arg"), msg.get("data")
     if not isinstance(arg, dict) or not isinstance(data, list):
         raise BadFrame("no arg/data")
@@ -103,7 +117,7 @@ def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
         return _liquidations(data, ts_recv_ns)
     if channel == "trades":
         return _collect(data, lambda item: [_trade(item, ts_recv_ns)], "trades")
-    raise BadFrame(f"unknown channel {channel!r}")
+    raise BadFrame(f"unknown channel {channel!r:.80}")
 
 
 def _collect(items: list[Any], convert: Any, where: str) -> Report:
@@ -131,12 +145,12 @@ def _liquidations(data: list[Any], ts_recv_ns: int) -> Report:
         native = inst.get("instId")
         details = inst.get("details")
         if not isinstance(details, list) or not details:
-            skipped.append(f"{native}: no details")
+            skipped.append(f"{native!r:.80}: no details")
             continue
         try:
             symbol, spec = _instrument(native)
         except BadFrame as exc:
-            skipped.extend([f"{native}: {exc}"] * len(details))
+            skipped.extend([f"{native!r:.80}: {exc}"] * len(details))
             continue
         got = _collect(details, partial(_one_liquidation, str(native), symbol, spec, ts_recv_ns), str(native))
         events.extend(got.events)
@@ -168,15 +182,15 @@ def _size(sz: float, price: float, spec: Instrument) -> tuple[float, float]:
 
 def _liquidation(d: dict[str, Any], native: str, symbol: str, spec: Instrument,
                  ts_recv_ns: int) -> Liquidation:
-    side = _SIDE.get(d.get("side"))  # type: ignore[arg-type]
-    if side is None:
-        raise BadFrame(f"bad side {d.get('side')!r}")
+    side = lookup(_SIDE, d.get("side"), "side")
     pos_side = d.get("posSide")
-    if pos_side in _POS_SIDE and _POS_SIDE[pos_side] != side:  # "net" defers to side
-        raise BadFrame(f"side {d.get('side')!r} contradicts posSide {pos_side!r}")
+    if pos_side is not None and not isinstance(pos_side, str):
+        raise BadFrame(f"bad posSide {pos_side!r:.40}")
+    if _POS_SIDE.get(pos_side or "", side) != side:  # "net" defers to side
+        raise BadFrame(f"side {d.get('side')!r} contradicts posSide {pos_side!r:.40}")
     price = positive(d.get("bkPx"), "bkPx")
     qty, notional = _size(positive(d.get("sz"), "sz"), price, spec)
-    return Liquidation(NAME, symbol, native, side, price, qty, notional,
+    return liquidation(NAME, symbol, native, side, price, qty, notional,
                        ms_to_ns(d.get("ts"), "ts"), ts_recv_ns, THROTTLED)
 
 
@@ -185,4 +199,4 @@ def _trade(item: dict[str, Any], ts_recv_ns: int) -> PriceTick:
     symbol, spec = _instrument(native)
     price = positive(item.get("px"), "px")
     qty, _ = _size(positive(item.get("sz"), "sz"), price, spec)
-    return PriceTick(NAME, symbol, price, qty, ms_to_ns(item.get("ts"), "ts"), ts_recv_ns)
+    return price_tick(NAME, symbol, price, qty, ms_to_ns(item.get("ts"), "ts"), ts_recv_ns)

@@ -1,6 +1,7 @@
 """`liqcascade bench`: one run of every figure of issue 6, as a table or one JSON object."""
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -11,10 +12,11 @@ import time
 from typing import Any
 
 import click
-import redis
 
+from common import progress
 from common.logs import setup_logging
 from liqcascade.bench import pipeline, stages, transport
+from liqcascade.bench.private_redis import PrivateRedis, PrivateRedisError
 from liqcascade.bench.stats import machine, percentiles_us
 
 log = logging.getLogger(__name__)
@@ -27,16 +29,8 @@ TARGETS = "lossless >= 50k/s; latency@10k <= 1.5x raw 3-hop p50/p99; p50@1k <= 0
           "update <= 5 us; snapshot <= 100 us; <= 64 KB/symbol"
 
 
-def _redis(url: str) -> str | None:
-
-    try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=1.0)
-        return url if client.ping() else None
-    except (redis.RedisError, OSError):
-        return None
-
-
-def collect(rates: list[float], tp_rates: list[float], quick: bool, redis_url: str, echo: Any) -> dict[str, Any]:
+def collect(rates: list[float], tp_rates: list[float], quick: bool, redis_url: str | None,
+            echo: Any) -> dict[str, Any]:
     """Run every part; a part that fails is reported under `errors` and the others still run."""
     p = QUICK if quick else FULL
     res: dict[str, Any] = {"machine": {**machine(), "loadavg_start": os.getloadavg()[0]}, "errors": {}}
@@ -56,11 +50,12 @@ def collect(rates: list[float], tp_rates: list[float], quick: bool, redis_url: s
     try:
         res.update(stages.analytics(quick))
         res["signal_step_us"] = stages.signal_step_us(quick)
+        res["validate_ns_per_row"] = stages.validate_ns(quick)
     except Exception as exc:  # noqa: BLE001
         log.exception("bench: stage figures failed")
         res["errors"]["stages"] = str(exc)
-    res["pipeline"] = _pipelines(rates, tp_rates, p, _redis(redis_url), echo, res["errors"], 0 if quick else 2)
-    res["redis"] = bool(_redis(redis_url))
+    res["pipeline"] = _pipelines(rates, tp_rates, p, redis_url, echo, res["errors"], 0 if quick else 2)
+    res["redis"] = "private" if redis_url else None
     _summarize(res)
     res["machine"]["loadavg_end"] = os.getloadavg()[0]
     if not res["errors"]:
@@ -152,7 +147,9 @@ def _table(res: dict[str, Any]) -> str:
             "parse        " + ", ".join(f"{v} {ns / 1000:.2f} us" for v, ns in res["parse_ns"].items()),
             f"analytics    update {res.get('analytics_update_ns', 0) / 1000:.2f} us, snapshot "
             f"{res.get('snapshot_us', 0):.1f} us, {res.get('memory_bytes_per_symbol', 0) / 1024:.1f} KB/symbol",
-            f"signal step  {res.get('signal_step_us')} us per snapshot", "",
+            f"signal step  {res.get('signal_step_us')} us per snapshot",
+            "validate     " + ", ".join(f"{k} {v:.0f} ns/row" for k, v in res.get("validate_ns_per_row", {}).items()),
+            "",
             f"{'offered/s':<12} {'in/s':>8} {'sent':>8} {'in':>8} {'out':>8} {'lost':>5} {'gaps':>5}  "
             "latency (probes)"]
     for key, r in res["pipeline"].items():
@@ -184,22 +181,33 @@ def _rates(text: str, option: str) -> list[float]:
               help="Latency runs (Binance frames, probes) at these offered rates in events/s.")
 @click.option("--throughput-rates", default=DEFAULT_THROUGHPUT, show_default=True,
               help="Throughput runs (Bybit batched tape) at these rates, then a search above them ('' = none).")
-@click.option("--redis-url", default="redis://127.0.0.1:6379/0", show_default=True,
-              help="Redis for the publisher; without a reachable Redis the pipeline runs without it.")
 @click.pass_context
-def command(ctx: click.Context, quick: bool, as_json: bool, rates: str, throughput_rates: str,
-            redis_url: str) -> None:
-    """Measure transport limits, the live pipeline at fixed rates and its maximum, and per-stage costs."""
+def command(ctx: click.Context, quick: bool, as_json: bool, rates: str, throughput_rates: str) -> None:
+    """Measure transport limits, the live pipeline at fixed rates and its maximum, and per-stage costs.
+
+    The publisher writes to a private redis-server the bench starts on a free port and kills at the end,
+    never to your Redis (REDIS_URL is ignored); without redis-server the publisher is not measured.
+    """
 
     setup_logging((ctx.find_root().obj or {}).get("log_level") or "WARNING", "bench")
     offered = _rates(rates, "--rates")
     tp_offered = _rates(throughput_rates, "--throughput-rates")
     started = time.monotonic()
 
-    def echo(msg: str) -> None:
-        click.echo(msg, err=True)
+    with contextlib.ExitStack() as stack:
+        advance = stack.enter_context(progress.steps("bench"))  # a spinner with the current part on a terminal
 
-    res = collect(offered, tp_offered, quick, redis_url, echo)
+        def echo(msg: str) -> None:
+            click.echo(msg, err=True)  # above the spinner on a terminal (rich redirects stderr)
+            advance(0, description=msg.rstrip(" ."))
+
+        redis_url: str | None = None
+        try:
+            redis_url = stack.enter_context(PrivateRedis())
+            echo(f"redis: a private redis-server at {redis_url} (your Redis is never used)")
+        except PrivateRedisError as exc:
+            echo(f"redis: {exc}: running without the publisher stage (the bench never uses your Redis)")
+        res = collect(offered, tp_offered, quick, redis_url, echo)
     res["duration_s"] = round(time.monotonic() - started, 1)
     res["command"] = shlex.join(["liqcascade", *sys.argv[1:]])
     click.echo(json.dumps(res, indent=2) if as_json else _table(res))

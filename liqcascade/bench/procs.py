@@ -42,7 +42,7 @@ def write_config(workdir: Path, sim_port: int, redis_url: str | None, venue: str
     lines = [
         'log_level = "INFO"',
         "[pipeline]", f'ipc_dir = "{workdir / "ipc"}"', f"shards = {SHARDS}",
-        "[redis]", f'url = "{redis_url or "redis://127.0.0.1:6379/0"}"',
+        "[redis]", f'url = "{redis_url or "redis://127.0.0.1:1/0"}"',  # never the user's Redis
         f"enabled = {'true' if redis_url else 'false'}",
         "[ingest]", f'exchanges = ["{venue}"]', "symbols = [" + ", ".join(f'"{s}"' for s in symbols) + "]",
         f'urls = {{ {venue} = "ws://127.0.0.1:{sim_port}{SIM_PATHS[venue]}" }}',

@@ -13,7 +13,8 @@ import orjson
 from analytics.benchmark import measure
 from analytics.engine import Engine
 from common.config import load_config
-from common.schema import Liquidation
+from common.schema import FIELD_NAMES, Liquidation, MetricsSnapshot
+from common.validate import bad_rows
 from ingest import okx_instruments
 from signals.generator import SignalGenerator
 
@@ -91,6 +92,24 @@ def analytics(quick: bool = False) -> dict[str, float]:
     res = measure(500, events=50_000 if quick else 200_000)
     return {"analytics_update_ns": round(res["analytics_update_ns"], 1), "snapshot_us": round(res["snapshot_us"], 1),
             "memory_bytes_per_symbol": round(res["memory_bytes_per_symbol"])}
+
+
+def validate_ns(quick: bool = False) -> dict[str, float]:
+    """Row validation at decode (common.validate), ns per row: a batch of 256 liquidations, and one
+    engine snapshot (nested mappings walked) as signals and the publisher receive it."""
+    t0 = 1_700_000_000_000_000_000
+    liqs = [["bybit", "BTCUSDT", "BTCUSDT", "long", 60_000.0 + i, 0.01 * (1 + i % 50), 600.0 * (1 + i % 50),
+             t0 + i, t0 + i + 1000, False] for i in range(256)]
+    eng = Engine(load_config(None, env={}).analytics)
+    for i in range(2000):
+        ts = t0 + i * 5_000_000
+        eng.update(Liquidation(("binance", "bybit", "okx")[i % 3], "BTCUSDT", "BTCUSDT", "long", 60_000.0,
+                               0.1, 6_000.0, ts, ts, i % 3 != 1))
+    snap = eng.snapshot("BTCUSDT", t0 + 2000 * 5_000_000)
+    snap_row = [[getattr(snap, n) for n in FIELD_NAMES[MetricsSnapshot]]]
+    min_s = 0.1 if quick else 0.3
+    return {"liquidation": round(_time_ns(lambda: bad_rows("liquidation", liqs), min_s, 100) / len(liqs), 1),
+            "metrics": round(_time_ns(lambda: bad_rows("metrics", snap_row), min_s), 1)}
 
 
 def signal_step_us(quick: bool = False) -> float | None:

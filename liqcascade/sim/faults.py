@@ -25,7 +25,19 @@ KINDS: dict[str, tuple[str, float]] = {
     "pings": ("seconds a client may stay silent before it is closed (0 = off)", 30.0),
     "notice": ("seconds from the OKX 64008 notice to the disconnect", 5.0),
     "maxage": ("maximum connection age in seconds (0 = off)", 86_400.0),
+    "hostile": ("rounds of 4 hostile liquidation frames per client: a list side, qty 1e160, a time beyond "
+                "int64 ns, a time in 2100", 1),
 }
+
+# Where a venue's encoded liquidation keeps the fields the chaos run broke: (item, side, qty, time).
+_HOSTILE_FIELDS: dict[str, tuple[Any, str, str, str]] = {
+    "binance": (lambda p: p["o"], "S", "z", "T"),
+    "bybit": (lambda p: p[0], "S", "v", "T"),
+    "okx": (lambda p: p["data"][0]["details"][0], "side", "sz", "ts"),
+    "hyperliquid": (lambda p: p, "side", "sz", "time"),
+}
+_HOSTILE_VALUES: tuple[tuple[int, object], ...] = (
+    (1, []), (2, "1e160"), (3, 2**64 // 10**6 + 1), (3, 4_102_444_800_000))  # (field index in spec, value)
 
 
 GARBAGE: tuple[str | bytes, ...] = ("\x00\x01garbage{", '{"unexpected":true}', "[1,2,3]", b"\xff\xfe\x00binary")
@@ -68,6 +80,39 @@ class FaultInjection:
                 self._offer(c, GARBAGE[i % len(GARBAGE)])
                 sent += 1
         self.stats["garbage"] += sent
+        return sent
+
+    def send_frames(self, frames: list[str | bytes], venue: str | None = None) -> int:
+        """Fault: these exact frames (well-formed JSON with hostile values, e.g. recorded from a chaos run)."""
+        sent = 0
+        for c in self._targets(venue):
+            for text in frames:
+                self._offer(c, text)
+                sent += 1
+        self.stats["raw_frames"] += sent
+        return sent
+
+    def send_hostile(self, rounds: int = 1, venue: str | None = None) -> int:
+        """Fault: the chaos run's well-formed liquidation frames with one hostile value each (see KINDS)."""
+        sent = 0
+        for c in self._targets(venue):
+            spec = _HOSTILE_FIELDS.get(c.venue.NAME)
+            if spec is None:
+                continue
+            for _ in range(rounds):
+                for field_index, value in _HOSTILE_VALUES:
+                    encoded = c.venue.encode(SimLiquidation("BTCUSDT", LONG, 60_000.0, 1.0), int(time.time() * 1000))
+                    if encoded is None:
+                        continue
+                    key, payload = encoded
+                    if hasattr(c.venue, "merge") and c.venue.batch_window(key) > 0:
+                        payload = c.venue.merge([payload])
+                    spec[0](payload)[spec[field_index]] = value
+                    text = c.venue.frame(c.session, key, payload)
+                    if text is not None:
+                        self._offer(c, text)
+                        sent += 1
+        self.stats["hostile"] += sent
         return sent
 
     def send_truncated(self, n: int = 1, venue: str | None = None) -> int:
@@ -170,6 +215,8 @@ async def apply(server: SimServer, fault: Fault) -> int:
         return server.send_garbage(int(a), v)
     if k == "truncated":
         return server.send_truncated(int(a), v)
+    if k == "hostile":
+        return server.send_hostile(int(a), v)
     if k == "replay":
         server.set_replay(int(a))
         return 0

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -9,14 +10,14 @@ from typing import Any
 
 import click
 import orjson
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from common.config import get_config
+from common.input_files import InputError, open_binary, read_lines
 from common.lifecycle import StopFlag
+from common.progress import steps
 from common.schema import LEVELS
 from liqcascade.tools import reliability, scoring, suite_eval
-from liqcascade.tools.backtest import run_file, score, summary
+from liqcascade.tools.backtest import Replay, parse, score, summary
 from liqcascade.tools.scenario import KINDS, SPLITS, build, write_suite
 from publisher.tail import from_redis, from_zmq, json_line, passes, render
 from signals.generator import MARKET
@@ -69,11 +70,6 @@ def class_lines(rep: dict[str, Any]) -> list[str]:
     return lines + [""] + reliability.lines(rep["reliability"])
 
 
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=Console(stderr=True), transient=True, disable=not sys.stderr.isatty())
-
-
 def _suite(cfg: Any, suite_dir: str, split: str, jobs: int, as_json: bool) -> None:
     splits = list(SPLITS) if split == "all" else [split]
     reports = {}
@@ -82,12 +78,9 @@ def _suite(cfg: Any, suite_dir: str, split: str, jobs: int, as_json: bool) -> No
             n = len(suite_eval.streams(Path(suite_dir), sp))
         except (OSError, ValueError, KeyError) as exc:
             raise click.ClickException(f"suite {suite_dir}: {exc}") from exc
-        with _progress() as bar:
-            task = bar.add_task(f"{sp}: replaying", total=n)
-            def advance(kind: str, t: Any = task, s: str = sp) -> None:
-                bar.update(t, advance=1, description=f"{s}: {kind}")
-
-            results = suite_eval.run_suite(cfg, Path(suite_dir), sp, jobs, advance)
+        with steps(f"{sp}: replaying", n) as advance:  # a bar on a terminal only
+            results = suite_eval.run_suite(cfg, Path(suite_dir), sp, jobs,
+                                           lambda kind, step=advance, s=sp: step(description=f"{s}: {kind}"))
         reports[sp] = suite_eval.judge(results)
     if as_json:
         click.echo(orjson.dumps(reports).decode())
@@ -100,10 +93,36 @@ def _suite(cfg: Any, suite_dir: str, split: str, jobs: int, as_json: bool) -> No
         sys.exit(1)
 
 
+LABEL_KEYS = ("symbol", "start_ns", "end_ns")
+CASCADE_LABEL_KEYS = ("usd", "venues")
+
+
+def load_labels(path: str) -> list[dict[str, Any]]:
+    """The labels file `liqcascade scenario` writes: a JSON list of objects; anything else is an InputError."""
+    with open_binary(path) as fh:
+        text = fh.read()
+    if not text.strip():
+        raise InputError(f"{path}: empty; expected a JSON list of labels (as `liqcascade scenario` writes)")
+    try:
+        labels = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"{path}: not JSON ({exc}); expected a JSON list of labels") from None
+    if not isinstance(labels, list):
+        raise InputError(f"{path}: a JSON {type(labels).__name__}; expected a JSON list of labels")
+    for i, lb in enumerate(labels):
+        need = LABEL_KEYS + (CASCADE_LABEL_KEYS if isinstance(lb, dict) and lb.get("kind", "cascade")
+                             in ("cascade", "dropout") else ())
+        missing = [k for k in need if not isinstance(lb, dict) or k not in lb]
+        if missing:
+            raise InputError(f"{path}: label {i} lacks {', '.join(missing)}; each label is an object with "
+                             f"{', '.join(LABEL_KEYS + CASCADE_LABEL_KEYS)}")
+    return labels
+
+
 @click.command("backtest")
-@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", required=False)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: signals, summary (and score).")
-@click.option("--labels", type=click.Path(exists=True, dir_okay=False), help="Labels JSON to score against.")
+@click.option("--labels", help="Labels JSON to score against.")
 @click.option("--heartbeats", is_flag=True, help="Also list heartbeat signals.")
 @click.option("--no-dedupe", is_flag=True,
               help="Skip the live ingester's duplicate filter (to see what a duplicate that slips by does).")
@@ -125,17 +144,15 @@ def backtest_command(ctx: click.Context, file: str | None, as_json: bool, labels
     if suite_dir is not None:
         _suite(cfg, suite_dir, split, jobs, as_json)
         return
-    rep = run_file(cfg, file, record=bool(labels), dedupe=not no_dedupe)
+    label_list = load_labels(labels) if labels else None  # before the replay: a bad file fails fast
+    rep = Replay(cfg, record=bool(labels), dedupe=not no_dedupe)
+    rep.run(parse(read_lines(file, progress=True)))  # plain or gzip; a progress bar on a terminal
     shown = [s for s in rep.signals if heartbeats or not s.heartbeat]
     summ = summary(rep)
     sc = per_class = None
-    if labels:
-        try:
-            label_rows = orjson.loads(Path(labels).read_bytes())
-        except orjson.JSONDecodeError as exc:
-            raise click.ClickException(f"labels {labels}: not JSON ({exc})") from exc
-        sc = score(rep.signals, label_rows, summ["span_s"], len(rep.symbols))
-        per_class = _labels_report(rep, label_rows, summ["span_s"])
+    if label_list is not None:
+        sc = score(rep.signals, label_list, summ["span_s"], len(rep.symbols))
+        per_class = _labels_report(rep, label_list, summ["span_s"])
     if as_json:
         out: dict[str, Any] = {
             "signals": [{"ts": s.ts, "symbol": s.symbol, "level": s.level, "previous_level": s.previous_level,
@@ -181,13 +198,18 @@ def scenario_command(ctx: click.Context, out_dir: str | None, suite_dir: str | N
     get_config(ctx, process="scenario")
     if (out_dir is None) == (suite_dir is None):
         raise click.UsageError("give exactly one of --out DIR or --suite DIR")
-    if suite_dir is not None:
-        written = write_suite(Path(suite_dir), seed, hours, count, kinds or KINDS)
-        click.echo(f"{len(written)} streams under {suite_dir}/{{{','.join(SPLITS)}}} ({suite_dir}/suite.json)")
-        return
-    for kind in kinds or KINDS:
-        data, labels = build(kind, seed, hours, count, split).write(Path(out_dir))
-        click.echo(f"{data}  {labels}")
+    todo = kinds or KINDS
+    with steps("scenarios", len(todo) * (len(SPLITS) if suite_dir else 1)) as advance:  # a bar on a terminal only
+        if suite_dir is not None:
+            written = write_suite(Path(suite_dir), seed, hours, count, todo,
+                                  progress=lambda name: advance(description=name))
+            click.echo(f"{len(written)} streams under {suite_dir}/{{{','.join(SPLITS)}}} ({suite_dir}/suite.json)")
+            return
+        for kind in todo:
+            advance(0, description=kind)
+            data, labels = build(kind, seed, hours, count, split).write(Path(out_dir))
+            click.echo(f"{data}  {labels}")
+            advance()
 
 
 @click.command("tail")
@@ -195,17 +217,24 @@ def scenario_command(ctx: click.Context, out_dir: str | None, suite_dir: str | N
 @click.option("--level", "min_level", type=click.Choice(list(LEVELS)), default="WATCH", show_default=True,
               help="Show signals at or above this level (and the step down that ends them).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--heartbeats", is_flag=True, help="Also show the periodic heartbeats (not level changes).")
+@click.option("--width", type=click.IntRange(40), default=None,
+              help="Fit lines to this many columns (default: the terminal's; one line each when piped).")
+@click.option("--color/--no-color", default=None, help="Color by level (default: on a terminal).")
 @click.pass_context
-def tail_command(ctx: click.Context, source: str, min_level: str, as_json: bool) -> None:
-    """Follow cascade signals live; Ctrl-C or SIGTERM stops."""
+def tail_command(ctx: click.Context, source: str, min_level: str, as_json: bool, heartbeats: bool,
+                 width: int | None, color: bool | None) -> None:
+    """Follow cascade signals live: each level change once, colored by level; Ctrl-C or SIGTERM stops."""
 
     cfg = get_config(ctx, process="tail")
+    if width is None and sys.stdout.isatty():
+        width = shutil.get_terminal_size().columns
     stop = StopFlag().install()
     stream = from_zmq(cfg, stop) if source == "zmq" else from_redis(cfg, stop)
     try:
         for sig in stream:
-            if passes(sig, min_level):
-                click.echo(json_line(sig) if as_json else render(sig))
+            if passes(sig, min_level) and (heartbeats or not sig.get("heartbeat")):
+                click.echo(json_line(sig) if as_json else render(sig, width=width), color=color)
     except KeyboardInterrupt:  # a second Ctrl-C while a handler is being installed
         pass
     except Exception as exc:  # redis down, bad endpoint: say so, do not dump a traceback

@@ -12,6 +12,7 @@ import click
 import orjson
 
 from common.config import get_config
+from common.progress import steps
 from common.schema import LEVEL_RANK, LEVELS, Signal
 from liqcascade.tools.backtest import changes, run_file, summary
 from liqcascade.tools.real_data import DATASETS, FILES, build, by_hour, hour_totals, write_jsonl
@@ -21,7 +22,9 @@ log = logging.getLogger(__name__)
 
 NS = 1_000_000_000
 HOUR_NS = 3600 * NS
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
+REPO = Path(__file__).resolve().parents[2]
+# The shared data next to the checkout first; in a fresh clone, the copies shipped under tests/data/real.
+DATA_DIRS = (REPO.parent / "shared" / "data" / "real", REPO / "tests" / "data" / "real")
 MAX_LISTED_CHANGES = 40  # longer change lists (the hourly proxy) are summarized, not printed
 
 
@@ -174,7 +177,24 @@ class Combined:
             self.replayed_s += (rep.last_ns - rep.first_ns) / NS
 
 
-def run_hourly(cfg: Any, items: list[dict[str, Any]], out: Path) -> Combined:
+def find_data_dir(given: str | None) -> Path:
+    """The directory of the real files: `given`, else the first of DATA_DIRS that exists (said on stderr)."""
+    if given:
+        if not Path(given).is_dir():
+            raise click.ClickException(f"--data-dir {given}: no such directory")
+        return Path(given)
+    for d in DATA_DIRS:
+        if d.is_dir():
+            if d != DATA_DIRS[0]:
+                click.echo(f"real-data: {DATA_DIRS[0]} is absent; using the excerpts under {d} (smaller than the full "
+                           "files: the figures differ from the README's)", err=True)
+            return d
+    raise click.ClickException(f"no real data: neither {' nor '.join(map(str, DATA_DIRS))} exists; "
+                               "give --data-dir DIR")
+
+
+def run_hourly(cfg: Any, items: list[dict[str, Any]], out: Path,
+               advance: Any = lambda *a, **k: None) -> Combined:
     """Replay each hour of the hourly proxy on its own (a fresh Engine per hour).
 
     Why not one file: replaying 6 months second by second costs about an hour of CPU. Why this is
@@ -184,7 +204,9 @@ def run_hourly(cfg: Any, items: list[dict[str, Any]], out: Path) -> Combined:
 
     out.mkdir(parents=True, exist_ok=True)
     comb = Combined()
-    for hour, evs in sorted(by_hour(items).items()):
+    hours = sorted(by_hour(items).items())
+    for i, (hour, evs) in enumerate(hours, 1):
+        advance(0, description=f"hourly: hour {i} of {len(hours)}")
         path = out / (time.strftime("%Y-%m-%dT%H", time.gmtime(hour / NS)) + ".jsonl")
         write_jsonl(evs, path)
         comb.add(run_file(cfg, path))
@@ -192,8 +214,8 @@ def run_hourly(cfg: Any, items: list[dict[str, Any]], out: Path) -> Combined:
 
 
 @click.command("real-data")
-@click.option("--data-dir", type=click.Path(exists=True, file_okay=False), default=str(DEFAULT_DATA_DIR),
-              show_default=True, help="Directory of the real files (shared/data/real).")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help=f"Directory of the real files (default: {DATA_DIRS[0]}, else tests/data/real).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Keep the converted JSON lines here (for `liqcascade backtest`); default: a temp dir.")
 @click.option("--dataset", "names", multiple=True, type=click.Choice(["okx", "crash_2025_10_10", "hourly"]),
@@ -203,24 +225,26 @@ def run_hourly(cfg: Any, items: list[dict[str, Any]], out: Path) -> Combined:
               help="Hourly proxy: replay only hours with at least this total (the rest count as not replayed).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with every dataset's report.")
 @click.pass_context
-def real_data_command(ctx: click.Context, data_dir: str, out_dir: str | None, names: tuple[str, ...], seed: int,
+def real_data_command(ctx: click.Context, data_dir: str | None, out_dir: str | None, names: tuple[str, ...], seed: int,
                       min_hour_usd: float, as_json: bool) -> None:
     """Replay the real recorded files through the backtest and report levels, timing and the why."""
 
     cfg = get_config(ctx, process="real-data")
+    data_dir = str(find_data_dir(data_dir))
     needs = {"okx": ("okx",), "crash_2025_10_10": ("klines", "adl"), "hourly": ("hourly",)}
     reports = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, steps("real-data", len(names or DATASETS)) as advance:
         out = Path(out_dir or tmp)
         out.mkdir(parents=True, exist_ok=True)
         for name in names or DATASETS:
+            advance(0, description=name)
             missing = [FILES[k] for k in needs[name] if not (Path(data_dir) / FILES[k]).exists()]
             if missing:
                 log.warning("real-data: %s skipped, missing %s", name, ", ".join(missing))
                 continue
             items = build(name, data_dir, seed, min_hour_usd)
             if name == "hourly":
-                rep: Any = run_hourly(cfg, items, out / name)
+                rep: Any = run_hourly(cfg, items, out / name, advance)
                 hours = hour_totals(Path(data_dir) / FILES["hourly"])
                 extra = {"hourly": hourly_ranking(rep.signals, hours, min_hour_usd)}
             else:
@@ -232,6 +256,7 @@ def real_data_command(ctx: click.Context, data_dir: str, out_dir: str | None, na
             if isinstance(rep, Combined):
                 r["summary"]["span_s"] = round(rep.replayed_s, 3)  # replayed time, not the months between
             reports.append(r)
+            advance()
     if not reports:
         raise click.ClickException(f"no real data files found in {data_dir}")
     if as_json:

@@ -47,7 +47,8 @@ class Publisher(Worker):
             pass
         if self.sink.buffer:
             log.warning("publisher: %d message(s) not written at stop (Redis down)", len(self.sink.buffer))
-        log.info("publisher: %d written, %d dropped", self.sink.written, self.sink.dropped)
+        log.info("publisher: %d written, %d dropped (%d refused by Redis)", self.sink.written, self.sink.dropped,
+                 self.sink.refused)
         self.sink.client.close()
 
 

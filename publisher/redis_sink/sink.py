@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from typing import Any
 
 import redis
 
 from common.config import RedisConfig
+from common.logs import RateLimitedLog, clip
 from common.schema import MetricsSnapshot, Regime, Signal
 from publisher.redis_sink import contract as c
+from publisher.redis_sink.buffer import PriorityBuffer, kind_of
 
 log = logging.getLogger(__name__)
 
@@ -18,53 +19,57 @@ _REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
 
 
 class RedisSink:
-    """Buffers messages (drop-oldest past `buffer`, counted) and writes them in pipelined batches.
+    """Buffers messages (`PriorityBuffer`: periodic ones dropped before level changes, counted) and
+    writes them in pipelined batches.
 
     Metrics snapshots only update a key, so a batch keeps the newest per symbol; signals and regimes
     are all written. While Redis is down, writes stop, reconnects back off up to `backoff_max_s`, and
-    the buffer keeps the newest messages.
+    the buffer keeps what matters. A command Redis refuses (`OOM command not allowed`, WRONGTYPE on
+    a key someone else wrote) costs that one message, logged with the key and counted as dropped,
+    never the publisher.
     """
 
     def __init__(self, cfg: RedisConfig, monotonic=time.monotonic) -> None:
         self.cfg = cfg
         self.monotonic = monotonic
-        self.buffer: deque[Any] = deque()
-        self.dropped = 0
+        self.buffer = PriorityBuffer(cfg.buffer, monotonic)
         self.written = 0
+        self.refused = 0  # messages with a command Redis refused (also in `dropped`)
         self.failures = 0
         self.up = False
         self._retry_at = 0.0
         self._delay = 0.1
+        self._ttl = int(cfg.key_ttl_s) if cfg.key_ttl_s > 0 else None
+        self._warn = RateLimitedLog(log)
         self.client = redis.Redis.from_url(cfg.url, socket_connect_timeout=0.5, socket_timeout=1.0,
                                            health_check_interval=0)
 
+    @property
+    def dropped(self) -> int:
+        return self.buffer.dropped
+
     def add(self, msgs: list[Any]) -> None:
         for m in msgs:
-            if len(self.buffer) >= self.cfg.buffer:
-                self.buffer.popleft()
-                self.dropped += 1
-                if self.dropped == 1 or self.dropped % 10_000 == 0:
-                    log.warning("publisher: buffer full (%d), dropped %d oldest message(s) so far",
-                                self.cfg.buffer, self.dropped)
             self.buffer.append(m)
 
     def flush(self) -> int:
-        """Write as much of the buffer as Redis takes now; returns messages written."""
+        """Write as much of the buffer as Redis takes now; returns messages handled (written or refused)."""
         total = 0
         while self.buffer and self._ready():
-            batch = [self.buffer.popleft() for _ in range(min(self.cfg.batch, len(self.buffer)))]
+            batch = self.buffer.take(self.cfg.batch)
             try:
-                self._write(batch)
+                refused = self._write([m for _, m in batch])
             except _REDIS_ERRORS as exc:
-                self.buffer.extendleft(reversed(batch))  # keep order; nothing is lost on a failed write
+                self.buffer.put_back(batch)  # keep order; nothing is lost on a failed write
                 self._went_down(exc)
                 break
             if not self.up:
                 log.info("publisher: Redis is up at %s", self.where())
             self.up = True
             self._delay = 0.1
-            self.written += len(batch)
+            self.written += len(batch) - refused
             total += len(batch)
+        self.buffer.report()
         return total
 
     def _ready(self) -> bool:
@@ -72,7 +77,14 @@ class RedisSink:
 
     def _went_down(self, exc: Exception) -> None:
         self.failures += 1
-        if self.up or self.failures == 1:
+        if isinstance(exc, redis.AuthenticationError):
+            # A wrong or missing password is not an outage: say so plainly, and retry only slowly (an
+            # operator may fix the password on the server side), at the longest backoff from the start.
+            self._warn.error("auth", "publisher: Redis at %s refused the credentials (%s): check the password "
+                             "in REDIS_URL or [redis] url; retrying every %.0f s", self.where(), exc,
+                             self.cfg.backoff_max_s)
+            self._delay = self.cfg.backoff_max_s
+        elif self.up or self.failures == 1:
             log.warning("publisher: Redis unavailable at %s (%s); buffering up to %d messages",
                         self.where(), exc, self.cfg.buffer)
         self.up = False
@@ -84,26 +96,68 @@ class RedisSink:
         kw = self.client.connection_pool.connection_kwargs
         return f"{kw.get('host', kw.get('path', '?'))}:{kw.get('port', '')}/{kw.get('db', 0)}"
 
-    def _write(self, batch: list[Any]) -> None:
+    def _write(self, batch: list[Any]) -> int:
+        """One pipelined round trip for the batch; returns how many messages Redis refused a command of.
+
+        Connection errors propagate (the batch is kept and retried); per-command errors do not.
+        """
         pipe = self.client.pipeline(transaction=False)
         latest: dict[str, MetricsSnapshot] = {}
-        for m in batch:
+        owners: list[tuple[int, str]] = []  # per queued command: (message index, key), for errors
+        refused = 0
+        for i, m in enumerate(batch):
             if isinstance(m, MetricsSnapshot):
                 latest[m.symbol] = m
-            elif isinstance(m, Signal):
-                self._signal(pipe, m)
-            elif isinstance(m, Regime):
-                pipe.set(c.REGIME, c.regime_json(m))
-        for sym, snap in latest.items():
-            pipe.set(c.velocity_key(sym), c.velocity_json(snap))
-        pipe.execute()
+                continue
+            before = len(pipe)
+            try:
+                keys = self._signal(pipe, m) if isinstance(m, Signal) else self._regime(pipe, m)
+            except (TypeError, ValueError) as exc:  # cannot be serialized: that message only
+                del pipe.command_stack[before:]
+                self._refuse(kind_of(m), "?", exc)
+                refused += 1
+                continue
+            owners += [(i, k) for k in keys]
+        for j, (sym, snap) in enumerate(latest.items()):  # metrics get negative indices
+            try:
+                pipe.set(c.velocity_key(sym), c.velocity_json(snap), ex=self._ttl)
+                owners.append((-1 - j, c.velocity_key(sym)))
+            except (TypeError, ValueError) as exc:
+                self._refuse("metrics", c.velocity_key(sym), exc)
+                refused += 1
+        failed: dict[int, tuple[str, Exception]] = {}
+        for (i, key), res in zip(owners, pipe.execute(raise_on_error=False), strict=True):
+            if isinstance(res, Exception):
+                failed.setdefault(i, (key, res))
+        for i, (key, exc) in failed.items():
+            self._refuse("metrics" if i < 0 else kind_of(batch[i]), key, exc)
+        return refused + len(failed)
 
-    def _signal(self, pipe: redis.client.Pipeline, sig: Signal) -> None:
+    def _refuse(self, kind: str, key: str, exc: Exception) -> None:
+        """A message Redis (or serialization) refused: logged with the key, counted, skipped."""
+        self.refused += 1
+        self.buffer.count_drop(kind)
+        self._warn.warning(f"refused:{type(exc).__name__}", "publisher: Redis refused a %s write to %s: %s",
+                           kind, key, clip(str(exc), 200))
+
+    def _regime(self, pipe: redis.client.Pipeline, reg: Any) -> list[str]:
+        if not isinstance(reg, Regime):
+            return []
+        pipe.set(c.REGIME, c.regime_json(reg))
+        return [c.REGIME]
+
+    def _signal(self, pipe: redis.client.Pipeline, sig: Signal) -> list[str]:
+        """Queue a signal's commands; return the key (or channel) of each, in order."""
         body = c.signal_json(sig)
+        keys = []
         for ch in c.signal_channels(sig):
             pipe.publish(ch, body)
-        pipe.set(c.probability_key(sig.symbol), c.probability_json(sig))
+            keys.append(ch)
+        pipe.set(c.probability_key(sig.symbol), c.probability_json(sig), ex=self._ttl)
+        keys.append(c.probability_key(sig.symbol))
         if not sig.heartbeat:
             pipe.lpush(c.HISTORY, body)
             pipe.ltrim(c.HISTORY, 0, self.cfg.history_len - 1)
             pipe.xadd(c.STREAM, {"signal": body}, maxlen=self.cfg.stream_maxlen, approximate=True)
+            keys += [c.HISTORY, c.HISTORY, c.STREAM]
+        return keys

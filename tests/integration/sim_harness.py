@@ -11,7 +11,7 @@ from typing import Any
 import zmq
 
 from common.config import Config, load_config
-from common.schema import Liquidation, PriceTick
+from common.schema import FeedStatus, Liquidation, PriceTick
 from common.wire import decode
 from ingest import exchanges
 from ingest.connection import Connection
@@ -89,6 +89,7 @@ class Sink:
             self.socks.append(s)
         self.liqs: list[Liquidation] = []
         self.prices: list[PriceTick] = []
+        self.statuses: list[FeedStatus] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -105,6 +106,8 @@ class Sink:
                         self.liqs.append(m)
                     elif isinstance(m, PriceTick):
                         self.prices.append(m)
+                    elif isinstance(m, FeedStatus):
+                        self.statuses.append(m)
 
     def keys(self) -> Counter[Key]:
         return Counter(liq_key(ev) for ev in list(self.liqs))
@@ -121,14 +124,14 @@ class Rig:
     """Sim + sink + one venue's Ingester in a thread, wired through a config under tmp_path."""
 
     def __init__(self, tmp_path: Path, venue: str, stale_after_s: float = 1.0, sim: dict | None = None,
-                 conn: dict | None = None) -> None:
+                 conn: dict | None = None, ingest: dict | None = None) -> None:
         self.venue = venue
         self.sim = SimThread(venue, **(sim or {}))
         self.cfg = load_config(overrides={
             "pipeline": {"ipc_dir": str(tmp_path), "shards": 2, "heartbeat_s": 0.2},
             "ingest": {"urls": sim_urls("127.0.0.1", self.sim.port, [venue]), "backoff_min_s": 0.05,
                        "backoff_max_s": 0.2, "stale_after_s": stale_after_s,
-                       "okx_ctval_cache": str(tmp_path / "okx.json")}}, env={})
+                       "okx_ctval_cache": str(tmp_path / "okx.json"), **(ingest or {})}}, env={})
         self.sink = Sink(self.cfg)
         module = exchanges.get(venue)
         self.ingester = Ingester(self.cfg, module, connection=Connection(module, self.cfg, **(conn or {})))

@@ -1,25 +1,56 @@
-"""`liqcascade bench --quick --json` runs end to end and reports every figure (no thresholds)."""
+"""`liqcascade bench --quick --json` runs end to end and reports every figure (no thresholds), and the
+user's Redis (a real one, given by REDIS_URL) sees no key and no message while it runs."""
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import threading
 
 import pytest
 
 from tests.integration.pipeline_harness import REPO, child_env
+from tests.polling import wait_until
+from tests.redis_server import RedisServer
 
 PERCENTILES = ("p50", "p99", "p999")
 
 
 @pytest.mark.timeout(150)
-def test_quick_bench_reports_every_figure_as_a_positive_number(tmp_path):
+def test_quick_bench_reports_every_figure_and_leaves_the_users_redis_alone(tmp_path):
     config = tmp_path / "empty.toml"
     config.write_text("")
-    proc = subprocess.run([sys.executable, "-m", "liqcascade", "bench", "--quick", "--json"], cwd=REPO,
-                          env=child_env(config), capture_output=True, timeout=120)
+    users = RedisServer().start()  # stands in for the user's Redis
+    try:
+        client = users.client()
+        client.config_set("notify-keyspace-events", "KEA")  # any write shows up as a message too
+        pubsub = client.pubsub()
+        pubsub.psubscribe("*")
+        seen: list[object] = []
+        done = threading.Event()
+
+        def listen() -> None:
+            while not done.is_set():
+                msg = pubsub.get_message(ignore_subscribe_messages=True, timeout=0.2)
+                if msg:
+                    seen.append(msg)
+        listener = threading.Thread(target=listen, daemon=True)
+        listener.start()
+        env = dict(child_env(config), REDIS_URL=users.url)
+        proc = subprocess.run([sys.executable, "-m", "liqcascade", "bench", "--quick", "--json"], cwd=REPO,
+                              env=env, capture_output=True, timeout=120)
+        client.publish("canary", "still listening")  # proves the listener was live all along
+        wait_until(lambda: any(m.get("channel") == b"canary" for m in seen), 5, what="the canary")
+        done.set()
+        listener.join(5)
+        assert [m for m in seen if m.get("channel") != b"canary"] == []
+        assert client.dbsize() == 0
+    finally:
+        users.stop()
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-4000:]
+    assert b"private redis-server" in proc.stderr
     res = json.loads(proc.stdout)
+    assert res["redis"] == "private"
 
     assert "errors" not in res, res.get("errors")
     for key in ("transport_events_per_s", "transport_batched_events_per_s", "pipeline_events_per_s",

@@ -1,6 +1,8 @@
 """Tailing a Hyperliquid node's fills directory: real block line in, one deduplicated liquidation out."""
 from __future__ import annotations
 
+import asyncio
+import os
 import threading
 
 import pytest
@@ -55,3 +57,24 @@ def test_node_fills_tail_yields_new_complete_lines_as_liquidations(tmp_path):
         pull.close(0)
         ctx.term()
     assert not thread.is_alive()
+
+
+def test_tailer_survives_its_file_being_removed_and_follows_the_next_one(tmp_path):
+    """A node prunes old hourly files; the file being followed vanishing must not end the reader."""
+    old, new = tmp_path / "16", tmp_path / "17"
+    old.write_bytes(b"a\n")
+    tailer = FileTailer(str(tmp_path), from_start=True)
+
+    async def run() -> list[bytes]:
+        got: list[bytes] = []
+        frames = tailer.frames()
+        got.append((await anext(frames))[1])
+        old.unlink()
+        new.write_bytes(b"b\nc\n")
+        os.utime(new)
+        while len(got) < 3:
+            got.append((await asyncio.wait_for(anext(frames), 5))[1])
+        await frames.aclose()
+        return got
+
+    assert asyncio.run(run()) == [b"a", b"b", b"c"]

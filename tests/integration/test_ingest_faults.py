@@ -14,7 +14,7 @@ from websockets.sync.client import connect
 from common.schema import LONG, SHORT
 from ingest import exchanges, okx_instruments
 from liqcascade.sim.timeline import SimLiquidation, SimTrade
-from tests.integration.sim_harness import Rig
+from tests.integration.sim_harness import Rig, liq_key
 
 pytestmark = pytest.mark.timeout(20)
 VENUES = ["binance", "bybit", "okx", "hyperliquid"]
@@ -108,6 +108,21 @@ def test_garbage_and_truncated_frames_are_counted_and_never_become_events(tmp_pa
     rig.broadcast(batch())
     assert len(assert_exactly_delivered(rig, 8)) == 8
     rig.until(lambda: rig.ingester.bad_frames == 6, what="6 bad frames counted")
+    assert rig.ingester.conn.state.reconnects == 0
+
+
+@pytest.mark.parametrize("venue", VENUES)
+def test_hostile_values_are_bad_frames_or_receive_time_and_the_reader_lives_on(tmp_path, rigs, venue):
+    rig = Rig(tmp_path, venue).start()
+    rigs.append(rig)
+    assert rig.sim.call(lambda: rig.sim.server.send_hostile(1)) == 4
+    rig.until(lambda: rig.ingester.bad_frames == 3 and rig.ingester.parser.ts_clamped == 1,
+              what="3 bad frames (list side, 1e160 qty, time beyond int64 ns) and 1 time replaced (2100)")
+    year_2100 = rig.until(lambda: {liq_key(ev) for ev in rig.sink.liqs if ev.ts_event == ev.ts_recv} or None,
+                          what="the frame dated 2100, at receive time")
+    rig.broadcast(batch())
+    delivered = rig.wait_all_delivered_received(4)  # the reader and the flusher are alive
+    assert set(rig.sink.keys()) - year_2100 == delivered and len(year_2100) == 1
     assert rig.ingester.conn.state.reconnects == 0
 
 

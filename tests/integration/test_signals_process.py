@@ -30,7 +30,9 @@ def recv_until(sock: zmq.Socket, want, timeout_s: float = 10.0) -> list[tuple[by
 
 def test_signals_process_end_to_end(tmp_path: Path) -> None:
     cfg = load_config(overrides={"pipeline": {"ipc_dir": str(tmp_path), "heartbeat_s": 0.2},
-                                 "signals": {"alert_confirm_s": 0.0, "calibration": ""}}, env={})
+                                 "signals": {"alert_confirm_s": 0.0, "restart_grace_s": 0.0,
+                                             "calibration": ""},
+                                 "redis": {"enabled": False}}, env={})
     proc = SignalsProcess(cfg)
     ctx = zmq.Context()
     publisher = ctx.socket(zmq.PULL)  # stands in for the publisher process

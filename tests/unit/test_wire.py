@@ -40,7 +40,10 @@ def test_frames_are_topic_seq_body_with_schema_version():
     [b"t", msgpack.packb(["s", 1]), b"\xc1\xc1"],
     [b"t", msgpack.packb(["s", 1]), msgpack.packb([99, "liquidation", []])],
     [b"t", msgpack.packb(["s", 1]), msgpack.packb([1, "nope", []])],
-    [b"t", msgpack.packb(["s", 1]), msgpack.packb([1, "liquidation", [[1, 2]]])],
+    [b"t", msgpack.packb(["s", 1]), msgpack.packb([1, "liquidation", {"a": 1}])],
+    [b"t", msgpack.packb([["s"], 1]), msgpack.packb([1, "liquidation", []])],
+    [b"t", msgpack.packb(["s", "1"]), msgpack.packb([1, "liquidation", []])],
+    [b"t", msgpack.packb(["s", 1]), msgpack.packb([1, "liquidation"])],
 ])
 def test_malformed_frames_raise_wire_error(frames):
     with pytest.raises(WireError):

@@ -35,7 +35,7 @@ def volatile(rng: random.Random, hours: float = 24.0) -> Stream:
 
 
 def chop(rng: random.Random, hours: float = 24.0) -> Stream:
-    """Volatile chop: 100 %+ vol, both-sided flow several times calm, and every 2-6 min a 0.3-0.6 % swing
+    """Volatile chop: 100 %+ vol, both-sided flow 3-6x calm (sizes 1-1.5x), and every 2-6 min a 0.3-0.6 % swing
     carrying a one-sided $0.5-2M cluster across venues. Each swing is labeled `chop_swing` (negative)."""
     st = Stream("chop", rng, int(hours * 3600), vol=rng.uniform(1.0, 1.6))
     swings, t = [], rng.uniform(60, 240)
@@ -45,7 +45,7 @@ def chop(rng: random.Random, hours: float = 24.0) -> Stream:
         st.drifts.append((int(t), int(t + dur), move))
         t += dur + rng.uniform(120, 360)
     st.build_path()
-    rate, median = rng.uniform(*CALM_RATE) * rng.uniform(3, 6), rng.uniform(*CALM_MEDIAN) * rng.uniform(1.5, 3)
+    rate, median = rng.uniform(*CALM_RATE) * rng.uniform(3, 6), rng.uniform(*CALM_MEDIAN) * rng.uniform(1.0, 1.5)
     background(st, "BTCUSDT", rate, median)
     for t0, dur, move in swings:
         side = LONG if move < 0 else SHORT

@@ -166,7 +166,7 @@ def in_volatile(rng: random.Random, count: int = 20, slot_s: int = 600) -> Strea
         plans.append(Plan("in_volatile", MAJORS[k % 2], t, rng.uniform(20, 60), usd, side, pick_venues(rng),
                           price_move(rng, usd, side)))
     st = Stream("in_volatile", rng, count * slot_s, vol=rng.uniform(1.2, 1.8))
-    return run(st, plans, flow=(rng.uniform(3, 6), rng.uniform(1.5, 3)))
+    return run(st, plans, flow=(rng.uniform(3, 6), rng.uniform(1.0, 1.5)))
 
 
 def dropout(rng: random.Random, count: int = 10, slot_s: int = 600) -> Stream:

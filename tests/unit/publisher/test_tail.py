@@ -1,12 +1,15 @@
 """Tail: level filter, rendering, and the Redis source stopping on its flag."""
 from __future__ import annotations
 
+import shutil
+
 import click
 import orjson
 
 from common.config import load_config
 from common.lifecycle import StopFlag
 from common.schema import Signal
+from liqcascade.launcher import tail_width
 from publisher.tail import REDIS_CHANNEL, from_redis, json_line, passes, render
 
 
@@ -70,3 +73,24 @@ def test_redis_source_yields_signals_skips_junk_and_stops():
     got = list(from_redis(load_config(env={}), stop, client=FakeRedis(ps)))
     assert [g["level"] for g in got] == ["ALERT", "NONE"]
     assert ps.channels == [REDIS_CHANNEL] and ps.closed
+
+
+def test_render_fits_the_width_and_says_the_level_once():
+    s = sig("CRITICAL", "ALERT")
+    s["explanation"] = ("BTCUSDT CRITICAL: cascade probability 74%, long side liquidated; BTCUSDT: $973k of longs "
+                        "liquidated in 2 s, 19.5× the $25k/s floor, accelerating, on 4 of 4 venues (ρ 0.51); regime "
+                        "HIGH (x1.9); BTC +111 bps in 60 s (odds x0.67).")
+    text = render(s, color=False, width=70)
+    lines = text.splitlines()
+    assert all(len(line) <= 70 for line in lines), lines
+    assert lines[0] == "22:13:20 BTCUSDT    ALERT->CRITICAL    p=0.62 conf=0.80 long  HIGH"
+    assert text.count("CRITICAL") == 1 and text.count("BTCUSDT") == 1  # the level and the symbol said once
+    assert lines[1].startswith("    $973k of longs liquidated") and "(odds x0.67)." in lines[-1]
+    colored = render(s, width=70)
+    assert click.unstyle(colored) == text and "\x1b[31m" in colored  # CRITICAL in red
+
+
+def test_up_leaves_room_for_honchos_prefix():
+    procs = [("ingest-hyperliquid", []), ("tail", [])]
+    assert tail_width(procs, 100) == min(100, shutil.get_terminal_size((100, 24)).columns) - 30
+    assert tail_width(procs, 50) == 40  # never narrower than 40

@@ -232,3 +232,24 @@ def test_scenario_cli_writes_a_suite_with_both_splits(tmp_path):
     assert train.read_bytes() != held.read_bytes()
     bad = CliRunner().invoke(main, ["scenario"])
     assert bad.exit_code != 0 and "exactly one of" in bad.output
+
+
+def test_hyperliquid_is_a_sample_of_its_flow(tmp_path):
+    st = build("cascades", 4, count=6)
+    truth = sum(1 for d in st.liqs if d["exchange"] == "hyperliquid")
+    rows, _ = written("cascades", tmp_path, seed=4, count=6)
+    seen = [r for r in liqs(rows) if r["exchange"] == "hyperliquid"]
+    assert truth > 200 and 0.08 * truth < len(seen) < 0.25 * truth
+    assert all(r["native_symbol"] == r["symbol"].removesuffix("USDT") and not r["throttled"] for r in seen)
+
+
+def test_dropout_venue_disconnects_halfway_and_goes_silent(tmp_path):
+    rows, labels = written("dropout", tmp_path, seed=1)
+    for lb in labels:
+        assert lb["class"] == "dropout" and lb["venues"] == ["binance", "bybit", "okx"]
+        down = [r for r in rows if r["type"] == "status" and r["exchange"] == lb["dropped"] and not r["connected"]
+                and lb["start_ns"] <= r["ts"] <= lb["end_ns"]]
+        assert down
+        late = [r for r in liqs(rows) if r["exchange"] == lb["dropped"] and down[0]["ts"] <= r["ts_event"]
+                <= down[0]["ts"] + 55 * NS]
+        assert late == []

@@ -141,3 +141,13 @@ def test_backtest_suite_prints_one_table_per_split(tmp_path):
     assert "== heldout" in text.output and "recall>=0.8" in text.output and "p bin" in text.output
     bad = CliRunner().invoke(main, ["backtest"])
     assert bad.exit_code != 0 and "exactly one of" in bad.output
+
+
+def test_the_20m_target_is_size_duration_and_breadth_but_not_throttled_only():
+    from liqcascade.tools.suite_eval import is_target
+
+    assert is_target(label("second_wave", True, "BTCUSDT", 0, 59, usd=2.1e7))
+    assert not is_target(label("cascade", True, "BTCUSDT", 0, 61, usd=5e7))  # slower than 60 s
+    assert not is_target(label("cascade", True, "BTCUSDT", 0, 30, usd=5e7, venues=("bybit",)))
+    assert not is_target(label("throttled_only", True, "BTCUSDT", 0, 30, usd=5e7, venues=("binance", "okx")))
+    assert not is_target(label("whale_pair", False, "BTCUSDT", 0, 20, usd=5e7))
