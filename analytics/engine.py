@@ -162,7 +162,7 @@ class Engine:
         part = {n: min(1.0, secs[i] / secs[r]) for n, i in self._scoring}
         flow = Flow(
             windows=tuple(WindowFlow(n, secs[i], (vl[i][0] + hidden * part[n] / secs[i], vl[i][1], vl[i][2]),
-                                     n_effective(usd_of(i), t[i][0][SQ]))
+                                     n_effective(usd_of(i), t[i][0][SQ]), hidden * part[n] / secs[i])
                           for n, i in self._scoring),
             ref_usd_per_s=max(baseline, floor), long_usd=long_usd, short_usd=short_usd,
             whale_usd=t[r][0][WHALE], n_eff=n_eff_ref, rho=rho, venues_active=taking_part)

@@ -8,6 +8,7 @@ from analytics.gates import censored_usd, censoring_ratio, gate_level, gates_for
 from common.config import load_config
 from signals.generator import SignalGenerator
 from signals.levels import LevelState
+from signals.trust import inconsistency
 
 
 def test_size_tiers_round_the_reference_flow_down_to_1_2_5_steps():
@@ -79,3 +80,4 @@ def test_a_saturated_throttled_feed_stands_for_more_than_it_shows():
     snap = eng.snapshot("BTCUSDT", at(109.9))
     assert snap.extra["censored_usd_10s"] == pytest.approx(3 * 800_000.0, rel=0.01)
     assert "held back by saturated throttled feeds" in snap.explanation
+    assert inconsistency(snap) is None  # the signals trust boundary accepts it: raw velocity is what it carries
