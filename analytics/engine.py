@@ -9,6 +9,14 @@ import numpy as np
 from analytics.correlation import venue_correlation
 from analytics.explain import sentence
 from analytics.feeds import FeedBook
+from analytics.gates import (
+    GATE_LEVELS,
+    SATURATION_MIN,
+    SATURATION_SECONDS,
+    censored_usd,
+    gate_level,
+    gates_for,
+)
 from analytics.risk import (
     FACTORS,
     Flow,
@@ -28,9 +36,11 @@ from analytics.state import (
     USD_S,
     WHALE,
     Layout,
+    Measures,
     SymbolState,
 )
 from analytics.windows import NS, parse_window
+from common import calibration
 from common.config import AnalyticsConfig
 from common.schema import LONG, SHORT, FeedStatus, Liquidation, MetricsSnapshot
 
@@ -51,11 +61,12 @@ class Engine:
     """
 
     def __init__(self, cfg: AnalyticsConfig) -> None:
-        unknown = set(cfg.weights) - set(FACTORS)
+        weights = calibration.weights(cfg.calibration, cfg.weights)
+        unknown = set(weights) - set(FACTORS)
         if unknown:
             raise ValueError(f"unknown risk weight(s) {sorted(unknown)}; known: {', '.join(FACTORS)}")
         self.cfg = cfg
-        self._weights = normalized_weights(cfg.weights)  # once per config, not per snapshot
+        self._weights = normalized_weights(weights)  # once per config, not per snapshot
         self.window_names = tuple(cfg.windows)
         names = dict.fromkeys(self.window_names + SCORING_WINDOWS + (REF_WINDOW, GRID_WINDOW))
         self._names = tuple(names)  # every window computed: configured first, then internal ones
@@ -70,6 +81,7 @@ class Engine:
         self.symbols: dict[str, SymbolState] = {}
         self.feeds = FeedBook(cfg)
         self.rejected = 0
+        self.duplicates = 0  # exact duplicate deliveries dropped (live ingest drops them first)
 
     # -- input ------------------------------------------------------------------------------------
     def update(self, liq: Liquidation) -> None:
@@ -86,7 +98,8 @@ class Engine:
                                                         whale, ts)
         if liq.exchange not in self.feeds.venues or liq.throttled:
             self.feeds.seen(liq.exchange, liq.throttled)
-        st.update(liq.exchange, liq.side == LONG, ts, int(liq.ts_recv), usd)
+        if not st.update(liq.exchange, liq.side == LONG, ts, int(liq.ts_recv), usd, float(liq.price)):
+            self.duplicates += 1
 
     def update_status(self, st: FeedStatus) -> None:
         self.feeds.update(st)
@@ -137,14 +150,19 @@ class Engine:
 
         long_usd, short_usd = t[r][0][UL], t[r][0][US]
         n_eff_ref = n_effective(usd_of(r), t[r][0][SQ])
-        if m.grid is None:  # one venue: no correlation, and it takes part if it has any USD
+        if len(venues) < 2:  # one venue: no correlation, and it takes part if it has any USD
             rho, taking_part = 0.0, int(m.grid_usd > 0.0)
         else:
             rho, taking_part = venue_correlation(m.grid)
         baseline = st.baseline.usd_per_s(now_ns, st.first_seen)
         floor = self.cfg.floor_usd_per_s.get(symbol, self.cfg.floor_usd_per_s_default)
+        hidden = self._censored(st, m)
+        hidden_long = hidden * long_usd / (long_usd + short_usd) if hidden and long_usd + short_usd > 0 else 0.0
+        # the censored estimate covers the last 10 s: all of a 10 s or longer window, 1/5 of the 2 s one
+        part = {n: min(1.0, secs[i] / secs[r]) for n, i in self._scoring}
         flow = Flow(
-            windows=tuple(WindowFlow(n, secs[i], tuple(vl[i]), n_effective(usd_of(i), t[i][0][SQ]))
+            windows=tuple(WindowFlow(n, secs[i], (vl[i][0] + hidden * part[n] / secs[i], vl[i][1], vl[i][2]),
+                                     n_effective(usd_of(i), t[i][0][SQ]), hidden * part[n] / secs[i])
                           for n, i in self._scoring),
             ref_usd_per_s=max(baseline, floor), long_usd=long_usd, short_usd=short_usd,
             whale_usd=t[r][0][WHALE], n_eff=n_eff_ref, rho=rho, venues_active=taking_part)
@@ -155,17 +173,27 @@ class Engine:
         feeds = {v: self.feeds.describe(v, now_ns) for v in known}  # (throttled, connected, stale)
         cnt_60s = t[g][0][CL] + t[g][0][CS]
         conf = confidence(cnt_60s, (now_ns - st.last_event_ns) / NS, self.feeds.coverage_of(feeds.values()))
-        if long_usd == short_usd:
-            direction = LONG if t[g][0][UL] >= t[g][0][US] else SHORT
-        else:
-            direction = LONG if long_usd > short_usd else SHORT
+        # Direction, velocity, ratio and sentence all read the velocity factor's window: the side named
+        # is the side that carries the flow the ratio measures (ties: the 60 s window decides).
         vw = k[factor_windows["velocity"]]
-        side_usd = t[vw][0][UL if direction == LONG else US]
-        text = sentence(symbol, side_usd=side_usd, direction=direction, window=factor_windows["velocity"],
+        side = {LONG: {n: t[i][0][UL] + hidden_long * part[n] for n, i in self._scoring},
+                SHORT: {n: t[i][0][US] + (hidden - hidden_long) * part[n] for n, i in self._scoring}}
+        vname = factor_windows["velocity"]
+        lw, sw = side[LONG][vname], side[SHORT][vname]
+        if lw == sw:
+            lw, sw = t[g][0][UL], t[g][0][US]
+        direction = LONG if lw >= sw else SHORT
+        side_usd = side[direction][vname]
+        gates = gates_for(self.cfg.usd_gates.get(symbol), max(baseline, floor), self.cfg.usd_gate_seconds)
+        # Gates count a crowd's dollars: whale-sized liquidations (>= whale_usd, fills of one position merged)
+        # are the whale guard's business, so two whales on two venues cannot open the gate between them.
+        crowd = {n: max(0.0, side[direction][n] - t[i][0][WHALE]) for n, i in self._scoring}
+        met = gate_level(crowd, gates)
+        text = sentence(symbol, side_usd=side_usd, direction=direction, window=vname,
                         ratio=ratio, baseline=baseline, floor=floor,
-                        accel_score=factors["acceleration"]["score"], accel=acc[r],
+                        accel_score=factors["acceleration"]["score"], accel=acc[vw],
                         n_eff=n_eff_ref, venues_active=taking_part, venues_known=len(known), rho=rho,
-                        usd_60s=usd_of(g))
+                        usd_60s=usd_of(g), censored=hidden)
         ref_secs = secs[r]
         by_venue = {v: usd / ref_secs for v, usd in zip(venues, m.venue_usd, strict=True)}
         venue_info = {}
@@ -182,7 +210,9 @@ class Engine:
             "imbalance": (long_usd - short_usd) / total_ref if total_ref > 0 else 0.0,
             "concentration": factors["concentration"]["raw"], "n_effective": n_eff_ref,
             "baseline_usd_per_s": baseline, "floor_usd_per_s": float(floor), "velocity_ratio": ratio,
-            "factor_windows": factor_windows, "venues": venue_info,
+            "factor_windows": factor_windows, "venues": venue_info, "censored_usd_10s": hidden,
+            "gate": {"met": GATE_LEVELS[met - 1] if met else "", "usd_10s": dict(zip(GATE_LEVELS, gates, strict=True)),
+                     "crowd_usd": crowd},
         }
         return MetricsSnapshot(
             symbol=symbol, ts=int(now_ns), velocity_usd_per_s=per_window(vel),
@@ -192,13 +222,27 @@ class Engine:
             explanation=text, ts_trigger_event=int(st.trigger[0]), ts_trigger_recv=int(st.trigger[1]),
             extra=extra)
 
+    def _censored(self, st: SymbolState, m: Measures) -> float:
+        """USD the saturated throttled feeds probably held back over the last 10 s (gates.censored_usd)."""
+        hidden = 0.0
+        occupied = None
+        for v, i in st.venues.items():
+            feed = self.feeds.venues.get(v)
+            if feed is None or not feed.throttled or m.venue_events[i] < SATURATION_MIN * SATURATION_SECONDS:
+                continue
+            if occupied is None:
+                occupied = (m.grid[:, -SATURATION_SECONDS:] > 0.0).sum(axis=1).tolist()
+            hidden += censored_usd(occupied[i], m.venue_events[i], m.venue_usd[i], self.cfg.saturated_ratio)
+        return hidden
+
     def _empty(self, symbol: str, now_ns: int) -> MetricsSnapshot:
         zeros = dict.fromkeys(self.window_names, 0.0)
         _, factors = combine_normalized(dict.fromkeys(FACTORS, (0.0, 0.0)), self._weights)
         floor = float(self.cfg.floor_usd_per_s.get(symbol, self.cfg.floor_usd_per_s_default))
         extra = {"long_usd_per_s": dict(zeros), "short_usd_per_s": dict(zeros), "imbalance": 0.0,
                  "concentration": 0.0, "n_effective": 0.0, "baseline_usd_per_s": 0.0,
-                 "floor_usd_per_s": floor, "velocity_ratio": 0.0, "factor_windows": {}, "venues": {}}
+                 "floor_usd_per_s": floor, "velocity_ratio": 0.0, "factor_windows": {}, "venues": {},
+                 "censored_usd_10s": 0.0, "gate": {"met": "", "usd_10s": {}, "crowd_usd": {}}}
         return MetricsSnapshot(
             symbol=symbol, ts=int(now_ns), velocity_usd_per_s=dict(zeros), acceleration_usd_per_s2=dict(zeros),
             jerk_usd_per_s3=dict(zeros), count_per_s=dict(zeros), by_venue={}, correlation=0.0,

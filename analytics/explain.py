@@ -21,7 +21,7 @@ def window_label(name: str) -> str:
 
 def sentence(symbol: str, *, side_usd: float, direction: str, window: str, ratio: float,
              baseline: float, floor: float, accel_score: float, accel: float, n_eff: float,
-             venues_active: int, venues_known: int, rho: float, usd_60s: float) -> str:
+             venues_active: int, venues_known: int, rho: float, usd_60s: float, censored: float = 0.0) -> str:
     """E.g. "BTCUSDT: $12.4M of longs liquidated in 10 s, 8.2× its 1 h baseline, accelerating,
     on 3 of 4 venues (ρ 0.84)". `ratio` is against max(baseline, floor), named after the larger."""
     if usd_60s <= 0.0:
@@ -35,6 +35,8 @@ def sentence(symbol: str, *, side_usd: float, direction: str, window: str, ratio
         trend = "steady"
     text = (f"{symbol}: {money(side_usd)} of {direction}s liquidated in {window_label(window)}, "
             f"{ratio:.1f}× {ref}, {trend}")
+    if censored > 0.0:
+        text += f" (incl. ~{money(censored)} held back by saturated throttled feeds)"
     if 0.0 < n_eff < 1.5:
         text += ", mostly one large liquidation"
     text += f", on {venues_active} of {max(venues_known, venues_active)} venue"

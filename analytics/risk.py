@@ -22,6 +22,7 @@ class WindowFlow:
     seconds: float
     v: tuple[float, float, float]
     n_eff: float
+    censored: float = 0.0  # USD/s of v[0] estimated behind saturated throttled feeds (scored, not reported)
 
 
 @dataclass(slots=True)
@@ -60,7 +61,8 @@ def score_factors(flow: Flow) -> tuple[dict[str, tuple[float, float]], dict[str,
     """Each factor's (raw, score); the window each kinematic factor was read on; the velocity ratio.
 
     * velocity: ratio = v_W / max(baseline, floor), maximized over the scoring windows;
-      score = 1 - exp(-(ratio - 1)/2): 0 at the reference, 0.63 at 3x, 0.95 at 7x. raw = v_W USD/s.
+      score = 1 - exp(-(ratio - 1)/2): 0 at the reference, 0.63 at 3x, 0.95 at 7x. raw = v_W USD/s as carried
+      (the ratio includes the censored estimate of saturated throttled feeds, the raw velocity does not).
     * acceleration: x = (v_0 - v_1) / ref (the velocity gained over one window, in reference units),
       score = (1 - exp(-x/2)) · evidence(n_eff of the window), best window; raw = a in USD/s².
     * jerk: x = (v_0 - 2·v_1 + v_2) / ref, scored like acceleration; raw = jerk in USD/s³.
@@ -78,7 +80,7 @@ def score_factors(flow: Flow) -> tuple[dict[str, tuple[float, float]], dict[str,
         v0, v1, v2 = w.v
         ev = evidence(w.n_eff)
         if v0 / ref > vel[0]:
-            vel = (v0 / ref, v0, w.name)
+            vel = (v0 / ref, v0 - w.censored, w.name)  # raw: the velocity the snapshot carries
         a_score = saturate((v0 - v1) / ref, 2.0) * ev
         if a_score > acc[0]:
             acc = (a_score, (v0 - v1) / w.seconds, w.name)

@@ -18,6 +18,13 @@ VENUE_ROWS = 4  # usd long, usd short, count long, count short
 USD_L, USD_S, CNT_L, CNT_S = range(VENUE_ROWS)
 GRID_NS = NS  # correlation grid: 1 s buckets ...
 GRID_BUCKETS = 60  # ... over the last 60 s
+# Fills of one position: a venue liquidates a large position in several fills at the same (bankruptcy)
+# price within about a second. They are one liquidation for n_eff and the whale share.
+FILL_GAP_NS = NS
+FILL_PRICE_TOL = 2e-4  # relative: fills of one position share its bankruptcy price (venues round it)
+FILL_MAX = 3  # a position goes in a few fills; a longer same-price chain is a crowd in a fast second
+RECENT_KEEP_NS = 2 * NS  # how long an event is remembered for duplicate matching (re-deliveries come within ~1 s)
+RECENT_MAX = 256  # prune the memory when it holds more than this many events (or twice what the last prune kept)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,14 +134,14 @@ class Measures:
     venue_usd: list[float]  # USD of each venue (both sides) over (t-W, t] of the requested window
     venue_events: list[float]  # events of each venue over the same window
     grid_usd: float  # USD of the correlation grid, all venues
-    grid: np.ndarray | None  # (venues, GRID_BUCKETS) USD per 1 s bucket, both sides; None if < 2 venues
+    grid: np.ndarray  # (venues, GRID_BUCKETS) USD per 1 s bucket, both sides
 
 
 class SymbolState:
     """All per-symbol history; `update` is O(levels) scalar writes, `measure` a few numpy ops in all."""
 
     __slots__ = ("symbol", "layout", "rings", "baseline", "venues", "whale_usd", "first_seen",
-                 "last_event_ns", "trigger", "dropped_old")
+                 "last_event_ns", "trigger", "dropped_old", "recent", "recent_cap", "fills", "duplicates")
 
     def __init__(self, symbol: str, layout: Layout, baseline_s: float, whale_usd: float,
                  first_seen: int) -> None:
@@ -149,6 +156,10 @@ class SymbolState:
         self.last_event_ns = first_seen  # newest ts_event seen
         self.trigger = (0, 0)  # (ts_event, ts_recv) of the latest liquidation received
         self.dropped_old = 0
+        self.recent: dict[tuple, int] = {}  # exact event key -> ts: a duplicate delivery is counted once
+        self.recent_cap = RECENT_MAX
+        self.fills: dict[tuple, tuple[int, float, float, int]] = {}  # (venue, side) -> (first ts, price, USD, fills)
+        self.duplicates = 0
 
     def _venue(self, venue: str) -> int:
         idx = self.venues[venue] = len(self.venues)
@@ -156,15 +167,42 @@ class SymbolState:
             ring.add_rows(VENUE_ROWS)
         return idx
 
-    def update(self, venue: str, is_long: bool, ts: int, ts_recv: int, usd: float) -> None:
-        """Add one liquidation at `ts` to every level (and the baseline) that still holds it."""
+    def update(self, venue: str, is_long: bool, ts: int, ts_recv: int, usd: float, price: float = 0.0) -> bool:
+        """Add one liquidation at `ts` to every level (and the baseline) that still holds it.
+
+        An exact duplicate (same venue, side, time, price and USD: a re-delivered event) is dropped and
+        counted; False then. A fill within FILL_GAP_NS of a position's first fill on the same venue and
+        side, at its price within FILL_PRICE_TOL, is another piece of it (at most FILL_MAX pieces): Σ usd²
+        grows by (P + u)² - P², so n_eff counts the position once.
+        """
+        key = (venue, is_long, ts, price, usd)
+        recent = self.recent
+        if key in recent:
+            self.duplicates += 1
+            return False
+        recent[key] = ts
+        if len(recent) > self.recent_cap:
+            self._prune(ts)
         idx = self.venues.get(venue)
         if idx is None:
             idx = self._venue(venue)
         usd_row = GLOBAL_ROWS + VENUE_ROWS * idx + (USD_L if is_long else USD_S)
         cnt_row = usd_row + (CNT_L - USD_L)
-        whale = usd >= self.whale_usd
-        sq = usd * usd
+        # Fills of one position (see the docstring); inline: this is the per-event hot path.
+        fills, pkey, before = self.fills, (venue, is_long), 0.0
+        pos = fills.get(pkey)
+        if (pos is not None and pos[3] < FILL_MAX and 0 <= ts - pos[0] <= FILL_GAP_NS
+                and abs(price - pos[1]) <= FILL_PRICE_TOL * pos[1]):
+            before = pos[2]
+            fills[pkey] = (pos[0], pos[1], before + usd, pos[3] + 1)
+        elif price > 0.0:
+            fills[pkey] = (ts, price, usd, 1)
+        total = before + usd
+        sq = total * total - before * before
+        whale_add = 0.0
+        if total >= self.whale_usd:
+            whale_add = usd if before >= self.whale_usd else total  # a position that became a whale counts whole
+        whale = whale_add > 0.0
         kept = False
         for ring in self.rings:  # BucketRing.slot, inlined: this is the per-event hot path
             k = -(-ts // ring.width)
@@ -179,7 +217,7 @@ class SymbolState:
             flat[base + cnt_row] += 1.0
             flat[base + SQ] += sq
             if whale:
-                flat[base + WHALE] += usd
+                flat[base + WHALE] += whale_add
         if not self.baseline.add(ts, usd) and not kept:
             self.dropped_old += 1
         if ts > self.last_event_ns:
@@ -187,6 +225,14 @@ class SymbolState:
         elif ts < self.first_seen:
             self.first_seen = ts  # history reaching further back counts as observed for the baseline
         self.trigger = (ts, ts_recv)
+        return True
+
+    def _prune(self, now: int) -> None:
+        """Forget events older than RECENT_KEEP_NS before the newest one (positions: one per venue and side,
+        replaced as they come, need no pruning)."""
+        cut = max(now, self.last_event_ns) - RECENT_KEEP_NS
+        self.recent = {k: t for k, t in self.recent.items() if t >= cut}
+        self.recent_cap = max(RECENT_MAX, 2 * len(self.recent))  # amortized O(1) per event at any rate
 
     def measure(self, now: int, venue_window: int) -> Measures:
         """Every window sum of the layout (see `Layout`) from one stacked view and two matmuls, the
@@ -215,7 +261,7 @@ class SymbolState:
         out = out @ rows_to  # (3·windows + 1, TOTALS + 2·venues), rows summed as _row_sums says
         sums = out[:-1].reshape(len(lay.windows_ns), 3, -1)
         ref = sums[venue_window, 0, TOTALS:].tolist()
-        grid = (view[lay.grid] @ rows_to[:, TOTALS:TOTALS + nv]).T if nv >= 2 else None
+        grid = (view[lay.grid] @ rows_to[:, TOTALS:TOTALS + nv]).T
         return Measures(sums[:, :, :TOTALS], ref[:nv], ref[nv:],
                         float(out[-1, GLOBAL_ROWS + USD_L] + out[-1, GLOBAL_ROWS + USD_S]), grid)
 

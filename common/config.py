@@ -91,6 +91,17 @@ class AnalyticsConfig:
     throttled_weight: float = 0.6  # a throttled venue's share in venue coverage (confidence)
     status_stale_s: float = 10.0  # no FeedStatus from a venue for this long: its feed is stale
     frame_stale_s: float = 120.0  # no frame at all on a connected venue for this long: stale
+    # Dollar gates (analytics/gates.py): ALERT, CRITICAL, EXTREME need this much USD of the named side
+    # over 10 s (x0.5 over 2 s, x1.2 over 60 s). Per symbol, e.g. {"BTCUSDT": [3e6, 7.5e6, 15e6]}; else
+    # the symbol's size tier (max(1 h baseline, floor), rounded to 1-2.5-5) times these seconds.
+    usd_gates: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    usd_gate_seconds: tuple[float, ...] = (50.0, 120.0, 200.0)
+    # A throttled feed with an event in each of the last 10 s is saturated: read as carrying this many times
+    # the USD it shows (hand-set: a censored feed cannot say how much it hides); less full, a Poisson estimate.
+    saturated_ratio: float = 4.0
+    # Fitted factor weights (common/calibration.py): "builtin" = the file shipped with the package, a path,
+    # or "" for the hand-set `weights` above.
+    calibration: str = "builtin"
     max_symbols: int = 5000  # active symbols per shard (~52 KB each); liquidations of new ones beyond: refused
     warmup_s: float = 120.0  # snapshots of a fresh shard are marked warming this long (2x the 60 s window)
 
@@ -124,6 +135,9 @@ class SignalsConfig:
     alert_min_events: int = 3  # whale guard: ALERT+ needs this many liquidations in the last 10 s
     alert_min_n_eff: float = 1.5  # ...and an effective count (inverse Herfindahl) not "mostly one liquidation"
     alert_confirm_s: float = 2.0  # entering ALERT+ from below needs the evidence to hold this long
+    # Probability map logit(p) = a + b·logit(risk), fitted with the weights (common/calibration.py):
+    # "builtin", a path, or "" for the identity.
+    calibration: str = "builtin"
     restart_grace_s: float = 5.0  # no levels restored from Redis: changes this long after start go out as states
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -34,6 +35,7 @@ POSITIVE = frozenset({
     "signals.heartbeat_s", "signals.market_min_symbols", "signals.price_stale_s", "signals.feed_stale_s",
     "signals.stale_after_s", "signals.price_move_window_s", "signals.price_move_full_bps",
     "signals.price_move_max",
+    "analytics.usd_gate_seconds", "analytics.usd_gates", "analytics.saturated_ratio",
 })
 FRACTION = frozenset({
     "analytics.throttled_weight", "signals.exit_gap", "signals.regime_hysteresis",
@@ -41,7 +43,7 @@ FRACTION = frozenset({
 })
 # dict keys fixed by the code: a key not in the default is a typo, not a new entry.
 FIXED_KEYS = frozenset({"analytics.weights", "signals.enter", "signals.regime_multipliers"})
-SYMBOL_KEYED = frozenset({"analytics.whale_usd", "analytics.floor_usd_per_s"})
+SYMBOL_KEYED = frozenset({"analytics.whale_usd", "analytics.floor_usd_per_s", "analytics.usd_gates"})
 
 _WINDOW = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")
 _BASE = re.compile(r"^(?=.*[A-Z])[A-Z0-9]{1,20}$")
@@ -216,6 +218,13 @@ def validate(cfg: Any, defaults: Any) -> Any:
     for key in sorted(FIXED_KEYS):
         section, name = key.split(".")
         _names(key, getattr(getattr(cfg, section), name), getattr(getattr(defaults, section), name))
+    for key, gates in [("analytics.usd_gate_seconds", an.usd_gate_seconds),
+                       *((f"analytics.usd_gates.{k}", v) for k, v in an.usd_gates.items())]:
+        if len(gates) != 3 or list(gates) != sorted(gates):
+            raise bad(key, list(gates), "three increasing numbers: the ALERT, CRITICAL and EXTREME gates")
+    for key, source in (("analytics.calibration", an.calibration), ("signals.calibration", sig.calibration)):
+        if source not in ("", "builtin") and not os.path.isfile(os.path.expanduser(source)):
+            raise bad(key, source, '"builtin", "" (off) or the path of a file written by `liqcascade calibrate`')
     if list(sig.regime_vol_bounds) != sorted(sig.regime_vol_bounds):
         raise bad("signals.regime_vol_bounds", list(sig.regime_vol_bounds), "increasing numbers")
     enter = [sig.enter[lv] for lv in defaults.signals.enter if lv in sig.enter]

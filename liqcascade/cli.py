@@ -29,6 +29,7 @@ COMMANDS = {
     "analyze": "analytics.commands:analyze_command",
     "backtest": "liqcascade.tools.commands:backtest_command",
     "scenario": "liqcascade.tools.commands:scenario_command",
+    "calibrate": "liqcascade.tools.calibrate:calibrate_command",
     "tail": "liqcascade.tools.commands:tail_command",
     "real-data": "liqcascade.tools.real_data_cli:real_data_command",
     "bench": "liqcascade.bench.cli:command",

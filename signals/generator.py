@@ -5,6 +5,7 @@ import logging
 import math
 from typing import Any
 
+from common import calibration
 from common.config import Config
 from common.schema import LEVELS, LONG, SHORT, FeedStatus, MetricsSnapshot, PriceTick, Regime, Signal
 from signals.levels import NS, TOP, LevelMachine, LevelState, market_target
@@ -15,6 +16,7 @@ log = logging.getLogger(__name__)
 
 MARKET = "MARKET"
 WATCH = LEVELS.index("WATCH")
+ALERT = LEVELS.index("ALERT")
 EPS = 1e-6
 
 
@@ -52,6 +54,7 @@ class SignalGenerator:
         self.states: dict[str, LevelState] = {}
         self.market = LevelState()
         self.feeds: dict[str, FeedStatus] = {}
+        self.map_a, self.map_b = calibration.risk_map(self.scfg.calibration)
 
     # -- inputs --------------------------------------------------------------------------------
     def on_price(self, tick: PriceTick) -> None:
@@ -72,19 +75,45 @@ class SignalGenerator:
         p, components = self.probability(snap, regime, now_ns)
         st = self.states.setdefault(snap.symbol, LevelState())
         st.last_snapshot_ns = now_ns
-        cap = st.cap = self._cap(snap)
+        out: list[Signal] = []
+        turned = bool(st.level and st.side and snap.direction != st.side)
+        if turned and st.level < ALERT:
+            out.append(self._close_episode(snap.symbol, st, snap.direction, now_ns))
+            turned = False
+        if turned:
+            # An episode names one side. Flow that turned to the other side is no evidence for it: p is 0,
+            # the episode decays (hysteresis, dwell) to NONE and the other side opens a new one from there.
+            p = 0.0
+            cap = st.cap = 0
+            components["side_turned"] = snap.direction
+            shown = st.context.get("snap", snap)
+        else:
+            cap = st.cap = self._cap(snap)
+            shown = snap
         components["capped"] = cap < TOP
         dq = self.data_quality(snap, now_ns)
         confidence = snap.confidence
         if regime.regime == UNKNOWN:
             confidence *= self.scfg.unknown_regime_confidence
         confidence *= self.scfg.degraded_venue_confidence ** dq["degraded_count"]
-        st.context = {"snap": snap, "regime": regime, "components": components, "data_quality": dq,
-                      "confidence": confidence}
-        prev = self.machine.apply(st, p, now_ns, cap)
+        st.context = {"snap": shown, "regime": regime, "components": components, "data_quality": dq,
+                      "confidence": confidence, "turned": snap.direction if turned else ""}
+        proven = not turned and (snap.extra.get("gate") or {}).get("met") in ("CRITICAL", "EXTREME")
+        prev = self.machine.apply(st, p, now_ns, cap, proven)
+        if st.level and not st.side:
+            st.side = snap.direction  # a new episode: it names this side until it is back at NONE
         if prev is None:
-            return []
-        return [self._signal(snap.symbol, st, prev, now_ns)] + self._update_market(now_ns)
+            return out + (self._update_market(now_ns) if out else [])
+        return out + [self._signal(snap.symbol, st, prev, now_ns)] + self._update_market(now_ns)
+
+    def _close_episode(self, sym: str, st: LevelState, side: str, now_ns: int) -> Signal:
+        """The documented explicit transition: a WATCH episode whose flow turned to the other side ends
+        at once (no dwell, no cooldown), so the new side's episode starts cleanly from NONE."""
+        prev = st.level
+        st.level, st.changed_ns, st.none_since_ns, st.armed_ns, st.side = 0, now_ns, None, None, ""
+        st.probability = 0.0
+        st.context = dict(st.context, turned=side)
+        return self._signal(sym, st, prev, now_ns)
 
     def on_tick(self, now_ns: int) -> list[Signal]:
         """Dwell expiries, decay of symbols without snapshots to NONE, heartbeats of active levels."""
@@ -117,10 +146,12 @@ class SignalGenerator:
         sign = -1.0 if snap.direction == LONG else 1.0 if snap.direction == SHORT else 0.0
         a = 0.0 if move is None else max(-1.0, min(1.0, sign * move * 1e4 / s.price_move_full_bps))
         price_mult = s.price_move_max ** a
-        p = _sigmoid(_logit(snap.risk) + math.log(max(regime.multiplier, EPS)) + math.log(price_mult))
+        calibrated = self.map_a + self.map_b * _logit(snap.risk)  # fitted on training streams (calibrate)
+        p = _sigmoid(calibrated + math.log(max(regime.multiplier, EPS)) + math.log(price_mult))
         components = {
             "factors": snap.factors,
             "risk": snap.risk,
+            "risk_calibrated": round(_sigmoid(calibrated), 4),
             "regime": regime.regime,
             "regime_multiplier": regime.multiplier,
             "price_move_bps": None if move is None else round(move * 1e4, 2),
@@ -143,6 +174,10 @@ class SignalGenerator:
         n_eff = snap.extra.get("n_effective")
         if n_eff is not None and n_eff < self.scfg.alert_min_n_eff:
             return WATCH
+        gate = snap.extra.get("gate")
+        if gate is not None:  # dollar gates (analytics/gates.py): no ALERT+ below the named side's USD gate
+            met = gate.get("met")
+            return LEVELS.index(met) if met else WATCH
         return TOP
 
     def data_quality(self, snap: MetricsSnapshot, now_ns: int) -> dict[str, Any]:
@@ -180,6 +215,8 @@ class SignalGenerator:
         level = LEVELS[st.level]
         why = (f"no liquidation flow for {self.scfg.stale_after_s:g} s" if stale
                else snap.explanation.rstrip("."))
+        if ctx.get("turned"):
+            why += f"; the flow turned to {ctx['turned']}s (a new episode if it grows)"
         move = comp["price_move_bps"]
         price = ("no fresh BTC price" if move is None
                  else f"BTC {move:+.0f} bps in {self.scfg.price_move_window_s:g} s "

@@ -23,7 +23,9 @@ class LevelState:
     last_snapshot_ns: int = 0  # signal clock time of the last snapshot seen
     last_emit_ns: int = 0  # last signal or heartbeat sent
     armed_ns: int | None = None  # since when p has supported ALERT+ from below (confirmation clock)
-    cap: int = TOP  # the highest level the last snapshot allows (whale guard)
+    gate_ns: int | None = None  # since when the cap (dollar gates) has allowed ALERT+
+    cap: int = TOP  # the highest level the last snapshot allows (whale guard, dollar gates)
+    side: str = ""  # the side the open episode names; set when it leaves NONE, cleared back at NONE
     context: dict[str, Any] = field(default_factory=dict)  # what the last signal was built from
 
 
@@ -40,7 +42,9 @@ class LevelMachine:
     * Confirmation: entering ALERT or higher from below needs p to support it for `alert_confirm_s`
       (WATCH meanwhile); a one-snapshot spike of a noisy flow is not an alert. Escalations above
       ALERT are immediate.
-    * `cap` limits escalation (the whale guard); it never forces a step down.
+      Flow that already meets the CRITICAL dollar gate (`proven`) needs no confirmation: a one-snapshot
+      spike of noise does not carry that many dollars.
+    * `cap` limits escalation (the whale guard, dollar gates); it never forces a step down.
     """
 
     def __init__(self, cfg: SignalsConfig) -> None:
@@ -55,16 +59,22 @@ class LevelMachine:
         return (st.level == 0 and st.none_since_ns is not None
                 and now_ns - st.none_since_ns < self.cooldown_ns)
 
-    def target(self, st: LevelState, p: float, now_ns: int, cap: int = TOP) -> int:
+    def target(self, st: LevelState, p: float, now_ns: int, cap: int = TOP, proven: bool = False) -> int:
         """The level `st` should move to now (== st.level when it should stay); updates the arming."""
         raise_by = self.gap if self.in_cooldown(st, now_ns) else 0.0
         up = max((lv for lv in range(1, TOP + 1) if p >= self.enter[lv] + raise_by), default=0)
-        up = min(up, cap)
         cur = st.level
+        # Two clocks: p must have supported ALERT+ for confirm_s, and the cap (dollar gates) must have
+        # allowed it for half that, so flow whose p held while its dollars built up is not held back twice.
+        if cur < ALERT <= up and st.armed_ns is None:
+            st.armed_ns = now_ns
+        up = min(up, cap)
+        if cap < ALERT:
+            st.gate_ns = None
+        elif st.gate_ns is None:
+            st.gate_ns = now_ns
         if cur < ALERT <= up:
-            if st.armed_ns is None:
-                st.armed_ns = now_ns
-            if now_ns - st.armed_ns < self.confirm_ns:
+            if not proven and (now_ns - st.armed_ns < self.confirm_ns or now_ns - st.gate_ns < self.confirm_ns // 2):
                 up = min(up, ALERT - 1)
         elif up < ALERT and p < self.exit[ALERT]:  # disarm with the same hysteresis as the level
             st.armed_ns = None
@@ -74,10 +84,10 @@ class LevelMachine:
             return cur
         return max((lv for lv in range(1, cur) if p >= self.exit[lv]), default=0)
 
-    def apply(self, st: LevelState, p: float, now_ns: int, cap: int = TOP) -> int | None:
+    def apply(self, st: LevelState, p: float, now_ns: int, cap: int = TOP, proven: bool = False) -> int | None:
         """Move `st` to its target; return the previous level if it changed, else None."""
         st.probability = p
-        new = self.target(st, p, now_ns, cap)
+        new = self.target(st, p, now_ns, cap, proven)
         if new == st.level:
             return None
         prev = st.level
@@ -85,6 +95,7 @@ class LevelMachine:
         st.changed_ns = now_ns
         if new == 0:
             st.none_since_ns = now_ns
+            st.side = ""
         return prev
 
 

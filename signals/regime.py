@@ -12,12 +12,15 @@ log = logging.getLogger(__name__)
 
 REGIMES = ("DORMANT", "LOW", "NORMAL", "ELEVATED", "HIGH", "EXTREME")
 UNKNOWN = "UNKNOWN"
+WARMING_UP = "WARMING_UP"  # fresh prices, but no volatility window has enough history yet
 NS = 1_000_000_000
 SECONDS_PER_YEAR = 365.0 * 86400.0
 VOL_WINDOWS = {"1m": 60, "5m": 300, "15m": 900}
 # The 1 min window reacts to a sudden move, 15 min keeps one wick from setting the regime.
 VOL_WEIGHTS = {"1m": 0.5, "5m": 0.3, "15m": 0.2}
-MIN_SPAN_S = 10  # a window needs this much price history before its vol means anything
+# A window is "warming up" until its price history covers this share of it: 17 s of ticks are no
+# 5 min volatility, and a window that is warming never moves the regime or its multiplier.
+WARM_SHARE = 0.8
 LIQUIDITY_TAU_S = 3600.0  # time constant of the trade-activity baseline
 
 
@@ -35,8 +38,9 @@ class RegimeDetector:
 
     Ticks are folded into 1 s bars (last price, USD traded). On every closed bar the composite vol
     (weighted 1/5/15 min) moves the regime band with hysteresis: up past bound b needs vol >= b*(1+h),
-    down below it needs vol < b*(1-h). Without a tick younger than `price_stale_s` the regime is
-    UNKNOWN with multiplier 1.0.
+    down below it needs vol < b*(1-h). Only windows whose history covers WARM_SHARE of them count;
+    until one does the regime is WARMING_UP (multiplier 1.0). Without a tick younger than
+    `price_stale_s` the regime is UNKNOWN with multiplier 1.0.
     """
 
     def __init__(self, cfg: SignalsConfig, symbol: str = "BTCUSDT") -> None:
@@ -99,7 +103,7 @@ class RegimeDetector:
         for name, window in VOL_WINDOWS.items():
             i = self._start(window)
             span = self._secs[-1] - self._secs[i]
-            if len(self._secs) - i >= 3 and span >= MIN_SPAN_S:
+            if len(self._secs) - i >= 3 and self._secs[-1] - self._secs[0] >= WARM_SHARE * window:
                 out[name] = realized_vol(self._cum_r2[-1] - self._cum_r2[i], span)
         weights = {k: VOL_WEIGHTS[k] for k in out}
         if weights:
@@ -136,8 +140,10 @@ class RegimeDetector:
         return math.log(self._closes[-1] / self._closes[self._start(window_s)])
 
     def current(self, now_ns: int) -> Regime:
-        if not self.fresh(now_ns) or self._index is None:
+        if not self.fresh(now_ns):
             return Regime(regime=UNKNOWN, multiplier=1.0, ts=now_ns, vol=dict(self._vol))
+        if self._index is None:
+            return Regime(regime=WARMING_UP, multiplier=1.0, ts=now_ns, vol=dict(self._vol))
         name = REGIMES[self._index]
         trend, strength = self._trend()
         return Regime(regime=name, multiplier=float(self.cfg.regime_multipliers.get(name, 1.0)), ts=now_ns,
@@ -146,7 +152,7 @@ class RegimeDetector:
     def _trend(self) -> tuple[str, float]:
         """Direction of the 5 min move and its size in standard deviations of that window's noise."""
         i = self._start(VOL_WINDOWS["5m"])
-        vol = self._vol.get("5m")
+        vol = self._vol.get("5m") or self._vol.get("composite")  # while 5 min warms up, the warm windows' noise
         span = self._secs[-1] - self._secs[i]
         if not vol or span <= 0:
             return "flat", 0.0

@@ -29,6 +29,10 @@ def write_config(tmp: Path, **sections: dict[str, Any]) -> Path:
     (tmp / "ipc").mkdir(mode=0o700, exist_ok=True)
     sections.setdefault("pipeline", {})
     sections["pipeline"] = {"ipc_dir": str(tmp / "ipc"), "shards": 1, **sections["pipeline"]}
+    # Stage tests send hand-built risks or flows and expect the level they map to: the hand-set weights and
+    # the identity probability map (the fitted ones are tested in tests/unit/tools/test_calibrate.py).
+    sections["signals"] = {"calibration": "", **sections.get("signals", {})}
+    sections["analytics"] = {"calibration": "", **sections.get("analytics", {})}
     lines = ['log_level = "INFO"']
     for name, values in sections.items():
         lines.append(f"[{name}]")

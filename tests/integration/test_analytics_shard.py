@@ -43,8 +43,9 @@ def test_shard_emits_snapshots_with_the_velocity_of_what_it_received(tmp_path):
     stamper = SeqStamper("test-ingest")
     try:
         now = time.time_ns()
-        liqs = [Liquidation("bybit", sym, sym, "long", 100.0, 1000.0, 100_000.0, now - NS // 2, now)
-                for sym in (mine, mine, other)]
+        # two distinct liquidations of `mine` (identical ones would be one event delivered twice)
+        liqs = [Liquidation("bybit", sym, sym, "long", 100.0 + i, 100_000.0 / (100.0 + i), 100_000.0,
+                            now - NS // 2 + i, now) for i, sym in enumerate((mine, mine, other))]
         push.send_multipart(stamper.stamp(topics.liq_batch(shard), liqs))
         push.send_multipart(stamper.stamp(topics.status("bybit"), [
             FeedStatus("bybit", True, False, 0, 10, 0, 2, now, now)]))

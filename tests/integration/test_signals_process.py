@@ -30,7 +30,8 @@ def recv_until(sock: zmq.Socket, want, timeout_s: float = 10.0) -> list[tuple[by
 
 def test_signals_process_end_to_end(tmp_path: Path) -> None:
     cfg = load_config(overrides={"pipeline": {"ipc_dir": str(tmp_path), "heartbeat_s": 0.2},
-                                 "signals": {"alert_confirm_s": 0.0, "restart_grace_s": 0.0},
+                                 "signals": {"alert_confirm_s": 0.0, "restart_grace_s": 0.0,
+                                             "calibration": ""},
                                  "redis": {"enabled": False}}, env={})
     proc = SignalsProcess(cfg)
     ctx = zmq.Context()
@@ -55,8 +56,9 @@ def test_signals_process_end_to_end(tmp_path: Path) -> None:
             push.send_multipart(stamper.stamp(topics.status("okx"), [st]))
             seen = recv_until(sub, lambda g: any(t == b"status.okx" for t, _ in g), 0.3)
         assert seen, "SUB never joined"
-        ticks = [PriceTick(exchange="binance", symbol="BTCUSDT", price=60_000.0 + i, qty=0.1,
-                           ts_event=now - (30 - i) * NS, ts_recv=now - (30 - i) * NS) for i in range(30)]
+        # 60 s of ticks: a volatility window needs 80 % of its span before it is more than "warming up"
+        ticks = [PriceTick(exchange="binance", symbol="BTCUSDT", price=60_000.0 + i / 2, qty=0.1,
+                           ts_event=now - (60 - i) * NS, ts_recv=now - (60 - i) * NS) for i in range(60)]
         push.send_multipart(stamper.stamp(topics.price("BTCUSDT"), ticks))
         s = snap(0.75, now / NS, symbol="ETHUSDT")
         push.send_multipart(stamper.stamp(topics.metrics("ETHUSDT"), [s]))
@@ -72,7 +74,7 @@ def test_signals_process_end_to_end(tmp_path: Path) -> None:
             assert complete(got), [t for t, _ in got]
             topic, sig = next((t, m) for t, ms in got if t.startswith(b"signal.") for m in ms)
             assert isinstance(sig, Signal) and topic == topics.signal(sig.level, "ETHUSDT")
-            # 30 s of a gently rising price: DORMANT (odds x0.5) and a rise against the liquidated longs
+            # 60 s of a gently rising price: DORMANT (odds x0.5) and a rise against the liquidated longs
             # (odds / 1.5**0.58) turn risk 0.75 into p 0.59: ALERT, not CRITICAL
             assert (sig.regime, sig.level, sig.previous_level) == ("DORMANT", "ALERT", "NONE")
             assert 0.55 < sig.probability < 0.6 and sig.components["price_move_adjustment"] < 0

@@ -10,9 +10,12 @@ T0 = 1_700_000_000 * NS  # a multiple of every bucket width (100 ms, 1 s, 10 s, 
 
 
 def liq(ts: int, usd: float, venue: str = "bybit", side: str = "long", symbol: str = "BTCUSDT",
-        throttled: bool = False) -> Liquidation:
-    return Liquidation(exchange=venue, symbol=symbol, native_symbol=symbol, side=side, price=100.0,
-                       qty=usd / 100.0, notional_usd=usd, ts_event=ts, ts_recv=ts + 1_000_000,
+        throttled: bool = False, price: float = 0.0) -> Liquidation:
+    # Distinct liquidations have distinct (bankruptcy) prices; equal prices within 1 s on one venue and
+    # side are fills of one position, which analytics counts once for n_eff.
+    price = price if price else 100.0 + (ts % 997_000_003) * 1e-9 + usd * 1e-12
+    return Liquidation(exchange=venue, symbol=symbol, native_symbol=symbol, side=side, price=price,
+                       qty=usd / price, notional_usd=usd, ts_event=ts, ts_recv=ts + 1_000_000,
                        throttled=throttled)
 
 

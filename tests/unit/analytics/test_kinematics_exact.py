@@ -69,8 +69,8 @@ def test_quadratic_ramp_gives_constant_jerk():
 
 def test_burst_at_one_instant_counts_fully_in_every_window():
     eng = engine()
-    for _ in range(4):
-        eng.update(liq(at(10), 25_000.0))
+    for usd in (10_000.0, 20_000.0, 30_000.0, 40_000.0):  # four liquidations (identical ones are one, re-delivered)
+        eng.update(liq(at(10), usd))
     snap = eng.snapshot("BTCUSDT", at(10))
     for name, w in WINDOWS.items():
         assert snap.velocity_usd_per_s[name] == pytest.approx(100_000.0 / w)

@@ -87,3 +87,19 @@ def test_mark_prices_without_size_leave_liquidity_unknown():
     for s in range(100):
         det.update(tick(60_000.0 + s, s, qty=0.0))
     assert det.current(99 * NS).liquidity == "UNKNOWN"
+
+
+def test_a_window_with_too_little_history_is_warming_up_and_moves_nothing():
+    from signals.regime import WARMING_UP
+    det = RegimeDetector(config().signals)
+    price = 60_000.0
+    for s in range(40):  # 40 s of a wild price: would read HIGH or EXTREME from a 1 min window
+        price *= 1.004 if s % 2 else 0.996
+        det.update(tick(price, s))
+    r = det.current(39 * NS)
+    assert r.regime == WARMING_UP and r.multiplier == 1.0 and "composite" not in r.vol
+    for s in range(40, 60):
+        price *= 1.004 if s % 2 else 0.996
+        det.update(tick(price, s))
+    r = det.current(59 * NS)
+    assert r.regime == "EXTREME" and set(r.vol) == {"1m", "composite"}  # 5 and 15 min still warming

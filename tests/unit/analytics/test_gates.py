@@ -1,0 +1,83 @@
+"""Dollar gates, duplicate deliveries, fills of one position, and the censored flow of saturated feeds."""
+from __future__ import annotations
+
+import pytest
+from analytics_helpers import at, engine, liq
+
+from analytics.gates import censored_usd, censoring_ratio, gate_level, gates_for, tier
+from common.config import load_config
+from signals.generator import SignalGenerator
+from signals.levels import LevelState
+from signals.trust import inconsistency
+
+
+def test_size_tiers_round_the_reference_flow_down_to_1_2_5_steps():
+    assert [tier(x) for x in (50_000.0, 49_999.0, 30_000.0, 12_000.0, 9_000.0, 0.5)] == [
+        50_000.0, 25_000.0, 25_000.0, 10_000.0, 5_000.0, 1.0]
+    assert gates_for(None, 50_000.0, (50.0, 120.0, 200.0)) == (2.5e6, 6e6, 10e6)
+    assert gates_for((1e6, 2e6, 3e6), 50_000.0, (50.0, 120.0, 250.0)) == (1e6, 2e6, 3e6)  # per symbol
+
+
+def test_a_gate_is_met_in_any_scoring_window_scaled_to_it():
+    gates = (2.5e6, 6e6, 12.5e6)
+    assert gate_level({"2s": 1.2e6, "10s": 2.4e6, "60s": 2.9e6}, gates) == 0
+    assert gate_level({"2s": 1.3e6, "10s": 1.3e6, "60s": 1.3e6}, gates) == 1  # a dense 2 s burst
+    assert gate_level({"2s": 0.0, "10s": 0.0, "60s": 7.3e6}, gates) == 2  # a wave over 60 s
+    assert gate_level({"2s": 7e6, "10s": 13e6, "60s": 13e6}, gates) == 3
+
+
+def test_small_flow_never_reaches_alert_whatever_the_regime_and_price_do():
+    """$63k of longs in 2 s: a ratio over the floor, p lifted by the regime, still capped at WATCH."""
+    eng = engine()
+    for k in range(6):
+        eng.update(liq(at(100 + k * 0.3), 10_500.0, ("bybit", "binance", "okx")[k % 3]))
+    snap = eng.snapshot("BTCUSDT", at(101.6))
+    assert snap.extra["gate"]["met"] == ""
+    gen = SignalGenerator(load_config(env={}))
+    cap = gen._cap(snap)  # noqa: SLF001
+    assert cap == 1  # WATCH
+    st = LevelState()
+    for k in range(20):  # p as high as any regime and price move could make it: still WATCH
+        gen.machine.apply(st, 0.99, at(101.6 + k), cap)
+    assert st.level == 1
+
+
+def test_an_exact_duplicate_is_counted_once():
+    eng = engine()
+    a = liq(at(10), 50_000.0, "bybit")
+    eng.update(a)
+    eng.update(a)  # re-delivered: identical
+    eng.update(a._replace(ts_recv=a.ts_recv + 300_000_000))  # re-received 300 ms later: same event
+    snap = eng.snapshot("BTCUSDT", at(10))
+    assert snap.velocity_usd_per_s["10s"] == pytest.approx(5_000.0)
+    assert eng.duplicates == 2
+
+
+def test_fills_of_one_position_count_once_for_n_eff():
+    eng = engine()
+    for k in range(3):  # one $3M position in three fills within a second, at its price (venues round it)
+        eng.update(liq(at(10 + k * 0.3), 1_000_000.0, "bybit", price=60_000.0 * (1 + 5e-5 * (k - 1))))
+    snap = eng.snapshot("BTCUSDT", at(11))
+    assert snap.extra["n_effective"] == pytest.approx(1.0)
+    assert snap.velocity_usd_per_s["10s"] == pytest.approx(300_000.0)  # the dollars all count
+    assert snap.factors["concentration"]["raw"] == pytest.approx(1.0)  # and it is one whale
+    other = engine()
+    for k in range(3):  # three liquidations of the same size at different prices: a crowd of three
+        other.update(liq(at(10 + k * 0.3), 1_000_000.0, "bybit", price=60_000.0 + 60.0 * k))
+    assert other.snapshot("BTCUSDT", at(11)).extra["n_effective"] == pytest.approx(3.0)
+
+
+def test_a_saturated_throttled_feed_stands_for_more_than_it_shows():
+    assert censoring_ratio(2, 4.0) == 1.0  # sparse: nothing hidden
+    assert 1.2 < censoring_ratio(5, 4.0) < 1.5
+    assert censoring_ratio(10, 4.0) == 4.0  # every second full: the hand-set reading
+    assert censored_usd(10, 10, 400_000.0, 4.0) == pytest.approx(1_200_000.0)
+    assert censored_usd(10, 80, 400_000.0, 4.0) == 0.0  # 8 per second shown: not censoring at this rate
+    eng = engine()
+    for s in range(10):
+        for venue in ("binance", "okx"):
+            eng.update(liq(at(100 + s + 0.5), 40_000.0, venue, throttled=True))
+    snap = eng.snapshot("BTCUSDT", at(109.9))
+    assert snap.extra["censored_usd_10s"] == pytest.approx(3 * 800_000.0, rel=0.01)
+    assert "held back by saturated throttled feeds" in snap.explanation
+    assert inconsistency(snap) is None  # the signals trust boundary accepts it: raw velocity is what it carries
