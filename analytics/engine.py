@@ -15,7 +15,9 @@ from analytics.gates import (
     SATURATION_SECONDS,
     censored_usd,
     gate_level,
+    gate_margin,
     gates_for,
+    saturation_cap,
 )
 from analytics.risk import (
     FACTORS,
@@ -212,7 +214,7 @@ class Engine:
             "baseline_usd_per_s": baseline, "floor_usd_per_s": float(floor), "velocity_ratio": ratio,
             "factor_windows": factor_windows, "venues": venue_info, "censored_usd_10s": hidden,
             "gate": {"met": GATE_LEVELS[met - 1] if met else "", "usd_10s": dict(zip(GATE_LEVELS, gates, strict=True)),
-                     "crowd_usd": crowd},
+                     "crowd_usd": crowd, "margin": gate_margin(crowd, gates[0])},
         }
         return MetricsSnapshot(
             symbol=symbol, ts=int(now_ns), velocity_usd_per_s=per_window(vel),
@@ -224,16 +226,13 @@ class Engine:
 
     def _censored(self, st: SymbolState, m: Measures) -> float:
         """USD the saturated throttled feeds probably held back over the last 10 s (gates.censored_usd)."""
-        hidden = 0.0
-        occupied = None
-        for v, i in st.venues.items():
-            feed = self.feeds.venues.get(v)
-            if feed is None or not feed.throttled or m.venue_events[i] < SATURATION_MIN * SATURATION_SECONDS:
-                continue
-            if occupied is None:
-                occupied = (m.grid[:, -SATURATION_SECONDS:] > 0.0).sum(axis=1).tolist()
-            hidden += censored_usd(occupied[i], m.venue_events[i], m.venue_usd[i], self.cfg.saturated_ratio)
-        return hidden
+        rows = [i for v, i in st.venues.items() if (feed := self.feeds.venues.get(v)) is not None
+                and feed.throttled and m.venue_events[i] >= SATURATION_MIN * SATURATION_SECONDS]
+        if not rows:
+            return 0.0
+        occupied = (m.grid[:, -SATURATION_SECONDS:] > 0.0).sum(axis=1).tolist()
+        cap = saturation_cap(sum(1 for i in rows if occupied[i] >= SATURATION_SECONDS), self.cfg.saturated_ratio)
+        return sum(censored_usd(occupied[i], m.venue_events[i], m.venue_usd[i], cap) for i in rows)
 
     def _empty(self, symbol: str, now_ns: int) -> MetricsSnapshot:
         zeros = dict.fromkeys(self.window_names, 0.0)

@@ -7,8 +7,10 @@ which a level cannot be reached, whatever the regime or the price move do to the
 Gates are per symbol (`analytics.usd_gates`: ALERT, CRITICAL, EXTREME in USD over 10 s) or, by
 default, by size tier: the symbol's reference flow max(1 h baseline, floor), rounded down to a
 1-2.5-5 series so a gate does not wobble with the baseline, times `analytics.usd_gate_seconds`.
-The other scoring windows scale the 10 s gate (`WINDOW_SCALE`): a 2 s burst must be denser, a 60 s
-wave larger in total but thinner.
+The other scoring windows scale the 10 s gate (`WINDOW_SCALE`): a 2 s burst must be denser (0.35 of
+the 10 s gate in 2 s: 1.75x its rate, so a cascade ramping at onset opens it before it has filled 10 s; chop's
+sustained clusters fill the 10 s window, not a dense 2 s one), a 60 s wave larger in total but thinner.
+`gate_margin` tells how far past the ALERT gate the flow is; the signals pay their confirmation wait in it.
 """
 from __future__ import annotations
 
@@ -16,9 +18,10 @@ import math
 from collections.abc import Sequence
 
 GATE_LEVELS = ("ALERT", "CRITICAL", "EXTREME")
-WINDOW_SCALE = {"2s": 0.5, "10s": 1.0, "60s": 1.2}
+WINDOW_SCALE = {"2s": 0.35, "10s": 1.0, "60s": 1.2}
 SATURATION_SECONDS = 10  # 1 s buckets a throttled venue's occupancy is read over
 SATURATION_MIN = 0.5  # occupied share below which a throttled feed is read as uncensored
+THROTTLE_SHOWN_MAX = 1.5  # events per occupied second above which a feed is not censoring (jitter allowed)
 
 
 def tier(ref_usd_per_s: float) -> float:
@@ -47,6 +50,13 @@ def gate_level(side_usd: dict[str, float], gates: Sequence[float]) -> int:
     return met
 
 
+def gate_margin(side_usd: dict[str, float], gate: float) -> float:
+    """How far the named side's USD is above (>1) or below (<1) one gate, in its best scoring window."""
+    if gate <= 0.0:
+        return 0.0
+    return max((usd / (gate * WINDOW_SCALE[w]) for w, usd in side_usd.items()), default=0.0)
+
+
 def censoring_ratio(occupied: int, cap: float) -> float:
     """How many liquidations a throttled feed (at most one per symbol per second) stands for, per one shown.
 
@@ -65,11 +75,26 @@ def censoring_ratio(occupied: int, cap: float) -> float:
     return min(max(lam / -math.expm1(-lam), 1.0), max(cap, 1.0))
 
 
+def saturation_cap(saturated_feeds: int, cap: float) -> float:
+    """What a feed full in every second is read as: `cap` (hand-set) only when another throttled feed of the
+    symbol is full at the same time; alone, the Poisson estimate's own reading of a full window (2.6).
+
+    One full feed is one throttle at its ceiling, which a dense local cluster also produces (chop's false
+    ALERTs came from one saturated Binance feed read as 4x); two independent throttles both at their
+    ceiling for the same symbol and side is the cascade the throttle hides.
+    """
+    if saturated_feeds >= 2:
+        return max(cap, 1.0)
+    n = SATURATION_SECONDS
+    lam = -math.log(1.0 - n / (n + 1.0))
+    return min(lam / -math.expm1(-lam), max(cap, 1.0))
+
+
 def censored_usd(occupied: int, events: float, usd: float, cap: float) -> float:
     """USD a throttled feed probably held back over the last 10 s: the events its occupied seconds stand
     for beyond those it showed, at the USD per event it showed (none when it shows more than one per
     second: then it is not censoring at this rate)."""
-    if events <= 0.0:
-        return 0.0
+    if events <= 0.0 or events > THROTTLE_SHOWN_MAX * occupied:
+        return 0.0  # several per second shown: this feed is not at a one-per-second ceiling
     hidden_events = censoring_ratio(occupied, cap) * occupied - events
     return hidden_events * usd / events if hidden_events > 0.0 else 0.0

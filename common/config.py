@@ -96,9 +96,10 @@ class AnalyticsConfig:
     # the symbol's size tier (max(1 h baseline, floor), rounded to 1-2.5-5) times these seconds.
     usd_gates: dict[str, tuple[float, ...]] = field(default_factory=dict)
     usd_gate_seconds: tuple[float, ...] = (50.0, 120.0, 200.0)
-    # A throttled feed with an event in each of the last 10 s is saturated: read as carrying this many times
-    # the USD it shows (hand-set: a censored feed cannot say how much it hides); less full, a Poisson estimate.
-    saturated_ratio: float = 4.0
+    # A throttled feed with an event in each of the last 10 s is saturated: while another throttled feed of the
+    # symbol is saturated too, read as carrying this many times the USD it shows (hand-set: a censored feed
+    # cannot say how much it hides); alone, or less full, the Poisson estimate (2.6 at most).
+    saturated_ratio: float = 8.0
     # Fitted factor weights (common/calibration.py): "builtin" = the file shipped with the package, a path,
     # or "" for the hand-set `weights` above.
     calibration: str = "builtin"
@@ -135,6 +136,8 @@ class SignalsConfig:
     alert_min_events: int = 3  # whale guard: ALERT+ needs this many liquidations in the last 10 s
     alert_min_n_eff: float = 1.5  # ...and an effective count (inverse Herfindahl) not "mostly one liquidation"
     alert_confirm_s: float = 2.0  # entering ALERT+ from below needs the evidence to hold this long
+    # ...a wait that shrinks linearly with the named side's USD above the ALERT gate, to none at this multiple
+    alert_proven_margin: float = 1.5
     # Probability map logit(p) = a + b·logit(risk), fitted with the weights (common/calibration.py):
     # "builtin", a path, or "" for the identity.
     calibration: str = "builtin"

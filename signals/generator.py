@@ -98,8 +98,9 @@ class SignalGenerator:
         confidence *= self.scfg.degraded_venue_confidence ** dq["degraded_count"]
         st.context = {"snap": shown, "regime": regime, "components": components, "data_quality": dq,
                       "confidence": confidence, "turned": snap.direction if turned else ""}
-        proven = not turned and (snap.extra.get("gate") or {}).get("met") in ("CRITICAL", "EXTREME")
-        prev = self.machine.apply(st, p, now_ns, cap, proven)
+        gate = snap.extra.get("gate") or {}
+        proven = not turned and gate.get("met") in ("CRITICAL", "EXTREME")
+        prev = self.machine.apply(st, p, now_ns, cap, proven, 0.0 if turned else gate.get("margin", 0.0))
         if st.level and not st.side:
             st.side = snap.direction  # a new episode: it names this side until it is back at NONE
         if prev is None:

@@ -43,7 +43,9 @@ class LevelMachine:
       (WATCH meanwhile); a one-snapshot spike of a noisy flow is not an alert. Escalations above
       ALERT are immediate.
       Flow that already meets the CRITICAL dollar gate (`proven`) needs no confirmation: a one-snapshot
-      spike of noise does not carry that many dollars.
+      spike of noise does not carry that many dollars. Between the two the wait shrinks with the
+      `margin` (the named side's USD / the ALERT gate, best window): full at the gate, none at
+      `alert_proven_margin` x the gate, so evidence in dollars replaces evidence in seconds.
     * `cap` limits escalation (the whale guard, dollar gates); it never forces a step down.
     """
 
@@ -54,12 +56,22 @@ class LevelMachine:
         self.dwell_ns = int(cfg.min_dwell_s * NS)
         self.cooldown_ns = int(cfg.cooldown_s * NS)
         self.confirm_ns = int(cfg.alert_confirm_s * NS)
+        self.proven_margin = cfg.alert_proven_margin
+
+    def confirm_wait_ns(self, margin: float) -> int:
+        """The confirmation wait for flow `margin` times its ALERT gate: the full wait at the gate (or
+        without one), shrinking linearly to none at `alert_proven_margin`, so the wait is paid in dollars."""
+        full = self.proven_margin
+        if margin <= 1.0 or full <= 1.0:
+            return self.confirm_ns
+        return int(self.confirm_ns * max(0.0, (full - margin) / (full - 1.0)))
 
     def in_cooldown(self, st: LevelState, now_ns: int) -> bool:
         return (st.level == 0 and st.none_since_ns is not None
                 and now_ns - st.none_since_ns < self.cooldown_ns)
 
-    def target(self, st: LevelState, p: float, now_ns: int, cap: int = TOP, proven: bool = False) -> int:
+    def target(self, st: LevelState, p: float, now_ns: int, cap: int = TOP, proven: bool = False,
+               margin: float = 0.0) -> int:
         """The level `st` should move to now (== st.level when it should stay); updates the arming."""
         raise_by = self.gap if self.in_cooldown(st, now_ns) else 0.0
         up = max((lv for lv in range(1, TOP + 1) if p >= self.enter[lv] + raise_by), default=0)
@@ -74,7 +86,8 @@ class LevelMachine:
         elif st.gate_ns is None:
             st.gate_ns = now_ns
         if cur < ALERT <= up:
-            if not proven and (now_ns - st.armed_ns < self.confirm_ns or now_ns - st.gate_ns < self.confirm_ns // 2):
+            wait = self.confirm_wait_ns(margin)
+            if not proven and (now_ns - st.armed_ns < wait or now_ns - st.gate_ns < wait // 2):
                 up = min(up, ALERT - 1)
         elif up < ALERT and p < self.exit[ALERT]:  # disarm with the same hysteresis as the level
             st.armed_ns = None
@@ -84,10 +97,11 @@ class LevelMachine:
             return cur
         return max((lv for lv in range(1, cur) if p >= self.exit[lv]), default=0)
 
-    def apply(self, st: LevelState, p: float, now_ns: int, cap: int = TOP, proven: bool = False) -> int | None:
+    def apply(self, st: LevelState, p: float, now_ns: int, cap: int = TOP, proven: bool = False,
+              margin: float = 0.0) -> int | None:
         """Move `st` to its target; return the previous level if it changed, else None."""
         st.probability = p
-        new = self.target(st, p, now_ns, cap, proven)
+        new = self.target(st, p, now_ns, cap, proven, margin)
         if new == st.level:
             return None
         prev = st.level

@@ -4,7 +4,15 @@ from __future__ import annotations
 import pytest
 from analytics_helpers import at, engine, liq
 
-from analytics.gates import censored_usd, censoring_ratio, gate_level, gates_for, tier
+from analytics.gates import (
+    censored_usd,
+    censoring_ratio,
+    gate_level,
+    gate_margin,
+    gates_for,
+    saturation_cap,
+    tier,
+)
 from common.config import load_config
 from signals.generator import SignalGenerator
 from signals.levels import LevelState
@@ -20,10 +28,17 @@ def test_size_tiers_round_the_reference_flow_down_to_1_2_5_steps():
 
 def test_a_gate_is_met_in_any_scoring_window_scaled_to_it():
     gates = (2.5e6, 6e6, 12.5e6)
-    assert gate_level({"2s": 1.2e6, "10s": 2.4e6, "60s": 2.9e6}, gates) == 0
-    assert gate_level({"2s": 1.3e6, "10s": 1.3e6, "60s": 1.3e6}, gates) == 1  # a dense 2 s burst
+    assert gate_level({"2s": 0.85e6, "10s": 2.4e6, "60s": 2.9e6}, gates) == 0
+    assert gate_level({"2s": 0.9e6, "10s": 0.9e6, "60s": 0.9e6}, gates) == 1  # a dense 2 s burst (0.35 x 10 s)
     assert gate_level({"2s": 0.0, "10s": 0.0, "60s": 7.3e6}, gates) == 2  # a wave over 60 s
     assert gate_level({"2s": 7e6, "10s": 13e6, "60s": 13e6}, gates) == 3
+
+
+def test_the_margin_is_how_far_the_best_window_is_above_the_alert_gate():
+    assert gate_margin({"2s": 0.0, "10s": 2.5e6, "60s": 0.0}, 2.5e6) == pytest.approx(1.0)
+    assert gate_margin({"2s": 1.75e6, "10s": 2.5e6, "60s": 3e6}, 2.5e6) == pytest.approx(2.0)  # the dense 2 s
+    assert gate_margin({"2s": 0.0, "10s": 0.0, "60s": 1.5e6}, 2.5e6) == pytest.approx(0.5)
+    assert gate_margin({}, 2.5e6) == 0.0
 
 
 def test_small_flow_never_reaches_alert_whatever_the_regime_and_price_do():
@@ -33,6 +48,7 @@ def test_small_flow_never_reaches_alert_whatever_the_regime_and_price_do():
         eng.update(liq(at(100 + k * 0.3), 10_500.0, ("bybit", "binance", "okx")[k % 3]))
     snap = eng.snapshot("BTCUSDT", at(101.6))
     assert snap.extra["gate"]["met"] == ""
+    assert 0.0 < snap.extra["gate"]["margin"] < 1.0  # below the ALERT gate in every window
     gen = SignalGenerator(load_config(env={}))
     cap = gen._cap(snap)  # noqa: SLF001
     assert cap == 1  # WATCH
@@ -78,6 +94,25 @@ def test_a_saturated_throttled_feed_stands_for_more_than_it_shows():
         for venue in ("binance", "okx"):
             eng.update(liq(at(100 + s + 0.5), 40_000.0, venue, throttled=True))
     snap = eng.snapshot("BTCUSDT", at(109.9))
-    assert snap.extra["censored_usd_10s"] == pytest.approx(3 * 800_000.0, rel=0.01)
+    ratio = load_config(env={}).analytics.saturated_ratio  # both full: corroborated, the hand-set reading
+    assert snap.extra["censored_usd_10s"] == pytest.approx(2 * (ratio - 1) * 400_000.0, rel=0.01)
     assert "held back by saturated throttled feeds" in snap.explanation
     assert inconsistency(snap) is None  # the signals trust boundary accepts it: raw velocity is what it carries
+
+
+def test_a_lone_saturated_feed_is_read_by_its_poisson_estimate_only():
+    """One throttle at its ceiling is what a dense local cluster also makes; two at once for the symbol is not."""
+    assert saturation_cap(2, 8.0) == 8.0
+    assert 2.5 < saturation_cap(1, 8.0) < 2.7
+    assert saturation_cap(1, 2.0) == 2.0  # never above the configured reading
+    lone, both = engine(), engine()
+    for s in range(10):
+        for eng in (lone, both):
+            eng.update(liq(at(100 + s + 0.5), 40_000.0, "binance", throttled=True))  # full every second
+        if s % 5 < 3:  # okx shows 6 of 10 seconds: censoring a little, not full
+            lone.update(liq(at(100 + s + 0.6), 1_000.0, "okx", throttled=True))
+        both.update(liq(at(100 + s + 0.6), 1_000.0, "okx", throttled=True))  # okx full too
+    okx = (censoring_ratio(6, 8.0) - 1) * 6_000.0
+    assert lone.snapshot("BTCUSDT", at(109.9)).extra["censored_usd_10s"] == pytest.approx(
+        (saturation_cap(1, 8.0) - 1) * 400_000.0 + okx, rel=0.01)
+    assert both.snapshot("BTCUSDT", at(109.9)).extra["censored_usd_10s"] == pytest.approx(7 * 410_000.0, rel=0.01)

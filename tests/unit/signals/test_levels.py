@@ -96,6 +96,23 @@ def test_alert_needs_confirmation_and_watch_meanwhile():
     assert LEVELS[st.level] == "CRITICAL"  # confirmed after 1 s: straight to the level p supports
 
 
+def test_the_confirmation_wait_shrinks_with_dollars_above_the_gate():
+    """At the gate the full wait; at alert_proven_margin x the gate none: a spike of noise that barely
+    opens the gate still waits, flow well past it does not pay for the wait in seconds as well."""
+    m = machine(alert_confirm_s=2.0, alert_proven_margin=1.5)
+    assert m.confirm_wait_ns(0.0) == m.confirm_wait_ns(1.0) == 2 * NS
+    assert m.confirm_wait_ns(1.25) == NS
+    assert m.confirm_wait_ns(1.5) == m.confirm_wait_ns(3.0) == 0
+    st = LevelState()
+    assert m.apply(st, 0.6, 0, margin=1.05) == 0 and st.level == WATCH  # just past the gate: waits
+    st2 = LevelState()
+    assert m.apply(st2, 0.6, 0, margin=1.6) == 0 and st2.level == ALERT  # 1.6x the gate: at once
+    st3 = LevelState()
+    m.apply(st3, 0.6, 0, margin=1.25)
+    assert m.apply(st3, 0.6, NS // 2, margin=1.25) is None  # half way through its 1 s wait
+    assert m.apply(st3, 0.6, NS, margin=1.25) == WATCH and st3.level == ALERT
+
+
 def test_a_one_snapshot_spike_never_alerts():
     m, st = machine(alert_confirm_s=1.0), LevelState()
     m.apply(st, 0.9, 0)
