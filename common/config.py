@@ -92,7 +92,7 @@ class AnalyticsConfig:
     status_stale_s: float = 10.0  # no FeedStatus from a venue for this long: its feed is stale
     frame_stale_s: float = 120.0  # no frame at all on a connected venue for this long: stale
     # Dollar gates (analytics/gates.py): ALERT, CRITICAL, EXTREME need this much USD of the named side
-    # over 10 s (x0.5 over 2 s, x1.2 over 60 s). Per symbol, e.g. {"BTCUSDT": [3e6, 7.5e6, 15e6]}; else
+    # over 10 s (x0.35 over 2 s, x1.2 over 60 s). Per symbol, e.g. {"BTCUSDT": [3e6, 7.5e6, 15e6]}; else
     # the symbol's size tier (max(1 h baseline, floor), rounded to 1-2.5-5) times these seconds.
     usd_gates: dict[str, tuple[float, ...]] = field(default_factory=dict)
     usd_gate_seconds: tuple[float, ...] = (50.0, 120.0, 200.0)
