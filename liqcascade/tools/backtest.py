@@ -1,7 +1,6 @@
 """Event-time replay of normalized JSON lines through analytics + signals, and scoring against labels."""
 from __future__ import annotations
 
-import gzip
 import logging
 import statistics
 from collections.abc import Callable, Iterable, Iterator
@@ -13,6 +12,7 @@ import orjson
 
 from analytics.engine import Engine
 from common.config import Config
+from common.input_files import read_lines
 from common.schema import LEVEL_RANK, LEVELS, FeedStatus, Liquidation, MetricsSnapshot, PriceTick, Signal, as_dict
 from ingest.commands import normalize_recorded
 from ingest.dedupe import Deduper
@@ -29,15 +29,6 @@ MATCH_BEFORE_S = 10.0  # a signal this long before a label's onset still belongs
 MATCH_AFTER_S = 60.0  # ...and this long after its end (the flow's tail keeps the windows warm)
 
 Message = Liquidation | PriceTick | FeedStatus
-
-
-def read_lines(path: str | Path) -> Iterator[bytes]:
-    """Lines of a plain or gzip (.gz) file."""
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as fh:
-        for line in fh:
-            if line.strip():
-                yield line
 
 
 def recorded_normalizer() -> Callable[[dict[str, Any]], list[Any]]:
@@ -271,7 +262,9 @@ def score(signals: list[Signal], labels: list[dict[str, Any]], span_s: float, n_
     }
 
 
-def run_file(cfg: Config, path: str | Path, record: bool = False, dedupe: bool = True) -> Replay:
+def run_file(cfg: Config, path: str | Path, record: bool = False, dedupe: bool = True,
+             progress: bool = False) -> Replay:
+    """Replay a plain or gzip file of normalized lines (`common.input_files.read_lines`: gzip by content)."""
     rep = Replay(cfg, record=record, dedupe=dedupe)
-    rep.run(parse(read_lines(path)))
+    rep.run(parse(read_lines(str(path), progress=progress)))
     return rep

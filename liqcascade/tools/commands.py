@@ -12,12 +12,12 @@ import click
 import orjson
 
 from common.config import get_config
-from common.input_files import InputError, open_binary, read_lines
+from common.input_files import InputError, open_binary
 from common.lifecycle import StopFlag
 from common.progress import steps
 from common.schema import LEVELS
 from liqcascade.tools import reliability, scoring, suite_eval
-from liqcascade.tools.backtest import Replay, parse, score, summary
+from liqcascade.tools.backtest import run_file, score, summary
 from liqcascade.tools.scenario import KINDS, SPLITS, build, write_suite
 from liqcascade.tools.store_replay import replay_store
 from publisher import tape
@@ -155,8 +155,7 @@ def backtest_command(ctx: click.Context, file: str | None, as_json: bool, labels
     if from_store:
         rep = replay_store(cfg, since, until)
     else:
-        rep = Replay(cfg, record=bool(labels), dedupe=not no_dedupe)
-        rep.run(parse(read_lines(file, progress=True)))  # plain or gzip; a progress bar on a terminal
+        rep = run_file(cfg, file, record=bool(labels), dedupe=not no_dedupe, progress=True)  # a bar on a terminal
     shown = [s for s in rep.signals if heartbeats or not s.heartbeat]
     summ = summary(rep)
     sc = per_class = None
