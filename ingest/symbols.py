@@ -70,3 +70,16 @@ def from_hyperliquid(coin: str) -> tuple[str, float]:
     if not coin or ":" in coin or "/" in coin or coin.startswith("@"):
         raise UnknownSymbol(coin)
     return canonical(coin)
+
+
+@lru_cache(maxsize=8192)
+def from_dash(ticker: str) -> tuple[str, float]:
+    """dYdX-style perpetual ticker `BTC-USD` -> ('BTCUSDT', 1.0).
+
+    USD-quoted perpetuals aggregate with the USDT ones (as OKX's inverse `BTC-USD-SWAP` does): one
+    canonical symbol per coin. Anything but BASE-QUOTE with a known quote raises UnknownSymbol.
+    """
+    parts = ticker.split("-")
+    if len(parts) != 2 or parts[1] not in QUOTES:
+        raise UnknownSymbol(ticker)
+    return canonical(parts[0])

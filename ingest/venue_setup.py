@@ -6,8 +6,8 @@ from types import ModuleType
 from urllib.parse import urlparse
 
 from common.config import Config
-from ingest import okx_instruments
-from ingest.exchanges import hyperliquid, okx
+from ingest import lighter_markets, okx_instruments
+from ingest.exchanges import hyperliquid, lighter, okx
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,12 @@ def prepare(venue: ModuleType, cfg: Config) -> None:
     if venue.NAME == "okx":
         okx.set_instruments(_okx_table(cfg))
         warn_unlisted_okx(cfg.ingest.symbols, okx.listed())
+    elif venue.NAME == "lighter":
+        lighter.set_markets(_lighter_table(cfg))
+        missing = [s for s in cfg.ingest.symbols if s not in lighter.market_ids()]
+        for s in missing:
+            log.warning("lighter: tracked symbol %s is not in the market table; its lighter liquidations "
+                        "will not be subscribed", s)
     elif venue.NAME == "hyperliquid" and hasattr(venue, "set_users"):  # not the node-fills tailer
 
         hyperliquid.set_users(cfg.ingest.hyperliquid_users)
@@ -41,6 +47,15 @@ def _okx_table(cfg: Config) -> okx_instruments.Table:
         log.info("okx: %s is not OKX (simulator or demo): bundled ctVal table, no instruments fetch", url)
         return okx_instruments.load(cfg.ingest.okx_ctval_cache)
     return okx_instruments.refresh(cache_path=cfg.ingest.okx_ctval_cache, timeout=5.0)
+
+
+def _lighter_table(cfg: Config) -> lighter_markets.Table:
+    """Market ids from Lighter's orderBookDetails; the bundled table when offline or simulated."""
+    url = cfg.ingest.urls.get("lighter", lighter.URL)
+    if not is_venue_host(url, lighter.URL):
+        log.info("lighter: %s is not Lighter (simulator or demo): bundled market table, no fetch", url)
+        return lighter_markets.bundled()
+    return lighter_markets.refresh()
 
 
 def warn_unlisted_okx(symbols: tuple[str, ...], listed: frozenset[str]) -> list[str]:

@@ -3,13 +3,16 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from ingest.exchanges import binance, bybit, hyperliquid, okx
+from ingest.exchanges import aster, binance, bybit, dydx, hyperliquid, lighter, okx
 
 EXCHANGES: dict[str, ModuleType] = {
     binance.NAME: binance,
     bybit.NAME: bybit,
     okx.NAME: okx,
     hyperliquid.NAME: hyperliquid,
+    aster.NAME: aster,
+    lighter.NAME: lighter,
+    dydx.NAME: dydx,
 }
 
 

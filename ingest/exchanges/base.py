@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
 
 import orjson
@@ -21,6 +22,7 @@ T = TypeVar("T")
 # An exchange time must fit int64 nanoseconds (msgpack, numpy); the plausibility window around receive
 # time is the runner's (`ingest.frames`), configurable.
 MAX_TS_MS = (2**63 - 1) // 1_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 _SCALAR = frozenset((str, int, float))  # JSON scalars a number may arrive as (exact types: bool is excluded)
@@ -77,6 +79,23 @@ def ms_to_ns(value: object, name: str = "ts") -> int:
     if not 0 < ms <= MAX_TS_MS:
         raise BadFrame(f"{name} out of range: {value!r:.80}")
     return ms * 1_000_000
+
+
+def iso_to_ns(value: object, name: str = "ts") -> int:
+    """An ISO-8601 time with a zone (`2026-04-04T00:29:19.353Z`) as ns since the epoch; it must fit int64 ns."""
+    if not isinstance(value, str) or len(value) > 40:
+        raise BadFrame(f"{name} is not an ISO time: {value!r:.80}")
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadFrame(f"{name} is not an ISO time: {value!r:.80}") from None
+    if t.tzinfo is None:
+        raise BadFrame(f"{name} has no time zone: {value!r:.80}")
+    delta = t - _EPOCH
+    ns = (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+    if not 0 < ns <= MAX_TS_MS * 1_000_000:
+        raise BadFrame(f"{name} out of range: {value!r:.80}")
+    return ns
 
 
 def lookup(table: Mapping[str, T], value: object, name: str) -> T:

@@ -51,15 +51,20 @@ def subscribe_messages(symbols: tuple[str, ...], price_symbol: str) -> list[str]
 
 
 def parse(frame: str | bytes, ts_recv_ns: int) -> list[Event]:
+    return parse_as(NAME, frame, ts_recv_ns)
+
+
+def parse_as(exchange: str, frame: str | bytes, ts_recv_ns: int) -> list[Event]:
+    """Binance's market-stream frames attributed to `exchange` (Aster serves the same protocol)."""
     msg = load_object(frame)
     data = msg.get("data", msg) if "stream" in msg else msg
     if not isinstance(data, dict):
         raise BadFrame("data is not an object")
     kind = data.get("e")
     if kind == "forceOrder":
-        return [_liquidation(data, ts_recv_ns)]
+        return [_liquidation(exchange, data, ts_recv_ns)]
     if kind == "aggTrade":
-        return [_agg_trade(data, ts_recv_ns)]
+        return [_agg_trade(exchange, data, ts_recv_ns)]
     if "result" in data and "id" in data:  # SUBSCRIBE ack: {"result":null,"id":1}
         return []
     if "code" in data and "msg" in data:  # request error, logged by the runner via BadFrame
@@ -67,7 +72,7 @@ def parse(frame: str | bytes, ts_recv_ns: int) -> list[Event]:
     raise BadFrame(f"unknown event type {kind!r:.80}")
 
 
-def _liquidation(data: dict[str, Any], ts_recv_ns: int) -> Liquidation:
+def _liquidation(exchange: str, data: dict[str, Any], ts_recv_ns: int) -> Liquidation:
     o = data.get("o")
     if not isinstance(o, dict):
         raise BadFrame("forceOrder without order object")
@@ -77,13 +82,13 @@ def _liquidation(data: dict[str, Any], ts_recv_ns: int) -> Liquidation:
     qty = positive(o.get("z"), "z")
     ap = o.get("ap")
     price = positive(o.get("p") if ap in (None, "0", "0.0", "0.00") else ap, "price")
-    return liquidation(NAME, symbol, native, side, price / mult, qty * mult, qty * price,
+    return liquidation(exchange, symbol, native, side, price / mult, qty * mult, qty * price,
                        ms_to_ns(o.get("T"), "T"), ts_recv_ns, THROTTLED)
 
 
-def _agg_trade(data: dict[str, Any], ts_recv_ns: int) -> PriceTick:
+def _agg_trade(exchange: str, data: dict[str, Any], ts_recv_ns: int) -> PriceTick:
     native = data.get("s")
     symbol, mult = symbol_of(from_concatenated, native)
     price = positive(data.get("p"), "p")
     qty = positive(data.get("q"), "q")
-    return price_tick(NAME, symbol, price / mult, qty * mult, ms_to_ns(data.get("T"), "T"), ts_recv_ns)
+    return price_tick(exchange, symbol, price / mult, qty * mult, ms_to_ns(data.get("T"), "T"), ts_recv_ns)

@@ -1,0 +1,139 @@
+"""dYdX v4: trades of type LIQUIDATED on the indexer's `v4_trades` channel (complete), BTC-USD trades as prices.
+
+Real frame (shape of the indexer's TradeChannelData; nautilus_trader dYdX test data, one item typed
+LIQUIDATED here, see tests/data/dydx/SOURCES.md):
+    {"type":"channel_data","connection_id":"conn-abc123-def456-ghi789","message_id":3,"id":"BTC-USD",
+     "channel":"v4_trades","version":"1.0.0","contents":{"trades":[{"id":"trade-002","side":"SELL",
+     "size":"1.2","price":"43248.0","type":"LIQUIDATED","createdAt":"2024-01-01T00:00:01.000Z",
+     "createdAtHeight":"12345678"}]}}
+-> a long liquidated, qty 1.2 BTC (size is in base units), price 43248, ts_event createdAt, symbol
+BTCUSDT.
+
+Side: a trade is the taker fill ("Unique id of the trade, which is the taker fill id", indexer
+websocket docs) and its `side` is the taker's order side. TradeType LIQUIDATED is "the trade type for
+a fill with a liquidated taker order" (v4-chain indexer, postgres trade-types.ts): the taker is the
+liquidated subaccount, so SELL closed a long (long liquidated) and BUY a short. DELEVERAGED trades
+(a bankrupt position closed against an offsetting one, auto-deleveraging) are not counted as
+liquidations, as on Hyperliquid. tardis-dev's dYdX v4 mapper maps LIQUIDATED the same way (its
+`sell` is a long liquidation); no disagreement to settle. Verified 2026-12-01 against
+docs.dydx.xyz (TradeType: Limit, Liquidated, Deleveraged) and the indexer websocket docs.
+
+Symbols: `BTC-USD` becomes BTCUSDT, the repo's one canonical symbol per coin (OKX's inverse
+BTC-USD-SWAP does the same), so dYdX flow aggregates with the USDT venues; native_symbol keeps
+`BTC-USD`.
+
+Replay: the `subscribed` reply carries the market's recent trades (the REST /v4/trades page). Its
+liquidations younger than REPLAY_MAX_AGE_S at receipt are kept (they cover the gap of a
+reconnect; repeats are dropped by the ingester's Deduper); older ones are history, not news, and
+are skipped rather than replayed as a burst.
+
+Limits: no all-markets channel, so one subscription per tracked market (DEFAULT_SYMBOLS when none
+are configured). The server pings every 30 s (protocol ping, answered by the library).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from common.schema import LONG, SHORT, Liquidation, PriceTick
+from ingest.exchanges.base import (
+    BadFrame,
+    Event,
+    Report,
+    events_or_raise,
+    iso_to_ns,
+    liquidation,
+    load_object,
+    lookup,
+    positive,
+    price_tick,
+    symbol_of,
+)
+from ingest.symbols import from_dash
+
+NAME = "dydx"
+URL = "wss://indexer.dydx.trade/v4/ws"
+THROTTLED = False
+COMPLETENESS = "complete"
+KEEPALIVE: tuple[str, float] | None = None  # the server pings every 30 s; the websockets library answers
+STALE_AFTER_S = 60.0  # BTC-USD trades can pause tens of seconds on dYdX; a 30 s watchdog would flap
+REPLAY_MAX_AGE_S = 120.0
+CHANNEL = "v4_trades"
+LIQUIDATED = "LIQUIDATED"
+DELEVERAGED = "DELEVERAGED"  # neither a liquidation nor a market price (filled at the bankruptcy price)
+DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "LINKUSDT", "AVAXUSDT",
+                   "SUIUSDT", "LTCUSDT", "ADAUSDT")
+
+_SIDE = {"SELL": LONG, "BUY": SHORT}  # the liquidated taker's order side -> its position
+_QUIET = ("connected", "unsubscribed", "pong")
+
+
+def ticker(symbol: str) -> str:
+    """Canonical `BTCUSDT` -> dYdX market `BTC-USD`."""
+    return f"{symbol[:-4]}-USD" if symbol.endswith("USDT") else f"{symbol}-USD"
+
+
+def url(base: str, symbols: tuple[str, ...], price_symbol: str) -> str:
+    return base
+
+
+def subscribe_messages(symbols: tuple[str, ...], price_symbol: str) -> list[str]:
+    """One v4_trades subscription per market, the price market first so liveness starts at once."""
+    markets = dict.fromkeys(ticker(s) for s in (price_symbol, *(symbols or DEFAULT_SYMBOLS)))
+    return [orjson.dumps({"type": "subscribe", "channel": CHANNEL, "id": m}).decode() for m in markets]
+
+
+def parse(frame: str | bytes, ts_recv_ns: int) -> list[Event]:
+    return events_or_raise(parse_report(frame, ts_recv_ns))
+
+
+def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
+    """Like `parse`, but returns skipped bad items of a batch instead of raising for them."""
+    msg = load_object(frame)
+    kind = msg.get("type")
+    if kind in _QUIET:
+        return Report([], [])
+    if kind == "error":
+        raise BadFrame(f"error: {str(msg.get('message'))[:200]}")
+    if kind not in ("subscribed", "channel_data", "channel_batch_data"):
+        raise BadFrame(f"unknown message type {kind!r:.80}")
+    if msg.get("channel") != CHANNEL:
+        raise BadFrame(f"unexpected channel {msg.get('channel')!r:.80}")
+    native = msg.get("id")
+    symbol, mult = symbol_of(from_dash, native)
+    contents = msg.get("contents")
+    batches = contents if kind == "channel_batch_data" else [contents]
+    if not isinstance(batches, list):
+        raise BadFrame("batched contents is not an array")
+    min_ts = ts_recv_ns - int(REPLAY_MAX_AGE_S * 1e9) if kind == "subscribed" else 0
+    events: list[Event] = []
+    skipped: list[str] = []
+    for part in batches:
+        trades = part.get("trades") if isinstance(part, dict) else None
+        if not isinstance(trades, list):
+            raise BadFrame("contents without a trades array")
+        for item in trades:
+            try:
+                ev = _trade(item, str(native), symbol, mult, ts_recv_ns)
+            except BadFrame as exc:
+                skipped.append(f"{native}: {exc}")
+                continue
+            if ev is None or (isinstance(ev, Liquidation) and ev.ts_event < min_ts):
+                continue  # deleveraging; or history in the subscribe reply, not a live liquidation
+            events.append(ev)
+    return Report(events, skipped)
+
+
+def _trade(item: Any, native: str, symbol: str, mult: float, ts_recv_ns: int) -> Liquidation | PriceTick | None:
+    if not isinstance(item, dict):
+        raise BadFrame("trade is not an object")
+    if item.get("type") == DELEVERAGED:
+        return None
+    price = positive(item.get("price"), "price")
+    qty = positive(item.get("size"), "size")
+    ts = iso_to_ns(item.get("createdAt"), "createdAt")
+    if item.get("type") != LIQUIDATED:
+        return price_tick(NAME, symbol, price / mult, qty * mult, ts, ts_recv_ns)
+    side = lookup(_SIDE, item.get("side"), "side")
+    return liquidation(NAME, symbol, native, side, price / mult, qty * mult, qty * price, ts, ts_recv_ns, THROTTLED)
