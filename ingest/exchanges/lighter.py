@@ -27,7 +27,8 @@ configured).
 Replay: the `subscribed/trade` reply repeats recent trades. Its liquidations younger than
 REPLAY_MAX_AGE_S are kept (they cover a reconnect's gap; repeats are dropped by the ingester's
 Deduper); older ones are history and skipped. Keepalive: the server closes connections that sent
-nothing for 2 minutes; we send `{"type":"ping"}` every 60 s.
+nothing for 2 minutes; we send `{"type":"ping"}` every 20 s, and its pong keeps a quiet
+feed from looking stale.
 """
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ NAME = "lighter"
 URL = "wss://mainnet.zklighter.elliot.ai/stream"
 THROTTLED = False
 COMPLETENESS = "complete"
-KEEPALIVE: tuple[str, float] | None = ('{"type":"ping"}', 60.0)  # docs: send something at least every 2 min
+KEEPALIVE: tuple[str, float] | None = ('{"type":"ping"}', 20.0)  # docs: something every 2 min; pongs prove liveness
 STALE_AFTER_S = 30.0  # BTC trades on Lighter never pause this long on a live connection
 REPLAY_MAX_AGE_S = 120.0
 LIQUIDATION = "liquidation"

@@ -5,6 +5,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from common.schema import LONG
@@ -35,7 +36,12 @@ _HOSTILE_FIELDS: dict[str, tuple[Any, str, str, str]] = {
     "bybit": (lambda p: p[0], "S", "v", "T"),
     "okx": (lambda p: p["data"][0]["details"][0], "side", "sz", "ts"),
     "hyperliquid": (lambda p: p, "side", "sz", "time"),
+    "aster": (lambda p: p["o"], "S", "z", "T"),
+    "lighter": (lambda p: p["liquidation_trades"][0], "is_maker_ask", "size", "timestamp"),
+    "dydx": (lambda p: p, "side", "size", "createdAt"),
 }
+# Venues whose times are ISO strings get the same hostile instants written that way.
+_HOSTILE_TIME_TEXT = {"dydx": lambda ms: datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")}
 _HOSTILE_VALUES: tuple[tuple[int, object], ...] = (
     (1, []), (2, "1e160"), (3, 2**64 // 10**6 + 1), (3, 4_102_444_800_000))  # (field index in spec, value)
 
@@ -107,6 +113,8 @@ class FaultInjection:
                     key, payload = encoded
                     if hasattr(c.venue, "merge") and c.venue.batch_window(key) > 0:
                         payload = c.venue.merge([payload])
+                    if field_index == 3 and c.venue.NAME in _HOSTILE_TIME_TEXT:
+                        value = _HOSTILE_TIME_TEXT[c.venue.NAME](value)
                     spec[0](payload)[spec[field_index]] = value
                     text = c.venue.frame(c.session, key, payload)
                     if text is not None:

@@ -140,6 +140,7 @@ class SimServer(FaultInjection):
         if sock is not None:  # bound kernel buffering too, so a slow reader shows up in its queue
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
         now = time.monotonic()
+        session.recent = self._backlog[venue.NAME]
         c = Client(next(self._ids), ws, venue, session, asyncio.Queue(self.client_queue), now, now)
         self.clients[ws] = c
         self.connects[venue.NAME] += 1
@@ -152,7 +153,8 @@ class SimServer(FaultInjection):
             async for text in ws:
                 c.last_heard = time.monotonic()
                 for reply in venue.on_client_message(session, text):
-                    self._offer(c, reply)
+                    # (text, stamped): a subscribe reply replaying recent liquidations (dYdX, Lighter)
+                    self._offer(c, *reply) if isinstance(reply, tuple) else self._offer(c, reply)
                 self._replay(c)
         except ConnectionClosed:
             pass

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -11,3 +12,4 @@ class Session:
     combined: bool = False
     silent: bool = False  # accepts subscriptions but never delivers (Binance's retired legacy base)
     sent: int = 0
+    recent: Any = None  # the server's recent liquidations of this venue, for subscribe replies that replay them

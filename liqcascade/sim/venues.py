@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from liqcascade.sim import binance, bybit, hyperliquid, okx
+from liqcascade.sim import aster, binance, bybit, dydx, hyperliquid, lighter, okx
 
-SIM_VENUES: dict[str, ModuleType] = {m.NAME: m for m in (binance, bybit, okx, hyperliquid)}
+SIM_VENUES: dict[str, ModuleType] = {m.NAME: m for m in (binance, bybit, okx, hyperliquid, aster, lighter, dydx)}
 
 # Base URL per venue, relative to the simulator's ws://host:port (what `ingest.urls` should hold).
-SIM_PATHS = {"binance": "/market", "bybit": "/v5/public/linear", "okx": "/ws/v5/public", "hyperliquid": "/ws"}
+SIM_PATHS = {"binance": "/market", "bybit": "/v5/public/linear", "okx": "/ws/v5/public", "hyperliquid": "/ws",
+             "aster": "/aster", "lighter": "/lighter/stream", "dydx": "/v4/ws"}
 
 
 def sim_urls(host: str, port: int, venues: list[str]) -> dict[str, str]:

@@ -17,7 +17,8 @@ from liqcascade.sim.timeline import SimLiquidation, SimTrade
 from tests.integration.sim_harness import Rig, liq_key
 
 pytestmark = pytest.mark.timeout(20)
-VENUES = ["binance", "bybit", "okx", "hyperliquid"]
+VENUES = ["binance", "bybit", "okx", "hyperliquid", "aster", "lighter", "dydx"]
+REPLAY_ON_SUBSCRIBE = ("lighter", "dydx")  # their subscribe reply itself repeats recent trades
 _qty = itertools.count(1)
 
 
@@ -126,7 +127,7 @@ def test_hostile_values_are_bad_frames_or_receive_time_and_the_reader_lives_on(t
     assert rig.ingester.conn.state.reconnects == 0
 
 
-@pytest.mark.parametrize("venue", VENUES)
+@pytest.mark.parametrize("venue", [v for v in VENUES if v not in REPLAY_ON_SUBSCRIBE])
 def test_backlog_replayed_after_subscribe_is_deduplicated(tmp_path, rigs, venue):
     rig = Rig(tmp_path, venue).start()
     rigs.append(rig)
@@ -140,7 +141,38 @@ def test_backlog_replayed_after_subscribe_is_deduplicated(tmp_path, rigs, venue)
     assert len(assert_exactly_delivered(rig, 8)) == 8
 
 
-@pytest.mark.parametrize("venue", ["bybit", "okx", "hyperliquid"])
+@pytest.mark.parametrize("venue", REPLAY_ON_SUBSCRIBE)
+def test_subscribe_reply_replays_recent_trades_and_a_reconnect_counts_nothing_twice(tmp_path, rigs, venue):
+    rig = Rig(tmp_path, venue).start()
+    rigs.append(rig)
+    rig.broadcast(batch())
+    assert_exactly_delivered(rig, 4)
+    rig.sim.call(rig.sim.server.disconnect_all)
+    rig.wait_subscribed(connects=2)
+    # every subscribe reply repeated its market's recent liquidations: all 4 seen again, none counted again
+    rig.until(lambda: rig.ingester.dedupe.dropped == 4, what="the 4 repeated liquidations dropped")
+    rig.sim.call(rig.sim.server.disconnect_all)
+    rig.wait_subscribed(connects=3)
+    rig.until(lambda: rig.ingester.dedupe.dropped == 8, what="the same 4 dropped again on the next reconnect")
+    rig.broadcast(batch())
+    assert len(assert_exactly_delivered(rig, 8)) == 8
+    assert rig.ingester.bad_frames == 0
+
+
+@pytest.mark.parametrize("venue", REPLAY_ON_SUBSCRIBE)
+def test_liquidations_missed_while_disconnected_arrive_with_the_subscribe_reply(tmp_path, rigs, venue):
+    rig = Rig(tmp_path, venue).start()
+    rigs.append(rig)
+    rig.sim.call(rig.sim.server.disconnect_all)
+    missed = batch()
+    rig.broadcast(missed)  # nobody subscribed: only the next subscribe reply can carry these
+    rig.wait_subscribed(connects=2)
+    got = rig.wait_all_delivered_received(4)
+    assert {(e.symbol, e.side, e.qty) for e in missed} == {(k[0], k[1], k[3]) for k in got}
+    assert max(rig.sink.keys().values()) == 1
+
+
+@pytest.mark.parametrize("venue", ["bybit", "okx", "hyperliquid", "lighter"])
 def test_quiet_feed_kept_alive_by_app_pings_under_the_server_ping_limit(tmp_path, rigs, venue):
     rig = Rig(tmp_path, venue, stale_after_s=1.5).start()
     rigs.append(rig)
