@@ -34,7 +34,8 @@ _DEMO_PRICES = {"BTCUSDT": 60_000.0, "ETHUSDT": 3_000.0, "SOLUSDT": 150.0}
 
 
 # Rough shares of liquidation flow per venue; each simulated liquidation happens on one of them.
-VENUE_SHARE = {"binance": 0.35, "bybit": 0.35, "okx": 0.2, "hyperliquid": 0.1}
+VENUE_SHARE = {"binance": 0.35, "bybit": 0.35, "okx": 0.2, "hyperliquid": 0.1,
+               "aster": 0.04, "lighter": 0.04, "dydx": 0.02}
 
 
 def demo(seed: int = 7, calm_s: float = 15.0, cascade_s: float = 30.0, rounds: int = 0,

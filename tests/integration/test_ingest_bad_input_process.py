@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -38,15 +39,24 @@ SHAPES = {
     "bybit": ("bybit/all_liquidation_rose.json", ("data", 0), "S", "v", "T"),
     "okx": ("okx/liquidation_orders_swap.json", ("data", 0, "details", 0), "side", "sz", "ts"),
     "hyperliquid": ("hyperliquid/user_fill_liquidation.json", ("data", "fills", 0), "side", "sz", "time"),
+    "aster": ("aster/force_order_doc_combined.json", ("data", "o"), "S", "z", "T"),
+    "lighter": ("lighter/trade_update_liquidation_btc.json", ("liquidation_trades", 0), "is_maker_ask", "size",
+                "timestamp"),
+    "dydx": ("dydx/trades_batch_deleveraged.json", ("contents", 0, "trades", 0), "side", "size", "createdAt"),
 }
+ISO_TIMES = {"dydx"}  # times written as ISO text: the same hostile instants, in that form
+
+
+def _when(venue: str, ms: int) -> object:
+    return datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z") if venue in ISO_TIMES else ms
 
 
 def bad_frames(venue: str) -> tuple[list[str], str]:
     """Three frames that must be rejected (a list side, 1e160 qty, a time beyond int64 ns) and one dated 2100."""
     rel, path, side, qty, ts = SHAPES[venue]
     rejected = [_edit(rel, path, **{side: []}), _edit(rel, path, **{qty: "1e160"}),
-                _edit(rel, path, **{ts: BEYOND_INT64_NS_MS})]
-    return rejected, _edit(rel, path, **{ts: YEAR_2100_MS})
+                _edit(rel, path, **{ts: _when(venue, BEYOND_INT64_NS_MS)})]
+    return rejected, _edit(rel, path, **{ts: _when(venue, YEAR_2100_MS)})
 
 
 def write_config(tmp: Path, venue: str, port: int) -> Path:
