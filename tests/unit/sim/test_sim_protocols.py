@@ -70,3 +70,52 @@ def test_fault_spec_parses_times_arguments_and_venues():
         Fault("garbage", 5.0, 3, "okx"), Fault("disconnect", 20.0, 1006), Fault("stall", 40.0, 10.0)]
     with pytest.raises(ValueError):
         parse_spec("explode@3")
+
+
+def test_aster_serves_binances_protocol_under_its_own_base_and_parses_back_as_aster():
+    from ingest.exchanges import aster
+    from liqcascade.sim import aster as sim_aster
+    assert sim_aster.open_session("/stream?streams=!forceOrder@arr") is None  # that is Binance's legacy base
+    s = sim_aster.open_session("/aster/stream?streams=!forceOrder@arr/btcusdt@aggTrade")
+    assert s is not None and s.combined and s.streams == {"!forceOrder@arr", "btcusdt@aggTrade"}
+    key, payload = sim_aster.encode(SimLiquidation("BTCUSDT", LONG, 100.0, 0.5), 1000)
+    (ev,) = aster.parse(sim_aster.frame(s, key, payload), 1)
+    assert (ev.exchange, ev.side, ev.qty, ev.price) == ("aster", LONG, 0.5, 100.0)
+    assert sim_aster.on_client_message(s, '{"method":"SUBSCRIBE","params":["ethusdt@aggTrade"],"id":7}') == [
+        '{"result":null,"id":7}']
+
+
+def test_dydx_subscribe_reply_replays_the_markets_recent_liquidations_with_their_stamps():
+    from ingest.exchanges import dydx
+    from liqcascade.sim import dydx as sim_dydx
+    s = sim_dydx.open_session("/v4/ws")
+    liq = SimLiquidation("ETHUSDT", SHORT, 2000.0, 1.5)
+    key, payload = sim_dydx.encode(liq, 1_700_000_000_123)
+    s.recent = [(key, payload, [(liq, 1_700_000_000_123)]),
+                ("v4_trades:BTC-USD", {"other": 1}, [(liq, 1)])]  # another market: not replayed
+    ((reply, stamped),) = sim_dydx.on_client_message(s, '{"type":"subscribe","channel":"v4_trades","id":"ETH-USD"}')
+    assert stamped == [(liq, 1_700_000_000_123)]
+    (ev,) = dydx.parse(reply, 1_700_000_000_123 * 10**6)
+    assert (ev.symbol, ev.side, ev.qty, ev.ts_event) == ("ETHUSDT", SHORT, 1.5, 1_700_000_000_123 * 10**6)
+    (again,) = sim_dydx.on_client_message(s, '{"type":"subscribe","channel":"v4_trades","id":"ETH-USD"}')
+    assert "already subscribed" in orjson.loads(again)["message"]
+    (err,) = sim_dydx.on_client_message(s, '{"type":"subscribe","channel":"v4_nope","id":"ETH-USD"}')
+    assert orjson.loads(err)["type"] == "error"
+    assert dydx.parse(sim_dydx.GREETING, 1) == []
+
+
+def test_lighter_pongs_rejects_unknown_markets_and_replays_liquidations_on_subscribe():
+    from ingest.exchanges import lighter
+    from liqcascade.sim import lighter as sim_lighter
+    s = sim_lighter.open_session("/lighter/stream")
+    assert sim_lighter.on_client_message(s, '{"type":"ping"}') == ['{"type":"pong"}']
+    (err,) = sim_lighter.on_client_message(s, '{"type":"subscribe","channel":"trade/99999"}')
+    assert orjson.loads(err)["code"] == 30005
+    liq = SimLiquidation("BTCUSDT", SHORT, 60_000.0, 0.25)
+    key, payload = sim_lighter.encode(liq, 1_700_000_000_000)
+    s.recent = [(key, payload, [(liq, 1_700_000_000_000)])]
+    ((reply, stamped),) = sim_lighter.on_client_message(s, '{"type":"subscribe","channel":"trade/1"}')
+    (ev,) = lighter.parse(reply, 1_700_000_000_000 * 10**6)
+    assert (ev.symbol, ev.side, ev.qty, ev.price) == ("BTCUSDT", SHORT, 0.25, 60_000.0) and len(stamped) == 1
+    (live,) = lighter.parse(sim_lighter.frame(s, key, payload), 1_700_000_000_000 * 10**6)
+    assert live == ev
