@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 
 POLL_S = 0.2  # how often a quiet source checks the stop flag
 QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "USD")
-VENUE_NAMES = {"binance": "Binance", "bybit": "Bybit", "okx": "OKX", "hyperliquid": "Hyperliquid"}
+VENUE_NAMES = {"binance": "Binance", "bybit": "Bybit", "okx": "OKX", "hyperliquid": "Hyperliquid",
+               "aster": "Aster", "lighter": "Lighter", "dydx": "dYdX"}
 
 
 def from_zmq(cfg: Config, stop: StopFlag) -> Iterator[Liquidation]:

@@ -143,3 +143,17 @@ def test_a_password_on_the_command_line_is_warned_about(monkeypatch):
     assert code == 0 and "password on the command line is visible" in out and "hunter2" not in out
     monkeypatch.setattr("sys.argv", ["liqcascade", "config"])
     assert "password on the command line" not in run("config")[1]
+
+
+@pytest.mark.parametrize("venue", ["aster", "lighter", "dydx"])
+def test_new_venues_parse_their_frames_and_reject_another_venues_in_one_line(venue, tmp_path):
+    frames = sorted((DATA / venue).glob("*liquidat*.json")) + sorted((DATA / venue).glob("force_order*.json"))
+    code, out, _ = run("parse", venue, str(frames[0]))
+    assert code == 0 and json.loads(out.splitlines()[0])["exchange"] == venue
+    foreign = tmp_path / "okx.jsonl"
+    foreign.write_text((DATA / "okx" / "liquidation_orders_swap.json").read_text())
+    assert_one_line_error(*run("parse", venue, str(foreign)), 1, "no line parsed", venue)
+
+
+def test_ingest_names_the_known_venues_when_the_name_is_wrong():
+    assert_one_line_error(*run("ingest", "lightr"), 2, "lightr", "aster", "dydx", "lighter")
