@@ -43,9 +43,15 @@ class Link:
         self._ws = await websockets.connect(self.url, open_timeout=10, close_timeout=1, ping_interval=20,
                                             ping_timeout=20, max_size=2**23, max_queue=4096)
         self.opened = self.last_rx = time.monotonic()
-        for msg in subscribe:
+        # A venue that limits subscribe messages per second (dYdX: 2) gets the first at once (the price
+        # market, so liveness starts) and the rest paced in the background.
+        pace = getattr(self.venue, "SUBSCRIBE_INTERVAL_S", 0.0)
+        now, later = (subscribe[:1], subscribe[1:]) if pace else (subscribe, [])
+        for msg in now:
             await self._ws.send(msg)
         self._tasks = [asyncio.create_task(self._read())]
+        if later:
+            self._tasks.append(asyncio.create_task(self._send_paced(later, pace)))
         if keepalive:
             self._tasks.append(asyncio.create_task(self._keepalive(*keepalive)))
 
@@ -74,6 +80,15 @@ class Link:
             return bool(self.venue.parse(frame, 0))
         except Exception:  # bad frames, notices: not data; the runner deals with them
             return False
+
+    async def _send_paced(self, messages: list[str], interval: float) -> None:
+        assert self._ws is not None
+        for msg in messages:
+            await asyncio.sleep(interval)
+            try:
+                await self._ws.send(msg)
+            except WebSocketException:
+                return
 
     async def _keepalive(self, message: str, interval: float) -> None:
         """Venue application ping (Bybit {"op":"ping"}, OKX "ping", Hyperliquid {"method":"ping"})."""

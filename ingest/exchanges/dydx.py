@@ -28,7 +28,10 @@ reconnect; repeats are dropped by the ingester's Deduper); older ones are histor
 are skipped rather than replayed as a burst.
 
 Limits: no all-markets channel, so one subscription per tracked market (DEFAULT_SYMBOLS when none
-are configured). The server pings every 30 s (protocol ping, answered by the library).
+are configured), at most 32 per connection (the first 32 are kept) and 2 subscribe messages per
+second (the runner paces them, SUBSCRIBE_INTERVAL_S; nautilus_trader's dYdX client applies the same
+limits, citing dYdX's indexer websocket rate limits). The server pings every 30 s (protocol ping,
+answered by the library).
 """
 from __future__ import annotations
 
@@ -59,6 +62,8 @@ COMPLETENESS = "complete"
 KEEPALIVE: tuple[str, float] | None = None  # the server pings every 30 s; the websockets library answers
 STALE_AFTER_S = 60.0  # BTC-USD trades can pause tens of seconds on dYdX; a 30 s watchdog would flap
 REPLAY_MAX_AGE_S = 120.0
+SUBSCRIBE_INTERVAL_S = 0.55  # the indexer takes at most 2 subscribe messages per second per connection
+MAX_MARKETS = 32  # and at most 32 v4_trades subscriptions per connection
 CHANNEL = "v4_trades"
 LIQUIDATED = "LIQUIDATED"
 DELEVERAGED = "DELEVERAGED"  # neither a liquidation nor a market price (filled at the bankruptcy price)
@@ -80,8 +85,8 @@ def url(base: str, symbols: tuple[str, ...], price_symbol: str) -> str:
 
 def subscribe_messages(symbols: tuple[str, ...], price_symbol: str) -> list[str]:
     """One v4_trades subscription per market, the price market first so liveness starts at once."""
-    markets = dict.fromkeys(ticker(s) for s in (price_symbol, *(symbols or DEFAULT_SYMBOLS)))
-    return [orjson.dumps({"type": "subscribe", "channel": CHANNEL, "id": m}).decode() for m in markets]
+    markets = list(dict.fromkeys(ticker(s) for s in (price_symbol, *(symbols or DEFAULT_SYMBOLS))))
+    return [orjson.dumps({"type": "subscribe", "channel": CHANNEL, "id": m}).decode() for m in markets[:MAX_MARKETS]]
 
 
 def parse(frame: str | bytes, ts_recv_ns: int) -> list[Event]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from datetime import UTC, datetime
 
 import orjson
@@ -16,6 +17,7 @@ PATH = "/v4/ws"
 CONNECTION_ID = "5b2f0c4e-sim0-4d7e-9a35-0d1e2f3a4b5c"
 GREETING = orjson.dumps({"type": "connected", "connection_id": CONNECTION_ID, "message_id": 0}).decode()
 RECENT = 100  # the subscribe reply carries the market's last trades (the REST /v4/trades page)
+SUBSCRIBES_PER_S = 2  # the indexer's per-connection limit on subscribe messages
 _ids = itertools.count(1)
 
 
@@ -36,6 +38,10 @@ def on_client_message(session: Session, text: str) -> list[str | tuple[str, list
         return [_msg("error", message=f"Invalid message: could not parse {text[:80]}")]
     if kind not in ("subscribe", "unsubscribe") or channel != "v4_trades" or not isinstance(market, str):
         return [_msg("error", message=f"Invalid subscribe message: channel {channel!r} or id {market!r}")]
+    now = time.monotonic()
+    session.requests[:] = [t for t in session.requests if now - t < 1.0] + [now]
+    if len(session.requests) > SUBSCRIBES_PER_S:
+        return [_msg("error", message=f"Rate limited: more than {SUBSCRIBES_PER_S} subscribe messages per second")]
     key = f"v4_trades:{market}"
     if kind == "unsubscribe":
         session.streams.discard(key)

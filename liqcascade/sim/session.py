@@ -12,4 +12,5 @@ class Session:
     combined: bool = False
     silent: bool = False  # accepts subscriptions but never delivers (Binance's retired legacy base)
     sent: int = 0
+    requests: list[float] = field(default_factory=list)  # monotonic times of recent requests (rate limits)
     recent: Any = None  # the server's recent liquidations of this venue, for subscribe replies that replay them

@@ -119,3 +119,12 @@ def test_lighter_pongs_rejects_unknown_markets_and_replays_liquidations_on_subsc
     assert (ev.symbol, ev.side, ev.qty, ev.price) == ("BTCUSDT", SHORT, 0.25, 60_000.0) and len(stamped) == 1
     (live,) = lighter.parse(sim_lighter.frame(s, key, payload), 1_700_000_000_000 * 10**6)
     assert live == ev
+
+
+def test_dydx_refuses_a_third_subscribe_within_a_second():
+    from liqcascade.sim import dydx as sim_dydx
+    s = sim_dydx.open_session("/v4/ws")
+    sub = '{{"type":"subscribe","channel":"v4_trades","id":"{}"}}'
+    replies = [sim_dydx.on_client_message(s, sub.format(m)) for m in ("BTC-USD", "ETH-USD", "SOL-USD")]
+    assert [isinstance(r[0], tuple) for r in replies] == [True, True, False]
+    assert "Rate limited" in orjson.loads(replies[2][0])["message"]
