@@ -13,8 +13,9 @@ and, should the server also list them there, from `trades` (one per trade_id per
 (ADL) and market-settlement trades are not liquidations and not market prices.
 
 Side (verified 2026-12-01 only as far as the docs go; no recorded liquidation frame was in the
-reference index): the liquidation engine closes the account with an order that takes liquidity, so
-the liquidated account is the taker. `is_maker_ask` false means the maker sold, so the taker sold:
+reference index): the liquidation engine closes the account with an order that takes liquidity ("a
+partial liquidation sells into the book", df-lighter-core's reading of Lighter's liquidations API),
+so the liquidated account is the taker. `is_maker_ask` false means the maker sold, so the taker sold:
 a long was liquidated; true: a short. Where the trade carries the taker's signed
 `taker_position_size_before` (REST trades do), its sign must agree, else the item is a bad frame:
 a wrong assumption shows up as counted bad frames, never as inverted sides.
