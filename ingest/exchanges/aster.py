@@ -22,8 +22,7 @@ from ingest.exchanges.base import Event
 
 NAME = "aster"
 URL = "wss://fstream.asterdex.com"
-THROTTLED = True
-COMPLETENESS = "throttled"
+COMPLETENESS = "throttled"  # "only the latest one liquidation order within 1000ms" per symbol
 KEEPALIVE: tuple[str, float] | None = None  # the server pings every 5 min; the websockets library answers
 STALE_AFTER_S = 30.0  # aggTrade on BTCUSDT never pauses this long on a live connection
 MAX_CONNECTION_S = 23.5 * 3600  # Aster closes at 24 h, as Binance does; rotate before
@@ -33,4 +32,4 @@ streams, url, subscribe_messages = binance.streams, binance.url, binance.subscri
 
 
 def parse(frame: str | bytes, ts_recv_ns: int) -> list[Event]:
-    return binance.parse_as(NAME, frame, ts_recv_ns)
+    return binance.parse_as(NAME, frame, ts_recv_ns, COMPLETENESS)

@@ -29,7 +29,7 @@ from ingest.symbols import from_concatenated
 
 NAME = "binance"
 URL = "wss://fstream.binance.com/market"
-THROTTLED = True
+COMPLETENESS = "throttled"  # at most one liquidation per symbol per second
 KEEPALIVE: tuple[str, float] | None = None  # the server pings every 3 min; the library answers
 STALE_AFTER_S = 30.0  # aggTrade on BTC never pauses this long on a live connection
 MAX_CONNECTION_S = 23.5 * 3600  # Binance closes at 24 h; rotate before
@@ -54,7 +54,7 @@ def parse(frame: str | bytes, ts_recv_ns: int) -> list[Event]:
     return parse_as(NAME, frame, ts_recv_ns)
 
 
-def parse_as(exchange: str, frame: str | bytes, ts_recv_ns: int) -> list[Event]:
+def parse_as(exchange: str, frame: str | bytes, ts_recv_ns: int, completeness: str = COMPLETENESS) -> list[Event]:
     """Binance's market-stream frames attributed to `exchange` (Aster serves the same protocol)."""
     msg = load_object(frame)
     data = msg.get("data", msg) if "stream" in msg else msg
@@ -62,7 +62,7 @@ def parse_as(exchange: str, frame: str | bytes, ts_recv_ns: int) -> list[Event]:
         raise BadFrame("data is not an object")
     kind = data.get("e")
     if kind == "forceOrder":
-        return [_liquidation(exchange, data, ts_recv_ns)]
+        return [_liquidation(exchange, completeness, data, ts_recv_ns)]
     if kind == "aggTrade":
         return [_agg_trade(exchange, data, ts_recv_ns)]
     if "result" in data and "id" in data:  # SUBSCRIBE ack: {"result":null,"id":1}
@@ -72,7 +72,7 @@ def parse_as(exchange: str, frame: str | bytes, ts_recv_ns: int) -> list[Event]:
     raise BadFrame(f"unknown event type {kind!r:.80}")
 
 
-def _liquidation(exchange: str, data: dict[str, Any], ts_recv_ns: int) -> Liquidation:
+def _liquidation(exchange: str, completeness: str, data: dict[str, Any], ts_recv_ns: int) -> Liquidation:
     o = data.get("o")
     if not isinstance(o, dict):
         raise BadFrame("forceOrder without order object")
@@ -83,7 +83,7 @@ def _liquidation(exchange: str, data: dict[str, Any], ts_recv_ns: int) -> Liquid
     ap = o.get("ap")
     price = positive(o.get("p") if ap in (None, "0", "0.0", "0.00") else ap, "price")
     return liquidation(exchange, symbol, native, side, price / mult, qty * mult, qty * price,
-                       ms_to_ns(o.get("T"), "T"), ts_recv_ns, THROTTLED)
+                       ms_to_ns(o.get("T"), "T"), ts_recv_ns, completeness)
 
 
 def _agg_trade(exchange: str, data: dict[str, Any], ts_recv_ns: int) -> PriceTick:

@@ -57,8 +57,7 @@ from ingest.symbols import from_dash
 
 NAME = "dydx"
 URL = "wss://indexer.dydx.trade/v4/ws"
-THROTTLED = False
-COMPLETENESS = "complete"
+COMPLETENESS = "complete"  # every liquidation trade
 KEEPALIVE: tuple[str, float] | None = None  # the server pings every 30 s; the websockets library answers
 STALE_AFTER_S = 60.0  # BTC-USD trades can pause tens of seconds on dYdX; a 30 s watchdog would flap
 REPLAY_MAX_AGE_S = 120.0
@@ -141,4 +140,5 @@ def _trade(item: Any, native: str, symbol: str, mult: float, ts_recv_ns: int) ->
     if item.get("type") != LIQUIDATED:
         return price_tick(NAME, symbol, price / mult, qty * mult, ts, ts_recv_ns)
     side = lookup(_SIDE, item.get("side"), "side")
-    return liquidation(NAME, symbol, native, side, price / mult, qty * mult, qty * price, ts, ts_recv_ns, THROTTLED)
+    return liquidation(NAME, symbol, native, side, price / mult, qty * mult, qty * price, ts, ts_recv_ns,
+                       COMPLETENESS)

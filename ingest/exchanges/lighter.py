@@ -56,8 +56,7 @@ from ingest.symbols import canonical
 
 NAME = "lighter"
 URL = "wss://mainnet.zklighter.elliot.ai/stream"
-THROTTLED = False
-COMPLETENESS = "complete"
+COMPLETENESS = "complete"  # every liquidation trade
 KEEPALIVE: tuple[str, float] | None = ('{"type":"ping"}', 20.0)  # docs: something every 2 min; pongs prove liveness
 STALE_AFTER_S = 30.0  # BTC trades on Lighter never pause this long on a live connection
 REPLAY_MAX_AGE_S = 120.0
@@ -151,7 +150,7 @@ def _item(item: Any, listed_as_liquidation: bool, ts_recv_ns: int) -> Liquidatio
     if kind != LIQUIDATION:
         return price_tick(NAME, symbol, price / mult, qty * mult, ts, ts_recv_ns)
     return liquidation(NAME, symbol, base, _side(item), price / mult, qty * mult, qty * price, ts, ts_recv_ns,
-                       THROTTLED)
+                       COMPLETENESS)
 
 
 def _side(item: dict[str, Any]) -> str:

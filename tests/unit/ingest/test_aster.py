@@ -16,7 +16,8 @@ def test_doc_frame_sell_is_a_long_in_coins_at_the_average_price_attributed_to_as
     assert isinstance(ev, Liquidation)
     assert (ev.exchange, ev.symbol, ev.native_symbol, ev.side) == ("aster", "BTCUSDT", "BTCUSDT", LONG)
     assert (ev.price, ev.qty) == (9910.0, 0.014) and ev.notional_usd == pytest.approx(138.74)
-    assert (ev.ts_event, ev.ts_recv, ev.throttled) == (1568014460893 * 1_000_000, RECV, True)
+    assert (ev.ts_event, ev.ts_recv) == (1568014460893 * 1_000_000, RECV)
+    assert (ev.completeness, ev.throttled) == ("throttled", True)
 
 
 def test_buy_is_a_short():

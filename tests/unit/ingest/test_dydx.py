@@ -18,7 +18,7 @@ def test_liquidated_sell_is_a_long_in_base_units_with_btc_usd_as_btcusdt():
     assert isinstance(liq, Liquidation) and isinstance(tick, PriceTick)
     assert (liq.exchange, liq.symbol, liq.native_symbol, liq.side) == ("dydx", "BTCUSDT", "BTC-USD", LONG)
     assert (liq.price, liq.qty) == (43248.0, 1.2) and liq.notional_usd == pytest.approx(1.2 * 43248.0)
-    assert (liq.ts_event, liq.ts_recv, liq.throttled) == (T1, RECV, False)
+    assert (liq.ts_event, liq.ts_recv, liq.completeness, liq.throttled) == (T1, RECV, "complete", False)
     assert (tick.symbol, tick.price, tick.ts_event) == ("BTCUSDT", 43252.0, T1 + 10**9)
 
 

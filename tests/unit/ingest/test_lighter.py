@@ -25,7 +25,7 @@ def test_liquidation_with_the_maker_buying_is_a_long_in_base_units():
     assert isinstance(ev, Liquidation)
     assert (ev.exchange, ev.symbol, ev.native_symbol, ev.side) == ("lighter", "BTCUSDT", "BTC", LONG)
     assert (ev.price, ev.qty) == (97181.8, 0.1336) and ev.notional_usd == pytest.approx(0.1336 * 97181.8)
-    assert (ev.ts_event, ev.ts_recv, ev.throttled) == (TS, RECV, False)
+    assert (ev.ts_event, ev.ts_recv, ev.completeness, ev.throttled) == (TS, RECV, "complete", False)
 
 
 def test_maker_ask_is_a_short_and_the_takers_position_sign_must_agree():
