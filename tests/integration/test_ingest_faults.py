@@ -275,3 +275,16 @@ def test_rotation_before_the_age_limit_overlaps_without_loss(tmp_path, rigs, ven
     assert len(delivered) > 20
     assert rig.sim.server.stats["age_disconnects"] == 0
     assert rig.ingester.conn.state.reconnects == 0
+
+
+@pytest.mark.parametrize(("venue", "completeness"), [("aster", "throttled"), ("lighter", "complete"),
+                                                     ("dydx", "complete")])
+def test_new_venues_report_their_completeness_on_events_and_status(tmp_path, rigs, venue, completeness):
+    rig = Rig(tmp_path, venue).start()
+    rigs.append(rig)
+    rig.broadcast(batch())
+    assert_exactly_delivered(rig, 4)
+    assert {ev.completeness for ev in rig.sink.liqs} == {completeness}
+    status = rig.until(lambda: next((s for s in reversed(rig.sink.statuses) if s.connected), None),
+                       what="a connected FeedStatus")
+    assert (status.exchange, status.completeness) == (venue, completeness)
