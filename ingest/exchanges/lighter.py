@@ -124,8 +124,8 @@ def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
             skipped.append(f"{msg.get('channel')!s:.20}: {exc}")
             continue
         if isinstance(ev, Liquidation):
-            trade_id = str(item.get("trade_id"))
-            if ev.ts_event < min_ts or trade_id in seen:
+            trade_id = str(item.get("trade_id_str", item.get("trade_id", "")))
+            if ev.ts_event < min_ts or (trade_id and trade_id in seen):
                 continue  # history in the subscribe reply, or the same trade listed twice
             seen.add(trade_id)
         if ev is not None:
