@@ -75,3 +75,20 @@ def test_ingest_config_has_the_time_window_and_state_line_period():
     ing = load_config(env={}).ingest
     assert (ing.ts_past_s, ing.ts_future_s, ing.state_log_s) == (3600.0, 60.0, 60.0)
     assert load_config(overrides={"ingest": {"ts_future_s": 5}}, env={}).ingest.ts_future_s == 5.0
+
+
+def test_lighter_market_table_is_fetched_from_lighter_only_and_unknown_symbols_are_named(monkeypatch, caplog):
+    from ingest import lighter_markets
+    from ingest.exchanges import lighter
+    fetched: list[str] = []
+    monkeypatch.setattr(lighter, "_markets", lighter.lighter_markets.bundled())  # restored after the test
+    monkeypatch.setattr(lighter_markets, "refresh", lambda: fetched.append("live") or {**lighter_markets.bundled(),
+                                                                                     4097: "NEWCOIN"})
+    sim = load_config(overrides={"ingest": {"urls": {"lighter": "ws://127.0.0.1:9100/lighter/stream"},
+                                            "symbols": "BTCUSDT,NOPEUSDT"}}, env={})
+    with caplog.at_level(logging.INFO):
+        prepare(lighter, sim)
+    assert fetched == [] and "no fetch" in caplog.text and "NEWCOINUSDT" not in lighter.market_ids()
+    assert [r.getMessage() for r in caplog.records if "NOPEUSDT" in r.getMessage()]
+    prepare(lighter, load_config(overrides={"ingest": {"symbols": "BTCUSDT"}}, env={}))
+    assert fetched == ["live"] and lighter.market_ids()["NEWCOINUSDT"] == 4097
