@@ -1,7 +1,6 @@
 """Normalized, frozen message types: everything that crosses a process boundary."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, ClassVar, NamedTuple
 

@@ -187,7 +187,8 @@ SPECS: dict[str, tuple[tuple[str, Check], ...]] = {
         ("ts_trigger_event", _ts), ("ts_trigger_recv", _ts), ("extra", _snapshot_extra),
         ("oi_usd", number_or_none(*OI_USD_RANGE)), ("oi_change_1m_usd", _usd_or_none),
         ("oi_change_5m_usd", _usd_or_none), ("oi_change_5m_frac", _frac_or_none),
-        ("funding", number_or_none(*FUNDING_RANGE)), ("basis", _frac_or_none), ("est_usd", _est), ("est_usd_low", _est), ("est_usd_high", _est)),
+        ("funding", number_or_none(*FUNDING_RANGE)), ("basis", _frac_or_none), ("est_usd", _est),
+        ("est_usd_low", _est), ("est_usd_high", _est)),
     "context": (
         ("exchange", text(MAX_NAME)), ("symbol", text(MAX_SYMBOL)), ("native_symbol", text(MAX_SYMBOL)),
         ("open_interest", number_or_nan(*OI_RANGE)), ("open_interest_usd", number_or_nan(*OI_USD_RANGE)),
