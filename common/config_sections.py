@@ -58,6 +58,11 @@ class IngestConfig:
     ts_future_s: float = 60.0
     state_log_s: float = 60.0  # each ingester logs one line with its venue's state this often (0 = never)
     liquidation_tape: bool = True  # relay every liquidation as `liq.<exchange>.<SYMBOL>` (PUB, Redis stream)
+    # Market context (ingest/context_merge.py): each venue's merged context of a symbol goes to analytics at
+    # most this often. Binance's open interest is polled over REST, one symbol per `binance_oi_every_s`
+    # (weight 1 each: 4/s is 240 of the 2400 weight a minute an IP may use).
+    context_every_s: float = 1.0
+    binance_oi_every_s: float = 0.25
 
 
 @dataclass(frozen=True)

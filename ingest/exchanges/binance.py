@@ -50,6 +50,15 @@ MARK_PRICE_STREAM = "!markPrice@arr@1s"
 OPEN_INTEREST_PATH = "/fapi/v1/openInterest"  # REST, weight 1 (polled by ingest.binance_oi)
 
 
+_NATIVE = {"PEPEUSDT": "1000PEPEUSDT", "BONKUSDT": "1000BONKUSDT", "FLOKIUSDT": "1000FLOKIUSDT",
+           "SHIBUSDT": "1000SHIBUSDT"}
+
+
+def native_symbol(symbol: str) -> str:
+    """Canonical -> Binance's contract name where it lists a 1000x contract (what the REST query needs)."""
+    return _NATIVE.get(symbol, symbol)
+
+
 def streams(symbols: tuple[str, ...], price_symbol: str) -> list[str]:
     return ["!forceOrder@arr", f"{price_symbol.lower()}@aggTrade", MARK_PRICE_STREAM]
 
