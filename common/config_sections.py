@@ -92,6 +92,11 @@ class AnalyticsConfig:
     # symbol is saturated too, read as carrying this many times the USD it shows (hand-set: a censored feed
     # cannot say how much it hides); alone, or less full, the Poisson estimate (2.6 at most).
     saturated_ratio: float = 8.0
+    # Market context (analytics/market_context.py): how much an open-interest drop beside liquidation flow
+    # raises risk and confidence (hand-set; 0 turns the confirmation off). It never opens a dollar gate.
+    oi_weight: float = 0.3
+    # est_usd (analytics/est_usd.py): half-life of the live calibration of throttled venues' visible fraction
+    est_half_life_s: float = 600.0
     # Fitted factor weights (common/calibration.py): "builtin" = the file shipped with the package, a path,
     # or "" for the hand-set `weights` above.
     calibration: str = "builtin"

@@ -36,10 +36,10 @@ POSITIVE = frozenset({
     "signals.heartbeat_s", "signals.market_min_symbols", "signals.price_stale_s", "signals.feed_stale_s",
     "signals.stale_after_s", "signals.price_move_window_s", "signals.price_move_full_bps",
     "signals.price_move_max",
-    "analytics.usd_gate_seconds", "analytics.usd_gates", "analytics.saturated_ratio",
+    "analytics.usd_gate_seconds", "analytics.usd_gates", "analytics.saturated_ratio", "analytics.est_half_life_s",
 })
 FRACTION = frozenset({
-    "analytics.throttled_weight", "signals.exit_gap", "signals.regime_hysteresis",
+    "analytics.throttled_weight", "analytics.oi_weight", "signals.exit_gap", "signals.regime_hysteresis",
     "signals.unknown_regime_confidence", "signals.degraded_venue_confidence", "signals.enter",
 })
 # dict keys fixed by the code: a key not in the default is a typo, not a new entry.
