@@ -166,7 +166,8 @@ def oi_phrase(reading: ContextReading | None) -> str:
     parts = []
     for frac, label in ((reading.frac_5m, "5 min"), (reading.frac_1m, "1 min")):
         if frac is not None:
-            parts.append(f"OI {'−' if frac < 0 else '+'}{abs(frac) * 100:.1f}% in {label}")
+            move = "flat" if abs(frac) < 0.0005 else f"{'−' if frac < 0 else '+'}{abs(frac) * 100:.1f}%"
+            parts.append(f"OI {move} in {label}")
             break
     if reading.funding is not None:
         parts.append(f"funding {reading.funding * 100:+.3f}%/8h")
