@@ -4,8 +4,9 @@ Pure and clock-injected: `ContextBook.update(ctx)` with each venue's MarketConte
 
 * Open-interest change is measured in coins, valued at the venue's current mark: a cascade's signature is
   positions closing, and in USD a 3 % price fall alone would read as a 3 % OI fall with no position closed.
-  Per venue, Δcoins = coins now - coins at the newest sample at or before now - W (W = 60 s, 300 s; the
-  venue needs a sample that old, else it sits that window out); change_W_usd = Σ_venues Δcoins × mark,
+  Per venue, Δcoins = coins now - coins at the newest sample at or before now - W (W = 60 s, 300 s); a venue
+  with less history uses its oldest sample if that covers at least half of W (a fresh start reads a
+  cascade's first minutes), else it sits that window out; change_W_usd = Σ_venues Δcoins × mark,
   change_5m_frac = Σ Δcoins × mark / Σ coins_then × mark (venues in both sums alike). A venue whose last
   context is older than `STALE_S` counts in nothing.
 * funding (8 h basis) and basis = (mark - index) / index: averages over the fresh venues that report them,
@@ -123,6 +124,8 @@ def _change(fresh: dict[str, _Venue], now_ns: int, w_ns: int) -> tuple[float | N
             if t > now_ns - w_ns:
                 break
             then = coins
+        if then is None and now_ns - v.samples[0][0] >= w_ns // 2:
+            then = v.samples[0][1]  # half the window or more: the change so far
         if then is None:
             continue
         now_coins = v.samples[-1][1]

@@ -118,10 +118,14 @@ def test_venues_aggregate_a_stale_one_drops_out_and_funding_is_oi_weighted():
     assert book.symbols["BTCUSDT"]["bybit"].last.ts_recv == at(300)
 
 
-def test_a_venue_without_five_minutes_of_history_sits_the_five_minute_window_out():
+def test_a_venue_with_under_half_the_window_of_history_sits_it_out_with_more_reads_the_change_so_far():
     book = ContextBook()
     for s in range(100):
         book.update(ctx("bybit", at(s), oi=40_000.0 - s))
     r = book.read("BTCUSDT", at(99))
-    assert r.change_5m_usd is None and r.frac_5m is None
+    assert r.change_5m_usd is None and r.frac_5m is None  # 99 s of a 300 s window
     assert r.change_1m_usd == pytest.approx(-60 * 60_000.0)
+    for s in range(100, 160):
+        book.update(ctx("bybit", at(s), oi=40_000.0 - s))
+    r = book.read("BTCUSDT", at(159))
+    assert r.frac_5m == pytest.approx(-159 / 40_000.0)  # 159 s of 300: the change since the first sample
