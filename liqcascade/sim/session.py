@@ -11,3 +11,4 @@ class Session:
     combined: bool = False
     silent: bool = False  # accepts subscriptions but never delivers (Binance's retired legacy base)
     sent: int = 0
+    snapshots: set[str] = field(default_factory=set)  # topics whose snapshot was sent (Bybit tickers: deltas next)
