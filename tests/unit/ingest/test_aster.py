@@ -33,7 +33,7 @@ def test_agg_trade_is_an_aster_price_tick_and_the_ack_is_quiet():
 
 def test_url_is_the_combined_stream_under_asters_own_base_and_nothing_is_sent():
     assert aster.url(aster.URL, (), "BTCUSDT") == (
-        "wss://fstream.asterdex.com/stream?streams=!forceOrder@arr/btcusdt@aggTrade")
+        "wss://fstream.asterdex.com/stream?streams=!forceOrder@arr/btcusdt@aggTrade/!markPrice@arr@1s")
     assert aster.subscribe_messages((), "BTCUSDT") == []
     assert aster.COMPLETENESS == "throttled" and aster.MAX_CONNECTION_S < 24 * 3600
 
@@ -42,3 +42,9 @@ def test_errors_are_bad_frames_as_on_binance():
     with pytest.raises(BadFrame):
         aster.parse('{"code": 2, "msg": "Invalid request"}', RECV)
     assert binance.parse(fixture_text("aster/force_order_doc_combined.json"), RECV)[0].exchange == "binance"
+
+
+def test_mark_prices_are_asters_market_context():
+    (ctx,) = aster.parse(fixture_text("aster/mark_price_arr_doc_combined.json"), RECV)
+    assert (ctx.exchange, ctx.symbol) == ("aster", "BTCUSDT")
+    assert (ctx.mark_price, ctx.index_price, ctx.funding_rate) == (11794.15, 11784.62659091, 0.00038167)
