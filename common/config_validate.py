@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 
 # The venues with an ingester (ingest/exchanges registers exactly these; a unit test keeps them equal).
 # Kept here so config validation does not import the ingest stage.
-VENUES = ("binance", "bybit", "okx", "hyperliquid")
+VENUES = ("binance", "bybit", "okx", "hyperliquid",
+          "gate", "bitget", "deribit", "bitmex")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 ENDPOINT_SCHEMES = ("ipc", "tcp")

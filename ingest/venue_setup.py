@@ -6,8 +6,8 @@ from types import ModuleType
 from urllib.parse import urlparse
 
 from common.config import Config
-from ingest import okx_instruments
-from ingest.exchanges import hyperliquid, okx
+from ingest import contract_specs, okx_instruments
+from ingest.exchanges import bitmex, gate, hyperliquid, okx
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,8 @@ def prepare(venue: ModuleType, cfg: Config) -> None:
     if venue.NAME == "okx":
         okx.set_instruments(_okx_table(cfg))
         warn_unlisted_okx(cfg.ingest.symbols, okx.listed())
+    elif venue in (gate, bitmex):
+        venue.set_contracts(_contracts(venue, cfg))
     elif venue.NAME == "hyperliquid" and hasattr(venue, "set_users"):  # not the node-fills tailer
 
         hyperliquid.set_users(cfg.ingest.hyperliquid_users)
@@ -41,6 +43,15 @@ def _okx_table(cfg: Config) -> okx_instruments.Table:
         log.info("okx: %s is not OKX (simulator or demo): bundled ctVal table, no instruments fetch", url)
         return okx_instruments.load(cfg.ingest.okx_ctval_cache)
     return okx_instruments.refresh(cache_path=cfg.ingest.okx_ctval_cache, timeout=5.0)
+
+
+def _contracts(venue: ModuleType, cfg: Config) -> contract_specs.Table:
+    """Contract sizes from the venue's public endpoint; the bundled table when offline or simulated."""
+    url = cfg.ingest.urls.get(venue.NAME, venue.URL)
+    if not is_venue_host(url, venue.URL):
+        log.info("%s: %s is not %s (simulator or demo): bundled contract sizes, no fetch", venue.NAME, url, venue.NAME)
+        return contract_specs.bundled(venue.NAME)
+    return contract_specs.fetch(venue.NAME, venue.CONTRACTS_URL, venue.contract_rows)
 
 
 def warn_unlisted_okx(symbols: tuple[str, ...], listed: frozenset[str]) -> list[str]:

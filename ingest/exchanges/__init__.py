@@ -3,13 +3,17 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from ingest.exchanges import binance, bybit, hyperliquid, okx
+from ingest.exchanges import binance, bitget, bitmex, bybit, deribit, gate, hyperliquid, okx
 
 EXCHANGES: dict[str, ModuleType] = {
     binance.NAME: binance,
     bybit.NAME: bybit,
     okx.NAME: okx,
     hyperliquid.NAME: hyperliquid,
+    gate.NAME: gate,
+    bitget.NAME: bitget,
+    deribit.NAME: deribit,
+    bitmex.NAME: bitmex,
 }
 
 
