@@ -35,6 +35,10 @@ _HOSTILE_FIELDS: dict[str, tuple[Any, str, str, str]] = {
     "bybit": (lambda p: p[0], "S", "v", "T"),
     "okx": (lambda p: p["data"][0]["details"][0], "side", "sz", "ts"),
     "hyperliquid": (lambda p: p, "side", "sz", "time"),
+    "gate": (lambda p: p, "size", "size", "time_ms"),  # the side is the sign of size
+    "bitget": (lambda p: p, "side", "amount", "ts"),
+    "deribit": (lambda p: p[0], "direction", "amount", "timestamp"),
+    # bitmex: liquidation rows carry no time, so the two time values cannot be sent (see the fault tests)
 }
 _HOSTILE_VALUES: tuple[tuple[int, object], ...] = (
     (1, []), (2, "1e160"), (3, 2**64 // 10**6 + 1), (3, 4_102_444_800_000))  # (field index in spec, value)

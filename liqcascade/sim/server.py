@@ -272,6 +272,14 @@ class SimServer(FaultInjection):
                     self._last_sent[k] = wall
                     self._send(venue, ev, wall)
             for c in self._targets(None):
+                if hasattr(c.venue, "on_tick"):  # server-initiated messages (Deribit heartbeats); None: close
+                    out = c.venue.on_tick(c.session, mono)
+                    if out is None:
+                        self.stats["heartbeat_disconnects"] += 1
+                        self._kill(c, getattr(c.venue, "HEARTBEAT_CLOSE", (1000, "heartbeat timeout")))
+                        continue
+                    for text in out:
+                        self._offer(c, text)
                 limit = self.ping_limits.get(c.venue.NAME)
                 if limit and mono - c.last_heard > limit:
                     self.stats["ping_disconnects"] += 1

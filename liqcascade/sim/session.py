@@ -11,3 +11,4 @@ class Session:
     combined: bool = False
     silent: bool = False  # accepts subscriptions but never delivers (Binance's retired legacy base)
     sent: int = 0
+    state: dict[str, float] = field(default_factory=dict)  # venue-specific timers (Deribit heartbeats)

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from liqcascade.sim import binance, bybit, hyperliquid, okx
+from liqcascade.sim import binance, bitget, bitmex, bybit, deribit, gate, hyperliquid, okx
 
-SIM_VENUES: dict[str, ModuleType] = {m.NAME: m for m in (binance, bybit, okx, hyperliquid)}
+SIM_VENUES: dict[str, ModuleType] = {m.NAME: m for m in (binance, bybit, okx, hyperliquid,
+                                                        gate, bitget, deribit, bitmex)}
 
 # Base URL per venue, relative to the simulator's ws://host:port (what `ingest.urls` should hold).
-SIM_PATHS = {"binance": "/market", "bybit": "/v5/public/linear", "okx": "/ws/v5/public", "hyperliquid": "/ws"}
+SIM_PATHS = {"binance": "/market", "bybit": "/v5/public/linear", "okx": "/ws/v5/public", "hyperliquid": "/ws",
+             "gate": "/v4/ws/usdt", "bitget": "/v2/ws/public", "deribit": "/ws/api/v2", "bitmex": "/realtime"}
 
 
 def sim_urls(host: str, port: int, venues: list[str]) -> dict[str, str]:
