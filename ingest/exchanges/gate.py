@@ -54,7 +54,7 @@ KEEPALIVE: tuple[str, float] | None = ('{"time":0,"channel":"futures.ping"}', 15
 STALE_AFTER_S = 30.0  # futures.trades on BTC_USDT never pauses this long on a live connection
 LIQUIDATES = "futures.public_liquidates"
 TRADES = "futures.trades"
-_QUIET = frozenset({"futures.pong"})
+_QUIET = ("futures.pong",)
 
 _contracts: contract_specs.Table = contract_specs.bundled(NAME)
 
