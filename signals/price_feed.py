@@ -7,7 +7,7 @@ from common.schema import PriceTick
 
 log = logging.getLogger(__name__)
 
-PREFERENCE = ("binance", "bybit", "okx", "hyperliquid")
+PREFERENCE = ("binance", "bybit", "okx", "hyperliquid", "gate", "bitget", "deribit", "bitmex")
 
 
 class PriceFeed:
