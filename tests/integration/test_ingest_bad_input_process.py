@@ -38,6 +38,11 @@ SHAPES = {
     "bybit": ("bybit/all_liquidation_rose.json", ("data", 0), "S", "v", "T"),
     "okx": ("okx/liquidation_orders_swap.json", ("data", 0, "details", 0), "side", "sz", "ts"),
     "hyperliquid": ("hyperliquid/user_fill_liquidation.json", ("data", "fills", 0), "side", "sz", "time"),
+    "gate": ("gate/public_liquidates_doc.json", ("result", 0), "size", "size", "time_ms"),  # side = size's sign
+    "bitget": ("bitget/liquidation_public_client.json", ("data", 0), "side", "amount", "ts"),
+    "deribit": ("deribit/trades_btc_perpetual_liquidation.json", ("params", "data", 0), "direction", "amount",
+                "timestamp"),
+    # bitmex: its liquidation rows carry no time (tests/unit/ingest/test_bitmex.py covers its bad values)
 }
 
 
