@@ -35,6 +35,11 @@ def _reply(channel: str, event: str, req_id: object = None, error: dict | None =
     return orjson.dumps(msg).decode()
 
 
+def on_headers(session: Session, headers: object) -> None:
+    """Fractional sizes only for clients that send `X-Gate-Size-Decimal: 1` (changelog 2025-12-09)."""
+    session.state["decimal"] = float(headers.get("X-Gate-Size-Decimal") == "1")  # type: ignore[attr-defined]
+
+
 def on_client_message(session: Session, text: str) -> list[str]:
     """futures.ping -> futures.pong; subscribe/unsubscribe -> status success, or error code 2 as Gate answers."""
     try:
@@ -81,6 +86,8 @@ def frame(session: Session, key: str, payload: dict) -> str | None:
     channel = key.partition(":")[0]
     if key not in session.streams and f"{channel}:!all" not in session.streams:
         return None
+    if not session.state.get("decimal"):  # legacy clients: integer sizes, fractions cut off as Gate does
+        payload = {**payload, "size": int(float(payload["size"]))}
     now = time.time()
     return orjson.dumps({"channel": channel, "event": "update", "time": int(now), "time_ms": int(now * 1000),
                          "result": [payload]}).decode()

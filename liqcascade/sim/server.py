@@ -136,6 +136,8 @@ class SimServer(FaultInjection):
         else:
             await ws.close(1008, "unknown path")
             return
+        if hasattr(venue, "on_headers") and ws.request is not None:  # e.g. Gate's X-Gate-Size-Decimal
+            venue.on_headers(session, ws.request.headers)
         sock = ws.transport.get_extra_info("socket")
         if sock is not None:  # bound kernel buffering too, so a slow reader shows up in its queue
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
