@@ -15,7 +15,8 @@ from liqcascade.sim.venues import SIM_PATHS, SIM_VENUES
 
 
 def test_every_venue_is_registered_with_its_path():
-    assert set(SIM_VENUES) == set(SIM_PATHS) == {"binance", "bybit", "okx", "hyperliquid"}
+    assert set(SIM_VENUES) == set(SIM_PATHS) == {"binance", "bybit", "okx", "hyperliquid",
+                                                 "gate", "bitget", "deribit", "bitmex"}
     for name, path in SIM_PATHS.items():
         if name != "binance":
             assert SIM_VENUES[name].open_session(path) is not None
