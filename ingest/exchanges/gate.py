@@ -49,7 +49,8 @@ CONTRACTS_URL = "https://api.gateio.ws/api/v4/futures/usdt/contracts"
 COMPLETENESS = "throttled"
 THROTTLED = True
 HEADERS = {"X-Gate-Size-Decimal": "1"}
-# Application ping (docs: `futures.ping` -> `futures.pong`); the server ignores the request time here.
+# Application ping (docs: `futures.ping` -> `futures.pong`). The runner sends KEEPALIVE verbatim, so the
+# request `time` is a constant; the docs' pong echoes nothing of it (unverified against the live server).
 KEEPALIVE: tuple[str, float] | None = ('{"time":0,"channel":"futures.ping"}', 15.0)
 STALE_AFTER_S = 30.0  # futures.trades on BTC_USDT never pauses this long on a live connection
 LIQUIDATES = "futures.public_liquidates"
