@@ -44,7 +44,7 @@ from analytics.state import (
 from analytics.windows import NS, parse_window
 from common import calibration
 from common.config import AnalyticsConfig
-from common.schema import LONG, SHORT, FeedStatus, Liquidation, MetricsSnapshot
+from common.schema import LONG, SHORT, FeedStatus, Liquidation, MetricsSnapshot, completeness_of
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +98,8 @@ class Engine:
             whale = self.cfg.whale_usd.get(liq.symbol, self.cfg.whale_usd_default)
             st = self.symbols[liq.symbol] = SymbolState(liq.symbol, self.layout, self.cfg.baseline_s,
                                                         whale, ts)
-        if liq.exchange not in self.feeds.venues or liq.throttled:
-            self.feeds.seen(liq.exchange, liq.throttled)
+        if liq.exchange not in self.feeds.venues:  # a venue's completeness does not change: read it once
+            self.feeds.seen(liq.exchange, completeness_of(liq.completeness, liq.throttled))
         if not st.update(liq.exchange, liq.side == LONG, ts, int(liq.ts_recv), usd, float(liq.price)):
             self.duplicates += 1
 
@@ -172,7 +172,7 @@ class Engine:
         risk, factors = combine_normalized(raw_scores, self._weights)
 
         known = sorted(set(venues) | set(self.feeds.venues))
-        feeds = {v: self.feeds.describe(v, now_ns) for v in known}  # (throttled, connected, stale)
+        feeds = {v: self.feeds.describe(v, now_ns) for v in known}  # (completeness, connected, stale)
         cnt_60s = t[g][0][CL] + t[g][0][CS]
         conf = confidence(cnt_60s, (now_ns - st.last_event_ns) / NS, self.feeds.coverage_of(feeds.values()))
         # Direction, velocity, ratio and sentence all read the velocity factor's window: the side named
@@ -199,10 +199,11 @@ class Engine:
         ref_secs = secs[r]
         by_venue = {v: usd / ref_secs for v, usd in zip(venues, m.venue_usd, strict=True)}
         venue_info = {}
-        for v, (throttled, connected, stale) in feeds.items():
+        for v, (completeness, connected, stale) in feeds.items():
             i = st.venues.get(v)
             venue_info[v] = {
-                "throttled": throttled, "connected": connected, "stale": stale,
+                "completeness": completeness, "throttled": completeness == "throttled",
+                "connected": connected, "stale": stale,
                 "usd_per_s": by_venue.get(v, 0.0),
                 "events": 0 if i is None else int(round(m.venue_events[i])),
             }

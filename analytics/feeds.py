@@ -1,11 +1,11 @@
-"""Each venue's feed state (connection, throttling, staleness) from FeedStatus messages and events."""
+"""Each venue's feed state (connection, completeness, staleness) from FeedStatus messages and events."""
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from common.config import AnalyticsConfig
-from common.schema import FeedStatus
+from common.schema import FeedStatus, completeness_of
 
 NS = 1_000_000_000
 
@@ -15,31 +15,38 @@ class VenueFeed:
     """What analytics knows of one venue's feed. `status_ns` 0: no FeedStatus seen (replay, tests)."""
 
     connected: bool = True
-    throttled: bool = False
+    completeness: str = "complete"
     status_ns: int = 0
     last_frame_ns: int = 0
+
+    @property
+    def throttled(self) -> bool:
+        return self.completeness == "throttled"
 
 
 class FeedBook:
     """Venue -> feed state, shared by all symbols of a shard.
 
-    Throttled venues (Binance, OKX: at most one event per symbol per second) undercount exactly when
-    a cascade intensifies, so they count less in venue coverage; a disconnected or stale venue counts
-    nothing. Without any FeedStatus (replay), a venue seen in the data is assumed connected.
+    A venue counts in venue coverage by what its feed shows (`completeness_weight`): throttled venues
+    (Binance, OKX, Aster: at most one event per symbol per second) undercount exactly when a cascade
+    intensifies, sampled ones (watched users' fills) see a subset, unknown ones cannot say; a
+    disconnected or stale venue counts nothing. Without any FeedStatus (replay), a venue seen in the
+    data is assumed connected.
     """
 
     def __init__(self, cfg: AnalyticsConfig) -> None:
         self.venues: dict[str, VenueFeed] = {}
         self.status_stale_ns = int(cfg.status_stale_s * NS)
         self.frame_stale_ns = int(cfg.frame_stale_s * NS)
-        self.throttled_weight = cfg.throttled_weight
+        # a config naming only some levels keeps the defaults of the others
+        self.weight = {**AnalyticsConfig().completeness_weight, **cfg.completeness_weight}
 
-    def seen(self, venue: str, throttled: bool) -> None:
+    def seen(self, venue: str, completeness: str) -> None:
         feed = self.venues.get(venue)
         if feed is None:
             feed = self.venues[venue] = VenueFeed()
-        if throttled:
-            feed.throttled = True
+        if completeness != "complete":
+            feed.completeness = completeness
 
     def update(self, st: FeedStatus) -> None:
         feed = self.venues.get(st.exchange)
@@ -48,7 +55,9 @@ class FeedBook:
         if st.ts < feed.status_ns:
             return  # an older status overtaken by a newer one
         feed.connected = bool(st.connected)
-        feed.throttled = feed.throttled or bool(st.throttled)
+        comp = completeness_of(st.completeness, bool(st.throttled))
+        if comp != "complete":
+            feed.completeness = comp
         feed.status_ns = int(st.ts)
         feed.last_frame_ns = max(feed.last_frame_ns, int(st.last_frame_ns))
 
@@ -61,20 +70,20 @@ class FeedBook:
             return True
         return feed.connected and feed.last_frame_ns > 0 and now - feed.last_frame_ns > self.frame_stale_ns
 
-    def describe(self, venue: str, now: int) -> tuple[bool, bool, bool]:
-        """(throttled, connected, stale) of a venue; unknown venues are unthrottled and connected."""
+    def describe(self, venue: str, now: int) -> tuple[str, bool, bool]:
+        """(completeness, connected, stale) of a venue; unknown venues are complete and connected."""
         feed = self.venues.get(venue) or VenueFeed()
-        return feed.throttled, feed.connected, self.stale(venue, now)
+        return feed.completeness, feed.connected, self.stale(venue, now)
 
     def coverage(self, venues: list[str], now: int) -> float:
-        """Mean quality over venues: 1 healthy, throttled_weight if throttled, 0 if down or stale."""
+        """Mean quality over venues: the completeness weight if healthy, 0 if down or stale."""
         return self.coverage_of([self.describe(venue, now) for venue in venues])
 
-    def coverage_of(self, described: Iterable[tuple[bool, bool, bool]]) -> float:
-        """`coverage` from venues already described as (throttled, connected, stale)."""
+    def coverage_of(self, described: Iterable[tuple[str, bool, bool]]) -> float:
+        """`coverage` from venues already described as (completeness, connected, stale)."""
         total, n = 0.0, 0
-        for throttled, connected, stale in described:
+        for completeness, connected, stale in described:
             n += 1
             if connected and not stale:
-                total += self.throttled_weight if throttled else 1.0
+                total += self.weight.get(completeness, 0.0)
         return total / n if n else 0.0

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from common.schema import Liquidation
+from common.schema import Liquidation, completeness_of
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +29,12 @@ def read_events(lines: Iterable[str | bytes]) -> Iterator[Liquidation | dict[str
                 yield d
                 continue
             ts_event = int(d["ts_event"])
+            comp = completeness_of(d.get("completeness", "complete"), bool(d.get("throttled")))
             yield Liquidation(
                 exchange=str(d["exchange"]), symbol=str(d["symbol"]),
                 native_symbol=str(d.get("native_symbol") or d["symbol"]), side=str(d["side"]),
                 price=float(d.get("price", 0.0)), qty=float(d.get("qty", 0.0)),
                 notional_usd=float(d["notional_usd"]), ts_event=ts_event,
-                ts_recv=int(d.get("ts_recv") or ts_event), throttled=bool(d.get("throttled", False)))
+                ts_recv=int(d.get("ts_recv") or ts_event), throttled=comp == "throttled", completeness=comp)
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("replay: skipped line %d (%s): %.120r", n, exc, line)

@@ -75,7 +75,9 @@ class AnalyticsConfig:
         "velocity": 0.35, "acceleration": 0.15, "jerk": 0.05,
         "concentration": 0.10, "correlation": 0.15, "one_sided": 0.20,
     })
-    throttled_weight: float = 0.6  # a throttled venue's share in venue coverage (confidence)
+    # A venue's share in venue coverage (confidence) by what its feed shows (common.schema.COMPLETENESS_LEVELS)
+    completeness_weight: dict[str, float] = field(default_factory=lambda: {
+        "complete": 1.0, "throttled": 0.6, "sampled": 0.4, "unknown": 0.5})
     status_stale_s: float = 10.0  # no FeedStatus from a venue for this long: its feed is stale
     frame_stale_s: float = 120.0  # no frame at all on a connected venue for this long: stale
     # Dollar gates (analytics/gates.py): ALERT, CRITICAL, EXTREME need this much USD of the named side

@@ -39,11 +39,12 @@ POSITIVE = frozenset({
     "analytics.usd_gate_seconds", "analytics.usd_gates", "analytics.saturated_ratio",
 })
 FRACTION = frozenset({
-    "analytics.throttled_weight", "signals.exit_gap", "signals.regime_hysteresis",
+    "analytics.completeness_weight", "signals.exit_gap", "signals.regime_hysteresis",
     "signals.unknown_regime_confidence", "signals.degraded_venue_confidence", "signals.enter",
 })
 # dict keys fixed by the code: a key not in the default is a typo, not a new entry.
-FIXED_KEYS = frozenset({"analytics.weights", "signals.enter", "signals.regime_multipliers"})
+FIXED_KEYS = frozenset({
+    "analytics.weights", "analytics.completeness_weight", "signals.enter", "signals.regime_multipliers"})
 SYMBOL_KEYED = frozenset({"analytics.whale_usd", "analytics.floor_usd_per_s", "analytics.usd_gates"})
 
 _WINDOW = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)$")

@@ -17,6 +17,21 @@ PRICE_RANGE = (1e-12, 1e9)  # USD per coin
 QTY_RANGE = (1e-12, 1e15)  # coins
 NOTIONAL_RANGE = (1e-9, 1e10)  # USD
 
+# What a venue's feed shows of its liquidations: every one (complete), at most one per symbol per second
+# (throttled: a lower bound that censors exactly when a cascade intensifies), a subset such as watched
+# users' fills (sampled), or nobody says (unknown).
+COMPLETENESS_LEVELS = ("complete", "throttled", "sampled", "unknown")
+
+
+
+def completeness_of(completeness: str, throttled: bool) -> str:
+    """A message's completeness; an older sender or file gave only `throttled` (completeness defaulted to
+    complete). ValueError for a word that is not a completeness level."""
+    if completeness not in COMPLETENESS_LEVELS:
+        raise ValueError(f"completeness {completeness!r:.40} is not one of {', '.join(COMPLETENESS_LEVELS)}")
+    return "throttled" if throttled and completeness == "complete" else completeness
+
+
 LEVELS = ("NONE", "WATCH", "ALERT", "CRITICAL", "EXTREME")
 LEVEL_RANK = {name: rank for rank, name in enumerate(LEVELS)}
 
@@ -32,7 +47,8 @@ class Liquidation(NamedTuple):
 
     `side` is the side of the *position* that was liquidated. `qty` is in base-asset units
     (contracts and 1000x multipliers already applied); `notional_usd` = qty * price.
-    `throttled` tells analytics the venue sends at most one event per symbol per second.
+    `completeness` is what the venue's feed shows of its liquidations (COMPLETENESS_LEVELS); `throttled`
+    (completeness == "throttled": at most one event per symbol per second) stays for existing consumers.
     """
 
     exchange: str
@@ -45,6 +61,7 @@ class Liquidation(NamedTuple):
     ts_event: int
     ts_recv: int
     throttled: bool = False
+    completeness: str = "complete"
 
 
 class PriceTick(NamedTuple):
@@ -73,6 +90,7 @@ class FeedStatus(NamedTuple):
     attempts: int = 0  # connection attempts; with `failures`, what "0 reconnects" cannot say while offline
     failures: int = 0  # attempts that did not connect
     ts_clamped: int = 0  # events whose exchange time was implausible and replaced by receive time
+    completeness: str = "complete"  # the venue's COMPLETENESS (an older sender: derived from `throttled`)
 
 
 Liquidation.KIND = "liquidation"  # type: ignore[attr-defined]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from common.logs import clip
-from common.schema import LEVELS, LONG, NOTIONAL_RANGE, PRICE_RANGE, QTY_RANGE, SHORT
+from common.schema import COMPLETENESS_LEVELS, LEVELS, LONG, NOTIONAL_RANGE, PRICE_RANGE, QTY_RANGE, SHORT
 
 Check = Callable[[Any], bool]
 
@@ -35,6 +35,7 @@ EPS = 1e-9
 _NUM = (float, int)
 _SIDES = frozenset((LONG, SHORT))
 _LEVELS = frozenset(LEVELS)
+_COMPLETENESS = frozenset(COMPLETENESS_LEVELS)
 
 
 # -- field checks (each returns True when the value is acceptable) ---------------------------------
@@ -144,14 +145,14 @@ SPECS: dict[str, tuple[tuple[str, Check], ...]] = {
         ("exchange", text(MAX_NAME)), ("symbol", text(MAX_SYMBOL)), ("native_symbol", text(MAX_SYMBOL)),
         ("side", one_of(_SIDES)), ("price", number(MIN_PRICE, MAX_PRICE)), ("qty", number(MIN_QTY, MAX_QTY)),
         ("notional_usd", number(MIN_USD, MAX_USD)), ("ts_event", _ts), ("ts_recv", _ts),
-        ("throttled", boolean)),
+        ("throttled", boolean), ("completeness", one_of(_COMPLETENESS))),
     "price": (
         ("exchange", text(MAX_NAME)), ("symbol", text(MAX_SYMBOL)), ("price", number(MIN_PRICE, MAX_PRICE)),
         ("qty", number(0.0, MAX_QTY)), ("ts_event", _ts), ("ts_recv", _ts)),
     "status": (
         ("exchange", text(MAX_NAME)), ("connected", boolean), ("throttled", boolean), ("reconnects", _ts),
         ("frames", _ts), ("bad_frames", _ts), ("events", _ts), ("last_frame_ns", _ts), ("ts", _ts),
-        ("attempts", _ts), ("failures", _ts), ("ts_clamped", _ts)),
+        ("attempts", _ts), ("failures", _ts), ("ts_clamped", _ts), ("completeness", one_of(_COMPLETENESS))),
     "metrics": (
         ("symbol", text(MAX_SYMBOL)), ("ts", _ts), ("velocity_usd_per_s", _rate),
         ("acceleration_usd_per_s2", _rate), ("jerk_usd_per_s3", _rate),
@@ -187,16 +188,17 @@ def reason(kind: str, row: Any) -> str | None:
 
 
 def _liquidation_ok(row: Any) -> bool:
-    """The hot path: the `liquidation` spec unrolled into one expression (a full 10-field row)."""
-    if type(row) is not list or len(row) != 10:
+    """The hot path: the `liquidation` spec unrolled into one expression (a full 11-field row)."""
+    if type(row) is not list or len(row) != 11:
         return False
-    ex, sym, nat, side, price, qty, usd, tse, tsr, thr = row
+    ex, sym, nat, side, price, qty, usd, tse, tsr, thr, comp = row
     return (type(ex) is str and 0 < len(ex) <= MAX_NAME and type(sym) is str and 0 < len(sym) <= MAX_SYMBOL
             and type(nat) is str and 0 < len(nat) <= MAX_SYMBOL and (side == LONG or side == SHORT)
             and type(price) in _NUM and MIN_PRICE <= price <= MAX_PRICE
             and type(qty) in _NUM and MIN_QTY <= qty <= MAX_QTY and type(usd) in _NUM and MIN_USD <= usd <= MAX_USD
             and type(tse) is int and 0 <= tse <= TS_MAX
-            and type(tsr) is int and 0 <= tsr <= TS_MAX and type(thr) is bool)
+            and type(tsr) is int and 0 <= tsr <= TS_MAX and type(thr) is bool
+            and type(comp) is str and comp in _COMPLETENESS)
 
 
 def _price_ok(row: Any) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import stat
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -28,9 +29,12 @@ def newest_file(root: Path) -> Path | None:
         for name in files:
             path = os.path.join(dirpath, name)
             try:
-                key = (os.stat(path).st_mtime, path)
+                st = os.stat(path)
             except OSError:
                 continue
+            if not stat.S_ISREG(st.st_mode):  # a socket or FIFO beside the fills (an ipc endpoint) is no block file
+                continue
+            key = (st.st_mtime, path)
             newest = key if newest is None or key > newest else newest
     return Path(newest[1]) if newest else None
 

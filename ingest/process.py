@@ -187,9 +187,10 @@ class Ingester:
 
     def status(self, connected: bool) -> FeedStatus:
         st = self.conn.state
-        return FeedStatus(self.venue.NAME, connected, self.venue.THROTTLED, st.reconnects, st.frames,
+        comp = self.venue.COMPLETENESS
+        return FeedStatus(self.venue.NAME, connected, comp == "throttled", st.reconnects, st.frames,
                           self.bad_frames, self.events, st.last_frame_ns, self.clock(),
-                          st.attempts, st.failures, self.parser.ts_clamped)
+                          st.attempts, st.failures, self.parser.ts_clamped, comp)
 
     async def _send_status(self, connected: bool) -> None:
         msg = [self.status(connected)]

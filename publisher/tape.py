@@ -12,7 +12,7 @@ import redis
 from common import topics
 from common.config import Config
 from common.lifecycle import StopFlag
-from common.schema import LONG, Liquidation
+from common.schema import LONG, Liquidation, completeness_of
 from publisher.redis_sink.contract import LIQUIDATIONS as STREAM
 from publisher.tail import pub_messages
 
@@ -43,7 +43,8 @@ def from_fields(fields: dict[bytes, bytes]) -> Liquidation:
     """A stream entry back into the schema's type."""
     f = {k.decode(): v.decode() for k, v in fields.items()}
     return Liquidation(f["exchange"], f["symbol"], f["native_symbol"], f["side"], float(f["price"]), float(f["qty"]),
-                       float(f["notional_usd"]), int(f["ts_event"]), int(f["ts_recv"]), f["throttled"] == "1")
+                       float(f["notional_usd"]), int(f["ts_event"]), int(f["ts_recv"]), f["throttled"] == "1",
+                       completeness_of(f.get("completeness", "complete"), f["throttled"] == "1"))
 
 
 def base_asset(symbol: str) -> str:

@@ -7,7 +7,17 @@ from typing import Any
 
 from common import calibration
 from common.config import Config
-from common.schema import LEVELS, LONG, SHORT, FeedStatus, MetricsSnapshot, PriceTick, Regime, Signal
+from common.schema import (
+    LEVELS,
+    LONG,
+    SHORT,
+    FeedStatus,
+    MetricsSnapshot,
+    PriceTick,
+    Regime,
+    Signal,
+    completeness_of,
+)
 from signals.levels import NS, TOP, LevelMachine, LevelState, market_target
 from signals.price_feed import PriceFeed
 from signals.regime import UNKNOWN, RegimeDetector
@@ -186,8 +196,9 @@ class SignalGenerator:
         venues: dict[str, dict[str, Any]] = snap.extra.get("venues") or {}
         contributing = sorted(v for v, d in venues.items() if d.get("events") or d.get("usd_per_s")) \
             or sorted(v for v, usd in snap.by_venue.items() if usd)
-        throttled = [v for v in contributing if venues.get(v, {}).get("throttled")
-                     or (v in self.feeds and self.feeds[v].throttled)]
+        completeness = {v: self._completeness(v, venues.get(v, {})) for v in contributing}
+        throttled = [v for v in contributing if completeness[v] == "throttled"]
+        partial = [v for v in contributing if completeness[v] in ("sampled", "unknown")]
         stale = {v for v, d in venues.items() if d.get("stale")}
         disconnected = {v for v, d in venues.items() if d.get("connected") is False}
         feeds = {}
@@ -200,11 +211,21 @@ class SignalGenerator:
                 stale.add(v)
         degraded = stale | disconnected
         quality = ("degraded" if degraded else "unknown" if not contributing
-                   else "throttled" if throttled else "complete")
-        return {"venues": contributing, "complete": [v for v in contributing if v not in throttled],
-                "throttled": throttled, "stale": sorted(stale), "disconnected": sorted(disconnected),
+                   else "partial" if partial else "throttled" if throttled else "complete")
+        return {"venues": contributing, "complete": [v for v in contributing if completeness[v] == "complete"],
+                "throttled": throttled, "partial": partial, "completeness": completeness,
+                "stale": sorted(stale), "disconnected": sorted(disconnected),
                 "degraded_count": len(degraded), "quality": quality,
                 "price": self.detector.price_state(now_ns), "feeds": feeds}
+
+    def _completeness(self, venue: str, snap_info: dict[str, Any]) -> str:
+        """What a venue's feed shows: the snapshot's word, else its last FeedStatus (an older sender: `throttled`)."""
+        st = self.feeds.get(venue)
+        if "completeness" in snap_info:
+            return str(snap_info["completeness"])
+        if snap_info.get("throttled"):
+            return "throttled"
+        return completeness_of(st.completeness, st.throttled) if st is not None else "complete"
 
     def _signal(self, sym: str, st: LevelState, prev: int, now_ns: int, *, heartbeat: bool = False,
                 stale: bool = False) -> Signal:

@@ -100,11 +100,13 @@ def _out_of_range(**values: float) -> BadFrame:
 
 
 def liquidation(exchange: str, symbol: str, native: str, side: str, price: float, qty: float, notional: float,
-                ts_event: int, ts_recv: int, throttled: bool) -> Liquidation:
-    """The one Liquidation constructor for parsers: per-coin price, qty and USD notional range-checked."""
+                ts_event: int, ts_recv: int, completeness: str) -> Liquidation:
+    """The one Liquidation constructor for parsers: per-coin price, qty and USD notional range-checked;
+    `completeness` is the venue module's COMPLETENESS."""
     if not (_P0 <= price <= _P1 and _Q0 <= qty <= _Q1 and _N0 <= notional <= _N1):  # one test on the hot path
         raise _out_of_range(price=price, qty=qty, notional=notional)
-    return Liquidation(exchange, symbol, native, side, price, qty, notional, ts_event, ts_recv, throttled)
+    return Liquidation(exchange, symbol, native, side, price, qty, notional, ts_event, ts_recv,
+                       completeness == "throttled", completeness)
 
 
 def price_tick(exchange: str, symbol: str, price: float, qty: float, ts_event: int, ts_recv: int) -> PriceTick:

@@ -29,7 +29,7 @@ from ingest.symbols import from_concatenated
 
 NAME = "binance"
 URL = "wss://fstream.binance.com/market"
-THROTTLED = True
+COMPLETENESS = "throttled"  # at most one liquidation per symbol per second
 KEEPALIVE: tuple[str, float] | None = None  # the server pings every 3 min; the library answers
 STALE_AFTER_S = 30.0  # aggTrade on BTC never pauses this long on a live connection
 MAX_CONNECTION_S = 23.5 * 3600  # Binance closes at 24 h; rotate before
@@ -78,7 +78,7 @@ def _liquidation(data: dict[str, Any], ts_recv_ns: int) -> Liquidation:
     ap = o.get("ap")
     price = positive(o.get("p") if ap in (None, "0", "0.0", "0.00") else ap, "price")
     return liquidation(NAME, symbol, native, side, price / mult, qty * mult, qty * price,
-                       ms_to_ns(o.get("T"), "T"), ts_recv_ns, THROTTLED)
+                       ms_to_ns(o.get("T"), "T"), ts_recv_ns, COMPLETENESS)
 
 
 def _agg_trade(data: dict[str, Any], ts_recv_ns: int) -> PriceTick:

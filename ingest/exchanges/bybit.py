@@ -39,7 +39,7 @@ from ingest.symbols import from_concatenated
 
 NAME = "bybit"
 URL = "wss://stream.bybit.com/v5/public/linear"
-THROTTLED = False
+COMPLETENESS = "complete"  # every liquidation
 KEEPALIVE: tuple[str, float] | None = ('{"op":"ping"}', 20.0)  # docs: ping every 20 s
 STALE_AFTER_S = 30.0  # publicTrade.BTCUSDT never pauses this long on a live connection
 MAX_ARGS_PER_REQUEST = 10
@@ -140,7 +140,7 @@ def _liquidation(item: dict[str, Any], ts_recv_ns: int) -> Liquidation:
     qty = positive(item.get("v"), "v")
     price = positive(item.get("p"), "p")
     return liquidation(NAME, symbol, str(native), side, price / mult, qty * mult, qty * price,
-                       ms_to_ns(item.get("T"), "T"), ts_recv_ns, THROTTLED)
+                       ms_to_ns(item.get("T"), "T"), ts_recv_ns, COMPLETENESS)
 
 
 def _trade(item: dict[str, Any], ts_recv_ns: int) -> PriceTick:

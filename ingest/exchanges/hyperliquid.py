@@ -48,7 +48,7 @@ from ingest.symbols import from_hyperliquid
 
 NAME = "hyperliquid"
 URL = "wss://api.hyperliquid.xyz/ws"
-THROTTLED = False
+COMPLETENESS = "sampled"  # the fills of watched users only
 KEEPALIVE: tuple[str, float] | None = ('{"method":"ping"}', 50.0)  # server closes after ~60 s silence
 STALE_AFTER_S = 60.0  # BTC trades are continuous; pongs do not count as data
 MAX_USERS = 10  # per-IP limit on unique users across user subscriptions
@@ -203,7 +203,7 @@ def fill_to_liquidation(fill: dict[str, Any], owner: str | None,
         raise BadFrame(f"fill without a tid or hash: {match_id!r:.40}")
     key: FillKey = (str(match_id), liquidated, native)
     return key, liquidation(NAME, symbol, native, side, price / mult, qty * mult, qty * price,
-                            ms_to_ns(fill.get("time"), "time"), ts_recv_ns, THROTTLED)
+                            ms_to_ns(fill.get("time"), "time"), ts_recv_ns, COMPLETENESS)
 
 
 def _trade(t: Any, ts_recv_ns: int) -> PriceTick:

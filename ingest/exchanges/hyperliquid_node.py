@@ -15,7 +15,7 @@ from ingest.hyperliquid_fills import AdlCounter, parse_line
 log = logging.getLogger(__name__)
 
 NAME = "hyperliquid"
-THROTTLED = False
+COMPLETENESS = "complete"  # every liquidation
 
 deduper = FillDeduper()
 adl = AdlCounter()

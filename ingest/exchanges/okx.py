@@ -44,7 +44,7 @@ from ingest.symbols import from_okx
 
 NAME = "okx"
 URL = "wss://ws.okx.com/ws/v5/public"  # port 8443 retired 2026-10-31 (OKX changelog)
-THROTTLED = True
+COMPLETENESS = "throttled"  # at most one liquidation per symbol per second
 KEEPALIVE: tuple[str, float] | None = ("ping", 25.0)  # server drops after 30 s without traffic
 STALE_AFTER_S = 30.0  # trades on BTC-USDT-SWAP never pause this long on a live connection
 NOTICE_RECONNECT = "64008"  # "The connection will soon be closed for a service upgrade."
@@ -191,7 +191,7 @@ def _liquidation(d: dict[str, Any], native: str, symbol: str, spec: Instrument,
     price = positive(d.get("bkPx"), "bkPx")
     qty, notional = _size(positive(d.get("sz"), "sz"), price, spec)
     return liquidation(NAME, symbol, native, side, price, qty, notional,
-                       ms_to_ns(d.get("ts"), "ts"), ts_recv_ns, THROTTLED)
+                       ms_to_ns(d.get("ts"), "ts"), ts_recv_ns, COMPLETENESS)
 
 
 def _trade(item: dict[str, Any], ts_recv_ns: int) -> PriceTick:

@@ -13,7 +13,17 @@ import orjson
 from analytics.engine import Engine
 from common.config import Config
 from common.input_files import read_lines
-from common.schema import LEVEL_RANK, LEVELS, FeedStatus, Liquidation, MetricsSnapshot, PriceTick, Signal, as_dict
+from common.schema import (
+    LEVEL_RANK,
+    LEVELS,
+    FeedStatus,
+    Liquidation,
+    MetricsSnapshot,
+    PriceTick,
+    Signal,
+    as_dict,
+    completeness_of,
+)
 from ingest.commands import normalize_recorded
 from ingest.dedupe import Deduper
 from ingest.exchanges.hyperliquid import FillDeduper
@@ -45,10 +55,11 @@ def to_message(d: dict[str, Any]) -> Message | None:
     kind = d.get("type")
     if kind == "liquidation":
         ts = int(d["ts_event"])
+        comp = completeness_of(d.get("completeness", "complete"), bool(d.get("throttled")))
         return Liquidation(exchange=d["exchange"], symbol=d["symbol"], native_symbol=d.get("native_symbol", ""),
                            side=d["side"], price=float(d["price"]), qty=float(d["qty"]),
                            notional_usd=float(d["notional_usd"]), ts_event=ts, ts_recv=int(d.get("ts_recv") or ts),
-                           throttled=bool(d.get("throttled", False)))
+                           throttled=comp == "throttled", completeness=comp)
     if kind == "price":
         ts = int(d["ts_event"])
         return PriceTick(exchange=d.get("exchange", ""), symbol=d["symbol"], price=float(d["price"]),
@@ -58,7 +69,8 @@ def to_message(d: dict[str, Any]) -> Message | None:
                           throttled=bool(d.get("throttled", False)), reconnects=int(d.get("reconnects", 0)),
                           frames=int(d.get("frames", 0)), bad_frames=int(d.get("bad_frames", 0)),
                           events=int(d.get("events", 0)), last_frame_ns=int(d.get("last_frame_ns", 0)),
-                          ts=int(d["ts"]))
+                          ts=int(d["ts"]), completeness=completeness_of(d.get("completeness", "complete"),
+                                                                         bool(d.get("throttled"))))
     return None
 
 

@@ -22,8 +22,8 @@ def stored_liquidations(db: Backend, f: q.Filter) -> Iterator[Liquidation]:
     where, params = f.where("ts_event")
     for rows in db.iter_query(f"SELECT {_FIELDS} FROM liquidations WHERE {where} ORDER BY ts_event, dedupe_key",
                               params):
-        for r in rows:
-            yield Liquidation(*r)
+        for r in rows:  # the store keeps `throttled`, not the completeness word (sampled/unknown read as complete)
+            yield Liquidation(*r, "throttled" if r[-1] else "complete")
 
 
 def replay_store(cfg: Config, since: str, until: str, symbols: tuple[str, ...] = ()) -> Replay:

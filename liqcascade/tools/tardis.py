@@ -136,4 +136,5 @@ def to_liquidation(row: list[str], table: dict[str, Venue]) -> Liquidation:
     if pos_side is None:
         raise BadRow(f"bad side {side!r} (buy or sell)")
     symbol, qty, usd = venue.convert(native, price, amount)
-    return Liquidation(venue.name, symbol, native, pos_side, usd / qty, qty, usd, ts_ns, recv_ns, venue.throttled)
+    return Liquidation(venue.name, symbol, native, pos_side, usd / qty, qty, usd, ts_ns, recv_ns, venue.throttled,
+                       "throttled" if venue.throttled else "complete")

@@ -7,7 +7,7 @@ from typing import Any
 
 from common import topics
 from common.config import Config
-from common.schema import LONG, FeedStatus, Liquidation, PriceTick, Regime, Signal, as_dict
+from common.schema import LONG, FeedStatus, Liquidation, PriceTick, Regime, Signal, as_dict, completeness_of
 
 NS = 1_000_000_000
 MINUTE_NS = 60 * NS
@@ -32,7 +32,8 @@ class Minute:
 
 def liq_row(liq: Liquidation) -> dict[str, Any]:
     return {"ts": liq.ts_event // 1_000_000, "exchange": liq.exchange, "symbol": liq.symbol, "side": liq.side,
-            "price": liq.price, "qty": liq.qty, "usd": round(liq.notional_usd, 2), "throttled": liq.throttled}
+            "price": liq.price, "qty": liq.qty, "usd": round(liq.notional_usd, 2), "throttled": liq.throttled,
+            "completeness": liq.completeness}
 
 
 def signal_row(sig: Signal) -> dict[str, Any]:
@@ -181,7 +182,7 @@ class DashboardState:
         return out
 
     def venues(self, now_ns: int) -> dict[str, Any]:
-        """Per venue: the last hour's flow and the feed's state (connected, throttled/complete, stale)."""
+        """Per venue: the last hour's flow and the feed's state (connected, completeness, stale)."""
         first = now_ns // MINUTE_NS - 59
         out: dict[str, Any] = {}
         for idx, b in self.minutes.items():
@@ -196,7 +197,8 @@ class DashboardState:
             v = out.setdefault(venue, {"long_usd": 0.0, "short_usd": 0.0, "count": 0})
             stale = now_ns - self.feed_seen_ns[venue] > stale_ns
             v.update(connected=bool(st["connected"]) and not stale, stale=stale,
-                     feed="throttled" if st["throttled"] else "complete", reconnects=st["reconnects"],
+                     feed=completeness_of(st.get("completeness", "complete"), bool(st["throttled"])),
+                     reconnects=st["reconnects"],
                      frames=st["frames"], bad_frames=st["bad_frames"], events=st["events"],
                      last_frame_age_s=(st["ts"] - st["last_frame_ns"]) / NS if st["last_frame_ns"] else None)
         return out

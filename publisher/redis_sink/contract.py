@@ -62,7 +62,7 @@ def regime_json(reg: Regime) -> bytes:
 
 
 def liquidation_fields(liq: Liquidation) -> dict[str, str | int | float]:
-    """A tape entry: the schema's fields as stream fields (`throttled` as 1 or 0)."""
+    """A tape entry: the schema's fields as stream fields (`throttled` as 1 or 0, `completeness` a word)."""
     d: dict[str, str | int | float] = liq._asdict()
     d["throttled"] = int(liq.throttled)
     return d

@@ -140,7 +140,8 @@ def test_tail_liquidations_from_the_redis_stream(tmp_path):
     redis_server = RedisServer().start()
     config = write_config(tmp_path, redis_server.url)
     sink = RedisSink(RedisConfig(url=redis_server.url))
-    big = Liquidation("okx", "ETHUSDT", "ETH-USDT-SWAP", "short", 3012.5, 200.0, 602_500.0, 10**18, 10**18, True)
+    big = Liquidation("okx", "ETHUSDT", "ETH-USDT-SWAP", "short", 3012.5, 200.0, 602_500.0, 10**18, 10**18, True,
+                     "throttled")
     proc = subprocess.Popen([sys.executable, "-m", "liqcascade", "tail", "--liquidations", "--json"], cwd=REPO,
                             env=child_env(config), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     out = OutputCollector(proc)

@@ -11,7 +11,7 @@ from common.validate import bad_rows
 from common.wire import decode, encode
 
 T = 1_700_000_000_000_000_000
-LIQ = Liquidation("binance", "BTCUSDT", "BTCUSDT", "long", 60000.0, 0.5, 30000.0, T, T + 1, True)
+LIQ = Liquidation("binance", "BTCUSDT", "BTCUSDT", "long", 60000.0, 0.5, 30000.0, T, T + 1, True, "throttled")
 SNAP = MetricsSnapshot("BTCUSDT", T, {"10s": 1.5}, {"10s": -0.1}, {"10s": 0.0}, {"10s": 2.0}, {"binance": 1.5},
                        0.8, 2, 0.6, 0.7, "long", {"velocity": {"raw": 1.0, "score": 0.5, "weight": 0.35,
                                                                "contribution": 0.175}},
@@ -43,6 +43,8 @@ def body(kind: str, rows: list) -> list[bytes]:
     (LIQ, {"side": "sideways"}, "side"),
     (LIQ, {"symbol": "X" * 5_000_000}, "symbol"),
     (LIQ, {"throttled": 1}, "throttled"),
+    (LIQ, {"completeness": "mostly"}, "completeness"),
+    (LIQ, {"completeness": ["complete"]}, "completeness"),
     (SNAP, {"risk": "0.9"}, "risk"),
     (SNAP, {"risk": 1.5}, "risk"),
     (SNAP, {"ts": math.nan}, "ts"),
@@ -66,6 +68,11 @@ def test_a_bad_field_drops_its_row_and_names_the_field(msg, change, field):
     assert msgs == [msg, msg]  # the batch's good rows pass
     assert len(rejected) == 1 and rejected[0].startswith(f"{msg.KIND}.{field}:")
     assert len(rejected[0]) < 200  # the value is clipped, never logged in full
+
+
+def test_a_row_from_an_older_sender_without_completeness_still_decodes():
+    _, _, _, msgs = decode(body("liquidation", [row(LIQ)[:10]]))
+    assert msgs == [LIQ._replace(completeness="complete")]
 
 
 def test_rows_of_the_wrong_shape_are_dropped_not_fatal():

@@ -129,7 +129,8 @@ def test_confidence_falls_with_a_disconnected_venue_and_counts_throttled_less():
                                  bad_frames=0, events=0, last_frame_ns=0, ts=at(20)))
     snap = eng.snapshot("BTCUSDT", at(20))
     assert snap.confidence == pytest.approx(confidence(40, 1.0, (1.0 + 0.6 + 0.0) / 3))
-    assert snap.extra["venues"]["okx"] == {"throttled": True, "connected": False, "stale": False,
+    assert snap.extra["venues"]["okx"] == {"completeness": "throttled", "throttled": True, "connected": False,
+                                           "stale": False,
                                            "usd_per_s": 0.0, "events": 0}
     assert snap.extra["venues"]["binance"]["throttled"] is True
     # statuses stop coming from okx: stale after status_stale_s

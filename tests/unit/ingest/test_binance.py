@@ -14,7 +14,7 @@ RECV = 123
 def test_sell_is_a_long_liquidated_qty_is_z_price_is_ap_time_is_order_T():
     (ev,) = binance.parse(fixture_text("binance/force_order_combined_iotx.json"), RECV)
     assert ev == Liquidation("binance", "IOTXUSDT", "IOTXUSDT", "long", 0.06669, 3661.0,
-                             pytest.approx(3661 * 0.06669), 1634653599180 * 1_000_000, RECV, True)
+                             pytest.approx(3661 * 0.06669), 1634653599180 * 1_000_000, RECV, True, "throttled")
 
 
 def test_raw_mode_frames_parse_like_combined_ones():

@@ -124,6 +124,6 @@ def test_empty_symbols_subscribe_the_documented_default_list() -> None:
 
 
 def test_module_constants() -> None:
-    assert bybit.THROTTLED is False
+    assert bybit.COMPLETENESS == "complete"
     assert bybit.KEEPALIVE == ('{"op":"ping"}', 20.0)
     assert bybit.url(bybit.URL, (), "BTCUSDT") == "wss://stream.bybit.com/v5/public/linear"

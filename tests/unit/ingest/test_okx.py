@@ -169,7 +169,7 @@ def test_subscribe_liquidations_of_all_swaps_and_btc_trades() -> None:
     [msg] = okx.subscribe_messages(("ETHUSDT",), "BTCUSDT")
     assert orjson.loads(msg)["args"] == [{"channel": "liquidation-orders", "instType": "SWAP"},
                                          {"channel": "trades", "instId": "BTC-USDT-SWAP"}]
-    assert okx.KEEPALIVE == ("ping", 25.0) and okx.THROTTLED is True
+    assert okx.KEEPALIVE == ("ping", 25.0) and okx.COMPLETENESS == "throttled"
 
 
 # --- okx_instruments -------------------------------------------------------------------------

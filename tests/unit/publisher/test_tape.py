@@ -33,6 +33,7 @@ def test_base_asset_strips_the_quote():
 
 
 def test_stream_entry_round_trips_every_schema_field():
-    liq = Liquidation("bybit", "PEPEUSDT", "1000PEPEUSDT", "short", 1.234e-05, 1e9, 12_340.0, 10**18, 10**18 + 5, True)
+    liq = Liquidation("bybit", "PEPEUSDT", "1000PEPEUSDT", "short", 1.234e-05, 1e9, 12_340.0, 10**18, 10**18 + 5, True,
+                      "throttled")
     fields = {k.encode(): str(v).encode() for k, v in liquidation_fields(liq).items()}  # as Redis returns them
     assert from_fields(fields) == liq

@@ -98,6 +98,16 @@ def test_signal_carries_stages_components_and_data_quality():
     assert "ETHUSDT ALERT" in s.explanation and s.direction == "long"
 
 
+def test_data_quality_names_each_venues_completeness_and_a_sampled_one_makes_it_partial():
+    gen = SignalGenerator(gconfig())
+    gen.on_status(FeedStatus(exchange="bybit", connected=True, throttled=False, reconnects=0, frames=1,
+                             bad_frames=0, events=1, last_frame_ns=10 * NS, ts=10 * NS, completeness="sampled"))
+    s = gen.on_metrics(snap(0.6, 10), 10 * NS + 7)[0]
+    assert s.data_quality["completeness"] == {"binance": "throttled", "bybit": "sampled"}
+    assert s.data_quality["partial"] == ["bybit"] and s.data_quality["complete"] == []
+    assert s.data_quality["quality"] == "partial"
+
+
 def test_whale_guard_caps_few_events_at_watch():
     gen = SignalGenerator(gconfig())
     s = gen.on_metrics(snap(0.95, 1, events_10s=1), NS)
