@@ -42,7 +42,6 @@ from ingest.symbols import from_concatenated
 NAME = "bitget"
 URL = "wss://ws.bitget.com/v2/ws/public"
 COMPLETENESS = "unknown"
-THROTTLED = False
 KEEPALIVE: tuple[str, float] | None = ("ping", 25.0)  # docs: string "ping" every 30 s -> "pong"
 STALE_AFTER_S = 30.0  # BTCUSDT trades never pause this long on a live connection
 INST_TYPE = "USDT-FUTURES"
@@ -118,7 +117,7 @@ def _liquidation(item: dict[str, Any], arg: dict[str, Any], ts_recv_ns: int) -> 
     price = positive(_first(item, _PRICE), "price")
     qty = positive(_first(item, _SIZE), "amount")
     return liquidation(NAME, symbol, str(native), side, price / mult, qty * mult, qty * price,
-                       ms_to_ns(_first(item, _TIME), "ts"), ts_recv_ns, THROTTLED)
+                       ms_to_ns(_first(item, _TIME), "ts"), ts_recv_ns, COMPLETENESS)
 
 
 def _trade(item: dict[str, Any], arg: dict[str, Any], ts_recv_ns: int) -> PriceTick:

@@ -48,7 +48,6 @@ NAME = "bitmex"
 URL = "wss://ws.bitmex.com/realtime"
 CONTRACTS_URL = "https://www.bitmex.com/api/v1/instrument/active"
 COMPLETENESS = "complete"
-THROTTLED = False
 KEEPALIVE: tuple[str, float] | None = ("ping", 10.0)  # docs: text "ping" -> "pong"
 STALE_AFTER_S = 30.0  # trade:XBTUSD never pauses this long on a live connection
 
@@ -163,7 +162,7 @@ def _liquidation(item: dict[str, Any], ts_recv_ns: int) -> Liquidation | None:
         return None  # dated futures (XBTZ26, TRXZ19) share the table: not perpetuals, not bad
     side = lookup(_SIDE, item.get("side"), "side")
     native, symbol, price, qty, notional = _sized(item, "leavesQty")
-    return liquidation(NAME, symbol, native, side, price, qty, notional, ts_recv_ns, ts_recv_ns, THROTTLED)
+    return liquidation(NAME, symbol, native, side, price, qty, notional, ts_recv_ns, ts_recv_ns, COMPLETENESS)
 
 
 def _trade(item: dict[str, Any], ts_recv_ns: int) -> PriceTick:

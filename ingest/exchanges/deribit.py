@@ -51,7 +51,6 @@ from ingest.symbols import from_deribit
 NAME = "deribit"
 URL = "wss://www.deribit.com/ws/api/v2"
 COMPLETENESS = "complete"
-THROTTLED = False
 KEEPALIVE: tuple[str, float] | None = None  # server-driven: set_heartbeat + `reply` to test_request
 HEARTBEAT_S = 10  # public/set_heartbeat interval (minimum 10 s)
 STALE_AFTER_S = 30.0  # heartbeats every 10 s and BTC-PERPETUAL trades keep a live connection busy
@@ -156,7 +155,7 @@ def _trade(item: dict[str, Any], ts_recv_ns: int) -> list[Event]:
     qty, notional = _size(native, positive(item.get("amount"), "amount"), price)
     ts = ms_to_ns(item.get("timestamp"), "timestamp")
     return [liquidation(NAME, symbol, native, _SIDE[letter, direction], price / mult, qty * mult, notional,
-                        ts, ts_recv_ns, THROTTLED) for letter in letters]
+                        ts, ts_recv_ns, COMPLETENESS) for letter in letters]
 
 
 def _size(native: str, amount: float, price: float) -> tuple[float, float]:

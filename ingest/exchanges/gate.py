@@ -47,7 +47,6 @@ NAME = "gate"
 URL = "wss://fx-ws.gateio.ws/v4/ws/usdt"
 CONTRACTS_URL = "https://api.gateio.ws/api/v4/futures/usdt/contracts"
 COMPLETENESS = "throttled"
-THROTTLED = True
 HEADERS = {"X-Gate-Size-Decimal": "1"}
 # Application ping (docs: `futures.ping` -> `futures.pong`). The runner sends KEEPALIVE verbatim, so the
 # request `time` is a constant; the docs' pong echoes nothing of it (unverified against the live server).
@@ -148,7 +147,7 @@ def _liquidation(item: dict[str, Any], ts_recv_ns: int) -> Liquidation:
     native, symbol, qty, mult, size = _sized(item)
     price = positive(item.get("price"), "price")
     return liquidation(NAME, symbol, native, LONG if size < 0 else SHORT, price / mult, qty * mult, qty * price,
-                       ms_to_ns(item.get("time_ms"), "time_ms"), ts_recv_ns, THROTTLED)
+                       ms_to_ns(item.get("time_ms"), "time_ms"), ts_recv_ns, COMPLETENESS)
 
 
 def _trade(item: dict[str, Any], ts_recv_ns: int) -> PriceTick:

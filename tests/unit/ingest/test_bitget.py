@@ -26,7 +26,8 @@ def liq_frame(**row: object) -> str:
 
 def test_public_client_frame_sell_is_a_long_in_coins() -> None:
     [liq] = bitget.parse(frame("liquidation_public_client.json"), TS)
-    assert liq == Liquidation("bitget", "BTCUSDT", "BTCUSDT", LONG, 99.0, 2.0, 198.0, 1995 * 1_000_000, TS, False)
+    assert liq == Liquidation("bitget", "BTCUSDT", "BTCUSDT", LONG, 99.0, 2.0, 198.0, 1995 * 1_000_000, TS, False,
+                              "unknown")
 
 
 def test_the_other_clients_field_names_parse_the_same() -> None:

@@ -32,7 +32,8 @@ def bundled_table():
 
 def test_inverse_usd_contracts_and_linear_contracts_become_coins() -> None:
     xbtusd, xbtusdt = bitmex.parse(frame("liquidation_insert_xbtusd.json"), TS)
-    assert xbtusd == Liquidation("bitmex", "BTCUSDT", "XBTUSD", LONG, 60000.0, 0.05, 3000.0, TS, TS, False)
+    assert xbtusd == Liquidation("bitmex", "BTCUSDT", "XBTUSD", LONG, 60000.0, 0.05, 3000.0, TS, TS, False,
+                                 "complete")
     assert (xbtusdt.side, xbtusdt.qty, xbtusdt.notional_usd) == (SHORT, pytest.approx(0.25),
                                                                  pytest.approx(0.25 * 60100.5))
 

@@ -43,6 +43,7 @@ def test_inverse_amount_is_usd_and_dated_futures_are_skipped() -> None:
     assert (taker_long.side, taker_long.notional_usd, taker_long.qty) == (LONG, 2000.0, pytest.approx(2000 / 8949.5))
     assert (maker_short.side, maker_short.notional_usd) == (SHORT, 500.0)
     assert taker_long.ts_event == 1590484156351 * 10**6 and taker_long.symbol == "BTCUSDT"
+    assert (taker_long.completeness, taker_long.throttled) == ("complete", False)
 
 
 def test_both_sides_liquidated_give_one_event_per_side_in_coins() -> None:

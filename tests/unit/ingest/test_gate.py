@@ -36,7 +36,8 @@ def bundled_table():
 def test_documented_negative_size_is_a_long_in_coins() -> None:
     [liq] = gate.parse(frame("public_liquidates_doc.json"), TS)
     assert liq == Liquidation("gate", "BTCUSDT", "BTC_USDT", LONG, 215.1, pytest.approx(124 * 0.0001),
-                              pytest.approx(124 * 0.0001 * 215.1), 1541486601123 * 1_000_000, TS, True)
+                              pytest.approx(124 * 0.0001 * 215.1), 1541486601123 * 1_000_000, TS, True,
+                              "throttled")
 
 
 def test_positive_fractional_size_is_a_short_sized_by_the_multiplier() -> None:
