@@ -82,7 +82,7 @@ def test_liqcascade_up_demo_detects_the_cascade_and_stops_cleanly(tmp_path, redi
             proc.kill()
     codes = stopped_codes(out.text())
     expected = {"sim", "analytics-0", "analytics-1", "signals", "publisher", "store", "dashboard"} | {
-        f"ingest-{v}" for v in ("binance", "bybit", "okx", "hyperliquid")}
+        f"ingest-{v}" for v in ("binance", "bybit", "okx", "hyperliquid", "gate", "bitget", "deribit", "bitmex")}
     assert expected <= set(codes), out.text()[-3000:]
     assert all(codes[name] == "0" for name in expected), codes
     assert took < 6.0
