@@ -7,7 +7,8 @@ import math
 import numpy as np
 
 from analytics.correlation import venue_correlation
-from analytics.explain import sentence
+from analytics.est_usd import Estimate, est_phrase
+from analytics.explain import money, sentence
 from analytics.feeds import FeedBook
 from analytics.gates import (
     GATE_LEVELS,
@@ -19,6 +20,7 @@ from analytics.gates import (
     gates_for,
     saturation_cap,
 )
+from analytics.market_context import ContextBook, confirm, oi_phrase, oi_score, snapshot_fields
 from analytics.risk import (
     FACTORS,
     Flow,
@@ -44,7 +46,7 @@ from analytics.state import (
 from analytics.windows import NS, parse_window
 from common import calibration
 from common.config import AnalyticsConfig
-from common.schema import LONG, SHORT, FeedStatus, Liquidation, MetricsSnapshot, completeness_of
+from common.schema import LONG, SHORT, FeedStatus, Liquidation, MarketContext, MetricsSnapshot, completeness_of
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,8 @@ class Engine:
         self.idle_ns = int(cfg.idle_expire_s * NS)
         self.symbols: dict[str, SymbolState] = {}
         self.feeds = FeedBook(cfg)
+        self.context = ContextBook()  # open interest, funding, basis per symbol and venue (market_context.py)
+        self.est = Estimate(cfg.est_half_life_s)  # throttled venues' visible fraction (est_usd.py)
         self.rejected = 0
         self.duplicates = 0  # exact duplicate deliveries dropped (live ingest drops them first)
 
@@ -106,6 +110,9 @@ class Engine:
     def update_status(self, st: FeedStatus) -> None:
         self.feeds.update(st)
 
+    def update_context(self, ctx: MarketContext) -> None:
+        self.context.update(ctx)
+
     # -- lifecycle ----------------------------------------------------------------------------------
     def active_symbols(self, now_ns: int) -> list[str]:
         """Symbols with a liquidation within the largest window before now_ns."""
@@ -116,6 +123,8 @@ class Engine:
         dropped = sorted(s for s, st in self.symbols.items() if now_ns - st.last_event_ns >= self.idle_ns)
         for s in dropped:
             del self.symbols[s]
+            self.est.forget(s)
+        self.context.expire(now_ns)
         return dropped
 
     # -- output -------------------------------------------------------------------------------------
@@ -175,6 +184,9 @@ class Engine:
         feeds = {v: self.feeds.describe(v, now_ns) for v in known}  # (completeness, connected, stale)
         cnt_60s = t[g][0][CL] + t[g][0][CS]
         conf = confidence(cnt_60s, (now_ns - st.last_event_ns) / NS, self.feeds.coverage_of(feeds.values()))
+        reading = self.context.read(symbol, now_ns)  # OI falling with the flow confirms it (never alone)
+        risk, conf, oi_s = confirm(risk, conf, reading, min(1.0, ratio), self.cfg.oi_weight)
+        est = self._estimate(symbol, st, m, feeds, reading, now_ns)
         # Direction, velocity, ratio and sentence all read the velocity factor's window: the side named
         # is the side that carries the flow the ratio measures (ties: the 60 s window decides).
         vw = k[factor_windows["velocity"]]
@@ -195,7 +207,8 @@ class Engine:
                         ratio=ratio, baseline=baseline, floor=floor,
                         accel_score=factors["acceleration"]["score"], accel=acc[vw],
                         n_eff=n_eff_ref, venues_active=taking_part, venues_known=len(known), rho=rho,
-                        usd_60s=usd_of(g), censored=hidden)
+                        usd_60s=usd_of(g), censored=hidden,
+                        notes=(oi_phrase(reading), est_phrase(usd_of(r), *est[:3], money)))
         ref_secs = secs[r]
         by_venue = {v: usd / ref_secs for v, usd in zip(venues, m.venue_usd, strict=True)}
         venue_info = {}
@@ -216,6 +229,8 @@ class Engine:
             "factor_windows": factor_windows, "venues": venue_info, "censored_usd_10s": hidden,
             "gate": {"met": GATE_LEVELS[met - 1] if met else "", "usd_10s": dict(zip(GATE_LEVELS, gates, strict=True)),
                      "crowd_usd": crowd, "margin": gate_margin(crowd, gates[0])},
+            "market_context": {"oi_score": oi_score(reading), "oi_confirmation": oi_s, "visible_fraction": est[3],
+                               "oi_usd_by_venue": reading.oi_by_venue if reading else {}},
         }
         return MetricsSnapshot(
             symbol=symbol, ts=int(now_ns), velocity_usd_per_s=per_window(vel),
@@ -223,7 +238,17 @@ class Engine:
             count_per_s=per_window(cnt), by_venue=by_venue, correlation=rho,
             venues_active=taking_part, risk=risk, confidence=conf, direction=direction, factors=factors,
             explanation=text, ts_trigger_event=int(st.trigger[0]), ts_trigger_recv=int(st.trigger[1]),
-            extra=extra)
+            extra=extra, **snapshot_fields(reading, est[:3]))
+
+    def _estimate(self, symbol: str, st: SymbolState, m: Measures, feeds: dict[str, tuple[str, bool, bool]],
+                  reading: object, now_ns: int) -> tuple[float, float, float, dict[str, float]]:
+        """est_usd over 10 s (est_usd.py): calibrate on the completed seconds, then scale the observed USD."""
+        venues = list(st.venues)
+        completeness = {v: d[0] for v, d in feeds.items()}
+        live = {v: d[1] and not d[2] for v, d in feeds.items()}
+        sizes = getattr(reading, "oi_by_venue", None) or {}
+        self.est.observe(symbol, venues, m.grid, now_ns, completeness, live, sizes)
+        return self.est.estimate(symbol, dict(zip(venues, m.venue_usd, strict=True)), completeness)
 
     def _censored(self, st: SymbolState, m: Measures) -> float:
         """USD the saturated throttled feeds probably held back over the last 10 s (gates.censored_usd)."""

@@ -21,9 +21,11 @@ def window_label(name: str) -> str:
 
 def sentence(symbol: str, *, side_usd: float, direction: str, window: str, ratio: float,
              baseline: float, floor: float, accel_score: float, accel: float, n_eff: float,
-             venues_active: int, venues_known: int, rho: float, usd_60s: float, censored: float = 0.0) -> str:
+             venues_active: int, venues_known: int, rho: float, usd_60s: float, censored: float = 0.0,
+             notes: tuple[str, ...] = ()) -> str:
     """E.g. "BTCUSDT: $12.4M of longs liquidated in 10 s, 8.2× its 1 h baseline, accelerating,
-    on 3 of 4 venues (ρ 0.84)". `ratio` is against max(baseline, floor), named after the larger."""
+    on 3 of 4 venues (ρ 0.84)". `ratio` is against max(baseline, floor), named after the larger.
+    `notes` (market context, the true-USD estimate) follow after semicolons."""
     if usd_60s <= 0.0:
         return f"{symbol}: quiet, no liquidations in the last 60 s"
     ref = "its 1 h baseline" if baseline >= floor else f"the {money(floor)}/s floor"
@@ -43,4 +45,4 @@ def sentence(symbol: str, *, side_usd: float, direction: str, window: str, ratio
     text += "s" if max(venues_known, venues_active) != 1 else ""
     if venues_active >= 2:
         text += f" (ρ {rho:.2f})"
-    return text
+    return "; ".join((text, *(n for n in notes if n)))

@@ -15,7 +15,7 @@ from common import topics
 from common.config import Config, get_config
 from common.lifecycle import StopFlag
 from common.logs import RateLimitedLog, clip
-from common.schema import FeedStatus, Liquidation
+from common.schema import FeedStatus, Liquidation, MarketContext
 from common.sharding import shard_of
 from common.sockets import describe
 from common.worker import Worker
@@ -55,8 +55,8 @@ class AnalyticsShard(Worker):
         self.warmup_ns = int(acfg.warmup_s * NS)
         self.started_ns: int | None = None  # the state's history starts here (on_start's clock)
         self.next_expire = 0
-        self.counters = {"liquidations": 0, "statuses": 0, "misrouted": 0, "refused_symbols": 0, "snapshots": 0,
-                         "dropped_snapshots": 0}
+        self.counters = {"liquidations": 0, "statuses": 0, "contexts": 0, "misrouted": 0, "refused_symbols": 0,
+                         "snapshots": 0, "dropped_snapshots": 0}
         self.warn = RateLimitedLog(log)
         self.out: zmq.Socket | None = None
 
@@ -96,6 +96,9 @@ class AnalyticsShard(Worker):
             elif isinstance(msg, FeedStatus):
                 self.engine.update_status(msg)
                 self.counters["statuses"] += 1
+            elif type(msg) is MarketContext:  # read at the next snapshot; context alone emits nothing
+                self.engine.update_context(msg)
+                self.counters["contexts"] += 1
         self.counters["liquidations"] += n
         for symbol in sorted(touched):
             due = self.last_emit.get(symbol, -(1 << 62)) + self.min_emit_ns

@@ -58,6 +58,11 @@ class IngestConfig:
     ts_future_s: float = 60.0
     state_log_s: float = 60.0  # each ingester logs one line with its venue's state this often (0 = never)
     liquidation_tape: bool = True  # relay every liquidation as `liq.<exchange>.<SYMBOL>` (PUB, Redis stream)
+    # Market context (ingest/context_merge.py): each venue's merged context of a symbol goes to analytics at
+    # most this often. Binance's open interest is polled over REST, one symbol per `binance_oi_every_s`
+    # (weight 1 each: 4/s is 240 of the 2400 weight a minute an IP may use).
+    context_every_s: float = 1.0
+    binance_oi_every_s: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,11 @@ class AnalyticsConfig:
     # symbol is saturated too, read as carrying this many times the USD it shows (hand-set: a censored feed
     # cannot say how much it hides); alone, or less full, the Poisson estimate (2.6 at most).
     saturated_ratio: float = 8.0
+    # Market context (analytics/market_context.py): how much an open-interest drop beside liquidation flow
+    # raises risk and confidence (hand-set; 0 turns the confirmation off). It never opens a dollar gate.
+    oi_weight: float = 0.3
+    # est_usd (analytics/est_usd.py): half-life of the live calibration of throttled venues' visible fraction
+    est_half_life_s: float = 600.0
     # Fitted factor weights (common/calibration.py): "builtin" = the file shipped with the package, a path,
     # or "" for the hand-set `weights` above.
     calibration: str = "builtin"

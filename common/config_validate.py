@@ -31,15 +31,16 @@ CANONICAL_QUOTE = "USDT"
 POSITIVE = frozenset({
     "pipeline.shards", "pipeline.hwm", "pipeline.heartbeat_s",
     "redis.history_len", "redis.stream_maxlen", "redis.buffer", "redis.batch", "redis.backoff_max_s",
-    "ingest.backoff_min_s", "ingest.backoff_max_s", "ingest.batch_max",
+    "ingest.backoff_min_s", "ingest.backoff_max_s", "ingest.batch_max", "ingest.context_every_s",
+    "ingest.binance_oi_every_s",
     "analytics.baseline_s", "analytics.idle_expire_s", "analytics.snapshot_every_s",
     "signals.heartbeat_s", "signals.market_min_symbols", "signals.price_stale_s", "signals.feed_stale_s",
     "signals.stale_after_s", "signals.price_move_window_s", "signals.price_move_full_bps",
     "signals.price_move_max",
-    "analytics.usd_gate_seconds", "analytics.usd_gates", "analytics.saturated_ratio",
+    "analytics.usd_gate_seconds", "analytics.usd_gates", "analytics.saturated_ratio", "analytics.est_half_life_s",
 })
 FRACTION = frozenset({
-    "analytics.completeness_weight", "signals.exit_gap", "signals.regime_hysteresis",
+    "analytics.completeness_weight", "analytics.oi_weight", "signals.exit_gap", "signals.regime_hysteresis",
     "signals.unknown_regime_confidence", "signals.degraded_venue_confidence", "signals.enter",
 })
 # dict keys fixed by the code: a key not in the default is a typo, not a new entry.

@@ -16,6 +16,9 @@ SHORT = "short"
 PRICE_RANGE = (1e-12, 1e9)  # USD per coin
 QTY_RANGE = (1e-12, 1e15)  # coins
 NOTIONAL_RANGE = (1e-9, 1e10)  # USD
+OI_RANGE = (0.0, 1e15)  # open interest, coins (0: a new listing)
+OI_USD_RANGE = (0.0, 1e13)  # open interest, USD (BTC's across venues is ~3e10)
+FUNDING_RANGE = (-1.0, 1.0)  # funding rate per 8 h (venues cap it at a few %)
 
 # What a venue's feed shows of its liquidations: every one (complete), at most one per symbol per second
 # (throttled: a lower bound that censors exactly when a cascade intensifies), a subset such as watched
@@ -93,9 +96,32 @@ class FeedStatus(NamedTuple):
     completeness: str = "complete"  # the venue's COMPLETENESS (an older sender: derived from `throttled`)
 
 
+class MarketContext(NamedTuple):
+    """Open interest, funding, mark and index of one perpetual on one venue (ingest -> analytics).
+
+    A field the venue does not send (or has not sent yet) is NaN, never 0: Binance's stream carries no
+    open interest (it is polled over REST), OKX sends each field on its own channel. `open_interest` is in
+    coins (contract sizes and 1000x multipliers applied), `open_interest_usd` = the venue's USD value, else
+    open_interest x mark. `funding_rate` is the current rate on an 8 h basis (Hyperliquid's hourly rate x 8);
+    prices are per coin. ts_event is the venue's time, or ts_recv when it gives none.
+    """
+
+    exchange: str
+    symbol: str
+    native_symbol: str
+    open_interest: float
+    open_interest_usd: float
+    funding_rate: float
+    mark_price: float
+    index_price: float
+    ts_event: int
+    ts_recv: int
+
+
 Liquidation.KIND = "liquidation"  # type: ignore[attr-defined]
 PriceTick.KIND = "price"  # type: ignore[attr-defined]
 FeedStatus.KIND = "status"  # type: ignore[attr-defined]
+MarketContext.KIND = "context"  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +151,21 @@ class MetricsSnapshot:
     ts_trigger_event: int = 0
     ts_trigger_recv: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    # Market context (analytics/market_context.py), None when no venue reports it for the symbol (None,
+    # not NaN: a snapshot compares equal to itself and serializes to JSON null): open interest now (USD),
+    # its change in USD over 1 and 5 min (negative: positions closed) and as a fraction of OI 5 min ago,
+    # funding (8 h basis) and basis (mark - index) / index, both OI-weighted over venues.
+    oi_usd: float | None = None
+    oi_change_1m_usd: float | None = None
+    oi_change_5m_usd: float | None = None
+    oi_change_5m_frac: float | None = None
+    funding: float | None = None
+    basis: float | None = None
+    # Estimated true liquidated USD over 10 s (analytics/est_usd.py): the observed USD with throttled
+    # venues scaled up by their calibrated visible fraction; [est_usd_low, est_usd_high] is its range.
+    est_usd: float = 0.0
+    est_usd_low: float = 0.0
+    est_usd_high: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +215,8 @@ class Signal:
 
 
 MESSAGE_TYPES: dict[str, type] = {
-    cls.KIND: cls for cls in (Liquidation, PriceTick, FeedStatus, MetricsSnapshot, Regime, Signal)
+    cls.KIND: cls for cls in (Liquidation, PriceTick, FeedStatus, MetricsSnapshot, Regime, Signal,
+                                MarketContext)
 }
 FIELD_NAMES: dict[type, tuple[str, ...]] = {
     cls: tuple(f.name for f in fields(cls)) if is_dataclass(cls) else cls._fields for cls in MESSAGE_TYPES.values()

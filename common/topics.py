@@ -7,6 +7,7 @@ STATUS = b"status"
 METRICS = b"metrics"
 SIGNAL = b"signal"
 REGIME = b"regime"
+CTX = b"ctx"
 
 
 def liq_batch(shard: int) -> bytes:
@@ -34,3 +35,8 @@ def metrics(symbol: str) -> bytes:
 def signal(level: str, symbol: str) -> bytes:
     """`signal.ALERT.BTCUSDT`: subscribe to `signal.` for all, `signal.CRITICAL.` for one level."""
     return b"%s.%s.%s" % (SIGNAL, level.encode(), symbol.encode())
+
+
+def context(exchange: str, symbol: str) -> bytes:
+    """`ctx.bybit.BTCUSDT`: one venue's market context (open interest, funding, mark, index) of one symbol."""
+    return b"%s.%s.%s" % (CTX, exchange.encode(), symbol.encode())

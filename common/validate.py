@@ -14,7 +14,18 @@ from collections.abc import Callable
 from typing import Any
 
 from common.logs import clip
-from common.schema import COMPLETENESS_LEVELS, LEVELS, LONG, NOTIONAL_RANGE, PRICE_RANGE, QTY_RANGE, SHORT
+from common.schema import (
+    COMPLETENESS_LEVELS,
+    FUNDING_RANGE,
+    LEVELS,
+    LONG,
+    NOTIONAL_RANGE,
+    OI_RANGE,
+    OI_USD_RANGE,
+    PRICE_RANGE,
+    QTY_RANGE,
+    SHORT,
+)
 
 Check = Callable[[Any], bool]
 
@@ -51,6 +62,17 @@ def one_of(values: frozenset[str]) -> Check:
 def number(lo: float, hi: float) -> Check:
     """int or float (never bool) within [lo, hi]; NaN fails every comparison, so it fails here."""
     return lambda v: type(v) in _NUM and lo <= v <= hi
+
+
+def number_or_nan(lo: float, hi: float) -> Check:
+    """`number(lo, hi)`, or NaN: the documented "not sent" of MarketContext and snapshot context fields.
+    Infinities still fail."""
+    return lambda v: type(v) in _NUM and (lo <= v <= hi or v != v)
+
+
+def number_or_none(lo: float, hi: float) -> Check:
+    """`number(lo, hi)` or None: a snapshot's market-context fields when no venue reports them."""
+    return lambda v: v is None or (type(v) in _NUM and lo <= v <= hi)
 
 
 def integer(lo: int = 0, hi: int = TS_MAX) -> Check:
@@ -138,6 +160,10 @@ _ts = integer()
 _rate = numbers(-MAX_RATE, MAX_RATE)
 _unit = number(0.0, 1.0)
 _factor = numbers(-MAX_ABS, MAX_ABS, limit=8)
+_price_or_nan = number_or_nan(MIN_PRICE, MAX_PRICE)
+_usd_or_none = number_or_none(-OI_USD_RANGE[1], OI_USD_RANGE[1])
+_frac_or_none = number_or_none(-1.0, 1e3)
+_est = number(0.0, OI_USD_RANGE[1])
 
 # Field checks in schema order (common/schema.py): the spec of every kind.
 SPECS: dict[str, tuple[tuple[str, Check], ...]] = {
@@ -160,7 +186,16 @@ SPECS: dict[str, tuple[tuple[str, Check], ...]] = {
         ("correlation", number(-1.0 - EPS, 1.0 + EPS)), ("venues_active", integer(0, MAX_ITEMS)),
         ("risk", _unit), ("confidence", _unit), ("direction", one_of(_SIDES)),
         ("factors", mapping(_factor, limit=16)), ("explanation", text(MAX_TEXT, empty=True)),
-        ("ts_trigger_event", _ts), ("ts_trigger_recv", _ts), ("extra", _snapshot_extra)),
+        ("ts_trigger_event", _ts), ("ts_trigger_recv", _ts), ("extra", _snapshot_extra),
+        ("oi_usd", number_or_none(*OI_USD_RANGE)), ("oi_change_1m_usd", _usd_or_none),
+        ("oi_change_5m_usd", _usd_or_none), ("oi_change_5m_frac", _frac_or_none),
+        ("funding", number_or_none(*FUNDING_RANGE)), ("basis", _frac_or_none), ("est_usd", _est),
+        ("est_usd_low", _est), ("est_usd_high", _est)),
+    "context": (
+        ("exchange", text(MAX_NAME)), ("symbol", text(MAX_SYMBOL)), ("native_symbol", text(MAX_SYMBOL)),
+        ("open_interest", number_or_nan(*OI_RANGE)), ("open_interest_usd", number_or_nan(*OI_USD_RANGE)),
+        ("funding_rate", number_or_nan(*FUNDING_RANGE)), ("mark_price", _price_or_nan),
+        ("index_price", _price_or_nan), ("ts_event", _ts), ("ts_recv", _ts)),
     "regime": (
         ("regime", text(MAX_NAME)), ("multiplier", number(0.0, 1e3)), ("ts", _ts),
         ("vol", numbers(-MAX_ABS, MAX_ABS)), ("liquidity", text(MAX_NAME)), ("trend", text(MAX_NAME)),
@@ -173,7 +208,7 @@ SPECS: dict[str, tuple[tuple[str, Check], ...]] = {
         ("data_quality", lambda v: type(v) is dict and tree(v)), ("stages", mapping(_ts, limit=16))),
 }
 # Fields with a default may be left off the end of a row (an older sender); the others may not.
-REQUIRED = {"liquidation": 9, "price": 6, "status": 9, "metrics": 14, "regime": 3, "signal": 8}
+REQUIRED = {"liquidation": 9, "price": 6, "status": 9, "metrics": 14, "regime": 3, "signal": 8, "context": 10}
 
 
 def reason(kind: str, row: Any) -> str | None:

@@ -16,10 +16,11 @@ import zmq.asyncio
 
 from common import metrics, topics
 from common.config import Config, get_config
-from common.schema import FeedStatus
+from common.schema import FeedStatus, MarketContext
 from common.sockets import make_socket
 from common.wire import SeqStamper
 from ingest import exchanges
+from ingest.binance_oi import OpenInterestPoller
 from ingest.connection import Connection
 from ingest.dedupe import Deduper
 from ingest.exchanges import hyperliquid_node
@@ -47,7 +48,11 @@ class Ingester:
         self.conn = connection or Connection(venue, cfg, clock)
         self.dedupe = Deduper(name=self.name)
         self.router = Router(cfg.pipeline.shards, cfg.ingest.symbols, cfg.ingest.price_symbol,
-                             tape=cfg.ingest.liquidation_tape)
+                             tape=cfg.ingest.liquidation_tape, context_every_s=cfg.ingest.context_every_s)
+        self.oi_poller = None  # Binance streams no open interest: it is polled over REST (ingest.binance_oi)
+        if venue.NAME == "binance":
+            self.oi_poller = OpenInterestPoller(cfg.ingest.urls.get("binance", venue.URL), cfg.ingest.symbols,
+                                                cfg.ingest.binance_oi_every_s, clock, self._add)
         self.parser = FrameParser(self.name, venue.parse, cfg.ingest.ts_past_s, cfg.ingest.ts_future_s)
         self.events = 0
         self._stop: asyncio.Event | None = None
@@ -99,6 +104,8 @@ class Ingester:
         self._liq_stamper = SeqStamper(self.name)
         tasks = [asyncio.create_task(self._read(), name="reader"), asyncio.create_task(self._flusher(), name="flusher"),
                  asyncio.create_task(self._heartbeat(), name="heartbeat")]
+        if self.oi_poller is not None:
+            tasks.append(asyncio.create_task(self.oi_poller.run(), name="open-interest poller"))
         log.info("%s: started, %d shard(s), symbols=%s", self.name, len(shard_socks),
                  ",".join(self.cfg.ingest.symbols) or "all")
         rc = 0
@@ -153,6 +160,11 @@ class Ingester:
                 if self.router.pending >= batch_max:
                     await self._flush()  # backpressure: a full downstream slows the reader
 
+    def _add(self, events: list[MarketContext]) -> None:
+        """What the open-interest poller found: routed like parsed events (same loop, no lock needed)."""
+        if self.router.add(events) and self._wake is not None:
+            self._wake.set()
+
     async def _flusher(self) -> None:
         """Runs when the reader yields: everything parsed since the last flush goes out as one batch."""
         while True:
@@ -161,9 +173,9 @@ class Ingester:
             await self._flush()
 
     async def _flush(self, final: bool = False) -> None:
-        for dest, topic, batch, tape in self.router.take():
-            if dest is None:
-                await self._outs[None].send_multipart(self._stampers[None].stamp(topic, batch), copy=False)
+        for dest, topic, batch, tape in self.router.take(self.clock()):
+            if dest is None or type(batch[0]) is MarketContext:  # prices to signals; context to its shard
+                await self._outs[dest].send_multipart(self._stampers[dest].stamp(topic, batch), copy=False)
                 continue
             self.events += len(batch)
             frames = self._liq_stamper.stamp(topic, batch)  # encoded once, relayed as they are
@@ -179,6 +191,8 @@ class Ingester:
         while True:
             await asyncio.sleep(self.cfg.pipeline.heartbeat_s)
             await self._send_status(self.conn.state.connected)
+            if self.router.context.pending:  # a context held back by the coalescer goes out without a new frame
+                self._wake.set()
             if every > 0 and time.monotonic() >= next_line:
                 next_line = time.monotonic() + every
                 log.info("%s", state_line(self.venue.NAME, self.conn.state, self.events, self.bad_frames,

@@ -4,8 +4,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from common import topics
-from common.schema import Liquidation, PriceTick
+from common.schema import Liquidation, MarketContext, PriceTick
 from common.sharding import shard_of
+from ingest.context_merge import Coalescer
 from ingest.exchanges.base import Event
 
 
@@ -26,16 +27,21 @@ class Router:
     produced for one destination (batching is what keeps the ipc hop far from its limit). With the
     liquidation tape on, a flush is grouped per (exchange, symbol) under `liq.<exchange>.<SYMBOL>`, so
     the very frames a shard receives can be relayed unchanged to raw consumers filtering by prefix;
-    with it off, per shard under `liq.shardK` (fewer, larger messages).
+    with it off, per shard under `liq.shardK` (fewer, larger messages). Market context is merged and
+    coalesced (`ingest.context_merge`): each (venue, symbol) goes to its symbol's shard under
+    `ctx.<exchange>.<SYMBOL>` at most once per `context_every_s`, by the receive clock.
     """
 
-    def __init__(self, shards: int, symbols: tuple[str, ...], price_symbol: str, tape: bool = True) -> None:
+    def __init__(self, shards: int, symbols: tuple[str, ...], price_symbol: str, tape: bool = True,
+                 context_every_s: float = 1.0) -> None:
         self.shards = shards
         self.symbols = frozenset(symbols)
         self.price_symbol = price_symbol
         self.tape = tape
         self.liq: dict[tuple[int, bytes], list[Liquidation]] = {}  # (shard, topic) -> events
         self.prices: list[PriceTick] = []
+        self.context = Coalescer(context_every_s)
+        self._now = 0  # the newest receive time seen: the context clock when take() is given none
         self.pending = 0
         self.filtered = 0
         self._routes: dict[tuple[str, str], tuple[int, bytes]] = {}  # (exchange, symbol) -> (shard, topic)
@@ -57,6 +63,11 @@ class Router:
                     liq[route] = [ev]
                 else:
                     batch.append(ev)
+            elif type(ev) is MarketContext:
+                if self.symbols and ev.symbol not in self.symbols:
+                    continue
+                self.context.update(ev)
+                self._now = max(self._now, ev.ts_recv)
             elif ev.symbol == self.price_symbol:
                 self.prices.append(ev)
             else:
@@ -69,10 +80,14 @@ class Router:
         shard = shard_of(ev.symbol, self.shards)
         return shard, topics.liquidation(ev.exchange, ev.symbol) if self.tape else topics.liq_batch(shard)
 
-    def take(self) -> list[Batch]:
-        """Swap out the batches: liquidations per shard (and per symbol with the tape), then prices."""
+    def take(self, now_ns: int | None = None) -> list[Batch]:
+        """Swap out the batches: liquidations per shard (and per symbol with the tape), the market contexts
+        due at `now_ns` (default: the newest receive time seen), then prices."""
         out = [Batch(shard, topic, batch, self.tape) for (shard, topic), batch in self.liq.items()]
         self.liq = {}
+        if self.context.pending:
+            for ctx in self.context.due(self._now if now_ns is None else now_ns):
+                out.append(Batch(shard_of(ctx.symbol, self.shards), topics.context(ctx.exchange, ctx.symbol), [ctx]))
         if self.prices:
             out.append(Batch(None, topics.price(self.price_symbol), self.prices))
             self.prices = []

@@ -39,6 +39,15 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
+def market_context(snap: MetricsSnapshot) -> dict[str, Any]:
+    """Open interest, funding, basis and the true-USD estimate of the snapshot, for the signal payload
+    (None where no venue reports them; est_usd is the estimate, observed_usd_10s what the feeds showed)."""
+    return {"oi_usd": snap.oi_usd, "oi_change_1m_usd": snap.oi_change_1m_usd,
+            "oi_change_5m_usd": snap.oi_change_5m_usd, "oi_change_5m_frac": snap.oi_change_5m_frac,
+            "funding": snap.funding, "basis": snap.basis, "est_usd": snap.est_usd, "est_usd_low": snap.est_usd_low,
+            "est_usd_high": snap.est_usd_high, "observed_usd_10s": sum(snap.by_venue.values()) * 10.0}
+
+
 class SignalGenerator:
     """Turns MetricsSnapshots into level-change Signals; pure and clock-injected (live = backtest).
 
@@ -169,6 +178,7 @@ class SignalGenerator:
             "price_move_adjustment": round(a, 4),
             "price_move_multiplier": round(price_mult, 4),
             "odds_multiplier": round(regime.multiplier * price_mult, 4),
+            "market_context": market_context(snap),
         }
         return p, components
 

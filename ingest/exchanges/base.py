@@ -12,10 +12,10 @@ from typing import Any, NamedTuple, TypeVar
 
 import orjson
 
-from common.schema import NOTIONAL_RANGE, PRICE_RANGE, QTY_RANGE, Liquidation, PriceTick
+from common.schema import NOTIONAL_RANGE, PRICE_RANGE, QTY_RANGE, Liquidation, MarketContext, PriceTick
 from ingest.symbols import UnknownSymbol
 
-Event = Liquidation | PriceTick
+Event = Liquidation | PriceTick | MarketContext
 T = TypeVar("T")
 
 # An exchange time must fit int64 nanoseconds (msgpack, numpy); the plausibility window around receive

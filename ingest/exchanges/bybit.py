@@ -10,6 +10,14 @@ There is no all-symbols wildcard: one topic per tracked symbol, pushed every 500
 liquidation in `data` (not throttled). The old `liquidation.<SYMBOL>` topic is rejected by the server
 ("handler not found"); its object-shaped frames are still parsed for old recordings.
 
+Market context (`tickers.<SYMBOL>`, verified against Bybit's v5 docs and public clients on 2026-12-01):
+    {"topic":"tickers.BTCUSDT","type":"snapshot","data":{"symbol":"BTCUSDT","markPrice":"17217.33",
+     "indexPrice":"17227.36","openInterest":"68744.761","openInterestValue":"1183601235.91",
+     "fundingRate":"-0.000212",...},"cs":24987956059,"ts":1673272861686}
+-> MarketContext: OI 68744.761 BTC ($1.18B), funding -0.0212 % per 8 h, mark, index, ts_event `ts`.
+The first push is a snapshot, then `delta`s carry only the fields that changed: the missing ones are NaN
+here and `ingest.context_merge` keeps their last value.
+
 Batch policy (`data` arrays): good items become events, bad items are skipped and reported by
 `parse_report`; `parse` raises BadFrame only when every item of a frame is bad.
 """
@@ -20,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from common.schema import LONG, SHORT, Liquidation, PriceTick
+from common.schema import LONG, SHORT, Liquidation, MarketContext, PriceTick
 from ingest.exchanges.base import (
     BadFrame,
     Event,
@@ -35,6 +43,8 @@ from ingest.exchanges.base import (
     price_tick,
     symbol_of,
 )
+from ingest.exchanges.context_fields import DEFAULT_SYMBOLS as DEFAULT_CONTEXT_SYMBOLS
+from ingest.exchanges.context_fields import market_context, optional
 from ingest.symbols import from_concatenated
 
 NAME = "bybit"
@@ -57,7 +67,7 @@ _NATIVE = {"PEPEUSDT": "1000PEPEUSDT", "BONKUSDT": "1000BONKUSDT", "FLOKIUSDT": 
 
 # allLiquidation: S is the position side. Deprecated liquidation topic: same semantics (docs fix 2023).
 _SIDE = {"Buy": LONG, "Sell": SHORT}
-_REFUSED_TOPIC = re.compile(r"(?:allLiquidation|publicTrade)\.([A-Za-z0-9]+)")
+_REFUSED_TOPIC = re.compile(r"(?:allLiquidation|publicTrade|tickers)\.([A-Za-z0-9]+)")
 
 
 def native_symbol(symbol: str) -> str:
@@ -70,7 +80,9 @@ def url(base: str, symbols: tuple[str, ...], price_symbol: str) -> str:
 
 def topics(symbols: tuple[str, ...], price_symbol: str) -> list[str]:
     natives = dict.fromkeys(native_symbol(s) for s in (symbols or DEFAULT_SYMBOLS))
-    return [f"publicTrade.{native_symbol(price_symbol)}"] + [f"allLiquidation.{n}" for n in natives]
+    context = dict.fromkeys(native_symbol(s) for s in (symbols or DEFAULT_CONTEXT_SYMBOLS))
+    return ([f"publicTrade.{native_symbol(price_symbol)}"] + [f"allLiquidation.{n}" for n in natives]
+            + [f"tickers.{n}" for n in context])
 
 
 def subscribe_messages(symbols: tuple[str, ...], price_symbol: str) -> list[str]:
@@ -109,6 +121,10 @@ def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
         item = {"T": data.get("updatedTime"), "s": data.get("symbol"), "S": data.get("side"),
                 "v": data.get("size"), "p": data.get("price")}
         return Report([_liquidation(item, ts_recv_ns)], [])
+    if topic.startswith("tickers."):
+        if not isinstance(data, dict):
+            raise BadFrame(f"{topic}: data is not an object")
+        return Report([_ticker(data, msg.get("ts"), ts_recv_ns)], [])
     if topic.startswith("allLiquidation."):
         convert = _liquidation
     elif topic.startswith("publicTrade."):
@@ -148,3 +164,14 @@ def _trade(item: dict[str, Any], ts_recv_ns: int) -> PriceTick:
     price = positive(item.get("p"), "p")
     qty = positive(item.get("v"), "v")
     return price_tick(NAME, symbol, price / mult, qty * mult, ms_to_ns(item.get("T"), "T"), ts_recv_ns)
+
+
+def _ticker(data: dict[str, Any], ts_ms: object, ts_recv_ns: int) -> MarketContext:
+    """One `tickers` snapshot or delta: the fields it carries, NaN for the others (contracts -> coins)."""
+    native = data.get("symbol")
+    symbol, mult = _symbol(native)
+    oi, mark, index = (optional(data.get(k), k) for k in ("openInterest", "markPrice", "indexPrice"))
+    return market_context(NAME, symbol, str(native), oi=oi * mult, oi_usd=optional(data.get("openInterestValue"),
+                          "openInterestValue"), funding=optional(data.get("fundingRate"), "fundingRate"),
+                          mark=mark / mult, index=index / mult,
+                          ts_event=ms_to_ns(ts_ms, "ts") if ts_ms is not None else ts_recv_ns, ts_recv=ts_recv_ns)

@@ -20,6 +20,16 @@ seen on two subscriptions, give identical events. `parse` is pure and returns th
 caller drops repeats. The key is the trade id, not the order hash: one liquidation order matching five
 makers is five real slices sharing one hash, and keying on hash would drop four of them.
 
+Market context (verified against Hyperliquid's WebSocket subscription docs and the nktkas SDK on
+2026-12-01): one `activeAssetCtx` subscription per tracked coin,
+    {"channel":"activeAssetCtx","data":{"coin":"BTC","ctx":{"funding":"0.0000125","openInterest":"27104.5",
+     "oraclePx":"96012.0","markPx":"96050.0","midPx":"96049.5","premium":"0.0003",...}}}
+-> MarketContext: OI in coins, funding per hour x 8 (the 8 h basis), mark markPx, index oraclePx; the frame
+has no time, so ts_event is the receive time. The all-perps `assetCtxs` subscription exists too (one for
+every perp), but its `ctxs` array is positional: it names no coin, and mapping it needs the `meta` universe
+over REST, re-fetched whenever a listing changes; `activeAssetCtx` names its coin, so the parser stays pure
+and a listing change cannot silently shift every symbol's open interest onto its neighbour's.
+
 Batch policy (`fills` arrays): good fills become events, bad ones are skipped; BadFrame only when
 every liquidation fill of the frame is bad.
 """
@@ -33,7 +43,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from common.schema import LONG, SHORT, Liquidation, PriceTick
+from common.schema import LONG, SHORT, Liquidation, MarketContext, PriceTick
 from ingest.exchanges.base import (
     BadFrame,
     Event,
@@ -44,6 +54,8 @@ from ingest.exchanges.base import (
     price_tick,
     symbol_of,
 )
+from ingest.exchanges.context_fields import DEFAULT_SYMBOLS as DEFAULT_CONTEXT_SYMBOLS
+from ingest.exchanges.context_fields import FUNDING_8H, market_context, optional
 from ingest.symbols import from_hyperliquid
 
 NAME = "hyperliquid"
@@ -97,6 +109,14 @@ def coin(symbol: str) -> str:
     return symbol[:-4] if symbol.endswith("USDT") else symbol
 
 
+_SCALED = {"PEPEUSDT": "kPEPE", "BONKUSDT": "kBONK", "SHIBUSDT": "kSHIB", "FLOKIUSDT": "kFLOKI"}
+
+
+def native_coin(symbol: str) -> str:
+    """Canonical symbol -> the coin Hyperliquid lists it as (`PEPEUSDT` -> `kPEPE`)."""
+    return _SCALED.get(symbol, coin(symbol))
+
+
 def url(base: str, symbols: tuple[str, ...], price_symbol: str) -> str:
     return base
 
@@ -105,6 +125,8 @@ def subscribe_messages(symbols: tuple[str, ...], price_symbol: str,
                        users: Sequence[str] | None = None) -> list[str]:
     """BTC trades (price and liveness) plus one userFills per watched user (`users` or `set_users`)."""
     subs: list[dict[str, str]] = [{"type": "trades", "coin": coin(price_symbol)}]
+    subs += [{"type": "activeAssetCtx", "coin": c}
+             for c in dict.fromkeys(native_coin(s) for s in (symbols or DEFAULT_CONTEXT_SYMBOLS))]
     subs += [{"type": "userFills", "user": u} for u in (_users if users is None else users)]
     return [orjson.dumps({"method": "subscribe", "subscription": s}).decode() for s in subs]
 
@@ -124,6 +146,8 @@ def parse_keyed(frame: str | bytes, ts_recv_ns: int) -> list[tuple[FillKey | Non
         return []
     if channel == "error":
         raise BadFrame(f"error: {str(data)[:200]}")
+    if channel == "activeAssetCtx":
+        return [(None, _asset_ctx(data, ts_recv_ns))]
     if channel == "trades":
         if not isinstance(data, list) or not data:
             raise BadFrame("trades data is not a non-empty array")
@@ -213,6 +237,19 @@ def _trade(t: Any, ts_recv_ns: int) -> PriceTick:
     price = positive(t.get("px"), "px")
     qty = positive(t.get("sz"), "sz")
     return price_tick(NAME, symbol, price / mult, qty * mult, ms_to_ns(t.get("time"), "time"), ts_recv_ns)
+
+
+def _asset_ctx(data: Any, ts_recv_ns: int) -> MarketContext:
+    if not isinstance(data, dict) or not isinstance(data.get("ctx"), dict):
+        raise BadFrame("activeAssetCtx without ctx")
+    native, ctx = data.get("coin"), data["ctx"]
+    symbol, mult = symbol_of(from_hyperliquid, native)
+    mark = positive(ctx.get("markPx"), "markPx")
+    oi = optional(ctx.get("openInterest"), "openInterest")
+    return market_context(NAME, symbol, str(native), oi=oi * mult, oi_usd=oi * mark,
+                          funding=optional(ctx.get("funding"), "funding") * FUNDING_8H, mark=mark / mult,
+                          index=optional(ctx.get("oraclePx"), "oraclePx") / mult, ts_event=ts_recv_ns,
+                          ts_recv=ts_recv_ns)
 
 
 class FillDeduper:

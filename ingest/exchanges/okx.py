@@ -12,6 +12,13 @@ Contract sizes come from a module-level table (`set_instruments`, filled by the 
 Inverse swaps (BTC-USD-SWAP, ctVal in USD): notional = sz x ctVal, qty = notional / price.
 The docs say the channel "doesn't represent the total number of liquidations": throttled.
 
+Market context (verified against OKX's v5 WebSocket docs on 2026-12-01): per tracked swap, four channels,
+each carrying one part: `open-interest` {"instId":"BTC-USDT-SWAP","oi":"5000","oiCcy":"555.55","ts":..}
+(oiCcy in coins; pushed every 3 s when it changes), `funding-rate` {"fundingRate":"0.0001875",..,"ts":..}
+(every 30-90 s; per 8 h for the majors), `mark-price` {"markPx":"110562.0","ts":..} and `index-tickers`
+on the spot pair (`BTC-USDT`) {"idxPx":"110540.1","ts":..}. Each becomes a MarketContext with that one
+field set; `ingest.context_merge` assembles them.
+
 Batch policy (several instruments, several details each): good items become events, bad items are
 skipped and reported by `parse_report`; `parse` raises BadFrame only when every item is bad.
 Non-SWAP data (FUTURES, MARGIN) is ignored, not bad.
@@ -23,7 +30,7 @@ from typing import Any
 
 import orjson
 
-from common.schema import LONG, SHORT, Liquidation, PriceTick
+from common.schema import LONG, SHORT, Liquidation, MarketContext, PriceTick
 from ingest import okx_instruments
 from ingest.exchanges.base import (
     BadFrame,
@@ -39,8 +46,10 @@ from ingest.exchanges.base import (
     price_tick,
     symbol_of,
 )
+from ingest.exchanges.context_fields import DEFAULT_SYMBOLS as DEFAULT_CONTEXT_SYMBOLS
+from ingest.exchanges.context_fields import market_context, optional
 from ingest.okx_instruments import Instrument, Table
-from ingest.symbols import from_okx
+from ingest.symbols import canonical, from_okx
 
 NAME = "okx"
 URL = "wss://ws.okx.com/ws/v5/public"  # port 8443 retired 2026-10-31 (OKX changelog)
@@ -51,6 +60,7 @@ NOTICE_RECONNECT = "64008"  # "The connection will soon be closed for a service 
 
 _SIDE = {"sell": LONG, "buy": SHORT}
 _POS_SIDE = {"long": LONG, "short": SHORT}
+CONTEXT_CHANNELS = ("open-interest", "funding-rate", "mark-price", "index-tickers")
 _QUIET_EVENTS = ("subscribe", "unsubscribe", "channel-conn-count", "notice")
 
 _instruments: Table = okx_instruments.bundled()
@@ -88,7 +98,13 @@ def subscribe_messages(symbols: tuple[str, ...], price_symbol: str) -> list[str]
     """liquidation-orders takes an instType, not an instId: every swap arrives, filtered downstream."""
     args = [{"channel": "liquidation-orders", "instType": "SWAP"},
             {"channel": "trades", "instId": inst_id(price_symbol)}]
-    return [orjson.dumps({"id": "1", "op": "subscribe", "args": args}).decode()]
+    ctx = []
+    for symbol in dict.fromkeys(symbols or DEFAULT_CONTEXT_SYMBOLS):
+        swap = inst_id(symbol)
+        ctx += [{"channel": c, "instId": swap} for c in CONTEXT_CHANNELS[:3]]
+        ctx.append({"channel": "index-tickers", "instId": swap.removesuffix("-SWAP")})
+    return [orjson.dumps({"id": str(i + 1), "op": "subscribe", "args": part}).decode()
+            for i, part in enumerate([args] + [ctx[k:k + 60] for k in range(0, len(ctx), 60)])]
 
 
 def parse(frame: str | bytes, ts_recv_ns: int) -> list[Event]:
@@ -117,6 +133,8 @@ def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
         return _liquidations(data, ts_recv_ns)
     if channel == "trades":
         return _collect(data, lambda item: [_trade(item, ts_recv_ns)], "trades")
+    if channel in CONTEXT_CHANNELS:
+        return _collect(data, lambda item: [_context(channel, item, ts_recv_ns)], channel)
     raise BadFrame(f"unknown channel {channel!r:.80}")
 
 
@@ -200,3 +218,31 @@ def _trade(item: dict[str, Any], ts_recv_ns: int) -> PriceTick:
     price = positive(item.get("px"), "px")
     qty, _ = _size(positive(item.get("sz"), "sz"), price, spec)
     return price_tick(NAME, symbol, price, qty, ms_to_ns(item.get("ts"), "ts"), ts_recv_ns)
+
+
+def _context(channel: str, item: dict[str, Any], ts_recv_ns: int) -> MarketContext:
+    """One item of a context channel -> MarketContext with that channel's field set (the others NaN)."""
+    native = item.get("instId")
+    ts = ms_to_ns(item.get("ts"), "ts")
+    if channel == "index-tickers":  # the spot index `BTC-USDT`, not a swap
+        parts = native.split("-") if isinstance(native, str) else []
+        if len(parts) != 2 or parts[1] not in ("USDT", "USD"):
+            raise BadFrame(f"bad index instId {native!r:.40}")
+        symbol, _ = symbol_of(lambda _n: canonical(parts[0]), native)
+        return market_context(NAME, symbol, native, index=positive(item.get("idxPx"), "idxPx"), ts_event=ts,
+                              ts_recv=ts_recv_ns)
+    symbol, _ = symbol_of(from_okx, native)
+    if channel == "mark-price":
+        return market_context(NAME, symbol, native, mark=positive(item.get("markPx"), "markPx"), ts_event=ts,
+                              ts_recv=ts_recv_ns)
+    if channel == "funding-rate":
+        return market_context(NAME, symbol, native, funding=optional(item.get("fundingRate"), "fundingRate"),
+                              ts_event=ts, ts_recv=ts_recv_ns)
+    oi = optional(item.get("oiCcy"), "oiCcy")
+    if oi != oi:  # no coin figure: contracts x ctVal (linear swaps only)
+        _, spec = _instrument(native)
+        if spec.ct_type != "linear":
+            raise BadFrame(f"{native}: open interest without oiCcy")
+        oi = positive(item.get("oi"), "oi") * spec.ct_val
+    return market_context(NAME, symbol, native, oi=oi, oi_usd=optional(item.get("oiUsd"), "oiUsd"), ts_event=ts,
+                          ts_recv=ts_recv_ns)

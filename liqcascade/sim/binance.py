@@ -6,11 +6,14 @@ from urllib.parse import parse_qs, urlparse
 import orjson
 
 from common.schema import LONG
+from liqcascade.sim.context import open_interest_of
 from liqcascade.sim.session import Session
-from liqcascade.sim.timeline import SimEvent, SimLiquidation, SimTrade
+from liqcascade.sim.timeline import SimContext, SimEvent, SimLiquidation, SimTrade
 
 NAME = "binance"
 THROTTLE_S = 1.0  # the real feed pushes at most the latest liquidation per symbol per second
+MARK_PRICE_STREAM = "!markPrice@arr@1s"
+OPEN_INTEREST_PATH = "/fapi/v1/openInterest"  # REST, served on the simulator's port (SimServer.http)
 
 
 def open_session(path: str) -> Session | None:
@@ -52,8 +55,13 @@ def on_client_message(session: Session, text: str) -> list[str]:
     return [orjson.dumps({"result": None, "id": req_id}).decode()]
 
 
-def encode(ev: SimEvent, ts_ms: int) -> tuple[str, dict] | None:
-    """The stream name and payload the real venue would send for this event."""
+def encode(ev: SimEvent, ts_ms: int) -> tuple[str, dict | list] | None:
+    """The stream name and payload the real venue would send for this event (context: a one-symbol
+    `!markPrice@arr@1s` array; the real one lists every perpetual in one frame each second)."""
+    if isinstance(ev, SimContext):
+        return MARK_PRICE_STREAM, [{"e": "markPriceUpdate", "E": ts_ms, "s": ev.symbol, "p": f"{ev.mark_price:.8f}",
+                                    "P": f"{ev.index_price:.8f}", "i": f"{ev.index_price:.8f}",
+                                    "r": f"{ev.funding_rate:.8f}", "T": (ts_ms // 28_800_000 + 1) * 28_800_000}]
     if isinstance(ev, SimLiquidation):
         qty = f"{ev.qty:.6f}"
         return "!forceOrder@arr", {
@@ -68,7 +76,20 @@ def encode(ev: SimEvent, ts_ms: int) -> tuple[str, dict] | None:
     return None
 
 
-def frame(session: Session, stream: str, payload: dict) -> str | None:
+def open_interest_reply(path: str, contexts: dict[str, SimContext], now_ms: int) -> tuple[int, str] | None:
+    """`GET /fapi/v1/openInterest?symbol=X` as Binance answers it (None: not this endpoint)."""
+    u = urlparse(path)
+    if u.path.rstrip("/") != OPEN_INTEREST_PATH:
+        return None
+    symbol = (parse_qs(u.query).get("symbol") or [""])[0]
+    ctx = contexts.get(symbol)
+    if ctx is None:
+        return 400, orjson.dumps({"code": -1121, "msg": "Invalid symbol."}).decode()
+    return 200, orjson.dumps({"openInterest": f"{open_interest_of(NAME, ctx):.3f}", "symbol": symbol,
+                              "time": now_ms}).decode()
+
+
+def frame(session: Session, stream: str, payload: dict | list) -> str | None:
     if session.silent or stream not in session.streams:
         return None
     if session.combined:

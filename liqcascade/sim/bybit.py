@@ -9,8 +9,9 @@ import zlib
 import orjson
 
 from common.schema import LONG
+from liqcascade.sim.context import open_interest_of
 from liqcascade.sim.session import Session
-from liqcascade.sim.timeline import SimEvent, SimLiquidation, SimTrade
+from liqcascade.sim.timeline import SimContext, SimEvent, SimLiquidation, SimTrade
 
 NAME = "bybit"
 THROTTLE_S = 0.0  # allLiquidation is the complete tape: nothing is dropped, only batched
@@ -57,8 +58,16 @@ def _num(x: float) -> str:
     return f"{x:.8f}".rstrip("0").rstrip(".")
 
 
-def encode(ev: SimEvent, ts_ms: int) -> tuple[str, list[dict]] | None:
-    """Topic and a one-item `data` list; items of one topic are merged per 500 ms window."""
+def encode(ev: SimEvent, ts_ms: int) -> tuple[str, list[dict] | dict] | None:
+    """Topic and a one-item `data` list; items of one topic are merged per 500 ms window. Context is a
+    `tickers` object (linear perpetual fields; the first push of a topic is a snapshot, then deltas)."""
+    if isinstance(ev, SimContext):
+        oi = open_interest_of(NAME, ev)
+        return f"tickers.{ev.symbol}", {
+            "symbol": ev.symbol, "lastPrice": _num(ev.index_price), "markPrice": _num(ev.mark_price),
+            "indexPrice": _num(ev.index_price), "openInterest": _num(oi),
+            "openInterestValue": f"{oi * ev.mark_price:.2f}", "fundingRate": f"{ev.funding_rate:.6f}",
+            "nextFundingTime": str((ts_ms // 28_800_000 + 1) * 28_800_000)}
     if isinstance(ev, SimLiquidation):
         return f"allLiquidation.{ev.symbol}", [{"T": ts_ms, "s": ev.symbol, "S": "Buy" if ev.side == LONG else "Sell",
                                                  "v": _num(ev.qty), "p": _num(ev.price)}]
@@ -85,19 +94,23 @@ def merge(payloads: list[list[dict]]) -> list[dict]:
     return [item for p in payloads for item in p]
 
 
-def frame(session: Session, topic: str, payload: list[dict]) -> str | None:
+def frame(session: Session, topic: str, payload: list[dict] | dict) -> str | None:
     if topic not in session.streams:
         return None
-    return render(topic, payload, int(time.time() * 1000))
+    kind = "snapshot"
+    if isinstance(payload, dict):  # tickers: a snapshot on subscribe, then deltas
+        kind = "delta" if topic in session.snapshots else "snapshot"
+        session.snapshots.add(topic)
+    return render(topic, payload, int(time.time() * 1000), kind=kind)
 
 
-def render(topic: str, payload: list[dict], ts_ms: int, base_ms: int = 0) -> str:
+def render(topic: str, payload: list[dict] | dict, ts_ms: int, base_ms: int = 0, kind: str = "snapshot") -> str:
     """The frame text, the same for every subscriber; `base_ms` is added to item times encoded relative
     to a start (`liqcascade.sim.schedule.prerender`)."""
-    if base_ms:
+    if base_ms and isinstance(payload, list):
         for item in payload:
             item["T"] += base_ms
-    return orjson.dumps({"topic": topic, "type": "snapshot", "ts": ts_ms, "data": payload}).decode()
+    return orjson.dumps({"topic": topic, "type": kind, "ts": ts_ms, "data": payload}).decode()
 
 
 def throttle_key(ev: SimEvent) -> str | None:

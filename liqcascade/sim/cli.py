@@ -12,6 +12,7 @@ import click
 from common.config import get_config
 from liqcascade.sim import faults as sim_faults
 from liqcascade.sim import schedule, timeline
+from liqcascade.sim.context import with_context
 from liqcascade.sim.server import SimServer
 from liqcascade.sim.venues import SIM_VENUES, sim_urls
 
@@ -80,7 +81,7 @@ def command(ctx: click.Context, host: str, port: int, venues: str, scenario: str
     elif scenario == "steady":
         tl = timeline.steady(rate, n_symbols, seconds=duration, lead_s=lead)
     else:
-        tl = timeline.demo(rounds=rounds, venues=tuple(names))
+        tl = with_context(timeline.demo(rounds=rounds, venues=tuple(names)))  # OI falls with each cascade
     server = SimServer([SIM_VENUES[v] for v in names], tl, speed=speed, throttle=throttle,
                        ping_interval=ping_interval, client_queue=client_queue, max_age_s=max_age or None)
     frames: Iterable[schedule.Scheduled] | None = None

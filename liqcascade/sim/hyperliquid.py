@@ -6,8 +6,9 @@ import itertools
 import orjson
 
 from common.schema import LONG
+from liqcascade.sim.context import open_interest_of
 from liqcascade.sim.session import Session
-from liqcascade.sim.timeline import SimEvent, SimLiquidation, SimTrade
+from liqcascade.sim.timeline import SimContext, SimEvent, SimLiquidation, SimTrade
 
 NAME = "hyperliquid"
 THROTTLE_S = 0.0
@@ -43,6 +44,8 @@ def on_client_message(session: Session, text: str) -> list[str]:
     kind = sub.get("type")
     if kind == "trades" and isinstance(sub.get("coin"), str):
         key = f"trades:{sub['coin']}"
+    elif kind == "activeAssetCtx" and isinstance(sub.get("coin"), str):
+        key = f"activeAssetCtx:{sub['coin']}"
     elif kind == "userFills" and isinstance(sub.get("user"), str):
         key = f"userFills:{sub['user'].lower()}"
     else:
@@ -77,6 +80,14 @@ def encode(ev: SimEvent, ts_ms: int) -> tuple[str, dict | list] | None:
             "closedPnl": "0.0", "hash": f"0x{tid:064x}", "oid": tid, "crossed": False, "fee": "0.0",
             "tid": tid, "feeToken": "USDC",
             "liquidation": {"liquidatedUser": LIQUIDATED_USER, "markPx": _num(ev.price), "method": "market"}}
+    if isinstance(ev, SimContext):  # funding is hourly on Hyperliquid; the oracle price is its index
+        oi = open_interest_of(NAME, ev)
+        return f"activeAssetCtx:{coin(ev.symbol)}", {
+            "coin": coin(ev.symbol), "ctx": {
+                "funding": f"{ev.funding_rate / 8:.10f}", "openInterest": _num(oi), "prevDayPx": _num(ev.index_price),
+                "dayNtlVlm": "1000000000.0", "premium": f"{ev.mark_price / ev.index_price - 1:.10f}",
+                "oraclePx": _num(ev.index_price), "markPx": _num(ev.mark_price), "midPx": _num(ev.mark_price),
+                "impactPxs": [_num(ev.mark_price), _num(ev.mark_price)], "dayBaseVlm": "10000.0"}}
     if isinstance(ev, SimTrade):
         tid = next(_tid)
         return f"trades:{coin(ev.symbol)}", [{"coin": coin(ev.symbol), "side": "B", "px": _num(ev.price),
@@ -91,7 +102,10 @@ def frame(session: Session, key: str, payload: dict | list) -> str | None:
         if not users:
             return None
         return orjson.dumps({"channel": "userFills", "data": {"user": users[0], "fills": [payload]}}).decode()
-    return orjson.dumps({"channel": "trades", "data": payload}).decode() if key in session.streams else None
+    if key not in session.streams:
+        return None
+    channel = "activeAssetCtx" if key.startswith("activeAssetCtx:") else "trades"
+    return orjson.dumps({"channel": channel, "data": payload}).decode()
 
 
 def throttle_key(ev: SimEvent) -> str | None:

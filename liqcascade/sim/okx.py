@@ -7,8 +7,9 @@ import orjson
 
 from common.schema import LONG
 from ingest.okx_instruments import bundled
+from liqcascade.sim.context import open_interest_of
 from liqcascade.sim.session import Session
-from liqcascade.sim.timeline import SimEvent, SimLiquidation, SimTrade
+from liqcascade.sim.timeline import SimContext, SimEvent, SimLiquidation, SimTrade
 
 NAME = "okx"
 THROTTLE_S = 1.0  # the channel "doesn't represent the total": at most the latest per contract per second
@@ -18,7 +19,8 @@ PATH = "/ws/v5/public"
 NOTICE = {"event": "notice", "code": "64008",
           "msg": "The connection will soon be closed for a service upgrade. Please reconnect."}
 _CT = {k: v for k, v in bundled().items() if v.ct_type == "linear"}  # the parser's own bundled ctVal table
-_CHANNELS = {"liquidation-orders": "instType", "trades": "instId", "tickers": "instId", "mark-price": "instId"}
+_CHANNELS = {"liquidation-orders": "instType", "trades": "instId", "tickers": "instId", "mark-price": "instId",
+             "open-interest": "instId", "funding-rate": "instId", "index-tickers": "instId"}
 
 
 def open_session(path: str) -> Session | None:
@@ -81,6 +83,12 @@ def encode(ev: SimEvent, ts_ms: int) -> tuple[str, dict] | None:
         return "liquidation-orders:SWAP", {
             "arg": {"channel": "liquidation-orders", "instType": "SWAP"},
             "data": [{"details": [detail], "instFamily": base, "instId": inst, "instType": "SWAP", "uly": base}]}
+    if isinstance(ev, SimContext):  # one event, up to four channel pushes (`frame`)
+        inst = inst_id(ev.symbol)
+        oi = open_interest_of(NAME, ev)
+        return f"ctx:{inst}", {"inst": inst, "ts": str(ts_ms), "oiCcy": _num(oi), "oi": _num(oi / ct_val(inst)),
+                               "oiUsd": f"{oi * ev.mark_price:.2f}", "fundingRate": f"{ev.funding_rate:.10f}",
+                               "markPx": _num(ev.mark_price), "idxPx": _num(ev.index_price)}
     if isinstance(ev, SimTrade):
         inst = inst_id(ev.symbol)
         return f"trades:{inst}", {
@@ -90,8 +98,26 @@ def encode(ev: SimEvent, ts_ms: int) -> tuple[str, dict] | None:
     return None
 
 
-def frame(session: Session, key: str, payload: dict) -> str | None:
+def frame(session: Session, key: str, payload: dict) -> str | list[str] | None:
+    if key.startswith("ctx:"):
+        return _context_frames(session, payload) or None
     return orjson.dumps(payload).decode() if key in session.streams else None
+
+
+def _context_frames(session: Session, p: dict) -> list[str]:
+    """The context channels this session subscribed, each pushing its own fields (as OKX does)."""
+    inst, ts = p["inst"], p["ts"]
+    index_id = inst.removesuffix("-SWAP")
+    items = {
+        f"open-interest:{inst}": {"instType": "SWAP", "instId": inst, "oi": p["oi"], "oiCcy": p["oiCcy"],
+                                  "oiUsd": p["oiUsd"], "ts": ts},
+        f"funding-rate:{inst}": {"instType": "SWAP", "instId": inst, "fundingRate": p["fundingRate"],
+                                 "method": "current_period", "nextFundingRate": "", "ts": ts},
+        f"mark-price:{inst}": {"instType": "SWAP", "instId": inst, "markPx": p["markPx"], "ts": ts},
+        f"index-tickers:{index_id}": {"instId": index_id, "idxPx": p["idxPx"], "ts": ts},
+    }
+    return [orjson.dumps({"arg": {"channel": k.split(":")[0], "instId": k.split(":")[1]}, "data": [item]}).decode()
+            for k, item in items.items() if k in session.streams]
 
 
 def notice(session: Session) -> str:

@@ -14,11 +14,12 @@ from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
 from liqcascade.sim.faults import FaultInjection
 from liqcascade.sim.schedule import paced
 from liqcascade.sim.session import Session
-from liqcascade.sim.timeline import SimEvent, SimLiquidation
+from liqcascade.sim.timeline import SimContext, SimEvent, SimLiquidation
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,7 @@ class SimServer(FaultInjection):
         self.connects: Counter[str] = Counter()
         self.stats: Counter[str] = Counter()
         self.deliveries: list[Delivery] = []
+        self.contexts: dict[str, SimContext] = {}  # latest context per symbol: what REST endpoints answer from
         self.max_depth = 0
         self.sent_events = 0
         self.done = asyncio.Event()
@@ -96,7 +98,7 @@ class SimServer(FaultInjection):
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         self._server = await serve(self._handle, host, port, ping_interval=self.ping_interval,
-                                   compression=None, max_queue=64)
+                                   compression=None, max_queue=64, process_request=self._http)
         self._spawn(self._housekeep())
         return self._server.sockets[0].getsockname()[1]
 
@@ -163,6 +165,21 @@ class SimServer(FaultInjection):
             self.clients.pop(ws, None)
             writer.cancel()
 
+    def _http(self, conn: ServerConnection, request: Request) -> Response | None:
+        """Plain HTTP GETs on the websocket port: a venue's REST endpoint (Binance open interest) when one
+        answers the path; None lets the websocket handshake go on."""
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            return None
+        for venue in self.venues:
+            reply = getattr(venue, "open_interest_reply", None)
+            got = reply(request.path, self.contexts, int(time.time() * 1000)) if reply else None
+            if got is not None:
+                self.stats["http_requests"] += 1
+                resp = conn.respond(got[0], got[1])
+                resp.headers["Content-Type"] = "application/json"
+                return resp
+        return None
+
     async def _write(self, c: Client) -> None:
         try:
             while True:
@@ -221,6 +238,8 @@ class SimServer(FaultInjection):
     def broadcast_now(self, ev: SimEvent) -> None:
         """Send (or batch, or throttle) one event to every venue that reports it."""
         now = time.time()
+        if isinstance(ev, SimContext):
+            self.contexts[ev.symbol] = ev
         for venue in self.venues:
             if isinstance(ev, SimLiquidation) and ev.venue not in (None, venue.NAME):
                 continue
@@ -257,7 +276,10 @@ class SimServer(FaultInjection):
             self._backlog[venue.NAME].append((key, payload, stamped))
         for c in self._targets(venue.NAME):
             text = venue.frame(c.session, key, payload)
-            if text is not None:
+            if isinstance(text, list):  # one event, several channel pushes (OKX context)
+                for t in text:
+                    self._offer(c, t, stamped)
+            elif text is not None:
                 self._offer(c, text, stamped)
 
     async def _housekeep(self) -> None:

@@ -11,4 +11,5 @@ class Session:
     combined: bool = False
     silent: bool = False  # accepts subscriptions but never delivers (Binance's retired legacy base)
     sent: int = 0
+    snapshots: set[str] = field(default_factory=set)  # topics whose snapshot was sent (Bybit tickers: deltas next)
     state: dict[str, float] = field(default_factory=dict)  # venue-specific timers (Deribit heartbeats)

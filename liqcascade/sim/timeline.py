@@ -28,7 +28,18 @@ class SimTrade:
     qty: float
 
 
-SimEvent = SimLiquidation | SimTrade
+@dataclass(frozen=True, slots=True)
+class SimContext:
+    """A symbol's market-wide context (`liqcascade.sim.context`); each venue reports its share of the OI."""
+
+    symbol: str
+    open_interest: float  # coins, all venues together
+    funding_rate: float  # per 8 h
+    mark_price: float
+    index_price: float
+
+
+SimEvent = SimLiquidation | SimTrade | SimContext
 
 _DEMO_PRICES = {"BTCUSDT": 60_000.0, "ETHUSDT": 3_000.0, "SOLUSDT": 150.0}
 

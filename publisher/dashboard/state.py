@@ -129,6 +129,8 @@ class DashboardState:
         row = signal_row(sig)
         self.levels[sig.symbol] = {k: row[k] for k in ("symbol", "level", "probability", "confidence",
                                                        "direction", "explanation", "ts")}
+        # open interest, its 5 min change, funding, basis and est_usd of the symbol (signals' components)
+        self.levels[sig.symbol]["context"] = (sig.components or {}).get("market_context")
         self.level_seen_ns[sig.symbol] = now_ns
         if not sig.heartbeat:
             row["id"] = self._id()

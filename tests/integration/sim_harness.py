@@ -11,7 +11,7 @@ from typing import Any
 import zmq
 
 from common.config import Config, load_config
-from common.schema import FeedStatus, Liquidation, PriceTick
+from common.schema import FeedStatus, Liquidation, MarketContext, PriceTick
 from common.wire import decode
 from ingest import exchanges
 from ingest.connection import Connection
@@ -96,6 +96,7 @@ class Sink:
         self.tape: list[Liquidation] = []  # the same liquidations, relayed to signals for the tape
         self.prices: list[PriceTick] = []
         self.statuses: list[FeedStatus] = []
+        self.contexts: list[tuple[bytes, int, MarketContext]] = []  # (topic, socket index, context)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -106,10 +107,12 @@ class Sink:
             poller.register(s, zmq.POLLIN)
         while not self._stop.is_set():
             for s, _ in poller.poll(50):
-                _, _, _, msgs = decode(s.recv_multipart())
+                topic, _, _, msgs = decode(s.recv_multipart())
                 at_signals = s is self.socks[-1]
                 for m in msgs:
-                    if isinstance(m, Liquidation):
+                    if isinstance(m, MarketContext):
+                        self.contexts.append((topic, self.socks.index(s), m))
+                    elif isinstance(m, Liquidation):
                         (self.tape if at_signals else self.liqs).append(m)
                     elif isinstance(m, PriceTick):
                         self.prices.append(m)

@@ -74,6 +74,10 @@ def test_liqcascade_up_demo_detects_the_cascade_and_stops_cleanly(tmp_path, redi
     try:
         alert = wait_for_alert(redis_watch, zmq_watch, "BTCUSDT", "long", 90, out)
         assert 0.0 < alert["probability"] <= 1.0 and alert["explanation"]
+        # the simulated venues' context went through ingest and analytics into the signal
+        context = alert["components"]["market_context"]
+        assert context["oi_usd"] > 1e8 and context["funding"] is not None and context["basis"] is not None
+        assert context["est_usd_low"] <= context["est_usd"] <= context["est_usd_high"]
         assert_redis_contract(redis_server, "BTCUSDT")
         took = terminate_and_wait(proc)
     finally:

@@ -142,7 +142,7 @@ d.Deduper.filter = boom
 """
 CRASH_FLUSHER = """
 import ingest.router as r
-def boom(self):
+def boom(self, *args):
     raise RuntimeError("injected flusher failure")
 r.Router.take = boom
 """

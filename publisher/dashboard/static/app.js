@@ -53,9 +53,23 @@ function renderVenues() {
   $("venues").tBodies[0].innerHTML = rows.join("") || '<tr><td colspan="8" class="empty">no venue yet</td></tr>';
 }
 
+function contextHtml(c) {
+  // open interest (USD) and its 5 min change, funding per 8 h, basis, and the estimated true USD of 10 s
+  if (!c) return "";
+  const parts = [];
+  if (c.oi_usd != null) {
+    const ch = c.oi_change_5m_frac == null ? "" : ` (${c.oi_change_5m_frac < 0 ? "−" : "+"}${Math.abs(100 * c.oi_change_5m_frac).toFixed(1)}% 5m)`;
+    parts.push(`<span class="oi">OI ${usd(c.oi_usd)}${ch}</span>`);
+  }
+  if (c.funding != null) parts.push(`<span class="funding">funding ${(100 * c.funding).toFixed(3)}%/8h</span>`);
+  if (c.basis != null) parts.push(`<span>basis ${(100 * c.basis).toFixed(2)}%</span>`);
+  if (c.est_usd > (c.observed_usd_10s || 0) * 1.05) parts.push(`<span title="observed ${usd(c.observed_usd_10s)} in 10 s">est. true ${usd(c.est_usd)} (${usd(c.est_usd_low)}–${usd(c.est_usd_high)})</span>`);
+  return parts.length ? `<span class="ctx dim"> · ${parts.join(" · ")}</span>` : "";
+}
+
 function renderLevels() {
   $("levels").innerHTML = S.levels.map((l) =>
-    `<span class="lvl ${l.level}" title="${esc(l.explanation)}"><b>${esc(l.symbol)}</b> ${l.level} ${(100 * l.probability).toFixed(0)}% ${l.direction}</span>`
+    `<span class="lvl ${l.level}" data-symbol="${esc(l.symbol)}" title="${esc(l.explanation)}"><b>${esc(l.symbol)}</b> ${l.level} ${(100 * l.probability).toFixed(0)}% ${l.direction}${contextHtml(l.context)}</span>`
   ).join("") || '<p class="empty">no active symbol</p>';
 }
 
@@ -66,6 +80,9 @@ function factorsHtml(sig) {
   const c = sig.components || {};
   if (c.regime !== undefined) parts.push(`<span><b>regime</b> ${esc(c.regime)} ×${c.regime_multiplier}</span>`);
   if (c.price_move_bps != null) parts.push(`<span><b>BTC move</b> ${c.price_move_bps} bps ×${c.price_move_multiplier}</span>`);
+  const mc = c.market_context;
+  if (mc && mc.oi_usd != null) parts.push(`<span><b>OI</b> ${usd(mc.oi_usd)}${mc.oi_change_5m_frac == null ? "" : " " + (100 * mc.oi_change_5m_frac).toFixed(1) + "% in 5 min"}</span>`);
+  if (mc && mc.funding != null) parts.push(`<span><b>funding</b> ${(100 * mc.funding).toFixed(3)}%/8h</span>`);
   if (c.symbols) parts.push(`<span><b>symbols</b> ${esc(Object.entries(c.symbols).map(([s, l]) => s + " " + l).join(", "))}</span>`);
   const dq = sig.data_quality || {};
   if (dq.venues) parts.push(`<span><b>venues</b> ${esc(dq.venues.join(", "))} (${esc(dq.quality)})</span>`);

@@ -72,4 +72,4 @@ def test_bad_frames_raise_and_never_become_events(frame):
 
 def test_combined_url_uses_the_market_base():
     url = binance.url(binance.URL, (), "BTCUSDT")
-    assert url == "wss://fstream.binance.com/market/stream?streams=!forceOrder@arr/btcusdt@aggTrade"
+    assert url == "wss://fstream.binance.com/market/stream?streams=!forceOrder@arr/btcusdt@aggTrade/!markPrice@arr@1s"

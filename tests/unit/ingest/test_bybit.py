@@ -111,7 +111,7 @@ def test_subscribe_batches_at_most_ten_topics_with_price_first() -> None:
     msgs = [orjson.loads(m) for m in bybit.subscribe_messages(syms, "BTCUSDT")]
     args = [a for m in msgs for a in m["args"]]
     assert all(m["op"] == "subscribe" and len(m["args"]) <= 10 for m in msgs)
-    assert len({m["req_id"] for m in msgs}) == len(msgs) == 2
+    assert len({m["req_id"] for m in msgs}) == len(msgs) == 4  # 1 price + 16 liquidation + 16 tickers topics
     assert args[0] == "publicTrade.BTCUSDT"
     assert "allLiquidation.1000PEPEUSDT" in args and "allLiquidation.C0USDT" in args
     assert not any(a.startswith("liquidation.") for a in args)

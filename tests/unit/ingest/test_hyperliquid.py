@@ -156,9 +156,9 @@ def test_subscribe_btc_trades_and_each_user() -> None:
     hyperliquid.set_users(["0x2E3D94F0562703B25C83308A05046DDAF9A8DD14", LIQUIDATED])
     msgs = [orjson.loads(m) for m in hyperliquid.subscribe_messages((), "BTCUSDT")]
     assert msgs[0] == {"method": "subscribe", "subscription": {"type": "trades", "coin": "BTC"}}
-    assert [m["subscription"]["user"] for m in msgs[1:]] == [
+    assert [m["subscription"]["user"] for m in msgs if "user" in m["subscription"]] == [
         "0x2e3d94f0562703b25c83308a05046ddaf9a8dd14", LIQUIDATED]
-    assert len(hyperliquid.subscribe_messages((), "BTCUSDT", users=[])) == 1
+    assert len(hyperliquid.subscribe_messages(("BTCUSDT",), "BTCUSDT", users=[])) == 2  # trades + activeAssetCtx
 
 
 def test_set_users_rejects_bad_addresses_and_more_than_ten() -> None:

@@ -166,7 +166,7 @@ def test_garbage_truncated_and_unknown_are_bad_frames(raw: str) -> None:
 
 
 def test_subscribe_liquidations_of_all_swaps_and_btc_trades() -> None:
-    [msg] = okx.subscribe_messages(("ETHUSDT",), "BTCUSDT")
+    msg, _context = okx.subscribe_messages(("ETHUSDT",), "BTCUSDT")
     assert orjson.loads(msg)["args"] == [{"channel": "liquidation-orders", "instType": "SWAP"},
                                          {"channel": "trades", "instId": "BTC-USDT-SWAP"}]
     assert okx.KEEPALIVE == ("ping", 25.0) and okx.COMPLETENESS == "throttled"

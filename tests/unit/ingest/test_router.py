@@ -40,3 +40,23 @@ def test_untracked_symbols_are_filtered_and_counted():
     assert router.add([liq("BTCUSDT"), liq("DOGEUSDT")]) == 1
     assert router.filtered == 1
     assert [b.topic for b in router.take()] == [b"liq.bybit.BTCUSDT"]
+
+
+def test_market_context_goes_to_its_symbols_shard_merged_and_at_most_once_a_second():
+    import math
+
+    from common.schema import MarketContext
+
+    nan = math.nan
+    router = Router(3, ("BTCUSDT",), "BTCUSDT", context_every_s=1.0)
+    mark = MarketContext("okx", "BTCUSDT", "BTC-USDT-SWAP", nan, nan, nan, 60_000.0, nan, 1, 1_000)
+    oi = MarketContext("okx", "BTCUSDT", "BTC-USDT-SWAP", 500.0, nan, nan, nan, nan, 2, 2_000)
+    other = MarketContext("okx", "DOGEUSDT", "DOGE-USDT-SWAP", 1.0, nan, nan, 0.1, nan, 2, 2_000)
+    assert router.add([mark, other]) == 1  # untracked symbols are dropped before the merge
+    [batch] = router.take()
+    assert (batch.shard, batch.topic, batch.tape) == (shard_of("BTCUSDT", 3), b"ctx.okx.BTCUSDT", False)
+    router.add([oi])
+    assert router.take() == []  # 1 us after the last one: held by the coalescer
+    [batch] = router.take(now_ns=1_000 + 1_000_000_000)
+    [ctx] = batch.events
+    assert ctx.open_interest == 500.0 and ctx.mark_price == 60_000.0 and ctx.open_interest_usd == 500.0 * 60_000.0

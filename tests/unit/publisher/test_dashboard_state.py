@@ -142,3 +142,23 @@ def test_rows_carry_increasing_ids_so_a_browser_drops_repeats():
     assert delta["tape"][0]["id"] == 2
     st.apply(b"signal.CRITICAL.BTCUSDT", [signal(T0 + NS, "CRITICAL")], T0 + NS)
     assert st.take_delta(T0 + NS)["signals"][0]["id"] == 3
+
+
+def test_active_levels_carry_the_symbols_open_interest_funding_and_estimate():
+    from dataclasses import replace
+
+    from common.schema import MetricsSnapshot
+    from signals.generator import market_context
+
+    snap = MetricsSnapshot("BTCUSDT", T0, {}, {}, {}, {}, {"bybit": 9.1e5}, 0.0, 1, 0.6, 0.8, "long", {}, "",
+                           oi_usd=2.4e9, oi_change_5m_frac=-0.031, funding=-0.0002, basis=-0.0011, est_usd=1.4e7,
+                           est_usd_low=1.1e7, est_usd_high=1.9e7)
+    sig = replace(signal(T0), components={**signal(T0).components, "market_context": market_context(snap)})
+    assert sig.components["market_context"]["observed_usd_10s"] == 9.1e6  # what the feeds showed in 10 s
+    d = make()
+    d.apply(topics.signal("ALERT", "BTCUSDT"), [sig], T0)
+    [row] = d.active_levels(T0)
+    assert row["context"]["oi_usd"] == 2.4e9 and row["context"]["oi_change_5m_frac"] == -0.031
+    assert row["context"]["funding"] == -0.0002
+    d.apply(topics.signal("ALERT", "ETHUSDT"), [signal(T0, symbol="ETHUSDT")], T0)  # no context: None
+    assert {r["symbol"]: r["context"] for r in d.active_levels(T0)}["ETHUSDT"] is None
