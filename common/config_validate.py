@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 VENUES = (
     "binance", "bybit", "okx", "hyperliquid",
     "aster", "lighter", "dydx",
+    "gate", "bitget", "deribit", "bitmex",
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 REDIS_SCHEMES = ("redis", "rediss", "unix")

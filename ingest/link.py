@@ -21,6 +21,10 @@ class Link:
     `last_rx` is the liveness clock: every frame (data, acks, pongs) moves it, protocol pings cannot
     (the websockets library answers them below us). `has_data` turns true on the first frame the venue
     parser turns into events, which is what a make-before-break rotation waits for.
+
+    Two optional venue hooks, generic: `HEADERS` (sent with the handshake, e.g. Gate's decimal sizes)
+    and `reply(frame) -> str | None`, the answer a frame demands (Deribit's heartbeat `test_request`
+    must be answered with `public/test`), sent before the frame is queued.
     """
 
     def __init__(self, n: int, venue: ModuleType, url: str, out: asyncio.Queue[Item],
@@ -41,7 +45,8 @@ class Link:
 
     async def open(self, subscribe: list[str], keepalive: tuple[str, float] | None) -> None:
         self._ws = await websockets.connect(self.url, open_timeout=10, close_timeout=1, ping_interval=20,
-                                            ping_timeout=20, max_size=2**23, max_queue=4096)
+                                            ping_timeout=20, max_size=2**23, max_queue=4096,
+                                            additional_headers=getattr(self.venue, "HEADERS", None))
         self.opened = self.last_rx = time.monotonic()
         # A venue that limits subscribe messages per second (dYdX: 2) gets the first at once (the price
         # market, so liveness starts) and the rest paced in the background.
@@ -57,11 +62,15 @@ class Link:
 
     async def _read(self) -> None:
         assert self._ws is not None
+        reply = getattr(self.venue, "reply", None)  # venues that must answer the server (Deribit test_request)
         try:
             async for frame in self._ws:
                 ts = self.clock()
                 self.last_rx = time.monotonic()
                 self.frames += 1
+                answer = reply(frame) if reply is not None else None
+                if answer is not None:
+                    await self._ws.send(answer)
                 if not self.has_data and self._is_data(frame):
                     self.has_data = True
                     self.wake.set()

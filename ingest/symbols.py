@@ -83,3 +83,36 @@ def from_dash(ticker: str) -> tuple[str, float]:
     if len(parts) != 2 or parts[1] not in QUOTES:
         raise UnknownSymbol(ticker)
     return canonical(parts[0])
+
+
+def from_underscored(contract: str) -> tuple[str, float]:
+    """Gate perpetual `BTC_USDT` -> ('BTCUSDT', 1.0). Dated futures (`BTC_USDT_20261225`) raise UnknownSymbol."""
+    parts = contract.split("_")
+    if len(parts) != 2 or parts[1] not in QUOTES:
+        raise UnknownSymbol(contract)
+    return canonical(parts[0])
+
+
+@lru_cache(maxsize=8192)
+def from_deribit(instrument: str) -> tuple[str, float]:
+    """Deribit perpetuals: inverse `BTC-PERPETUAL`, linear `SOL_USDC-PERPETUAL` -> ('BTCUSDT', 1.0).
+
+    Dated futures (`BTC-27DEC26`), options and spot raise UnknownSymbol: they are not perpetuals.
+    """
+    base, _, kind = instrument.partition("-")
+    if kind != "PERPETUAL":
+        raise UnknownSymbol(instrument)
+    coin, _, quote = base.partition("_")
+    if quote and quote not in QUOTES:
+        raise UnknownSymbol(instrument)
+    return canonical(coin)
+
+
+@lru_cache(maxsize=8192)
+def from_bitmex(symbol: str) -> tuple[str, float]:
+    """BitMEX `XBTUSD`, `XBTUSDT`, `SOLUSDT` -> canonical; BitMEX calls bitcoin XBT."""
+    for quote in QUOTES:
+        if symbol.endswith(quote) and len(symbol) > len(quote):
+            base = symbol[: -len(quote)]
+            return canonical("BTC" if base == "XBT" else base)
+    raise UnknownSymbol(symbol)

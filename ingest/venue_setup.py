@@ -6,8 +6,8 @@ from types import ModuleType
 from urllib.parse import urlparse
 
 from common.config import Config
-from ingest import lighter_markets, okx_instruments
-from ingest.exchanges import hyperliquid, lighter, okx
+from ingest import contract_specs, lighter_markets, okx_instruments
+from ingest.exchanges import bitmex, gate, hyperliquid, lighter, okx
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,8 @@ def prepare(venue: ModuleType, cfg: Config) -> None:
         for s in missing:
             log.warning("lighter: tracked symbol %s is not in the market table; its lighter liquidations "
                         "will not be subscribed", s)
+    elif venue in (gate, bitmex):
+        venue.set_contracts(_contracts(venue, cfg))
     elif venue.NAME == "hyperliquid" and hasattr(venue, "set_users"):  # not the node-fills tailer
 
         hyperliquid.set_users(cfg.ingest.hyperliquid_users)
@@ -56,6 +58,15 @@ def _lighter_table(cfg: Config) -> lighter_markets.Table:
         log.info("lighter: %s is not Lighter (simulator or demo): bundled market table, no fetch", url)
         return lighter_markets.bundled()
     return lighter_markets.refresh()
+
+
+def _contracts(venue: ModuleType, cfg: Config) -> contract_specs.Table:
+    """Contract sizes from the venue's public endpoint; the bundled table when offline or simulated."""
+    url = cfg.ingest.urls.get(venue.NAME, venue.URL)
+    if not is_venue_host(url, venue.URL):
+        log.info("%s: %s is not %s (simulator or demo): bundled contract sizes, no fetch", venue.NAME, url, venue.NAME)
+        return contract_specs.bundled(venue.NAME)
+    return contract_specs.fetch(venue.NAME, venue.CONTRACTS_URL, venue.contract_rows)
 
 
 def warn_unlisted_okx(symbols: tuple[str, ...], listed: frozenset[str]) -> list[str]:

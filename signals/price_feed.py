@@ -7,7 +7,8 @@ from common.schema import PriceTick
 
 log = logging.getLogger(__name__)
 
-PREFERENCE = ("binance", "bybit", "okx", "hyperliquid", "aster", "lighter", "dydx")
+PREFERENCE = ("binance", "bybit", "okx", "hyperliquid", "aster", "lighter", "dydx", "gate", "bitget", "deribit",
+              "bitmex")
 
 
 class PriceFeed:

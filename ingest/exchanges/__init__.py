@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from ingest.exchanges import aster, binance, bybit, dydx, hyperliquid, lighter, okx
+from ingest.exchanges import aster, binance, bitget, bitmex, bybit, deribit, dydx, gate, hyperliquid, lighter, okx
 
 EXCHANGES: dict[str, ModuleType] = {
     binance.NAME: binance,
@@ -13,6 +13,10 @@ EXCHANGES: dict[str, ModuleType] = {
     aster.NAME: aster,
     lighter.NAME: lighter,
     dydx.NAME: dydx,
+    gate.NAME: gate,
+    bitget.NAME: bitget,
+    deribit.NAME: deribit,
+    bitmex.NAME: bitmex,
 }
 
 

@@ -39,6 +39,10 @@ _HOSTILE_FIELDS: dict[str, tuple[Any, str, str, str]] = {
     "aster": (lambda p: p["o"], "S", "z", "T"),
     "lighter": (lambda p: p["liquidation_trades"][0], "is_maker_ask", "size", "timestamp"),
     "dydx": (lambda p: p, "side", "size", "createdAt"),
+    "gate": (lambda p: p, "size", "size", "time_ms"),  # the side is the sign of size
+    "bitget": (lambda p: p, "side", "amount", "ts"),
+    "deribit": (lambda p: p[0], "direction", "amount", "timestamp"),
+    # bitmex: liquidation rows carry no time, so the two time values cannot be sent (see the fault tests)
 }
 # Venues whose times are ISO strings get the same hostile instants written that way.
 _HOSTILE_TIME_TEXT = {"dydx": lambda ms: datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")}

@@ -138,6 +138,8 @@ class SimServer(FaultInjection):
         else:
             await ws.close(1008, "unknown path")
             return
+        if hasattr(venue, "on_headers") and ws.request is not None:  # e.g. Gate's X-Gate-Size-Decimal
+            venue.on_headers(session, ws.request.headers)
         sock = ws.transport.get_extra_info("socket")
         if sock is not None:  # bound kernel buffering too, so a slow reader shows up in its queue
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
@@ -296,6 +298,14 @@ class SimServer(FaultInjection):
                     self._last_sent[k] = wall
                     self._send(venue, ev, wall)
             for c in self._targets(None):
+                if hasattr(c.venue, "on_tick"):  # server-initiated messages (Deribit heartbeats); None: close
+                    out = c.venue.on_tick(c.session, mono)
+                    if out is None:
+                        self.stats["heartbeat_disconnects"] += 1
+                        self._kill(c, getattr(c.venue, "HEARTBEAT_CLOSE", (1000, "heartbeat timeout")))
+                        continue
+                    for text in out:
+                        self._offer(c, text)
                 limit = self.ping_limits.get(c.venue.NAME)
                 if limit and mono - c.last_heard > limit:
                     self.stats["ping_disconnects"] += 1

@@ -15,3 +15,4 @@ class Session:
     requests: list[float] = field(default_factory=list)  # monotonic times of recent requests (rate limits)
     recent: Any = None  # the server's recent liquidations of this venue, for subscribe replies that replay them
     snapshots: set[str] = field(default_factory=set)  # topics whose snapshot was sent (Bybit tickers: deltas next)
+    state: dict[str, float] = field(default_factory=dict)  # venue-specific timers (Deribit heartbeats)

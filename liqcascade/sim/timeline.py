@@ -47,6 +47,7 @@ _DEMO_PRICES = {"BTCUSDT": 60_000.0, "ETHUSDT": 3_000.0, "SOLUSDT": 150.0}
 # Rough shares of liquidation flow per venue; each simulated liquidation happens on one of them.
 VENUE_SHARE = {"binance": 0.35, "bybit": 0.35, "okx": 0.2, "hyperliquid": 0.1,
                "aster": 0.04, "lighter": 0.04, "dydx": 0.02}
+VENUE_SHARE |= {"gate": 0.06, "bitget": 0.08, "deribit": 0.02, "bitmex": 0.02}  # rough, relative weights
 
 
 def demo(seed: int = 7, calm_s: float = 15.0, cascade_s: float = 30.0, rounds: int = 0,

@@ -43,6 +43,11 @@ SHAPES = {
     "lighter": ("lighter/trade_update_liquidation_btc.json", ("liquidation_trades", 0), "is_maker_ask", "size",
                 "timestamp"),
     "dydx": ("dydx/trades_batch_deleveraged.json", ("contents", 0, "trades", 0), "side", "size", "createdAt"),
+    "gate": ("gate/public_liquidates_doc.json", ("result", 0), "size", "size", "time_ms"),  # side = size's sign
+    "bitget": ("bitget/liquidation_public_client.json", ("data", 0), "side", "amount", "ts"),
+    "deribit": ("deribit/trades_btc_perpetual_liquidation.json", ("params", "data", 0), "direction", "amount",
+                "timestamp"),
+    # bitmex: its liquidation rows carry no time (tests/unit/ingest/test_bitmex.py covers its bad values)
 }
 ISO_TIMES = {"dydx"}  # times written as ISO text: the same hostile instants, in that form
 

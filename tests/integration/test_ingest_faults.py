@@ -17,8 +17,13 @@ from liqcascade.sim.timeline import SimLiquidation, SimTrade
 from tests.integration.sim_harness import Rig, liq_key
 
 pytestmark = pytest.mark.timeout(20)
-VENUES = ["binance", "bybit", "okx", "hyperliquid", "aster", "lighter", "dydx"]
+VENUES = ["binance", "bybit", "okx", "hyperliquid", "aster", "lighter", "dydx", "gate", "bitget", "deribit", "bitmex"]
 REPLAY_ON_SUBSCRIBE = ("lighter", "dydx")  # their subscribe reply itself repeats recent trades
+# BitMEX liquidation rows carry no time (the ingester stamps the receive time): no hostile times to send,
+# and a frame delivered twice (a replay, a rotation's overlap) cannot be told from a new one by the
+# generic deduper. The real venue does neither: it answers a subscribe with a `partial` (not reported)
+# and has no age limit or notice that would make the runner rotate.
+DATED = [v for v in VENUES if v != "bitmex"]
 _qty = itertools.count(1)
 
 
@@ -112,7 +117,7 @@ def test_garbage_and_truncated_frames_are_counted_and_never_become_events(tmp_pa
     assert rig.ingester.conn.state.reconnects == 0
 
 
-@pytest.mark.parametrize("venue", VENUES)
+@pytest.mark.parametrize("venue", DATED)
 def test_hostile_values_are_bad_frames_or_receive_time_and_the_reader_lives_on(tmp_path, rigs, venue):
     rig = Rig(tmp_path, venue).start()
     rigs.append(rig)
@@ -127,7 +132,7 @@ def test_hostile_values_are_bad_frames_or_receive_time_and_the_reader_lives_on(t
     assert rig.ingester.conn.state.reconnects == 0
 
 
-@pytest.mark.parametrize("venue", [v for v in VENUES if v not in REPLAY_ON_SUBSCRIBE])
+@pytest.mark.parametrize("venue", [v for v in DATED if v not in REPLAY_ON_SUBSCRIBE])
 def test_backlog_replayed_after_subscribe_is_deduplicated(tmp_path, rigs, venue):
     rig = Rig(tmp_path, venue).start()
     rigs.append(rig)
@@ -172,7 +177,7 @@ def test_liquidations_missed_while_disconnected_arrive_with_the_subscribe_reply(
     assert max(rig.sink.keys().values()) == 1
 
 
-@pytest.mark.parametrize("venue", ["bybit", "okx", "hyperliquid", "lighter"])
+@pytest.mark.parametrize("venue", ["bybit", "okx", "hyperliquid", "lighter", "gate", "bitget", "bitmex"])
 def test_quiet_feed_kept_alive_by_app_pings_under_the_server_ping_limit(tmp_path, rigs, venue):
     rig = Rig(tmp_path, venue, stale_after_s=1.5).start()
     rigs.append(rig)
@@ -231,7 +236,9 @@ def _slow_reader(rig: Rig) -> socket.socket:
 
 @pytest.mark.parametrize("venue", VENUES)
 def test_slow_reader_is_disconnected_without_blocking_the_ingester(tmp_path, rigs, venue):
-    rig = Rig(tmp_path, venue, sim={"client_queue": 200}).start()
+    # Deribit batches every trade of 100 ms into one frame: a shorter queue fills in the same time
+    queue = 20 if venue == "deribit" else 200
+    rig = Rig(tmp_path, venue, sim={"client_queue": queue}).start()
     rigs.append(rig)
     slow = _slow_reader(rig)
     rig.until(lambda: rig.sim.call(lambda: rig.sim.server.subscribed(venue)) == 2, what="the slow client")
@@ -243,7 +250,7 @@ def test_slow_reader_is_disconnected_without_blocking_the_ingester(tmp_path, rig
     rig.until(lambda: rig.sim.server.stats["slow_disconnects"] == 1, what="the slow client disconnected")
     slow.close()
     assert_exactly_delivered(rig)
-    assert rig.sim.server.max_depth <= 200
+    assert rig.sim.server.max_depth <= queue
     assert rig.ingester.conn.state.reconnects == 0
 
 
@@ -262,7 +269,7 @@ def test_okx_notice_64008_reconnects_ahead_without_a_gap(tmp_path, rigs):
     assert rig.ingester.conn.state.reconnects == 0
 
 
-@pytest.mark.parametrize("venue", VENUES)
+@pytest.mark.parametrize("venue", DATED)
 def test_rotation_before_the_age_limit_overlaps_without_loss(tmp_path, rigs, venue):
     rig = Rig(tmp_path, venue, sim={"max_age_s": 2.5}, conn={"max_age_s": 1.0, "overlap_s": 0.3}).start()
     rigs.append(rig)

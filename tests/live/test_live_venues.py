@@ -48,7 +48,8 @@ async def collect(venue_name: str) -> tuple[int, int, list[str]]:
     return prices, liquidations, bad
 
 
-@pytest.mark.parametrize("venue", ["binance", "bybit", "okx", "hyperliquid", "aster", "lighter", "dydx"])
+@pytest.mark.parametrize("venue", ["binance", "bybit", "okx", "hyperliquid", "aster", "lighter", "dydx", "gate",
+                                   "bitget", "deribit", "bitmex"])
 def test_real_venue_delivers_btc_prices_and_no_bad_frames(venue):
     prices, liquidations, bad = asyncio.run(collect(venue))
     assert prices > 0, f"{venue}: no BTC price frames in {SECONDS} s (URL or channel changed?)"

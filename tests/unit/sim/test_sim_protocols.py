@@ -16,7 +16,7 @@ from liqcascade.sim.venues import SIM_PATHS, SIM_VENUES
 
 def test_every_venue_is_registered_with_its_path():
     assert set(SIM_VENUES) == set(SIM_PATHS) == {"binance", "bybit", "okx", "hyperliquid", "aster", "lighter",
-                                                 "dydx"}
+                                                 "dydx", "gate", "bitget", "deribit", "bitmex"}
     for name, path in SIM_PATHS.items():
         if name not in ("binance", "aster"):  # a base URL: the stream paths hang below it
             assert SIM_VENUES[name].open_session(path) is not None
