@@ -103,7 +103,7 @@ def tail_width(procs: list[tuple[str, list[str]]], columns: int = MAX_COLUMNS) -
 @click.command("up")
 @click.option("--demo", is_flag=True, help="Also start the exchange simulator and feed the pipeline from it.")
 @click.option("--exchanges", default=None,
-              help="Comma-separated venues (default: ingest.exchanges; all four with --demo).")
+              help="Comma-separated venues (default: ingest.exchanges; every simulated venue with --demo).")
 @click.option("--shards", type=int, default=None, help="Analytics shards.")
 @click.option("--speed", type=float, default=1.0, show_default=True, help="Simulator playback speed (--demo).")
 @click.option("--tail/--no-tail", default=None, help="Show signals live (default: on with --demo).")
