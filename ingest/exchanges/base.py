@@ -7,7 +7,7 @@ the boundary, never a TypeError or an absurd event downstream.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
 
@@ -140,6 +140,27 @@ class Report(NamedTuple):
 
     events: list[Event]
     skipped: list[str]
+
+
+def each_item(label: str, items: Iterable[Any],
+              convert: Callable[[dict[str, Any]], Event | list[Event] | None]) -> Report:
+    """A batch frame's items through `convert` (one event, several, or None for an item that is none):
+    an item that is not an object or raises BadFrame is skipped and named, the others' events kept."""
+    events: list[Event] = []
+    skipped: list[str] = []
+    for item in items:
+        try:
+            if not isinstance(item, dict):
+                raise BadFrame("item is not an object")
+            out = convert(item)
+        except BadFrame as exc:
+            skipped.append(f"{label}: {exc}")
+            continue
+        if type(out) is list:
+            events.extend(out)
+        elif out is not None:
+            events.append(out)
+    return Report(events, skipped)
 
 
 def events_or_raise(report: Report) -> list[Event]:

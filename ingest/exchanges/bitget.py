@@ -28,6 +28,7 @@ from ingest.exchanges.base import (
     Event,
     Report,
     SubscriptionRejected,
+    each_item,
     events_or_raise,
     liquidation,
     load_object,
@@ -91,16 +92,7 @@ def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
         convert = _trade
     else:
         raise BadFrame(f"unknown channel {channel!r:.80}")
-    events: list[Event] = []
-    skipped: list[str] = []
-    for item in data:
-        try:
-            if not isinstance(item, dict):
-                raise BadFrame("item is not an object")
-            events.append(convert(item, arg, ts_recv_ns))
-        except BadFrame as exc:
-            skipped.append(f"{channel}: {exc}")
-    return Report(events, skipped)
+    return each_item(channel, data, lambda item: convert(item, arg, ts_recv_ns))
 
 
 def _first(item: dict[str, Any], names: tuple[str, ...]) -> object:

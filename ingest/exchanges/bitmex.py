@@ -34,6 +34,7 @@ from ingest.exchanges.base import (
     Event,
     Report,
     SubscriptionRejected,
+    each_item,
     events_or_raise,
     liquidation,
     load_object,
@@ -125,19 +126,7 @@ def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
         raise BadFrame(f"unknown table {table!r:.80}")
     if action not in ("partial", "insert"):
         raise BadFrame(f"unknown action {action!r:.40} on {table}")
-    events: list[Event] = []
-    skipped: list[str] = []
-    for item in data:
-        try:
-            if not isinstance(item, dict):
-                raise BadFrame("item is not an object")
-            ev = convert(item, ts_recv_ns)
-        except BadFrame as exc:
-            skipped.append(f"{table}: {exc}")
-            continue
-        if ev is not None:
-            events.append(ev)
-    return Report(events, skipped)
+    return each_item(table, data, lambda item: convert(item, ts_recv_ns))
 
 
 def _sized(item: dict[str, Any], qty_field: str) -> tuple[str, str, float, float, float]:

@@ -34,6 +34,7 @@ from ingest.exchanges.base import (
     Event,
     Report,
     SubscriptionRejected,
+    each_item,
     events_or_raise,
     liquidation,
     load_object,
@@ -133,16 +134,7 @@ def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
         raise BadFrame(f"unknown topic {topic!r:.80}")
     if not isinstance(data, list) or not data:
         raise BadFrame(f"{topic}: data is not a non-empty array")
-    events: list[Event] = []
-    skipped: list[str] = []
-    for item in data:
-        try:
-            if not isinstance(item, dict):
-                raise BadFrame("item is not an object")
-            events.append(convert(item, ts_recv_ns))
-        except BadFrame as exc:
-            skipped.append(f"{topic}: {exc}")
-    return Report(events, skipped)
+    return each_item(topic, data, lambda item: convert(item, ts_recv_ns))
 
 
 def _symbol(native: object) -> tuple[str, float]:

@@ -37,6 +37,7 @@ from ingest.exchanges.base import (
     Event,
     Report,
     SubscriptionRejected,
+    each_item,
     events_or_raise,
     liquidation,
     load_object,
@@ -126,16 +127,7 @@ def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
         raise BadFrame(f"unknown channel {channel!r:.80}")
     if not isinstance(data, list) or not data:
         raise BadFrame(f"{channel}: data is not a non-empty array")
-    events: list[Event] = []
-    skipped: list[str] = []
-    for item in data:
-        try:
-            if not isinstance(item, dict):
-                raise BadFrame("item is not an object")
-            events.extend(_trade(item, ts_recv_ns))
-        except BadFrame as exc:
-            skipped.append(f"{channel}: {exc}")
-    return Report(events, skipped)
+    return each_item(channel, data, lambda item: _trade(item, ts_recv_ns))
 
 
 def _trade(item: dict[str, Any], ts_recv_ns: int) -> list[Event]:

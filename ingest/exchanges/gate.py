@@ -32,6 +32,7 @@ from ingest.exchanges.base import (
     Event,
     Report,
     SubscriptionRejected,
+    each_item,
     events_or_raise,
     liquidation,
     load_object,
@@ -118,16 +119,7 @@ def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
         raise BadFrame(f"unknown channel {channel!r:.80}")
     result = msg.get("result")
     items = result if isinstance(result, list) else [result]
-    events: list[Event] = []
-    skipped: list[str] = []
-    for item in items:
-        try:
-            if not isinstance(item, dict):
-                raise BadFrame("item is not an object")
-            events.append(convert(item, ts_recv_ns))
-        except BadFrame as exc:
-            skipped.append(f"{channel}: {exc}")
-    return Report(events, skipped)
+    return each_item(channel, items, lambda item: convert(item, ts_recv_ns))
 
 
 def _sized(item: dict[str, Any]) -> tuple[str, str, float, float, float]:
