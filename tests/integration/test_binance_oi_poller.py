@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
 
+import httpx
 import pytest
 
 from ingest.binance_oi import OpenInterestPoller, rest_base
@@ -34,3 +37,33 @@ def test_poller_backs_off_on_errors_and_turns_a_reply_into_context():
         assert sim.server.stats["http_requests"] == 4
     finally:
         sim.close()
+
+
+def test_a_stop_cancels_a_request_the_server_never_answers():
+    """The process must exit within its 5 s stop budget even while a REST call hangs (a blocking GET in a
+    thread held it up to the request timeout)."""
+    with socket.socket() as srv:  # accepts connections (backlog) and never answers
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(8)
+        port = srv.getsockname()[1]
+
+        async def main() -> None:
+            poller = OpenInterestPoller(f"ws://127.0.0.1:{port}/market", ("BTCUSDT",), 0.25, lambda: 1, list)
+            task = asyncio.create_task(poller.run())
+            await asyncio.sleep(0.3)  # the first request is in flight
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            assert poller.polls == 1 and poller.failures == 0  # still waiting on the reply when stopped
+
+        t0 = time.monotonic()
+        asyncio.run(main())  # includes the loop's shutdown, which waited for a thread's blocking GET
+        assert time.monotonic() - t0 < 2.0  # the request timeout is 5 s
+
+
+def test_a_429_waits_as_long_as_retry_after_says():
+    async def limited(url: str) -> bytes:
+        req = httpx.Request("GET", url)
+        raise httpx.HTTPStatusError("429", request=req, response=httpx.Response(429, headers={"Retry-After": "90"},
+                                                                                 request=req))
+    poller = OpenInterestPoller("ws://127.0.0.1:1/market", ("BTCUSDT",), 0.25, lambda: 1, list, fetch=limited)
+    assert asyncio.run(poller.poll_once("BTCUSDT")) == 90.0 and poller.failures == 1
