@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from analytics.gates import (
     gates_for,
     saturation_cap,
 )
+from analytics.intake import Intake
 from analytics.risk import (
     FACTORS,
     Flow,
@@ -80,28 +81,29 @@ class Engine:
         self.layout = Layout.build(tuple(int(w) for w in self._ns))  # columns in self._names order
         self.largest_ns = int(max(parse_window(n) for n in self.window_names or SCORING_WINDOWS))
         self.idle_ns = int(cfg.idle_expire_s * NS)
-        self.symbols: dict[str, SymbolState] = {}
         self.feeds = FeedBook(cfg)
-        self.rejected = 0
-        self.duplicates = 0  # exact duplicate deliveries dropped (live ingest drops them first)
+        self.intake = Intake(cfg, self.layout, self.feeds)
+        self.symbols: dict[str, SymbolState] = self.intake.symbols
+        self._ref_weights = self.layout.venue_weights(3 * self._ref)  # checks the venue window's shape
+
+    @property
+    def rejected(self) -> int:
+        return self.intake.rejected
+
+    @property
+    def duplicates(self) -> int:
+        """Exact duplicate deliveries dropped (live ingest drops them first)."""
+        return self.intake.duplicates
 
     # -- input ------------------------------------------------------------------------------------
     def update(self, liq: Liquidation) -> None:
         """Place a liquidation at its ts_event (ts_recv if the venue gave none)."""
-        usd = float(liq.notional_usd)
-        if not (usd > 0.0 and math.isfinite(usd)) or liq.side not in (LONG, SHORT):
-            self.rejected += 1
-            return
-        ts = int(liq.ts_event) if liq.ts_event > 0 else int(liq.ts_recv)
-        st = self.symbols.get(liq.symbol)
-        if st is None:
-            whale = self.cfg.whale_usd.get(liq.symbol, self.cfg.whale_usd_default)
-            st = self.symbols[liq.symbol] = SymbolState(liq.symbol, self.layout, self.cfg.baseline_s,
-                                                        whale, ts)
-        if liq.exchange not in self.feeds.venues or liq.throttled:
-            self.feeds.seen(liq.exchange, liq.throttled)
-        if not st.update(liq.exchange, liq.side == LONG, ts, int(liq.ts_recv), usd, float(liq.price)):
-            self.duplicates += 1
+        self.intake.add(liq)
+
+    def update_batch(self, liqs: Sequence[Liquidation]) -> None:
+        """`update` for each of `liqs` in order (same state after), a batch at a time: what a shard
+        receives in one poll round goes in with a few vectorized operations (see analytics/intake.py)."""
+        self.intake.add_batch(liqs)
 
     def update_status(self, st: FeedStatus) -> None:
         self.feeds.update(st)
@@ -115,7 +117,7 @@ class Engine:
         """Drop symbols without a liquidation for idle_expire_s; return them."""
         dropped = sorted(s for s, st in self.symbols.items() if now_ns - st.last_event_ns >= self.idle_ns)
         for s in dropped:
-            del self.symbols[s]
+            self.intake.drop(s)
         return dropped
 
     # -- output -------------------------------------------------------------------------------------
@@ -127,7 +129,7 @@ class Engine:
         k, secs = self._index, self._secs_list
         r, g = self._ref, self._grid
         m = st.measure(now_ns, r)
-        venues = list(st.venues)  # in row order
+        venues = sorted(st.venues, key=st.venues.__getitem__)  # in the book's venue order
         # Every window in one pass over the raw sums t[i][k][row] (state.Measures), as plain floats
         # (for a handful of windows cheaper than numpy calls): v_k in USD/s of the three windows
         # back, then velocity, acceleration and jerk as derivatives.kinematics defines them.
@@ -155,8 +157,8 @@ class Engine:
         if len(venues) < 2:  # one venue: no correlation, and it takes part if it has any USD
             rho, taking_part = 0.0, int(m.grid_usd > 0.0)
         else:
-            rho, taking_part = venue_correlation(m.grid)
-        baseline = st.baseline.usd_per_s(now_ns, st.first_seen)
+            rho, taking_part = venue_correlation(m.grid[[st.venues[v] for v in venues]])
+        baseline = st.baseline(now_ns)
         floor = self.cfg.floor_usd_per_s.get(symbol, self.cfg.floor_usd_per_s_default)
         hidden = self._censored(st, m)
         hidden_long = hidden * long_usd / (long_usd + short_usd) if hidden and long_usd + short_usd > 0 else 0.0
@@ -197,7 +199,7 @@ class Engine:
                         n_eff=n_eff_ref, venues_active=taking_part, venues_known=len(known), rho=rho,
                         usd_60s=usd_of(g), censored=hidden)
         ref_secs = secs[r]
-        by_venue = {v: usd / ref_secs for v, usd in zip(venues, m.venue_usd, strict=True)}
+        by_venue = {v: m.venue_usd[st.venues[v]] / ref_secs for v in venues}
         venue_info = {}
         for v, (throttled, connected, stale) in feeds.items():
             i = st.venues.get(v)

@@ -1,0 +1,197 @@
+"""Liquidations into the book: validation, symbol slots, duplicate deliveries, fills; one or a batch."""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from operator import attrgetter
+
+import numpy as np
+
+from analytics.feeds import FeedBook
+from analytics.positions import Positions
+from analytics.state import Layout, SymbolState
+from analytics.windows import NS
+from common.config import AnalyticsConfig
+from common.schema import LONG, SHORT, Liquidation
+
+RECENT_KEEP_NS = 2 * NS  # how long an event is remembered for duplicate matching (re-deliveries come within ~1 s)
+RECENT_MAX = 4096  # prune the memory when it holds more than this many events (or twice what the last prune kept)
+SMALL_BATCH = 24  # below this, event by event is cheaper than the batch's fixed ~50 numpy calls
+
+_USD, _PRICE, _TS, _RECV = (attrgetter(f) for f in ("notional_usd", "price", "ts_event", "ts_recv"))
+_SYM, _VENUE, _SIDE, _THROTTLED = (attrgetter(f) for f in ("symbol", "exchange", "side", "throttled"))
+
+
+class Intake:
+    """Owns the symbols' slots in the book and the per-event decisions before the rings:
+
+    * rejected: notional not a positive finite number, or a side that is neither long nor short;
+    * duplicate: the same (symbol, venue, side, ts, price, USD) as an event of the last RECENT_KEEP_NS
+      (a re-delivery), dropped and counted;
+    * fills of one position (`positions`), counted once for n_eff and the whale share.
+    """
+
+    def __init__(self, cfg: AnalyticsConfig, layout: Layout, feeds: FeedBook) -> None:
+        self.cfg = cfg
+        self.layout = layout
+        self.book = layout.book(cfg.baseline_s)
+        self.lookback_ns = int(cfg.baseline_s * NS)
+        self.positions = Positions()
+        self.positions.fit(self.book.cap, 1)
+        self.feeds = feeds
+        self.symbols: dict[str, SymbolState] = {}
+        self.slot_of: dict[str, int] = {}
+        self.venue_of: dict[str, int] = {}
+        self.venue_names: list[str] = []
+        self.recent: dict[tuple, int] = {}  # event key -> ts
+        self.recent_cap = RECENT_MAX
+        self.newest = -(1 << 62)
+        self.rejected = self.duplicates = self.dropped_old = 0
+
+    # -- symbols and venues -------------------------------------------------------------------------
+    def _symbol(self, symbol: str, ts: int) -> SymbolState:
+        whale = self.cfg.whale_usd.get(symbol, self.cfg.whale_usd_default)
+        slot = self.book.alloc(whale, ts)
+        self.positions.fit(self.book.cap, len(self.venue_names))
+        self.positions.clear(slot)
+        st = self.symbols[symbol] = SymbolState(symbol, self.layout, self.book, slot, self.lookback_ns)
+        self.slot_of[symbol] = slot
+        return st
+
+    def _venue(self, venue: str) -> int:
+        idx = self.venue_of.get(venue)
+        if idx is None:
+            idx = self.venue_of[venue] = self.book.add_venue()
+            self.venue_names.append(venue)
+            self.positions.fit(self.book.cap, len(self.venue_names))
+        return idx
+
+    def drop(self, symbol: str) -> None:
+        st = self.symbols.pop(symbol)
+        del self.slot_of[symbol]
+        self.book.release(st.slot)
+
+    def _remember(self, key: tuple, ts: int) -> bool:
+        """False if `key` is a duplicate of a recent event; remembers it otherwise."""
+        recent = self.recent
+        if key in recent:
+            self.duplicates += 1
+            return False
+        recent[key] = ts
+        if len(recent) > self.recent_cap:
+            self._prune()
+        return True
+
+    def _prune(self) -> None:
+        """Forget events older than RECENT_KEEP_NS before the newest one."""
+        cut = self.newest - RECENT_KEEP_NS
+        self.recent = {k: t for k, t in self.recent.items() if t >= cut}
+        self.recent_cap = max(RECENT_MAX, 2 * len(self.recent))  # amortized O(1) per event at any rate
+
+    # -- one event ------------------------------------------------------------------------------------
+    def add(self, liq: Liquidation) -> None:
+        """Place a liquidation at its ts_event (ts_recv if the venue gave none)."""
+        usd = float(liq.notional_usd)
+        if not (usd > 0.0 and math.isfinite(usd)) or liq.side not in (LONG, SHORT):
+            self.rejected += 1
+            return
+        ts = int(liq.ts_event) if liq.ts_event > 0 else int(liq.ts_recv)
+        st = self.symbols.get(liq.symbol) or self._symbol(liq.symbol, ts)
+        if liq.exchange not in self.feeds.venues or liq.throttled:
+            self.feeds.seen(liq.exchange, liq.throttled)
+        price, is_long = float(liq.price), liq.side == LONG
+        if ts > self.newest:
+            self.newest = ts
+        if not self._remember((liq.symbol, liq.exchange, is_long, ts, price, usd), ts):
+            return
+        venue = self._venue(liq.exchange)
+        st.venues.setdefault(liq.exchange, venue)
+        before = self.positions.one(self.positions.key(st.slot, venue, 0 if is_long else 1), ts, price, usd)
+        total = before + usd
+        whale = st.book.whale[st.slot]
+        # a position that became a whale counts whole
+        add = (usd if before >= whale else total) if total >= whale else 0.0
+        if not self.book.place_one(st.slot, venue, is_long, ts, int(liq.ts_recv), usd, total * total - before * before,
+                                   add):
+            self.dropped_old += 1
+
+    # -- a batch --------------------------------------------------------------------------------------
+    def add_batch(self, liqs: Sequence[Liquidation]) -> None:
+        """`add` for every liquidation of `liqs`, in order, with the same result: the fields are read
+        into columns, and the decisions and the ring writes are made on whole columns."""
+        m = len(liqs)
+        if m < SMALL_BATCH:
+            for liq in liqs:
+                self.add(liq)
+            return
+        usd = np.fromiter(map(_USD, liqs), np.float64, m)
+        sides = list(map(_SIDE, liqs))
+        n_long = sides.count(LONG)
+        if n_long + sides.count(SHORT) != m or not (np.isfinite(usd) & (usd > 0.0)).all():
+            good = [liq for liq, u, s in zip(liqs, usd.tolist(), sides, strict=True)
+                    if u > 0.0 and math.isfinite(u) and s in (LONG, SHORT)]
+            self.rejected += m - len(good)
+            self.add_batch(good)
+            return
+        price = np.fromiter(map(_PRICE, liqs), np.float64, m)
+        ts = np.fromiter(map(_TS, liqs), np.int64, m)
+        recv = np.fromiter(map(_RECV, liqs), np.int64, m)
+        if not (ts > 0).all():
+            ts = np.where(ts > 0, ts, recv)
+        syms = list(map(_SYM, liqs))
+        venues = list(map(_VENUE, liqs))
+        ts_l = ts.tolist()
+        self._new_names(syms, venues, ts_l)
+        newest = max(ts_l)
+        if newest > self.newest:
+            self.newest = newest
+        is_long = np.fromiter(map(LONG.__eq__, sides), bool, m)
+        keys = list(zip(syms, venues, is_long.tolist(), ts_l, price.tolist(), usd.tolist(), strict=True))
+        recent = self.recent
+        if recent.keys().isdisjoint(keys) and len(set(keys)) == m:
+            recent.update(zip(keys, ts_l, strict=True))
+            if len(recent) > self.recent_cap:
+                self._prune()
+            keep = None
+        else:
+            keep = np.fromiter(map(self._remember, keys, ts_l), bool, m)
+        slots = np.fromiter(map(self.slot_of.__getitem__, syms), np.intp, m)
+        vidx = np.fromiter(map(self.venue_of.__getitem__, venues), np.intp, m)
+        self._feeds(liqs, venues, vidx)
+        if keep is not None:
+            slots, vidx, is_long, ts, recv, price, usd = (a[keep] for a in (slots, vidx, is_long, ts, recv, price, usd))
+        side = (~is_long).astype(np.intp)
+        before = self.positions.batch(self.positions.key(slots, vidx, side), ts, price, usd)
+        total = before + usd
+        whale = self.book.whale[slots]
+        add = np.where(total >= whale, np.where(before >= whale, usd, total), 0.0)
+        self.dropped_old += self.book.place(slots, vidx, is_long, ts, recv, usd, total * total - before * before, add)
+
+    def _new_names(self, syms: list[str], venues: list[str], ts: list[int]) -> None:
+        """Slots for new symbols (first seen at their first event's ts), indices for new venues, and
+        each symbol's set of venues."""
+        if not self.slot_of.keys() >= set(syms):
+            for sym, t in zip(syms, ts, strict=True):
+                if sym not in self.slot_of:
+                    self._symbol(sym, t)
+        if not self.venue_of.keys() >= set(venues):
+            for venue in venues:  # in arrival order: venue indices do not depend on hashing
+                self._venue(venue)
+        pairs = set(zip(syms, venues, strict=True))
+        symbols = self.symbols
+        for sym, venue in pairs:
+            st = symbols[sym]
+            if venue not in st.venues:
+                st.venues[venue] = self.venue_of[venue]
+
+    def _feeds(self, liqs: Sequence[Liquidation], venues: list[str], vidx: np.ndarray) -> None:
+        """FeedBook.seen for every venue new to it and every venue with a throttled event here."""
+        known = self.feeds.venues
+        for i in np.unique(vidx).tolist():
+            if self.venue_names[i] not in known:
+                self.feeds.seen(self.venue_names[i], False)
+        throttled = np.fromiter(map(_THROTTLED, liqs), bool, len(liqs))
+        if throttled.any():
+            for i in np.unique(vidx[throttled]).tolist():
+                if not known[self.venue_names[i]].throttled:
+                    self.feeds.seen(self.venue_names[i], True)
