@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+from analytics.book import TOTALS, USD_L, USD_S
 from analytics.windows import NS, span_sum
 
 BUCKET_NS = 60 * NS
@@ -20,7 +21,8 @@ def size(baseline_s: float) -> int:
 
 
 def usd_per_s(flat: memoryview, head: int, lookback_ns: int, now: int, first_seen: int) -> float:
-    """Mean USD/s over (now - 1 min - baseline_s, now - 1 min] of a ring of BUCKET_NS buckets (one row).
+    """Mean USD/s over (now - 1 min - baseline_s, now - 1 min] of a ring of BUCKET_NS buckets with the
+    book's TOTALS rows (USD of both sides).
 
     USD/s = USD in the lookback / max(observed seconds of it, MIN_COVERAGE · baseline_s), where
     the observed part starts when the symbol was first seen (its state created).
@@ -29,6 +31,7 @@ def usd_per_s(flat: memoryview, head: int, lookback_ns: int, now: int, first_see
     start = end - lookback_ns
     if lookback_ns <= 0 or end <= first_seen:
         return 0.0
-    usd = max(span_sum(flat, 1, head, BUCKET_NS, start, end, now), 0.0)
+    usd = max(span_sum(flat, TOTALS, head, BUCKET_NS, start, end, now, USD_L)
+              + span_sum(flat, TOTALS, head, BUCKET_NS, start, end, now, USD_S), 0.0)
     observed = end - max(start, first_seen)
     return usd / (max(observed, MIN_COVERAGE * lookback_ns) / NS)

@@ -20,60 +20,77 @@ V_USD, V_CNT = 0, 1  # per venue, both sides: row TOTALS + 2·venue + V_USD / V_
 
 
 class Book:
-    """Slots of per-symbol state: ring levels (the last one the baseline's, one USD row), the newest
-    bucket id of each ring, first/last event time, the trigger and the whale threshold."""
+    """Slots of per-symbol state: ring levels (the last one the baseline's), the newest bucket id of
+    each ring, first/last event time, the trigger, the whale threshold, the venues seen.
+
+    All levels live in one flat buffer (`buf`; `data[lvl]` is its (cap, n, rows) view), so a batch
+    is one `np.add.at` whatever the levels."""
 
     def __init__(self, widths: tuple[int, ...], sizes: tuple[int, ...], venue_level: int, cap: int = 64) -> None:
         self.widths, self.sizes, self.venue_level = widths, sizes, venue_level
-        self.base_level = len(widths) - 1  # the baseline: one row of USD
+        self.base_level = len(widths) - 1  # the baseline: USD_L + USD_S read over 60 s buckets
         self.venues = 0
         self.cap = 0
-        self.data = [np.zeros((0, n, self.rows(lvl))) for lvl, n in enumerate(sizes)]
+        self.buf = np.zeros(0)
         self.head = np.full((len(widths), 0), NONE, dtype=np.int64)
         self.first = np.zeros(0, dtype=np.int64)
         self.last = np.zeros(0, dtype=np.int64)
         self.trig = np.zeros((2, 0), dtype=np.int64)  # ts_event, ts_recv of the latest event
         self.whale = np.zeros(0)
+        self.venue_bits = np.zeros(0, dtype=np.int64)  # bit v set: the slot's symbol has seen venue v
+        self.key = np.zeros(0, dtype=np.uint64)  # the symbol's part of duplicate keys (`intake.event_keys`)
         self.free: list[int] = []
-        self._views()
+        self._layout(0, 0)
         self.grow(cap)
 
     def rows(self, lvl: int) -> int:
-        if lvl == self.base_level:
-            return 1
         return TOTALS + (2 * self.venues if lvl == self.venue_level else 0)
 
-    def _views(self) -> None:
-        """Flat memoryviews for the scalar path (~4x cheaper than numpy scalar indexing)."""
-        self.flats = [memoryview(d.reshape(-1)) for d in self.data]
+    def _layout(self, cap: int, venues: int) -> np.ndarray:
+        """A zeroed buffer for `cap` slots and `venues` venues, with the per-level offsets, views and
+        flat memoryviews (the scalar path's: ~4x cheaper than numpy scalar indexing) set to it;
+        returns the old buffer's level views."""
+        old = getattr(self, "data", [])
+        self.cap, self.venues = cap, venues
+        rows = [self.rows(lvl) for lvl in range(len(self.widths))]
+        sizes = [cap * n * r for n, r in zip(self.sizes, rows, strict=True)]
+        self.off = np.cumsum([0, *sizes[:-1]]).astype(np.int64)
+        self.buf = np.zeros(sum(sizes))
+        self.data = [self.buf[o:o + z].reshape(cap, n, r)
+                     for o, z, n, r in zip(self.off.tolist(), sizes, self.sizes, rows, strict=True)]
+        self.nrows = np.asarray(rows, dtype=np.int64)
+        self.flat = memoryview(self.buf)
         self.heads = [memoryview(h) for h in self.head]
+        return old
 
     def grow(self, cap: int) -> None:
         """Room for `cap` slots (copies; amortized by doubling)."""
-        old = self.cap
-        for lvl, d in enumerate(self.data):
-            new = np.zeros((cap, d.shape[1], d.shape[2]))
-            new[:old] = d
-            self.data[lvl] = new
+        old_cap = self.cap
+        old = self._layout(cap, self.venues)
+        for d, o in zip(self.data, old, strict=True):
+            d[:old_cap] = o
         head = np.full((len(self.widths), cap), NONE, dtype=np.int64)
-        head[:, :old] = self.head
+        head[:, :old_cap] = self.head
         self.head = head
-        self.first, self.last, self.whale = (np.resize(a, cap) for a in (self.first, self.last, self.whale))
-        self.trig = np.concatenate([self.trig, np.zeros((2, cap - old), dtype=np.int64)], axis=1)
-        self.free += range(cap - 1, old - 1, -1)
-        self.cap = cap
-        self._views()
+        self.heads = [memoryview(h) for h in self.head]
+        self.first, self.last, self.whale, self.venue_bits, self.key = (
+            np.resize(a, cap) for a in (self.first, self.last, self.whale, self.venue_bits, self.key))
+        self.trig = np.concatenate([self.trig, np.zeros((2, cap - old_cap), dtype=np.int64)], axis=1)
+        self.free += range(cap - 1, old_cap - 1, -1)
 
     def add_venue(self) -> int:
         """A new venue: two more rows at the venue level for every slot (rare, so a copy is fine)."""
-        lvl = self.venue_level
-        d = self.data[lvl]
-        self.data[lvl] = np.concatenate([d, np.zeros((d.shape[0], d.shape[1], 2))], axis=2)
-        self.venues += 1
-        self._views()
+        if self.venues >= 62:
+            raise ValueError("at most 62 venues")  # venue_bits
+        old = self._layout(self.cap, self.venues + 1)
+        for lvl, (d, o) in enumerate(zip(self.data, old, strict=True)):
+            if lvl == self.venue_level:
+                d[:, :, :o.shape[2]] = o
+            else:
+                d[...] = o
         return self.venues - 1
 
-    def alloc(self, whale: float, ts: int) -> int:
+    def alloc(self, whale: float, ts: int, key: int) -> int:
         if not self.free:
             self.grow(max(64, 2 * self.cap))
         slot = self.free.pop()
@@ -83,6 +100,8 @@ class Book:
         self.first[slot] = self.last[slot] = ts
         self.trig[:, slot] = 0
         self.whale[slot] = whale
+        self.venue_bits[slot] = 0
+        self.key[slot] = key
         return slot
 
     def release(self, slot: int) -> None:
@@ -98,23 +117,21 @@ class Book:
         """Add one event to every level that still holds it; False if none did."""
         kept = False
         side = 0 if is_long else 1
+        flat = self.flat
         for lvl, w in enumerate(self.widths):
             k = -(-ts // w)
             heads = self.heads[lvl]
             head = heads[slot]
             n = self.sizes[lvl]
-            rows = self.rows(lvl)
+            rows = TOTALS + 2 * self.venues if lvl == self.venue_level else TOTALS
+            off = int(self.off[lvl])
             if k > head:
                 heads[slot] = k
-                _advance(self.flats[lvl], slot * n * rows, n, rows, head, k)
+                _advance(flat, off + slot * n * rows, n, rows, head, k)
             elif k <= head - n:
                 continue
             kept = True
-            base = (slot * n + k % n) * rows
-            flat = self.flats[lvl]
-            if lvl == self.base_level:
-                flat[base] += usd
-                continue
+            base = off + (slot * n + k % n) * rows
             flat[base + USD_L + side] += usd
             flat[base + CNT_L + side] += 1.0
             flat[base + SQ] += sq
@@ -135,51 +152,43 @@ class Book:
               usd: np.ndarray, sq: np.ndarray, whale: np.ndarray) -> int:
         """Add a batch (events in arrival order); returns how many no level kept.
 
-        Per level: each touched slot's ring advances at once to the newest bucket of the batch
-        (zeroing the buckets it skips), then every event not older than the ring holds is added with
-        one `np.add.at`. Added in arrival order per bucket, as event by event; an event the advance
-        pushed out would have been zeroed by it event by event too.
+        Per level, each touched slot's ring advances at once to the newest bucket of the batch
+        (zeroing the buckets it skips); then every event not older than its ring holds is added, all
+        levels and rows in one `np.add.at`, which adds in index order: per bucket and row in arrival
+        order, as event by event. An event the advance pushed out would have been zeroed by it event
+        by event too.
         """
         m = len(ts)
-        widths = np.asarray(self.widths, dtype=np.int64)[:, None]
-        k = -(-ts[None, :] // widths)  # (levels, m) bucket ids
         levels = len(self.widths)
+        k = -(-ts[None, :] // np.asarray(self.widths, dtype=np.int64)[:, None])  # (levels, m) bucket ids
         new = self.head.copy()
-        lvl_slot = (np.arange(levels, dtype=np.intp)[:, None] * self.cap + slots[None, :]).ravel()
-        np.maximum.at(new.reshape(-1), lvl_slot, k.ravel())
-        moved = (new != self.head).any(axis=1).tolist()
-        kept = k > new.reshape(-1)[lvl_slot].reshape(levels, m) - np.asarray(self.sizes)[:, None]
-        side = (~is_long).astype(np.intp)
-        for lvl in range(levels):
-            d, n = self.data[lvl], self.sizes[lvl]
-            if moved[lvl]:
-                _advance_many(d, self.head[lvl], new[lvl])
-            rows = d.shape[2]
-            base = (slots * n + k[lvl] % n) * rows
-            keep = kept[lvl]
-            whole = bool(keep.all())
-            if not whole:
-                base = base[keep]
-            if lvl == self.base_level:
-                np.add.at(d.reshape(-1), base, usd if whole else usd[keep])
-                continue
-            s, u, q, h = (side, usd, sq, whale) if whole else (side[keep], usd[keep], sq[keep], whale[keep])
-            idx = [base + USD_L + s, base + CNT_L + s, base + SQ, base + WHALE]
-            vals = [u, np.ones(len(u)), q, h]
-            if lvl == self.venue_level:
-                vb = base + TOTALS + 2 * (venues if whole else venues[keep])
-                idx += [vb + V_USD, vb + V_CNT]
-                vals += [u, vals[1]]
-            np.add.at(d.reshape(-1), np.concatenate(idx), np.concatenate(vals))
+        lv = np.arange(levels, dtype=np.intp)[:, None]
+        np.maximum.at(new, (lv, slots[None, :]), k)
+        sizes = np.asarray(self.sizes, dtype=np.int64)[:, None]
+        for lvl in np.flatnonzero((new != self.head).any(axis=1)).tolist():
+            _advance_many(self.data[lvl], self.head[lvl], new[lvl])
+        kept = k > new[lv, slots[None, :]] - sizes
+        rows = self.nrows[:, None]
+        base = self.off[:, None] + (slots[None, :] * sizes + k % sizes) * rows  # (levels, m)
+        side = (~is_long).astype(np.int64)
+        vb = base[self.venue_level] + TOTALS + 2 * venues
+        idx = [base + (USD_L + side), base + (CNT_L + side), base + SQ, base + WHALE, vb + V_USD, vb + V_CNT]
+        ones = np.ones(m)
+        vals = [np.broadcast_to(x, (levels, m)) for x in (usd, ones, sq, whale)] + [usd, ones]
+        whole = bool(kept.all())
+        if not whole:
+            keep = kept[self.venue_level]
+            idx = [x[kept] for x in idx[:4]] + [x[keep] for x in idx[4:]]
+            vals = [x[kept] for x in vals[:4]] + [x[keep] for x in vals[4:]]
+        np.add.at(self.buf, np.concatenate([x.ravel() for x in idx]), np.concatenate([x.ravel() for x in vals]))
         self.head[...] = new  # in place: the scalar path's memoryviews stay valid
         np.maximum.at(self.last, slots, ts)
         np.minimum.at(self.first, slots, ts)
         latest = np.full(self.cap, -1, dtype=np.intp)
         np.maximum.at(latest, slots, np.arange(m, dtype=np.intp))  # each slot's last event of the batch
         hit = np.flatnonzero(latest >= 0)
-        self.trig[0, hit] = ts[latest[hit]]
-        self.trig[1, hit] = recv[latest[hit]]
-        return int(m - np.count_nonzero(kept.any(axis=0)))
+        self.trig[:, hit] = np.stack([ts, recv])[:, latest[hit]]
+        return 0 if whole else int(m - np.count_nonzero(kept.any(axis=0)))
 
 
 def _advance(flat: memoryview, off: int, n: int, rows: int, head: int, k: int) -> None:
@@ -196,11 +205,18 @@ def _advance(flat: memoryview, off: int, n: int, rows: int, head: int, k: int) -
 
 
 def _advance_many(d: np.ndarray, old: np.ndarray, new: np.ndarray) -> None:
-    """For every slot whose head moves old -> new, zero the bucket columns that now hold ids > old:
-    column j holds id new - ((new - j) mod n), which is newer than `old` iff (new - j) mod n < new - old."""
+    """For every slot whose head moves old -> new, zero the buckets ids old+1..new (all of them when
+    the ring moved by n or more): one fancy assignment of whole bucket rows."""
     moved = np.flatnonzero(new != old)
     n = d.shape[1]
-    top = new[moved][:, None]
-    fresh = (top - np.arange(n, dtype=np.int64)[None, :]) % n < (top - old[moved][:, None])
-    r, c = np.nonzero(fresh)
-    d[moved[r], c] = 0.0
+    step = new[moved] - old[moved]
+    full = step >= n
+    if full.any():
+        d[moved[full]] = 0.0
+        moved, step = moved[~full], step[~full]
+        if not len(moved):
+            return
+    # ids old+1 .. new of each slot, as one ragged range: bucket columns (old + 1 + j) % n, j < step
+    starts = np.repeat(old[moved] + 1 - (np.cumsum(step) - step), step)
+    cols = (starts + np.arange(int(step.sum()), dtype=np.int64)) % n
+    d[np.repeat(moved, step), cols] = 0.0

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Sequence
 from operator import attrgetter
 
@@ -18,6 +19,14 @@ RECENT_KEEP_NS = 2 * NS  # how long an event is remembered for duplicate matchin
 RECENT_MAX = 4096  # prune the memory when it holds more than this many events (or twice what the last prune kept)
 SMALL_BATCH = 24  # below this, event by event is cheaper than the batch's fixed ~50 numpy calls
 
+# Duplicate keys: (symbol, venue, side, ts, price, USD) folded into 64 bits (h = (h ^ x) · P, then a final
+# xor-shift), one Python int per event: no tuple per event to allocate, hash and collect. Two different
+# events share a key with probability ~2⁻⁶⁴ per pair (~1e-15 per event with 2 s of events remembered).
+MASK = (1 << 64) - 1
+P = 0x9E3779B97F4A7C15
+_BITS = struct.Struct("<dd")
+_UNBITS = struct.Struct("<QQ")
+
 _USD, _PRICE, _TS, _RECV = (attrgetter(f) for f in ("notional_usd", "price", "ts_event", "ts_recv"))
 _SYM, _VENUE, _SIDE, _THROTTLED = (attrgetter(f) for f in ("symbol", "exchange", "side", "throttled"))
 
@@ -31,7 +40,7 @@ class Intake:
     * fills of one position (`positions`), counted once for n_eff and the whale share.
     """
 
-    def __init__(self, cfg: AnalyticsConfig, layout: Layout, feeds: FeedBook) -> None:
+    def __init__(self, cfg: AnalyticsConfig, layout: Layout, feeds: FeedBook) -> None:  # noqa: D107
         self.cfg = cfg
         self.layout = layout
         self.book = layout.book(cfg.baseline_s)
@@ -41,9 +50,10 @@ class Intake:
         self.feeds = feeds
         self.symbols: dict[str, SymbolState] = {}
         self.slot_of: dict[str, int] = {}
+        self.symbol_at: dict[int, str] = {}
         self.venue_of: dict[str, int] = {}
         self.venue_names: list[str] = []
-        self.recent: dict[tuple, int] = {}  # event key -> ts
+        self.recent: dict[int, int] = {}  # event key -> ts
         self.recent_cap = RECENT_MAX
         self.newest = -(1 << 62)
         self.rejected = self.duplicates = self.dropped_old = 0
@@ -51,11 +61,12 @@ class Intake:
     # -- symbols and venues -------------------------------------------------------------------------
     def _symbol(self, symbol: str, ts: int) -> SymbolState:
         whale = self.cfg.whale_usd.get(symbol, self.cfg.whale_usd_default)
-        slot = self.book.alloc(whale, ts)
+        slot = self.book.alloc(whale, ts, hash(symbol) & MASK)
         self.positions.fit(self.book.cap, len(self.venue_names))
         self.positions.clear(slot)
         st = self.symbols[symbol] = SymbolState(symbol, self.layout, self.book, slot, self.lookback_ns)
         self.slot_of[symbol] = slot
+        self.symbol_at[slot] = symbol
         return st
 
     def _venue(self, venue: str) -> int:
@@ -69,9 +80,10 @@ class Intake:
     def drop(self, symbol: str) -> None:
         st = self.symbols.pop(symbol)
         del self.slot_of[symbol]
+        del self.symbol_at[st.slot]
         self.book.release(st.slot)
 
-    def _remember(self, key: tuple, ts: int) -> bool:
+    def _remember(self, key: int, ts: int) -> bool:
         """False if `key` is a duplicate of a recent event; remembers it otherwise."""
         recent = self.recent
         if key in recent:
@@ -102,10 +114,12 @@ class Intake:
         price, is_long = float(liq.price), liq.side == LONG
         if ts > self.newest:
             self.newest = ts
-        if not self._remember((liq.symbol, liq.exchange, is_long, ts, price, usd), ts):
-            return
         venue = self._venue(liq.exchange)
-        st.venues.setdefault(liq.exchange, venue)
+        if not self._remember(key_one(int(self.book.key[st.slot]), venue, is_long, ts, price, usd), ts):
+            return
+        if liq.exchange not in st.venues:
+            st.venues[liq.exchange] = venue
+            self.book.venue_bits[st.slot] |= 1 << venue
         before = self.positions.one(self.positions.key(st.slot, venue, 0 if is_long else 1), ts, price, usd)
         total = before + usd
         whale = st.book.whale[st.slot]
@@ -140,26 +154,28 @@ class Intake:
             ts = np.where(ts > 0, ts, recv)
         syms = list(map(_SYM, liqs))
         venues = list(map(_VENUE, liqs))
-        ts_l = ts.tolist()
-        self._new_names(syms, venues, ts_l)
-        newest = max(ts_l)
+        try:
+            slots = np.fromiter(map(self.slot_of.__getitem__, syms), np.intp, m)
+            vidx = np.fromiter(map(self.venue_of.__getitem__, venues), np.intp, m)
+        except KeyError:
+            self._new_names(syms, venues, ts.tolist())
+            slots = np.fromiter(map(self.slot_of.__getitem__, syms), np.intp, m)
+            vidx = np.fromiter(map(self.venue_of.__getitem__, venues), np.intp, m)
+        self._feeds(liqs, vidx)
+        newest = int(ts.max())
         if newest > self.newest:
             self.newest = newest
         is_long = np.fromiter(map(LONG.__eq__, sides), bool, m)
-        keys = list(zip(syms, venues, is_long.tolist(), ts_l, price.tolist(), usd.tolist(), strict=True))
+        keys = event_keys(self.book.key[slots], vidx, is_long, ts, price, usd).tolist()
         recent = self.recent
         if recent.keys().isdisjoint(keys) and len(set(keys)) == m:
-            recent.update(zip(keys, ts_l, strict=True))
+            recent.update(zip(keys, ts.tolist(), strict=True))
             if len(recent) > self.recent_cap:
                 self._prune()
-            keep = None
         else:
-            keep = np.fromiter(map(self._remember, keys, ts_l), bool, m)
-        slots = np.fromiter(map(self.slot_of.__getitem__, syms), np.intp, m)
-        vidx = np.fromiter(map(self.venue_of.__getitem__, venues), np.intp, m)
-        self._feeds(liqs, venues, vidx)
-        if keep is not None:
+            keep = np.fromiter(map(self._remember, keys, ts.tolist()), bool, m)
             slots, vidx, is_long, ts, recv, price, usd = (a[keep] for a in (slots, vidx, is_long, ts, recv, price, usd))
+        self._pairs(slots, vidx)
         side = (~is_long).astype(np.intp)
         before = self.positions.batch(self.positions.key(slots, vidx, side), ts, price, usd)
         total = before + usd
@@ -168,23 +184,26 @@ class Intake:
         self.dropped_old += self.book.place(slots, vidx, is_long, ts, recv, usd, total * total - before * before, add)
 
     def _new_names(self, syms: list[str], venues: list[str], ts: list[int]) -> None:
-        """Slots for new symbols (first seen at their first event's ts), indices for new venues, and
-        each symbol's set of venues."""
-        if not self.slot_of.keys() >= set(syms):
-            for sym, t in zip(syms, ts, strict=True):
-                if sym not in self.slot_of:
-                    self._symbol(sym, t)
-        if not self.venue_of.keys() >= set(venues):
-            for venue in venues:  # in arrival order: venue indices do not depend on hashing
-                self._venue(venue)
-        pairs = set(zip(syms, venues, strict=True))
-        symbols = self.symbols
-        for sym, venue in pairs:
-            st = symbols[sym]
-            if venue not in st.venues:
-                st.venues[venue] = self.venue_of[venue]
+        """Slots for new symbols (first seen at their first event's ts), indices for new venues, in
+        arrival order (indices do not depend on hashing)."""
+        for sym, t in zip(syms, ts, strict=True):
+            if sym not in self.slot_of:
+                self._symbol(sym, t)
+        for venue in venues:
+            self._venue(venue)
 
-    def _feeds(self, liqs: Sequence[Liquidation], venues: list[str], vidx: np.ndarray) -> None:
+    def _pairs(self, slots: np.ndarray, vidx: np.ndarray) -> None:
+        """Each symbol's set of venues: the (symbol, venue) pairs new here, from the slots' venue bits."""
+        bits = self.book.venue_bits
+        new = ((bits[slots] >> vidx) & 1) == 0
+        if new.any():
+            names = self.venue_names
+            for slot, v in zip(slots[new].tolist(), vidx[new].tolist(), strict=True):
+                if not (bits[slot] >> v) & 1:
+                    bits[slot] |= 1 << v
+                    self.symbols[self.symbol_at[slot]].venues[names[v]] = v
+
+    def _feeds(self, liqs: Sequence[Liquidation], vidx: np.ndarray) -> None:
         """FeedBook.seen for every venue new to it and every venue with a throttled event here."""
         known = self.feeds.venues
         for i in np.unique(vidx).tolist():
@@ -195,3 +214,22 @@ class Intake:
             for i in np.unique(vidx[throttled]).tolist():
                 if not known[self.venue_names[i]].throttled:
                     self.feeds.seen(self.venue_names[i], True)
+
+
+def event_keys(sym: np.ndarray, venue: np.ndarray, is_long: np.ndarray, ts: np.ndarray, price: np.ndarray,
+               usd: np.ndarray) -> np.ndarray:
+    """Duplicate keys of a batch (uint64; see MASK): the same fold as `key_one`."""
+    h = sym.astype(np.uint64)
+    for x in (venue.astype(np.uint64), is_long.astype(np.uint64), ts.astype(np.uint64), price.view(np.uint64),
+              usd.view(np.uint64)):
+        h ^= x
+        h *= np.uint64(P)
+    return h ^ (h >> np.uint64(29))
+
+
+def key_one(sym: int, venue: int, is_long: bool, ts: int, price: float, usd: float) -> int:
+    """The duplicate key of one event, in Python ints (`event_keys` for one)."""
+    h = sym
+    for x in (venue, int(is_long), ts & MASK, *_UNBITS.unpack(_BITS.pack(price, usd))):
+        h = ((h ^ x) * P) & MASK
+    return h ^ (h >> 29)

@@ -156,8 +156,10 @@ class SymbolState:
     def baseline(self, now: int) -> float:
         """Mean USD/s of the baseline (`baseline.usd_per_s`)."""
         book, lvl = self.book, self.book.base_level
-        return base.usd_per_s(book.flats[lvl][self.slot * book.sizes[lvl]:(self.slot + 1) * book.sizes[lvl]],
-                              int(book.head[lvl, self.slot]), self.lookback_ns, now, self.first_seen)
+        size = book.sizes[lvl] * TOTALS
+        start = int(book.off[lvl]) + self.slot * size
+        return base.usd_per_s(book.flat[start:start + size], int(book.head[lvl, self.slot]), self.lookback_ns, now,
+                              self.first_seen)
 
     def measure(self, now: int, venue_window: int) -> Measures:
         """Every window sum of the layout (see `Layout`) from one stacked view and a matmul, the
@@ -170,7 +172,7 @@ class SymbolState:
         parts: list[np.ndarray] = []
         frac = []
         venue_parts: list[np.ndarray] = []
-        for lvl, width in enumerate(book.widths[:-1]):
+        for lvl, width in enumerate(book.widths[:-1]):  # the kinematic levels (the last is the baseline's)
             ps = pieces(book.data[lvl][slot], int(book.head[lvl, slot]), width, now)
             if lvl == lay.grid_level:
                 venue_parts = ps
