@@ -33,6 +33,11 @@ class Book:
         self.cap = 0
         self.buf = np.zeros(0)
         self.head = np.full((len(widths), 0), NONE, dtype=np.int64)
+        # Bucket id each bucket's sums belong to (NONE: zero). Buckets are zeroed when an event of a newer
+        # id lands in them (`place`), and dead ones (id <= head - n) when read (`clean`): never for every
+        # bucket a ring skips, which would cost in proportion to symbols x elapsed buckets.
+        self.scol = np.cumsum([0, *sizes[:-1]]).astype(np.int64)  # first stamp column of each level
+        self.stamp = np.full((0, sum(sizes)), NONE, dtype=np.int64)
         self.first = np.zeros(0, dtype=np.int64)
         self.last = np.zeros(0, dtype=np.int64)
         self.trig = np.zeros((2, 0), dtype=np.int64)  # ts_event, ts_recv of the latest event
@@ -73,6 +78,10 @@ class Book:
         head[:, :old_cap] = self.head
         self.head = head
         self.heads = [memoryview(h) for h in self.head]
+        stamp = np.full((cap, self.stamp.shape[1]), NONE, dtype=np.int64)
+        stamp[:old_cap] = self.stamp
+        self.stamp = stamp
+        self.stamps = memoryview(stamp.reshape(-1))
         self.first, self.last, self.whale, self.venue_bits, self.key = (
             np.resize(a, cap) for a in (self.first, self.last, self.whale, self.venue_bits, self.key))
         self.trig = np.concatenate([self.trig, np.zeros((2, cap - old_cap), dtype=np.int64)], axis=1)
@@ -97,6 +106,7 @@ class Book:
         for d in self.data:
             d[slot] = 0.0
         self.head[:, slot] = NONE
+        self.stamp[slot] = NONE
         self.first[slot] = self.last[slot] = ts
         self.trig[:, slot] = 0
         self.whale[slot] = whale
@@ -106,6 +116,19 @@ class Book:
 
     def release(self, slot: int) -> None:
         self.free.append(slot)
+
+    def clean(self, slot: int) -> None:
+        """Zero the slot's dead buckets (ids the ring no longer keeps), so its rings read exactly as if
+        every bucket skipped had been zeroed when the head moved past it."""
+        stamp = self.stamp[slot]
+        dead = _dead(stamp, self.head[:, slot], self.sizes)
+        if not dead.any():
+            return
+        for lvl, d in enumerate(self.data):
+            part = dead[self.scol[lvl]:self.scol[lvl] + self.sizes[lvl]]
+            if part.any():
+                d[slot][part] = 0.0
+        stamp[dead] = NONE
 
     def nbytes(self) -> int:
         """Bytes of one slot in the level arrays."""
@@ -117,7 +140,7 @@ class Book:
         """Add one event to every level that still holds it; False if none did."""
         kept = False
         side = 0 if is_long else 1
-        flat = self.flat
+        flat, stamps, stride = self.flat, self.stamps, self.stamp.shape[1]
         for lvl, w in enumerate(self.widths):
             k = -(-ts // w)
             heads = self.heads[lvl]
@@ -127,11 +150,14 @@ class Book:
             off = int(self.off[lvl])
             if k > head:
                 heads[slot] = k
-                _advance(flat, off + slot * n * rows, n, rows, head, k)
             elif k <= head - n:
                 continue
             kept = True
             base = off + (slot * n + k % n) * rows
+            cell = slot * stride + int(self.scol[lvl]) + k % n
+            if stamps[cell] != k:  # the bucket holds an older id's sums (or none): it starts again
+                flat[base:base + rows] = _zero_run(rows)
+                stamps[cell] = k
             flat[base + USD_L + side] += usd
             flat[base + CNT_L + side] += 1.0
             flat[base + SQ] += sq
@@ -165,13 +191,22 @@ class Book:
         lv = np.arange(levels, dtype=np.intp)[:, None]
         np.maximum.at(new, (lv, slots[None, :]), k)
         sizes = np.asarray(self.sizes, dtype=np.int64)[:, None]
-        for lvl in np.flatnonzero((new != self.head).any(axis=1)).tolist():
-            _advance_many(self.data[lvl], self.head[lvl], new[lvl])
         kept = k > new[lv, slots[None, :]] - sizes
         rows = self.nrows[:, None]
-        base = self.off[:, None] + (slots[None, :] * sizes + k % sizes) * rows  # (levels, m)
-        side = (~is_long).astype(np.int64)
+        col = k % sizes
+        base = self.off[:, None] + (slots[None, :] * sizes + col) * rows  # (levels, m)
         vb = base[self.venue_level] + TOTALS + 2 * venues
+        cell = slots[None, :] * self.stamp.shape[1] + self.scol[:, None] + col
+        stamps = self.stamp.reshape(-1)
+        stale = (stamps[cell] != k) & kept  # buckets that start again (see `stamp`)
+        if stale.any():
+            start = base[stale]
+            self.buf[(start[:, None] + np.arange(TOTALS)).ravel()] = 0.0
+            vs = stale[self.venue_level]
+            if vs.any() and self.venues:
+                self.buf[(vb[vs][:, None] - 2 * venues[vs][:, None] + np.arange(2 * self.venues)).ravel()] = 0.0
+            stamps[cell[stale]] = k[stale]
+        side = (~is_long).astype(np.int64)
         idx = [base + (USD_L + side), base + (CNT_L + side), base + SQ, base + WHALE, vb + V_USD, vb + V_CNT]
         ones = np.ones(m)
         vals = [np.broadcast_to(x, (levels, m)) for x in (usd, ones, sq, whale)] + [usd, ones]
@@ -191,32 +226,7 @@ class Book:
         return 0 if whole else int(m - np.count_nonzero(kept.any(axis=0)))
 
 
-def _advance(flat: memoryview, off: int, n: int, rows: int, head: int, k: int) -> None:
-    """Zero the buckets ids head+1..k of the ring at `off` in `flat` (k > head): at most two runs."""
-    if k - head >= n:
-        flat[off:off + n * rows] = _zero_run(n * rows)
-        return
-    a, b = (head + 1) % n, k % n
-    if a <= b:
-        flat[off + a * rows:off + (b + 1) * rows] = _zero_run((b + 1 - a) * rows)
-    else:
-        flat[off + a * rows:off + n * rows] = _zero_run((n - a) * rows)
-        flat[off:off + (b + 1) * rows] = _zero_run((b + 1) * rows)
-
-
-def _advance_many(d: np.ndarray, old: np.ndarray, new: np.ndarray) -> None:
-    """For every slot whose head moves old -> new, zero the buckets ids old+1..new (all of them when
-    the ring moved by n or more): one fancy assignment of whole bucket rows."""
-    moved = np.flatnonzero(new != old)
-    n = d.shape[1]
-    step = new[moved] - old[moved]
-    full = step >= n
-    if full.any():
-        d[moved[full]] = 0.0
-        moved, step = moved[~full], step[~full]
-        if not len(moved):
-            return
-    # ids old+1 .. new of each slot, as one ragged range: bucket columns (old + 1 + j) % n, j < step
-    starts = np.repeat(old[moved] + 1 - (np.cumsum(step) - step), step)
-    cols = (starts + np.arange(int(step.sum()), dtype=np.int64)) % n
-    d[np.repeat(moved, step), cols] = 0.0
+def _dead(stamp: np.ndarray, head: np.ndarray, sizes: tuple[int, ...]) -> np.ndarray:
+    """Stamp columns (of one slot, all levels) holding an id the ring no longer keeps (<= head - n)."""
+    limit = np.repeat(head - np.asarray(sizes, dtype=np.int64), sizes)
+    return (stamp <= limit) & (stamp != NONE)

@@ -14,6 +14,7 @@ from analytics.windows import NS
 FILL_GAP_NS = NS
 FILL_PRICE_TOL = 2e-4  # relative: fills of one position share its bankruptcy price (venues round it)
 FILL_MAX = 3  # a position goes in a few fills; a longer same-price chain is a crowd in a fast second
+ROUND_MIN = 16  # a round of fewer events than this: the rest of the batch goes event by event
 
 
 class Positions:
@@ -59,28 +60,39 @@ class Positions:
         return 0.0
 
     def batch(self, g: np.ndarray, ts: np.ndarray, price: np.ndarray, usd: np.ndarray) -> np.ndarray:
-        """`one` for every event of a batch (arrival order). Events alone in their group in the batch are
-        decided together; a group with several events in the batch (a chain) goes event by event."""
-        before = np.zeros(len(g))
+        """`one` for every event of a batch (arrival order). Events of distinct groups are independent,
+        so the batch goes in rounds: round r decides, on whole columns, the r-th event of every group
+        that has one; the long tail of a few busy groups (rounds with few events) goes event by event."""
+        m = len(g)
+        before = np.zeros(m)
         order = np.argsort(g, kind="stable")
-        same = g[order[1:]] == g[order[:-1]]
-        single = np.ones(len(g), dtype=bool)
-        if same.any():
-            chained = np.zeros(len(g), dtype=bool)
-            chained[1:] |= same
-            chained[:-1] |= same
-            single[order[chained]] = False
-            for i in np.flatnonzero(~single).tolist():
-                before[i] = self.one(int(g[i]), int(ts[i]), float(price[i]), float(usd[i]))
-        gi = g[single] if not single.all() else g
-        t, p, u = (ts, price, usd) if gi is g else (ts[single], price[single], usd[single])
+        gs = g[order]
+        starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]])
+        if len(starts) == m:  # every group once: one round
+            self._round(slice(None), g, ts, price, usd, before)
+            return before
+        sizes = np.diff(np.r_[starts, m])
+        rank = np.empty(m, dtype=np.int64)
+        rank[order] = np.arange(m) - np.repeat(starts, sizes)
+        per_round = np.bincount(sizes - 1)[::-1].cumsum()[::-1]  # events in round r: groups with > r events
+        r = 0
+        while r < len(per_round) and per_round[r] >= ROUND_MIN:
+            self._round(np.flatnonzero(rank == r), g, ts, price, usd, before)
+            r += 1
+        for i in np.flatnonzero(rank >= r).tolist():  # in arrival order: each group's rest in its order
+            before[i] = self.one(int(g[i]), int(ts[i]), float(price[i]), float(usd[i]))
+        return before
+
+    def _round(self, sel: slice | np.ndarray, g: np.ndarray, ts: np.ndarray, price: np.ndarray, usd: np.ndarray,
+               before: np.ndarray) -> None:
+        """`one` for events `sel`, all of distinct groups, on whole columns."""
+        gi, t, p, u = g[sel], ts[sel], price[sel], usd[sel]
         pn, pt, pp, pu = self.n[gi], self.ts[gi], self.price[gi], self.usd[gi]
         dt = t - pt
         match = (pn >= 1) & (pn < FILL_MAX) & (dt >= 0) & (dt <= FILL_GAP_NS) & (np.abs(p - pp) <= FILL_PRICE_TOL * pp)
         start = ~match & (p > 0.0)
-        before[single] = np.where(match, pu, 0.0)
+        before[sel] = np.where(match, pu, 0.0)
         self.usd[gi] = np.where(match, pu + u, np.where(start, u, pu))
         self.n[gi] = np.where(match, pn + 1, np.where(start, 1, pn))
         self.ts[gi] = np.where(start, t, pt)
         self.price[gi] = np.where(start, p, pp)
-        return before

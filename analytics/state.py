@@ -156,6 +156,7 @@ class SymbolState:
     def baseline(self, now: int) -> float:
         """Mean USD/s of the baseline (`baseline.usd_per_s`)."""
         book, lvl = self.book, self.book.base_level
+        book.clean(self.slot)
         size = book.sizes[lvl] * TOTALS
         start = int(book.off[lvl]) + self.slot * size
         return base.usd_per_s(book.flat[start:start + size], int(book.head[lvl, self.slot]), self.lookback_ns, now,
@@ -169,6 +170,7 @@ class SymbolState:
         are >= 0 without clamping.
         """
         lay, book, slot = self.layout, self.book, self.slot
+        book.clean(slot)
         parts: list[np.ndarray] = []
         frac = []
         venue_parts: list[np.ndarray] = []

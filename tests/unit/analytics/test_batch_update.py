@@ -77,6 +77,9 @@ def test_batches_of_any_size_match_event_by_event(seed: int) -> None:
     assert (many.duplicates, many.rejected) == (one.duplicates, one.rejected)
     assert one.duplicates > 50 and one.rejected > 10  # the stream exercises both
     assert sorted(many.symbols) == sorted(one.symbols)
+    for eng in (one, many):  # dead buckets (ids the rings no longer keep) may differ until read: zero them
+        for st in eng.symbols.values():
+            eng.intake.book.clean(st.slot)
     for a, b in zip(one.intake.book.data, many.intake.book.data, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-6)
     now = max(e.ts_event for e in events)
