@@ -59,6 +59,9 @@ class AnalyticsShard(Worker):
                          "dropped_snapshots": 0}
         self.warn = RateLimitedLog(log)
         self.out: zmq.Socket | None = None
+        self.pending: list[Liquidation] = []  # liquidations of this poll round, in arrival order
+        self.touched: dict[str, None] = {}  # their symbols
+        self.new_symbols: set[str] = set()  # symbols of `pending` the engine does not have yet (max_symbols)
 
     def on_start(self) -> None:
         self.started_ns = self.clock()
@@ -70,12 +73,14 @@ class AnalyticsShard(Worker):
                  self.shard, self.shards)
 
     def on_batch(self, topic: bytes, msgs: list[Any], now_ns: int) -> None:
+        """Queue this message's liquidations for the engine; they go in, and the touched symbols are
+        snapshotted, once the poll round is drained (`on_drained`): one Engine.update_batch for everything
+        the round brought, on whole numpy columns, instead of one update per event."""
         if self.started_ns is None:
             self.started_ns = now_ns
-        touched: dict[str, None] = {}
         owned = self._owned
-        update = self.engine.update
         symbols = self.engine.symbols
+        pending, touched, new = self.pending, self.touched, self.new_symbols
         n = 0
         for msg in msgs:
             if type(msg) is Liquidation:
@@ -87,16 +92,27 @@ class AnalyticsShard(Worker):
                 if not mine:
                     self._misrouted(msg)
                     continue
-                if msg.symbol not in symbols and len(symbols) >= self.max_symbols:
-                    self._refuse(msg)
-                    continue
-                update(msg)
+                if msg.symbol not in symbols and msg.symbol not in new:
+                    if len(symbols) + len(new) >= self.max_symbols:
+                        self._refuse(msg)
+                        continue
+                    new.add(msg.symbol)
+                pending.append(msg)
                 n += 1
                 touched[msg.symbol] = None
             elif isinstance(msg, FeedStatus):
                 self.engine.update_status(msg)
                 self.counters["statuses"] += 1
         self.counters["liquidations"] += n
+
+    def on_drained(self, now_ns: int) -> None:
+        """Everything the poll round brought goes into the engine; then the touched symbols are emitted
+        (or deferred: see the class docstring)."""
+        if self.pending:
+            self.engine.update_batch(self.pending)
+            self.pending = []
+        self.new_symbols.clear()
+        touched, self.touched = self.touched, {}
         for symbol in sorted(touched):
             due = self.last_emit.get(symbol, -(1 << 62)) + self.min_emit_ns
             if now_ns >= due:
@@ -161,6 +177,7 @@ class AnalyticsShard(Worker):
 
     def on_stop(self) -> None:
         now = self.clock()
+        self.on_drained(now)
         for symbol in sorted(self.deferred):
             self.emit(symbol, now)
         log.info("%s: %s", self.name, ", ".join(f"{k} {v}" for k, v in self.counters.items()))
