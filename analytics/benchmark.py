@@ -14,7 +14,7 @@ from common.schema import Liquidation
 
 NS = 1_000_000_000
 VENUES = ("binance", "bybit", "okx", "hyperliquid")
-BATCH = 256  # events per Engine.update_batch call: one busy poll round of a shard (see analytics/process.py)
+BATCH = 1024  # events per Engine.update_batch call: a busy poll round of a shard (analytics/process.py on_drained)
 
 
 def flow(n_symbols: int, events: int, venues: tuple[str, ...] = VENUES, seed: int = 1) -> list[Liquidation]:
@@ -75,36 +75,45 @@ def memory_per_symbol(n_symbols: int, venues: tuple[str, ...]) -> float:
 
 
 def measure(n_symbols: int = 500, events: int = 200_000, seed: int = 1, repeats: int = 3) -> dict[str, float]:
-    """The engine's figures on synthetic flow (`flow`), each the best of `repeats` runs:
+    """The engine's figures on synthetic flow (`flow`), each the best of `repeats` runs, the Python floor
+    and the update alternating so that both see the same machine load:
 
-    * python_floor_ns: `python_floor_ns` on the same events;
-    * analytics_update_ns: Engine.update_batch in batches of BATCH events, per event, from a fresh
-      engine each run (events built beforehand, not timed); analytics_update_one_ns: Engine.update
-      one event at a time (what small batches use);
+    * python_floor_ns: `python_floor_ns` on the timed events;
+    * analytics_update_ns: Engine.update_batch in batches of BATCH events, per event, on an engine that
+      already has every symbol on every venue (its first n_symbols x 4 events, not timed; events built
+      beforehand); analytics_update_one_ns: Engine.update one event at a time (what small batches use);
     * snapshot_us: Engine.snapshot of every symbol, per symbol;
     * memory_bytes_per_symbol (4 venues) and memory_bytes_per_symbol_11_venues (VENUES plus 7
       synthesized names): `memory_per_symbol`.
     """
     liqs = flow(n_symbols, events, seed=seed)
-    floor = python_floor_ns(liqs, repeats)
-    batches = [liqs[i:i + BATCH] for i in range(0, len(liqs), BATCH)]
-    eng = Engine(AnalyticsConfig())
+    warm, timed = liqs[:n_symbols * len(VENUES)], liqs[n_symbols * len(VENUES):]
+    batches = [timed[i:i + BATCH] for i in range(0, len(timed), BATCH)]
+    one = timed[: min(len(timed), 50_000)]
+    engines: list[Engine] = []
+
+    def fresh() -> Engine:
+        eng = Engine(AnalyticsConfig())
+        eng.update_batch(warm)
+        return eng
 
     def batched() -> None:
-        nonlocal eng
-        eng = Engine(AnalyticsConfig())
         for batch in batches:
             eng.update_batch(batch)
 
-    update_ns = _best_ns(batched, len(liqs), repeats)
-    one = liqs[: min(len(liqs), 50_000)]
-
     def single() -> None:
-        e = Engine(AnalyticsConfig())
         for liq in one:
-            e.update(liq)
+            eng.update(liq)
 
-    one_ns = _best_ns(single, len(one), repeats)
+    floor = update_ns = one_ns = float("inf")
+    for _ in range(repeats):
+        floor = min(floor, python_floor_ns(timed, 1))
+        eng = fresh()
+        update_ns = min(update_ns, _best_ns(batched, len(timed), 1))
+        engines.append(eng)
+        eng = fresh()
+        one_ns = min(one_ns, _best_ns(single, len(one), 1))
+    eng = engines[-1]
     symbols = sorted(eng.symbols)
     now = liqs[-1].ts_event
 
