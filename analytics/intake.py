@@ -115,14 +115,14 @@ class Intake:
         if ts > self.newest:
             self.newest = ts
         venue = self._venue(liq.exchange)
-        if not self._remember(key_one(int(self.book.key[st.slot]), venue, is_long, ts, price, usd), ts):
+        if not self._remember(key_one(self.book.keys[st.slot], venue, is_long, ts, price, usd), ts):
             return
         if liq.exchange not in st.venues:
             st.venues[liq.exchange] = venue
             self.book.venue_bits[st.slot] |= 1 << venue
         before = self.positions.one(self.positions.key(st.slot, venue, 0 if is_long else 1), ts, price, usd)
         total = before + usd
-        whale = st.book.whale[st.slot]
+        whale = self.book.whales[st.slot]
         # a position that became a whale counts whole
         add = (usd if before >= whale else total) if total >= whale else 0.0
         if not self.book.place_one(st.slot, venue, is_long, ts, int(liq.ts_recv), usd, total * total - before * before,
