@@ -13,6 +13,7 @@ import numpy as np
 from analytics.windows import _zero_run
 
 NONE = -(1 << 62)  # head of a ring with nothing yet
+ZERO = 1 << 62  # stamp of a bucket that holds nothing: never taken for a dead one (see Book.clean)
 # Rows of a kinematic level: symbol-wide sums, then (at the venue level only) two per venue.
 SQ, WHALE, USD_L, USD_S, CNT_L, CNT_S = range(6)  # Σ usd², Σ whale usd, USD and counts of each side
 TOTALS = 6
@@ -33,11 +34,13 @@ class Book:
         self.cap = 0
         self.buf = np.zeros(0)
         self.head = np.full((len(widths), 0), NONE, dtype=np.int64)
-        # Bucket id each bucket's sums belong to (NONE: zero). Buckets are zeroed when an event of a newer
+        # Bucket id each bucket's sums belong to (ZERO: none). Buckets are zeroed when an event of a newer
         # id lands in them (`place`), and dead ones (id <= head - n) when read (`clean`): never for every
         # bucket a ring skips, which would cost in proportion to symbols x elapsed buckets.
         self.scol = np.cumsum([0, *sizes[:-1]]).astype(np.int64)  # first stamp column of each level
-        self.stamp = np.full((0, sum(sizes)), NONE, dtype=np.int64)
+        self.col_level = np.repeat(np.arange(len(sizes)), sizes)  # stamp column -> level
+        self.neg_sizes = -np.asarray(sizes, dtype=np.int64)
+        self.stamp = np.full((0, sum(sizes)), ZERO, dtype=np.int64)
         self.first = np.zeros(0, dtype=np.int64)
         self.last = np.zeros(0, dtype=np.int64)
         self.trig = np.zeros((2, 0), dtype=np.int64)  # ts_event, ts_recv of the latest event
@@ -88,7 +91,7 @@ class Book:
         head = np.full((len(self.widths), cap), NONE, dtype=np.int64)
         head[:, :old_cap] = self.head
         self.head = head
-        stamp = np.full((cap, self.stamp.shape[1]), NONE, dtype=np.int64)
+        stamp = np.full((cap, self.stamp.shape[1]), ZERO, dtype=np.int64)
         stamp[:old_cap] = self.stamp
         self.stamp = stamp
         self.first, self.last, self.whale, self.venue_bits, self.key = (
@@ -117,7 +120,7 @@ class Book:
         for d in self.data:
             d[slot] = 0.0
         self.head[:, slot] = NONE
-        self.stamp[slot] = NONE
+        self.stamp[slot] = ZERO
         self.first[slot] = self.last[slot] = ts
         self.trig[:, slot] = 0
         self.whale[slot] = whale
@@ -132,14 +135,15 @@ class Book:
         """Zero the slot's dead buckets (ids the ring no longer keeps), so its rings read exactly as if
         every bucket skipped had been zeroed when the head moved past it."""
         stamp = self.stamp[slot]
-        dead = _dead(stamp, self.head[:, slot], self.sizes)
+        head = self.head[:, slot] + self.neg_sizes
+        dead = stamp <= head.take(self.col_level)
         if not dead.any():
             return
         for lvl, d in enumerate(self.data):
             part = dead[self.scol[lvl]:self.scol[lvl] + self.sizes[lvl]]
             if part.any():
                 d[slot][part] = 0.0
-        stamp[dead] = NONE
+        stamp[dead] = ZERO
 
     def nbytes(self) -> int:
         """Bytes of one slot in the level arrays."""
@@ -234,9 +238,3 @@ class Book:
         hit = np.flatnonzero(latest >= 0)
         self.trig[:, hit] = np.stack([ts, recv])[:, latest[hit]]
         return 0 if whole else int(m - np.count_nonzero(kept.any(axis=0)))
-
-
-def _dead(stamp: np.ndarray, head: np.ndarray, sizes: tuple[int, ...]) -> np.ndarray:
-    """Stamp columns (of one slot, all levels) holding an id the ring no longer keeps (<= head - n)."""
-    limit = np.repeat(head - np.asarray(sizes, dtype=np.int64), sizes)
-    return (stamp <= limit) & (stamp != NONE)

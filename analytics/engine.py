@@ -158,7 +158,7 @@ class Engine:
             rho, taking_part = 0.0, int(m.grid_usd > 0.0)
         else:
             rho, taking_part = venue_correlation(m.grid[[st.venues[v] for v in venues]])
-        baseline = st.baseline(now_ns)
+        baseline = st.baseline(now_ns, clean=False)
         floor = self.cfg.floor_usd_per_s.get(symbol, self.cfg.floor_usd_per_s_default)
         hidden = self._censored(st, m)
         hidden_long = hidden * long_usd / (long_usd + short_usd) if hidden and long_usd + short_usd > 0 else 0.0

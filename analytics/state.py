@@ -51,6 +51,7 @@ class Layout:
     generic: tuple[tuple[int, int, int], ...]  # (window index, level, window ns) computed per call
     scratch: dict[int, np.ndarray]  # ring rows -> reused buffer for the stacked view (see `stack`)
     grid_level: int  # position (in level order) of the 1 s level: per-venue rows live there only
+    venue_cache: dict[int, tuple[np.ndarray, int]]  # window index -> `venue_weights` of its k = 0 column
 
     @classmethod
     def build(cls, windows_ns: tuple[int, ...]) -> Layout:
@@ -86,7 +87,7 @@ class Layout:
         pos = {lvl: p for p, lvl in enumerate(sizes)}
         col_level = np.array([pos[level_of[w]] for w in windows_ns for _ in range(3)], dtype=np.intp)
         return cls(windows_ns, sizes, starts, slice(end - GRID_BUCKETS, end), whole, plus, minus,
-                   col_level, tuple(generic), {}, pos[grid_lvl])
+                   col_level, tuple(generic), {}, pos[grid_lvl], {})
 
     def book(self, baseline_s: float) -> Book:
         """A Book with this layout's levels, then the baseline's."""
@@ -153,10 +154,11 @@ class SymbolState:
         """(ts_event, ts_recv) of the latest liquidation received."""
         return int(self.book.trig[0, self.slot]), int(self.book.trig[1, self.slot])
 
-    def baseline(self, now: int) -> float:
-        """Mean USD/s of the baseline (`baseline.usd_per_s`)."""
+    def baseline(self, now: int, clean: bool = True) -> float:
+        """Mean USD/s of the baseline (`baseline.usd_per_s`); clean=False right after `measure` (which cleans)."""
         book, lvl = self.book, self.book.base_level
-        book.clean(self.slot)
+        if clean:
+            book.clean(self.slot)
         size = book.sizes[lvl] * TOTALS
         start = int(book.off[lvl]) + self.slot * size
         return base.usd_per_s(book.flat[start:start + size], int(book.head[lvl, self.slot]), self.lookback_ns, now,
@@ -193,7 +195,8 @@ class SymbolState:
         sums = out[:-1].reshape(len(lay.windows_ns), 3, TOTALS)
         # Per venue (rows USD, events of each venue on the 1 s level): the same weights as the totals'
         venues = np.concatenate(venue_parts, axis=0)[:, TOTALS:]
-        w, minus = lay.venue_weights(3 * venue_window)
+        w, minus = lay.venue_cache.get(venue_window) or lay.venue_cache.setdefault(
+            venue_window, lay.venue_weights(3 * venue_window))
         ref = (w @ venues - frac[lay.grid_level] * venues[minus]).tolist()
         grid = venues[-GRID_BUCKETS:, 0::2].T
         return Measures(sums, ref[0::2], ref[1::2], float(out[-1, USD_L] + out[-1, USD_S]), grid)
