@@ -82,7 +82,8 @@ def measure(n_symbols: int = 500, events: int = 200_000, seed: int = 1, repeats:
     * analytics_update_ns: Engine.update_batch in batches of BATCH events, per event, on an engine that
       already has every symbol on every venue (its first n_symbols x 4 events, not timed; events built
       beforehand); analytics_update_one_ns: Engine.update one event at a time (what small batches use);
-    * snapshot_us: Engine.snapshot of every symbol, per symbol;
+    * snapshot_us: Engine.snapshots of every symbol at once (what a shard does with the symbols a poll
+      round touched), per symbol; snapshot_one_us: Engine.snapshot one symbol at a time;
     * memory_bytes_per_symbol (4 venues) and memory_bytes_per_symbol_11_venues (VENUES plus 7
       synthesized names): `memory_per_symbol`.
     """
@@ -118,13 +119,18 @@ def measure(n_symbols: int = 500, events: int = 200_000, seed: int = 1, repeats:
     now = liqs[-1].ts_event
 
     def snapshots() -> None:
+        for _ in eng.snapshots(symbols, now):
+            pass
+
+    def snapshot_each() -> None:
         for sym in symbols:
             eng.snapshot(sym, now)
 
     snapshot_us = _best_ns(snapshots, len(symbols), repeats) / 1000
+    snapshot_one_us = _best_ns(snapshot_each, len(symbols), repeats) / 1000
     eleven = VENUES + tuple(f"venue{k}" for k in range(5, 12))
     return {"python_floor_ns": floor, "analytics_update_ns": update_ns, "analytics_update_one_ns": one_ns,
-            "update_batch": BATCH, "snapshot_us": snapshot_us,
+            "update_batch": BATCH, "snapshot_us": snapshot_us, "snapshot_one_us": snapshot_one_us,
             "memory_bytes_per_symbol": memory_per_symbol(n_symbols, VENUES),
             "memory_bytes_per_symbol_11_venues": memory_per_symbol(n_symbols, eleven)}
 

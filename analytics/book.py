@@ -145,6 +145,19 @@ class Book:
                 d[slot][part] = 0.0
         stamp[dead] = ZERO
 
+    def clean_many(self, slots: np.ndarray) -> None:
+        """`clean` for several slots at once."""
+        stamp = self.stamp[slots]
+        head = self.head[:, slots].T + self.neg_sizes
+        dead = stamp <= head.take(self.col_level, axis=1)
+        if not dead.any():
+            return
+        for lvl, d in enumerate(self.data):
+            r, c = np.nonzero(dead[:, self.scol[lvl]:self.scol[lvl] + self.sizes[lvl]])
+            d[slots[r], c] = 0.0
+        r, c = np.nonzero(dead)
+        self.stamp[slots[r], c] = ZERO
+
     def nbytes(self) -> int:
         """Bytes of one slot in the level arrays."""
         return sum(d[0].nbytes for d in self.data)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -41,6 +41,7 @@ from analytics.state import (
     Layout,
     Measures,
     SymbolState,
+    measure_many,
 )
 from analytics.windows import NS, parse_window
 from common import calibration
@@ -126,9 +127,23 @@ class Engine:
         st = self.symbols.get(symbol)
         if st is None or not st.venues:
             return self._empty(symbol, now_ns)
+        return self._build(symbol, st, st.measure(now_ns, self._ref), now_ns)
+
+    def snapshots(self, symbols: Sequence[str], now_ns: int) -> Iterator[MetricsSnapshot]:
+        """`snapshot` of each of `symbols` in order (the same values), their window sums read for all at
+        once; each snapshot is built when the iterator reaches it (a sender can send it right away)."""
+        states = [(s, self.symbols.get(s)) for s in symbols]
+        live = [(s, st) for s, st in states if st is not None and st.venues]
+        if len(live) < 2:
+            yield from (self.snapshot(s, now_ns) for s in symbols)
+            return
+        sums = dict(zip((s for s, _ in live), measure_many([st for _, st in live], now_ns, self._ref), strict=True))
+        for s, st in states:
+            yield self._build(s, st, sums[s], now_ns) if st is not None and s in sums else self._empty(s, now_ns)
+
+    def _build(self, symbol: str, st: SymbolState, m: Measures, now_ns: int) -> MetricsSnapshot:
         k, secs = self._index, self._secs_list
         r, g = self._ref, self._grid
-        m = st.measure(now_ns, r)
         venues = sorted(st.venues, key=st.venues.__getitem__)  # in the book's venue order
         # Every window in one pass over the raw sums t[i][k][row] (state.Measures), as plain floats
         # (for a handful of windows cheaper than numpy calls): v_k in USD/s of the three windows

@@ -15,7 +15,7 @@ from common import topics
 from common.config import Config, get_config
 from common.lifecycle import StopFlag
 from common.logs import RateLimitedLog, clip
-from common.schema import FeedStatus, Liquidation
+from common.schema import FeedStatus, Liquidation, MetricsSnapshot
 from common.sharding import shard_of
 from common.sockets import describe
 from common.worker import Worker
@@ -113,27 +113,27 @@ class AnalyticsShard(Worker):
             self.pending = []
         self.new_symbols.clear()
         touched, self.touched = self.touched, {}
+        ready = []
         for symbol in sorted(touched):
             due = self.last_emit.get(symbol, -(1 << 62)) + self.min_emit_ns
             if now_ns >= due:
-                self.emit(symbol, now_ns)
+                ready.append(symbol)
             elif symbol not in self.deferred:
                 self.deferred[symbol] = due
                 self.wake_at(time.monotonic() + (due - now_ns) / NS)
+        self.emit(ready, now_ns)
 
     def on_wakeup(self, now_ns: int) -> None:
         """Emit the deferred symbols that are due; ask to be woken again for the others."""
-        due_now = sorted(s for s, due in self.deferred.items() if due <= now_ns)
-        for symbol in due_now:
-            self.emit(symbol, now_ns)
+        self.emit(sorted(s for s, due in self.deferred.items() if due <= now_ns), now_ns)
         if self.deferred:
             self.wake_at(time.monotonic() + (min(self.deferred.values()) - now_ns) / NS)
 
     def on_tick(self, now_ns: int) -> None:
         self.on_wakeup(now_ns)  # a safety net: deferred symbols normally go out in on_wakeup
-        for symbol in self.engine.active_symbols(now_ns):
-            if now_ns - self.last_emit.get(symbol, -(1 << 62)) >= max(self.period_ns, self.min_emit_ns):
-                self.emit(symbol, now_ns)
+        every = max(self.period_ns, self.min_emit_ns)
+        self.emit([s for s in self.engine.active_symbols(now_ns)
+                   if now_ns - self.last_emit.get(s, -(1 << 62)) >= every], now_ns)
         if now_ns >= self.next_expire:
             self.next_expire = now_ns + EXPIRE_EVERY_NS
             for symbol in self.engine.expire(now_ns):
@@ -141,12 +141,17 @@ class AnalyticsShard(Worker):
                 self.deferred.pop(symbol, None)
                 log.info("%s: expired idle symbol %s", self.name, symbol)
 
-    def emit(self, symbol: str, now_ns: int) -> None:
-        """Snapshot and send without blocking: if signals is not keeping up, drop and count."""
+    def emit(self, symbols: list[str], now_ns: int) -> None:
+        """Snapshot (their window sums read at once: Engine.snapshots) and send each without blocking: if
+        signals is not keeping up, drop and count."""
+        for snap in self.engine.snapshots(symbols, now_ns):
+            self._send(snap, now_ns)
+
+    def _send(self, snap: MetricsSnapshot, now_ns: int) -> None:
         assert self.out is not None
+        symbol = snap.symbol
         self.deferred.pop(symbol, None)
         self.last_emit[symbol] = now_ns
-        snap = self.engine.snapshot(symbol, now_ns)
         if self.started_ns is None or now_ns - self.started_ns < self.warmup_ns:
             # A fresh state's windows miss the history before the start: velocities read low and
             # acceleration high. Signals hold a level set before `state_start_ns` instead of moving it.
@@ -178,8 +183,7 @@ class AnalyticsShard(Worker):
     def on_stop(self) -> None:
         now = self.clock()
         self.on_drained(now)
-        for symbol in sorted(self.deferred):
-            self.emit(symbol, now)
+        self.emit(sorted(self.deferred), now)
         log.info("%s: %s", self.name, ", ".join(f"{k} {v}" for k, v in self.counters.items()))
 
 

@@ -211,8 +211,46 @@ class SymbolState:
         widths[-1] = now - (h - 1) * width  # the newest bucket ends at now
         points = now - np.array(lag_offsets(w), dtype=np.int64)
         u = np.clip((points[:, None] - left[None, :]) / widths, 0.0, 1.0)
-        return (u[:3] - u[1:]) @ view[start:start + n]
+        return (u[:3] - u[1:]) @ view[..., start:start + n, :]
 
     def nbytes(self) -> int:
         """Bytes of this symbol's slot in the book's arrays."""
         return self.book.nbytes()
+
+
+def measure_many(states: list[SymbolState], now: int, venue_window: int) -> list[Measures]:
+    """`SymbolState.measure` of several symbols of one book at one `now`, their views gathered at once:
+    bucket ids h-n+1..h of a level are the same columns for every symbol, only which of them each ring
+    still holds (id in (head - n, head]) differs, so each level is one gather and a mask."""
+    book, lay = states[0].book, states[0].layout
+    slots = np.fromiter((st.slot for st in states), np.intp, len(states))
+    book.clean_many(slots)
+    parts, frac = [], []
+    venues = np.zeros(0)
+    for lvl, width in enumerate(book.widths[:-1]):
+        n = book.sizes[lvl]
+        h = -(-now // width)
+        ids = h - n + 1 + np.arange(n, dtype=np.int64)
+        head = book.head[lvl, slots][:, None]
+        view = book.data[lvl][slots[:, None], (ids % n)[None, :]]  # (symbols, n, rows)
+        view *= ((ids <= head) & (ids > head - n))[:, :, None]
+        if lvl == lay.grid_level:
+            venues = view[:, :, TOTALS:]
+            view = view[:, :, :TOTALS]
+        parts.append(view)
+        frac.append((now - (h - 1) * width) / width)
+    parts.append(np.zeros((len(states), 1, TOTALS)))
+    view = np.concatenate(parts, axis=1)  # (symbols, view rows + 1, TOTALS)
+    out = lay.whole @ view
+    edge = view[:, lay.plus] - view[:, lay.minus]
+    edge *= np.array(frac)[lay.col_level][None, :, None]
+    out[:, :-1] += edge
+    for i, lvl, w in lay.generic:
+        out[:, 3 * i:3 * i + 3] = states[0]._generic(view, now, lvl, w)
+    sums = out[:, :-1].reshape(len(states), len(lay.windows_ns), 3, TOTALS)
+    w, minus = lay.venue_cache.get(venue_window) or lay.venue_cache.setdefault(
+        venue_window, lay.venue_weights(3 * venue_window))
+    ref = (w @ venues - frac[lay.grid_level] * venues[:, minus]).tolist()
+    grid = venues[:, -GRID_BUCKETS:, 0::2].transpose(0, 2, 1)
+    grid_usd = (out[:, -1, USD_L] + out[:, -1, USD_S]).tolist()
+    return [Measures(sums[i], r[0::2], r[1::2], grid_usd[i], grid[i]) for i, r in enumerate(ref)]

@@ -118,3 +118,19 @@ def test_fill_decisions_across_batches_match_event_by_event() -> None:
     for eng in (one, many):
         assert eng.snapshot("BTCUSDT", T0 + NS).extra["n_effective"] == pytest.approx(
             (3_000_000.0 ** 2) / (1_800_000.0 ** 2 + 1_200_000.0 ** 2))
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("windows", [None, ("250ms", "2s", "10s", "45s")])
+def test_snapshots_of_many_symbols_at_once_equal_one_at_a_time(seed: int, windows) -> None:
+    """Engine.snapshots reads every symbol's windows in one gather: the same snapshots as one by one,
+    at a `now` after the events, long after (rings moved on), and before the newest events."""
+    events = stream(seed)
+    eng = engine() if windows is None else engine(windows=windows)
+    eng.update_batch(events)
+    symbols = sorted(eng.symbols) + ["NOSUCHUSDT"]
+    newest = max(e.ts_event for e in events)
+    for now in (newest, newest + 7 * NS, newest + 400 * NS, newest - 3 * NS):
+        many = json.loads(json.dumps(list(eng.snapshots(symbols, now)), default=repr))
+        one = json.loads(json.dumps([eng.snapshot(s, now) for s in symbols], default=repr))
+        close(one, many)
