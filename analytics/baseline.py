@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from analytics.book import TOTALS, USD_L, USD_S
 from analytics.windows import NS, span_sum
 
@@ -31,7 +33,29 @@ def usd_per_s(flat: memoryview, head: int, lookback_ns: int, now: int, first_see
     start = end - lookback_ns
     if lookback_ns <= 0 or end <= first_seen:
         return 0.0
-    usd = max(span_sum(flat, TOTALS, head, BUCKET_NS, start, end, now, USD_L)
-              + span_sum(flat, TOTALS, head, BUCKET_NS, start, end, now, USD_S), 0.0)
+    usd = (span_sum(flat, TOTALS, head, BUCKET_NS, start, end, now, USD_L)
+           + span_sum(flat, TOTALS, head, BUCKET_NS, start, end, now, USD_S))
+    return from_usd(usd, lookback_ns, now, first_seen)
+
+
+def from_usd(usd: float, lookback_ns: int, now: int, first_seen: int) -> float:
+    """`usd_per_s` given the USD in the lookback (C(end) - C(start) of the ring, however summed)."""
+    end = now - EXCLUDE_NS
+    start = end - lookback_ns
+    if lookback_ns <= 0 or end <= first_seen:
+        return 0.0
     observed = end - max(start, first_seen)
-    return usd / (max(observed, MIN_COVERAGE * lookback_ns) / NS)
+    return max(usd, 0.0) / (max(observed, MIN_COVERAGE * lookback_ns) / NS)
+
+
+def weights(n: int, lookback_ns: int, now: int) -> np.ndarray:
+    """(n,) weight of each bucket of the view at `now` (ids h-n+1 .. h, oldest first) in the lookback's
+    USD: C(end) - C(start) with C the piecewise-linear cumulative of `windows.BucketRing`, bucket by
+    bucket (the newest bucket taken to end at `now`). Buckets a ring no longer holds are masked apart."""
+    end = now - EXCLUDE_NS
+    start = end - lookback_ns
+    h = -(-now // BUCKET_NS)
+    left = (h - n + np.arange(n, dtype=np.int64)) * BUCKET_NS
+    width = np.full(n, float(BUCKET_NS))
+    width[-1] = now - (h - 1) * BUCKET_NS
+    return np.clip((end - left) / width, 0.0, 1.0) - np.clip((start - left) / width, 0.0, 1.0)

@@ -172,8 +172,8 @@ class Engine:
         if len(venues) < 2:  # one venue: no correlation, and it takes part if it has any USD
             rho, taking_part = 0.0, int(m.grid_usd > 0.0)
         else:
-            rho, taking_part = venue_correlation(m.grid[[st.venues[v] for v in venues]])
-        baseline = st.baseline(now_ns, clean=False)
+            rho, taking_part = m.rho or venue_correlation(m.grid[[st.venues[v] for v in venues]])
+        baseline = st.baseline(now_ns, clean=False) if m.baseline is None else m.baseline
         floor = self.cfg.floor_usd_per_s.get(symbol, self.cfg.floor_usd_per_s_default)
         hidden = self._censored(st, m)
         hidden_long = hidden * long_usd / (long_usd + short_usd) if hidden and long_usd + short_usd > 0 else 0.0

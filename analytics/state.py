@@ -8,6 +8,7 @@ import numpy as np
 
 from analytics import baseline as base
 from analytics.book import CNT_L, CNT_S, SQ, TOTALS, USD_L, USD_S, WHALE, Book
+from analytics.correlation import correlation_of
 from analytics.derivatives import lag_offsets
 from analytics.windows import LEVEL_WIDTHS_NS, NS, level_for, pieces, zeros_block
 
@@ -125,6 +126,8 @@ class Measures:
     venue_events: list[float]  # events of each venue over the same window
     grid_usd: float  # USD of the correlation grid, all venues
     grid: np.ndarray  # (book venues, GRID_BUCKETS) USD per 1 s bucket, both sides
+    baseline: float | None = None  # the baseline's USD/s when read with the sums (`measure_many`)
+    rho: tuple[float, int] | None = None  # venue_correlation of the symbol's venues, when read with them
 
 
 class SymbolState:
@@ -253,4 +256,40 @@ def measure_many(states: list[SymbolState], now: int, venue_window: int) -> list
     ref = (w @ venues - frac[lay.grid_level] * venues[:, minus]).tolist()
     grid = venues[:, -GRID_BUCKETS:, 0::2].transpose(0, 2, 1)
     grid_usd = (out[:, -1, USD_L] + out[:, -1, USD_S]).tolist()
-    return [Measures(sums[i], r[0::2], r[1::2], grid_usd[i], grid[i]) for i, r in enumerate(ref)]
+    lookback = states[0].lookback_ns
+    usd = _baseline_usd(book, slots, now, lookback).tolist()
+    baselines = [base.from_usd(u, lookback, now, int(f)) for u, f in zip(usd, book.first[slots].tolist(), strict=True)]
+    rhos = correlations(grid, [sorted(st.venues.values()) for st in states])
+    return [Measures(sums[i], r[0::2], r[1::2], grid_usd[i], grid[i], baselines[i], rhos[i])
+            for i, r in enumerate(ref)]
+
+
+def _baseline_usd(book: Book, slots: np.ndarray, now: int, lookback_ns: int) -> np.ndarray:
+    """USD in the baseline's lookback of every slot: `base.weights` on the held buckets of each ring."""
+    lvl = book.base_level
+    n = book.sizes[lvl]
+    h = -(-now // base.BUCKET_NS)
+    ids = h - n + 1 + np.arange(n, dtype=np.int64)
+    head = book.head[lvl, slots][:, None]
+    rows = book.data[lvl][slots[:, None], (ids % n)[None, :]]  # (symbols, n, TOTALS)
+    usd = rows[:, :, USD_L] + rows[:, :, USD_S]
+    usd *= (ids <= head) & (ids > head - n)
+    return usd @ base.weights(n, lookback_ns, now)
+
+
+def correlations(grid: np.ndarray, venues: list[list[int]]) -> list[tuple[float, int] | None]:
+    """venue_correlation of each symbol's venues (grid rows), with the centred products of every
+    symbol's rows in one batched matmul; None for a symbol with fewer than two venues (no correlation)."""
+    out: list[tuple[float, int] | None] = [None] * len(venues)
+    many = [i for i, v in enumerate(venues) if len(v) >= 2]
+    if not many:
+        return out
+    g = grid[many]
+    x = g - (g.sum(axis=2) / g.shape[2])[:, :, None]
+    prods = (x @ x.transpose(0, 2, 1)).tolist()
+    sums = g.sum(axis=2).tolist()
+    for j, i in enumerate(many):
+        rows = venues[i]
+        out[i] = correlation_of([sums[j][r] for r in rows], [[prods[j][a][b] for b in rows] for a in rows])
+    return out
+

@@ -1,6 +1,7 @@
 """A batch update leaves exactly the state and snapshots of the same events updated one by one."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import random
@@ -42,8 +43,12 @@ def stream(seed: int, n: int = 3000) -> list[Liquidation]:
     return out
 
 
+def plain(snaps) -> list:
+    return json.loads(json.dumps([dataclasses.asdict(s) for s in snaps]))
+
+
 def snapshots(eng, now: int) -> list:
-    return json.loads(json.dumps([eng.snapshot(s, now) for s in sorted(eng.symbols)], default=repr))
+    return plain(eng.snapshot(s, now) for s in sorted(eng.symbols))
 
 
 def close(a, b, path: str = "") -> None:
@@ -131,6 +136,6 @@ def test_snapshots_of_many_symbols_at_once_equal_one_at_a_time(seed: int, window
     symbols = sorted(eng.symbols) + ["NOSUCHUSDT"]
     newest = max(e.ts_event for e in events)
     for now in (newest, newest + 7 * NS, newest + 400 * NS, newest - 3 * NS):
-        many = json.loads(json.dumps(list(eng.snapshots(symbols, now)), default=repr))
-        one = json.loads(json.dumps([eng.snapshot(s, now) for s in symbols], default=repr))
+        many = plain(eng.snapshots(symbols, now))
+        one = plain(eng.snapshot(s, now) for s in symbols)
         close(one, many)
