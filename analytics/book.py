@@ -215,10 +215,10 @@ class Book:
         levels = len(self.widths)
         k = -(-ts[None, :] // np.asarray(self.widths, dtype=np.int64)[:, None])  # (levels, m) bucket ids
         new = self.head.copy()
-        lv = np.arange(levels, dtype=np.intp)[:, None]
-        np.maximum.at(new, (lv, slots[None, :]), k)
+        at = (np.arange(levels, dtype=np.intp)[:, None] * self.cap + slots[None, :]).ravel()  # 1-d: ufunc.at fast path
+        np.maximum.at(new.reshape(-1), at, k.ravel())
         sizes = np.asarray(self.sizes, dtype=np.int64)[:, None]
-        kept = k > new[lv, slots[None, :]] - sizes
+        kept = k > new.reshape(-1)[at].reshape(levels, m) - sizes
         rows = self.nrows[:, None]
         col = k % sizes
         base = self.off[:, None] + (slots[None, :] * sizes + col) * rows  # (levels, m)

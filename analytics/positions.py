@@ -14,7 +14,7 @@ from analytics.windows import NS
 FILL_GAP_NS = NS
 FILL_PRICE_TOL = 2e-4  # relative: fills of one position share its bankruptcy price (venues round it)
 FILL_MAX = 3  # a position goes in a few fills; a longer same-price chain is a crowd in a fast second
-ROUND_MIN = 16  # a round of fewer events than this: the rest of the batch goes event by event
+ROUND_MIN = 8  # a round of fewer events than this (~15 numpy calls): the rest goes event by event
 
 
 class Positions:
