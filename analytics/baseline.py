@@ -8,6 +8,7 @@ import numpy as np
 from analytics.book import TOTALS, USD_L, USD_S
 from analytics.windows import NS, span_sum
 
+assert USD_S == USD_L + 1  # both sides read together (span_sum count=2)
 BUCKET_NS = 60 * NS
 # The most recent minute is left out, so a cascade does not raise the reference it is measured against.
 EXCLUDE_NS = 60 * NS
@@ -33,8 +34,7 @@ def usd_per_s(flat: memoryview, head: int, lookback_ns: int, now: int, first_see
     start = end - lookback_ns
     if lookback_ns <= 0 or end <= first_seen:
         return 0.0
-    usd = (span_sum(flat, TOTALS, head, BUCKET_NS, start, end, now, USD_L)
-           + span_sum(flat, TOTALS, head, BUCKET_NS, start, end, now, USD_S))
+    usd = span_sum(flat, TOTALS, head, BUCKET_NS, start, end, now, USD_L, 2)  # USD_L, USD_S: both sides
     return from_usd(usd, lookback_ns, now, first_seen)
 
 

@@ -150,10 +150,11 @@ def pieces(data: np.ndarray, head: int, width: int, now: int) -> list[np.ndarray
     return [zeros_block(rows, -shift)] + held
 
 
-def span_sum(flat: memoryview, rows: int, head: int, w: int, a: int, b: int, now: int, row: int = 0) -> float:
-    """C(b) - C(a) for one row at `now` (a <= b) of a ring held in `flat` (n buckets of `rows`), in
-    plain Python floats: for a few-bucket read such as the baseline, cheaper than any numpy call.
-    Only the edge buckets are partial."""
+def span_sum(flat: memoryview, rows: int, head: int, w: int, a: int, b: int, now: int, row: int = 0,
+             count: int = 1) -> float:
+    """C(b) - C(a) at `now` (a <= b) of rows row .. row+count-1 summed, of a ring held in `flat` (n buckets
+    of `rows`), in plain Python floats: for a few-bucket read such as the baseline, cheaper than any
+    numpy call. Only the edge buckets are partial."""
     n = len(flat) // rows
     h = -(-now // w)
     lo, hi = max(h, head) - n + 1, min(h, head)  # ids both in the view at `now` and still held
@@ -165,13 +166,18 @@ def span_sum(flat: memoryview, rows: int, head: int, w: int, a: int, b: int, now
         width = now - (h - 1) * w if k == h else w
         return min(max((x - (k - 1) * w) / width, 0.0), 1.0)
 
-    total = flat[(first % n) * rows + row] * (share(first, b) - share(first, a))
+    def bucket(k: int) -> float:
+        at = (k % n) * rows + row
+        return flat[at] if count == 1 else sum(flat[at:at + count])
+
+    total = bucket(first) * (share(first, b) - share(first, a))
     if last > first:
-        total += flat[(last % n) * rows + row] * (share(last, b) - share(last, a))
+        total += bucket(last) * (share(last, b) - share(last, a))
     if last - first > 1:  # whole buckets: ids first+1 .. last-1, at most two runs of the ring
         i, j = (first + 1) % n, (last - 1) % n
-        if i <= j:
-            total += sum(flat[i * rows + row:(j + 1) * rows:rows])
-        else:
-            total += sum(flat[i * rows + row::rows]) + sum(flat[row:(j + 1) * rows:rows])
+        for r in range(row, row + count):
+            if i <= j:
+                total += sum(flat[i * rows + r:(j + 1) * rows:rows])
+            else:
+                total += sum(flat[i * rows + r::rows]) + sum(flat[r:(j + 1) * rows:rows])
     return total

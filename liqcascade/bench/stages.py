@@ -89,7 +89,7 @@ def _hyperliquid_users(mod: Any, frame: str) -> None:
 
 def analytics(quick: bool = False) -> dict[str, float]:
     """analytics.benchmark.measure with 500 symbols (the Python floor, update, snapshot and memory figures)."""
-    res = measure(500, events=50_000 if quick else 200_000)
+    res = measure(500, events=50_000 if quick else 200_000, repeats=1 if quick else 3)
     return {k: round(v, 1) if isinstance(v, float) else v for k, v in res.items()}
 
 

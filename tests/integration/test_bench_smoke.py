@@ -38,7 +38,7 @@ def test_quick_bench_reports_every_figure_and_leaves_the_users_redis_alone(tmp_p
         listener.start()
         env = dict(child_env(config), REDIS_URL=users.url)
         proc = subprocess.run([sys.executable, "-m", "liqcascade", "bench", "--quick", "--json"], cwd=REPO,
-                              env=env, capture_output=True, timeout=120)
+                              env=env, capture_output=True, timeout=180)
         client.publish("canary", "still listening")  # proves the listener was live all along
         wait_until(lambda: any(m.get("channel") == b"canary" for m in seen), 5, what="the canary")
         done.set()
