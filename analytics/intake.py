@@ -10,6 +10,7 @@ import numpy as np
 
 from analytics.feeds import FeedBook
 from analytics.positions import Positions
+from analytics.recent import Recent
 from analytics.state import Layout, SymbolState
 from analytics.windows import NS
 from common.config import AnalyticsConfig
@@ -53,8 +54,7 @@ class Intake:
         self.symbol_at: dict[int, str] = {}
         self.venue_of: dict[str, int] = {}
         self.venue_names: list[str] = []
-        self.recent: dict[int, int] = {}  # event key -> ts
-        self.recent_cap = RECENT_MAX
+        self.recent = Recent(RECENT_MAX, RECENT_KEEP_NS)  # event keys of the last seconds
         self.newest = -(1 << 62)
         self.rejected = self.duplicates = self.dropped_old = 0
 
@@ -85,20 +85,10 @@ class Intake:
 
     def _remember(self, key: int, ts: int) -> bool:
         """False if `key` is a duplicate of a recent event; remembers it otherwise."""
-        recent = self.recent
-        if key in recent:
-            self.duplicates += 1
-            return False
-        recent[key] = ts
-        if len(recent) > self.recent_cap:
-            self._prune()
-        return True
-
-    def _prune(self) -> None:
-        """Forget events older than RECENT_KEEP_NS before the newest one."""
-        cut = self.newest - RECENT_KEEP_NS
-        self.recent = {k: t for k, t in self.recent.items() if t >= cut}
-        self.recent_cap = max(RECENT_MAX, 2 * len(self.recent))  # amortized O(1) per event at any rate
+        if self.recent.add_one(key, ts, self.newest):
+            return True
+        self.duplicates += 1
+        return False
 
     # -- one event ------------------------------------------------------------------------------------
     def add(self, liq: Liquidation) -> None:
@@ -166,14 +156,9 @@ class Intake:
         if newest > self.newest:
             self.newest = newest
         is_long = np.fromiter(map(LONG.__eq__, sides), bool, m)
-        keys = event_keys(self.book.key[slots], vidx, is_long, ts, price, usd).tolist()
-        recent = self.recent
-        if recent.keys().isdisjoint(keys) and len(set(keys)) == m:
-            recent.update(zip(keys, ts.tolist(), strict=True))
-            if len(recent) > self.recent_cap:
-                self._prune()
-        else:
-            keep = np.fromiter(map(self._remember, keys, ts.tolist()), bool, m)
+        keep = self.recent.add(event_keys(self.book.key[slots], vidx, is_long, ts, price, usd), ts, self.newest)
+        if not keep.all():
+            self.duplicates += m - int(np.count_nonzero(keep))
             slots, vidx, is_long, ts, recv, price, usd = (a[keep] for a in (slots, vidx, is_long, ts, recv, price, usd))
         self._pairs(slots, vidx)
         side = (~is_long).astype(np.intp)
