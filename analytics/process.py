@@ -56,7 +56,7 @@ class AnalyticsShard(Worker):
         self.started_ns: int | None = None  # the state's history starts here (on_start's clock)
         self.next_expire = 0
         self.counters = {"liquidations": 0, "statuses": 0, "misrouted": 0, "refused_symbols": 0, "snapshots": 0,
-                         "dropped_snapshots": 0}
+                         "dropped_snapshots": 0, "batches": 0}
         self.warn = RateLimitedLog(log)
         self.out: zmq.Socket | None = None
         self.pending: list[Liquidation] = []  # liquidations of this poll round, in arrival order
@@ -111,6 +111,7 @@ class AnalyticsShard(Worker):
         if self.pending:
             self.engine.update_batch(self.pending)
             self.pending = []
+            self.counters["batches"] += 1
         self.new_symbols.clear()
         touched, self.touched = self.touched, {}
         ready = []
