@@ -1,7 +1,7 @@
 """Every symbol's bucket sums in shared numpy arrays, written a batch of events at a time.
 
-One array per resolution level, (symbol slots, buckets, rows): a batch of events for any mix of
-symbols lands with a few vectorized operations per level (`place`), where per-symbol rings would need
+One (symbol slots, buckets, rows) view per resolution level of one flat buffer: a batch of events for
+any mix of symbols lands with a few vectorized operations (`place`), where per-symbol rings would need
 Python work per event. Small batches go event by event (`place_one`): a numpy call costs ~1 µs, more
 than the whole scalar update of one event. Both paths leave the same sums (tests/unit/analytics/
 test_batch_update.py checks them against each other).
@@ -205,11 +205,11 @@ class Book:
               usd: np.ndarray, sq: np.ndarray, whale: np.ndarray) -> int:
         """Add a batch (events in arrival order); returns how many no level kept.
 
-        Per level, each touched slot's ring advances at once to the newest bucket of the batch
-        (zeroing the buckets it skips); then every event not older than its ring holds is added, all
-        levels and rows in one `np.add.at`, which adds in index order: per bucket and row in arrival
-        order, as event by event. An event the advance pushed out would have been zeroed by it event
-        by event too.
+        Per level, each touched slot's head moves at once to the newest bucket of the batch; an event
+        not older than its ring then holds is added (a bucket holding an older id's sums starts again
+        first, see `stamp`), all levels and rows in one `np.add.at`, which adds in index order: per
+        bucket and row in arrival order, as event by event. An event the head moved past would have
+        been zeroed event by event too (its bucket is dead either way).
         """
         m = len(ts)
         levels = len(self.widths)
