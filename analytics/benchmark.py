@@ -1,9 +1,12 @@
 """Speed and memory figures of the engine, for `liqcascade bench` (no assertions here)."""
 from __future__ import annotations
 
+import gc
 import random
 import time
 import tracemalloc
+from collections import deque
+from collections.abc import Callable
 
 from analytics.engine import Engine
 from common.config import AnalyticsConfig
@@ -11,47 +14,128 @@ from common.schema import Liquidation
 
 NS = 1_000_000_000
 VENUES = ("binance", "bybit", "okx", "hyperliquid")
+BATCH = 1024  # events per Engine.update_batch call: a busy poll round of a shard (analytics/process.py on_drained)
 
 
-def measure(n_symbols: int = 500, events: int = 200_000, seed: int = 1) -> dict[str, float]:
-    """{"analytics_update_ns", "snapshot_us", "memory_bytes_per_symbol"} on synthetic flow.
-
-    * analytics_update_ns: mean wall time of Engine.update over `events` liquidations spread over
-      n_symbols x 4 venues and ~10 minutes of event time (events are built beforehand, not timed).
-    * snapshot_us: mean wall time of Engine.snapshot over every symbol, twice.
-    * memory_bytes_per_symbol: tracemalloc's count of bytes allocated (and still held) while the
-      engine and every symbol's state were built and fed, divided by n_symbols; it includes numpy
-      buffers, Python objects and dicts, i.e. the real per-symbol footprint with 4 venues.
-    """
+def flow(n_symbols: int, events: int, venues: tuple[str, ...] = VENUES, seed: int = 1) -> list[Liquidation]:
+    """`events` liquidations over n_symbols x venues and ~10 minutes: every symbol on every venue first
+    (full-size state), then random symbols, 60 % longs, exponential sizes around $20k."""
     rng = random.Random(seed)
     symbols = [f"S{i}USDT" for i in range(n_symbols)]
     t0 = 1_700_000_000 * NS
     span = 600 * NS
+    nv = len(venues)
     liqs = []
     for i in range(events):
         ts = t0 + span * i // events
-        sym = symbols[rng.randrange(n_symbols)] if i >= n_symbols * 4 else symbols[i // 4]
-        venue = VENUES[i % 4]
+        sym = symbols[rng.randrange(n_symbols)] if i >= n_symbols * nv else symbols[i // nv]
+        venue = venues[i % nv]
         usd = rng.expovariate(1 / 20_000.0)
-        liqs.append(Liquidation(venue, sym, sym, "long" if rng.random() < 0.6 else "short", 100.0,
+        liqs.append(Liquidation(venue, sym, sym, "long" if rng.random() < 0.6 else "short", 100.0 + i % 7,
                                 usd / 100.0, usd, ts, ts + 1_000_000, venue in ("binance", "okx")))
+    return liqs
+
+
+def _best_ns(fn: Callable[[], None], events: int, repeats: int) -> float:
+    """Least wall time per event of `repeats` runs of fn (the least disturbed by the machine's other jobs)."""
+    best = float("inf")
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter_ns()
+        fn()
+        best = min(best, (time.perf_counter_ns() - start) / events)
+    return best
+
+
+def python_floor_ns(liqs: list[Liquidation], repeats: int = 3) -> float:
+    """Per event: read the fields analytics uses from a decoded batch and append them as a tuple to a
+    deque, the least a pure-Python engine does per liquidation."""
+    def run() -> None:
+        dq: deque = deque()
+        append = dq.append
+        for liq in liqs:
+            append((liq.exchange, liq.symbol, liq.side, liq.notional_usd, liq.price, liq.ts_event, liq.ts_recv,
+                    liq.throttled))
+    return _best_ns(run, len(liqs), repeats)
+
+
+def memory_per_symbol(n_symbols: int, venues: tuple[str, ...]) -> float:
+    """tracemalloc's count of bytes allocated (and still held) while the engine and every symbol's state
+    were built with every symbol on every venue, divided by n_symbols: numpy buffers, Python objects
+    and dicts, i.e. the real per-symbol footprint."""
+    liqs = flow(n_symbols, n_symbols * len(venues), venues)
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
     eng = Engine(AnalyticsConfig())
-    for liq in liqs[: n_symbols * 4]:  # every symbol on every venue: full-size state
+    for liq in liqs:
         eng.update(liq)
     mem = (tracemalloc.get_traced_memory()[0] - base) / n_symbols
     tracemalloc.stop()
+    return mem
 
-    start = time.perf_counter_ns()
-    for liq in liqs:
-        eng.update(liq)
-    update_ns = (time.perf_counter_ns() - start) / len(liqs)
 
+def measure(n_symbols: int = 500, events: int = 200_000, seed: int = 1, repeats: int = 3) -> dict[str, float]:
+    """The engine's figures on synthetic flow (`flow`), each the best of `repeats` runs, the Python floor
+    and the update alternating so that both see the same machine load:
+
+    * python_floor_ns: `python_floor_ns` on the timed events;
+    * analytics_update_ns: Engine.update_batch in batches of BATCH events, per event, on an engine that
+      already has every symbol on every venue (its first n_symbols x 4 events, not timed; events built
+      beforehand); analytics_update_one_ns: Engine.update one event at a time (what small batches use);
+    * snapshot_us: Engine.snapshots of every symbol at once (what a shard does with the symbols a poll
+      round touched), per symbol; snapshot_one_us: Engine.snapshot one symbol at a time;
+    * memory_bytes_per_symbol (4 venues) and memory_bytes_per_symbol_11_venues (VENUES plus 7
+      synthesized names): `memory_per_symbol`.
+    """
+    liqs = flow(n_symbols, events, seed=seed)
+    warm, timed = liqs[:n_symbols * len(VENUES)], liqs[n_symbols * len(VENUES):]
+    batches = [timed[i:i + BATCH] for i in range(0, len(timed), BATCH)]
+    one = timed[: min(len(timed), 50_000)]
+    engines: list[Engine] = []
+
+    def fresh() -> Engine:
+        eng = Engine(AnalyticsConfig())
+        eng.update_batch(warm)
+        return eng
+
+    def batched() -> None:
+        for batch in batches:
+            eng.update_batch(batch)
+
+    def single() -> None:
+        for liq in one:
+            eng.update(liq)
+
+    floor = update_ns = one_ns = float("inf")
+    for _ in range(repeats):
+        floor = min(floor, python_floor_ns(timed, 1))
+        eng = fresh()
+        update_ns = min(update_ns, _best_ns(batched, len(timed), 1))
+        engines.append(eng)
+        eng = fresh()
+        one_ns = min(one_ns, _best_ns(single, len(one), 1))
+    eng = engines[-1]
+    symbols = sorted(eng.symbols)
     now = liqs[-1].ts_event
-    start = time.perf_counter_ns()
-    for _ in range(2):
+
+    def snapshots() -> None:
+        for _ in eng.snapshots(symbols, now):
+            pass
+
+    def snapshot_each() -> None:
         for sym in symbols:
             eng.snapshot(sym, now)
-    snapshot_us = (time.perf_counter_ns() - start) / (2 * n_symbols) / 1000
-    return {"analytics_update_ns": update_ns, "snapshot_us": snapshot_us, "memory_bytes_per_symbol": mem}
+
+    snapshot_us = _best_ns(snapshots, len(symbols), repeats) / 1000
+    snapshot_one_us = _best_ns(snapshot_each, len(symbols), repeats) / 1000
+    eleven = VENUES + tuple(f"venue{k}" for k in range(5, 12))
+    return {"python_floor_ns": floor, "analytics_update_ns": update_ns, "analytics_update_one_ns": one_ns,
+            "update_batch": BATCH, "snapshot_us": snapshot_us, "snapshot_one_us": snapshot_one_us,
+            "memory_bytes_per_symbol": memory_per_symbol(n_symbols, VENUES),
+            "memory_bytes_per_symbol_11_venues": memory_per_symbol(n_symbols, eleven)}
+
+
+if __name__ == "__main__":  # pragma: no cover - python -m analytics.benchmark: the engine's figures alone
+    import json
+
+    print(json.dumps({k: round(v, 1) for k, v in measure(events=100_000).items()}, indent=1))  # noqa: T201

@@ -36,6 +36,23 @@ def venue_correlation(series: np.ndarray, min_share: float = MIN_SHARE) -> tuple
         x = series[part]
         x = x - x.sum(axis=1, keepdims=True) / x.shape[1]
     c = (x @ x.T).tolist()
+    return _weighted(usd, part, c)
+
+
+def correlation_of(usd: list[float], c: list[list[float]]) -> tuple[float, int]:
+    """`venue_correlation` from each venue's USD and the centred products c of all venues' series
+    (computed elsewhere for many symbols at once): the same participation, weights and ρ."""
+    total = sum(usd)
+    if total <= 0.0:
+        return 0.0, 0
+    part = [i for i, u in enumerate(usd) if u >= MIN_SHARE * total]
+    if len(part) < 2:
+        return 0.0, len(part)
+    return _weighted(usd, part, [[c[a][b] for b in part] for a in part])
+
+
+def _weighted(usd: list[float], part: list[int], c: list[list[float]]) -> tuple[float, int]:
+    """USD-weighted mean of the pairwise ρ of the venues `part` (c: their centred products)."""
     # (sqrt of USD: the pair weight's factor, |x_i|, row i of c, i) of the venues whose series varies
     varies = [(math.sqrt(usd[p]), math.sqrt(c[i][i]), c[i], i) for i, p in enumerate(part) if c[i][i] > 0.0]
     if len(varies) < 2:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-import math
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from analytics.gates import (
     gates_for,
     saturation_cap,
 )
+from analytics.intake import Intake
 from analytics.market_context import ContextBook, confirm, oi_phrase, oi_score, snapshot_fields
 from analytics.risk import (
     FACTORS,
@@ -42,11 +43,12 @@ from analytics.state import (
     Layout,
     Measures,
     SymbolState,
+    measure_many,
 )
 from analytics.windows import NS, parse_window
 from common import calibration
 from common.config import AnalyticsConfig
-from common.schema import LONG, SHORT, FeedStatus, Liquidation, MarketContext, MetricsSnapshot, completeness_of
+from common.schema import LONG, SHORT, FeedStatus, Liquidation, MarketContext, MetricsSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -82,30 +84,31 @@ class Engine:
         self.layout = Layout.build(tuple(int(w) for w in self._ns))  # columns in self._names order
         self.largest_ns = int(max(parse_window(n) for n in self.window_names or SCORING_WINDOWS))
         self.idle_ns = int(cfg.idle_expire_s * NS)
-        self.symbols: dict[str, SymbolState] = {}
         self.feeds = FeedBook(cfg)
         self.context = ContextBook()  # open interest, funding, basis per symbol and venue (market_context.py)
         self.est = Estimate(cfg.est_half_life_s)  # throttled venues' visible fraction (est_usd.py)
-        self.rejected = 0
-        self.duplicates = 0  # exact duplicate deliveries dropped (live ingest drops them first)
+        self.intake = Intake(cfg, self.layout, self.feeds)
+        self.symbols: dict[str, SymbolState] = self.intake.symbols
+        self._ref_weights = self.layout.venue_weights(3 * self._ref)  # checks the venue window's shape
+
+    @property
+    def rejected(self) -> int:
+        return self.intake.rejected
+
+    @property
+    def duplicates(self) -> int:
+        """Exact duplicate deliveries dropped (live ingest drops them first)."""
+        return self.intake.duplicates
 
     # -- input ------------------------------------------------------------------------------------
     def update(self, liq: Liquidation) -> None:
         """Place a liquidation at its ts_event (ts_recv if the venue gave none)."""
-        usd = float(liq.notional_usd)
-        if not (usd > 0.0 and math.isfinite(usd)) or liq.side not in (LONG, SHORT):
-            self.rejected += 1
-            return
-        ts = int(liq.ts_event) if liq.ts_event > 0 else int(liq.ts_recv)
-        st = self.symbols.get(liq.symbol)
-        if st is None:
-            whale = self.cfg.whale_usd.get(liq.symbol, self.cfg.whale_usd_default)
-            st = self.symbols[liq.symbol] = SymbolState(liq.symbol, self.layout, self.cfg.baseline_s,
-                                                        whale, ts)
-        if liq.exchange not in self.feeds.venues:  # a venue's completeness does not change: read it once
-            self.feeds.seen(liq.exchange, completeness_of(liq.completeness, liq.throttled))
-        if not st.update(liq.exchange, liq.side == LONG, ts, int(liq.ts_recv), usd, float(liq.price)):
-            self.duplicates += 1
+        self.intake.add(liq)
+
+    def update_batch(self, liqs: Sequence[Liquidation]) -> None:
+        """`update` for each of `liqs` in order (same state after), a batch at a time: what a shard
+        receives in one poll round goes in with a few vectorized operations (see analytics/intake.py)."""
+        self.intake.add_batch(liqs)
 
     def update_status(self, st: FeedStatus) -> None:
         self.feeds.update(st)
@@ -122,7 +125,7 @@ class Engine:
         """Drop symbols without a liquidation for idle_expire_s; return them."""
         dropped = sorted(s for s, st in self.symbols.items() if now_ns - st.last_event_ns >= self.idle_ns)
         for s in dropped:
-            del self.symbols[s]
+            self.intake.drop(s)
             self.est.forget(s)
         self.context.expire(now_ns)
         return dropped
@@ -133,10 +136,24 @@ class Engine:
         st = self.symbols.get(symbol)
         if st is None or not st.venues:
             return self._empty(symbol, now_ns)
+        return self._build(symbol, st, st.measure(now_ns, self._ref), now_ns)
+
+    def snapshots(self, symbols: Sequence[str], now_ns: int) -> Iterator[MetricsSnapshot]:
+        """`snapshot` of each of `symbols` in order (the same values), their window sums read for all at
+        once; each snapshot is built when the iterator reaches it (a sender can send it right away)."""
+        states = [(s, self.symbols.get(s)) for s in symbols]
+        live = [(s, st) for s, st in states if st is not None and st.venues]
+        if len(live) < 2:
+            yield from (self.snapshot(s, now_ns) for s in symbols)
+            return
+        sums = dict(zip((s for s, _ in live), measure_many([st for _, st in live], now_ns, self._ref), strict=True))
+        for s, st in states:
+            yield self._build(s, st, sums[s], now_ns) if st is not None and s in sums else self._empty(s, now_ns)
+
+    def _build(self, symbol: str, st: SymbolState, m: Measures, now_ns: int) -> MetricsSnapshot:
         k, secs = self._index, self._secs_list
         r, g = self._ref, self._grid
-        m = st.measure(now_ns, r)
-        venues = list(st.venues)  # in row order
+        venues = sorted(st.venues, key=st.venues.__getitem__)  # in the book's venue order
         # Every window in one pass over the raw sums t[i][k][row] (state.Measures), as plain floats
         # (for a handful of windows cheaper than numpy calls): v_k in USD/s of the three windows
         # back, then velocity, acceleration and jerk as derivatives.kinematics defines them.
@@ -164,8 +181,8 @@ class Engine:
         if len(venues) < 2:  # one venue: no correlation, and it takes part if it has any USD
             rho, taking_part = 0.0, int(m.grid_usd > 0.0)
         else:
-            rho, taking_part = venue_correlation(m.grid)
-        baseline = st.baseline.usd_per_s(now_ns, st.first_seen)
+            rho, taking_part = m.rho or venue_correlation(m.grid[[st.venues[v] for v in venues]])
+        baseline = st.baseline(now_ns, clean=False) if m.baseline is None else m.baseline
         floor = self.cfg.floor_usd_per_s.get(symbol, self.cfg.floor_usd_per_s_default)
         hidden = self._censored(st, m)
         hidden_long = hidden * long_usd / (long_usd + short_usd) if hidden and long_usd + short_usd > 0 else 0.0
@@ -210,7 +227,7 @@ class Engine:
                         usd_60s=usd_of(g), censored=hidden,
                         notes=(oi_phrase(reading), est_phrase(usd_of(r), *est[:3], money)))
         ref_secs = secs[r]
-        by_venue = {v: usd / ref_secs for v, usd in zip(venues, m.venue_usd, strict=True)}
+        by_venue = {v: m.venue_usd[st.venues[v]] / ref_secs for v in venues}
         venue_info = {}
         for v, (completeness, connected, stale) in feeds.items():
             i = st.venues.get(v)
@@ -243,12 +260,14 @@ class Engine:
     def _estimate(self, symbol: str, st: SymbolState, m: Measures, feeds: dict[str, tuple[str, bool, bool]],
                   reading: object, now_ns: int) -> tuple[float, float, float, dict[str, float]]:
         """est_usd over 10 s (est_usd.py): calibrate on the completed seconds, then scale the observed USD."""
-        venues = list(st.venues)
+        venues = [""] * len(m.venue_usd)  # grid rows and venue sums are book venue indices; "" = not this symbol's
+        for v, i in st.venues.items():
+            venues[i] = v
         completeness = {v: d[0] for v, d in feeds.items()}
         live = {v: d[1] and not d[2] for v, d in feeds.items()}
         sizes = getattr(reading, "oi_by_venue", None) or {}
         self.est.observe(symbol, venues, m.grid, now_ns, completeness, live, sizes)
-        return self.est.estimate(symbol, dict(zip(venues, m.venue_usd, strict=True)), completeness)
+        return self.est.estimate(symbol, {v: m.venue_usd[i] for v, i in st.venues.items()}, completeness)
 
     def _censored(self, st: SymbolState, m: Measures) -> float:
         """USD the saturated throttled feeds probably held back over the last 10 s (gates.censored_usd)."""

@@ -15,7 +15,7 @@ from common import topics
 from common.config import Config, get_config
 from common.lifecycle import StopFlag
 from common.logs import RateLimitedLog, clip
-from common.schema import FeedStatus, Liquidation, MarketContext
+from common.schema import FeedStatus, Liquidation, MarketContext, MetricsSnapshot
 from common.sharding import shard_of
 from common.sockets import describe
 from common.worker import Worker
@@ -56,9 +56,12 @@ class AnalyticsShard(Worker):
         self.started_ns: int | None = None  # the state's history starts here (on_start's clock)
         self.next_expire = 0
         self.counters = {"liquidations": 0, "statuses": 0, "contexts": 0, "misrouted": 0, "refused_symbols": 0,
-                         "snapshots": 0, "dropped_snapshots": 0}
+                         "snapshots": 0, "dropped_snapshots": 0, "batches": 0}
         self.warn = RateLimitedLog(log)
         self.out: zmq.Socket | None = None
+        self.pending: list[Liquidation] = []  # liquidations of this poll round, in arrival order
+        self.touched: dict[str, None] = {}  # their symbols
+        self.new_symbols: set[str] = set()  # symbols of `pending` the engine does not have yet (max_symbols)
 
     def on_start(self) -> None:
         self.started_ns = self.clock()
@@ -70,12 +73,14 @@ class AnalyticsShard(Worker):
                  self.shard, self.shards)
 
     def on_batch(self, topic: bytes, msgs: list[Any], now_ns: int) -> None:
+        """Queue this message's liquidations for the engine; they go in, and the touched symbols are
+        snapshotted, once the poll round is drained (`on_drained`): one Engine.update_batch for everything
+        the round brought, on whole numpy columns, instead of one update per event."""
         if self.started_ns is None:
             self.started_ns = now_ns
-        touched: dict[str, None] = {}
         owned = self._owned
-        update = self.engine.update
         symbols = self.engine.symbols
+        pending, touched, new = self.pending, self.touched, self.new_symbols
         n = 0
         for msg in msgs:
             if type(msg) is Liquidation:
@@ -87,10 +92,12 @@ class AnalyticsShard(Worker):
                 if not mine:
                     self._misrouted(msg)
                     continue
-                if msg.symbol not in symbols and len(symbols) >= self.max_symbols:
-                    self._refuse(msg)
-                    continue
-                update(msg)
+                if msg.symbol not in symbols and msg.symbol not in new:
+                    if len(symbols) + len(new) >= self.max_symbols:
+                        self._refuse(msg)
+                        continue
+                    new.add(msg.symbol)
+                pending.append(msg)
                 n += 1
                 touched[msg.symbol] = None
             elif isinstance(msg, FeedStatus):
@@ -100,27 +107,37 @@ class AnalyticsShard(Worker):
                 self.engine.update_context(msg)
                 self.counters["contexts"] += 1
         self.counters["liquidations"] += n
+
+    def on_drained(self, now_ns: int) -> None:
+        """Everything the poll round brought goes into the engine; then the touched symbols are emitted
+        (or deferred: see the class docstring)."""
+        if self.pending:
+            self.engine.update_batch(self.pending)
+            self.pending = []
+            self.counters["batches"] += 1
+        self.new_symbols.clear()
+        touched, self.touched = self.touched, {}
+        ready = []
         for symbol in sorted(touched):
             due = self.last_emit.get(symbol, -(1 << 62)) + self.min_emit_ns
             if now_ns >= due:
-                self.emit(symbol, now_ns)
+                ready.append(symbol)
             elif symbol not in self.deferred:
                 self.deferred[symbol] = due
                 self.wake_at(time.monotonic() + (due - now_ns) / NS)
+        self.emit(ready, now_ns)
 
     def on_wakeup(self, now_ns: int) -> None:
         """Emit the deferred symbols that are due; ask to be woken again for the others."""
-        due_now = sorted(s for s, due in self.deferred.items() if due <= now_ns)
-        for symbol in due_now:
-            self.emit(symbol, now_ns)
+        self.emit(sorted(s for s, due in self.deferred.items() if due <= now_ns), now_ns)
         if self.deferred:
             self.wake_at(time.monotonic() + (min(self.deferred.values()) - now_ns) / NS)
 
     def on_tick(self, now_ns: int) -> None:
         self.on_wakeup(now_ns)  # a safety net: deferred symbols normally go out in on_wakeup
-        for symbol in self.engine.active_symbols(now_ns):
-            if now_ns - self.last_emit.get(symbol, -(1 << 62)) >= max(self.period_ns, self.min_emit_ns):
-                self.emit(symbol, now_ns)
+        every = max(self.period_ns, self.min_emit_ns)
+        self.emit([s for s in self.engine.active_symbols(now_ns)
+                   if now_ns - self.last_emit.get(s, -(1 << 62)) >= every], now_ns)
         if now_ns >= self.next_expire:
             self.next_expire = now_ns + EXPIRE_EVERY_NS
             for symbol in self.engine.expire(now_ns):
@@ -128,12 +145,17 @@ class AnalyticsShard(Worker):
                 self.deferred.pop(symbol, None)
                 log.info("%s: expired idle symbol %s", self.name, symbol)
 
-    def emit(self, symbol: str, now_ns: int) -> None:
-        """Snapshot and send without blocking: if signals is not keeping up, drop and count."""
+    def emit(self, symbols: list[str], now_ns: int) -> None:
+        """Snapshot (their window sums read at once: Engine.snapshots) and send each without blocking: if
+        signals is not keeping up, drop and count."""
+        for snap in self.engine.snapshots(symbols, now_ns):
+            self._send(snap, now_ns)
+
+    def _send(self, snap: MetricsSnapshot, now_ns: int) -> None:
         assert self.out is not None
+        symbol = snap.symbol
         self.deferred.pop(symbol, None)
         self.last_emit[symbol] = now_ns
-        snap = self.engine.snapshot(symbol, now_ns)
         if self.started_ns is None or now_ns - self.started_ns < self.warmup_ns:
             # A fresh state's windows miss the history before the start: velocities read low and
             # acceleration high. Signals hold a level set before `state_start_ns` instead of moving it.
@@ -164,8 +186,8 @@ class AnalyticsShard(Worker):
 
     def on_stop(self) -> None:
         now = self.clock()
-        for symbol in sorted(self.deferred):
-            self.emit(symbol, now)
+        self.on_drained(now)
+        self.emit(sorted(self.deferred), now)
         log.info("%s: %s", self.name, ", ".join(f"{k} {v}" for k, v in self.counters.items()))
 
 

@@ -1,30 +1,23 @@
-"""One symbol's liquidation history: bucketed USD and counts per venue and side, at three resolutions."""
+"""One symbol's liquidation history, read from its slot of the shared `book.Book`: every window sum at once."""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
-from analytics.baseline import Baseline
+from analytics import baseline as base
+from analytics.book import CNT_L, CNT_S, SQ, TOTALS, USD_L, USD_S, WHALE, Book
+from analytics.correlation import correlation_of
 from analytics.derivatives import lag_offsets
-from analytics.windows import LEVEL_WIDTHS_NS, NS, BucketRing, level_for, zeros_block
+from analytics.windows import LEVEL_WIDTHS_NS, NS, level_for, pieces, zeros_block
 
-# Row layout of every ring: two symbol-wide rows, then four per venue.
-SQ, WHALE = 0, 1  # Σ usd² (for the effective number of liquidations), Σ usd of whale liquidations
-GLOBAL_ROWS = 2
-VENUE_ROWS = 4  # usd long, usd short, count long, count short
-USD_L, USD_S, CNT_L, CNT_S = range(VENUE_ROWS)
+__all__ = ["CNT_L", "CNT_S", "GLOBAL_ROWS", "SQ", "TOTALS", "USD_L", "USD_S", "WHALE", "Layout", "Measures",
+           "SymbolState"]
+
+GLOBAL_ROWS = 0  # Measures.totals columns are the book's TOTALS rows: SQ, WHALE, USD_L, USD_S, CNT_L, CNT_S
 GRID_NS = NS  # correlation grid: 1 s buckets ...
 GRID_BUCKETS = 60  # ... over the last 60 s
-# Fills of one position: a venue liquidates a large position in several fills at the same (bankruptcy)
-# price within about a second. They are one liquidation for n_eff and the whale share.
-FILL_GAP_NS = NS
-FILL_PRICE_TOL = 2e-4  # relative: fills of one position share its bankruptcy price (venues round it)
-FILL_MAX = 3  # a position goes in a few fills; a longer same-price chain is a crowd in a fast second
-RECENT_KEEP_NS = 2 * NS  # how long an event is remembered for duplicate matching (re-deliveries come within ~1 s)
-RECENT_MAX = 256  # prune the memory when it holds more than this many events (or twice what the last prune kept)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +51,8 @@ class Layout:
     col_level: np.ndarray  # (3·windows,) position (in level order) of each column's level, for f
     generic: tuple[tuple[int, int, int], ...]  # (window index, level, window ns) computed per call
     scratch: dict[int, np.ndarray]  # ring rows -> reused buffer for the stacked view (see `stack`)
+    grid_level: int  # position (in level order) of the 1 s level: per-venue rows live there only
+    venue_cache: dict[int, tuple[np.ndarray, int]]  # window index -> `venue_weights` of its k = 0 column
 
     @classmethod
     def build(cls, windows_ns: tuple[int, ...]) -> Layout:
@@ -93,7 +88,22 @@ class Layout:
         pos = {lvl: p for p, lvl in enumerate(sizes)}
         col_level = np.array([pos[level_of[w]] for w in windows_ns for _ in range(3)], dtype=np.intp)
         return cls(windows_ns, sizes, starts, slice(end - GRID_BUCKETS, end), whole, plus, minus,
-                   col_level, tuple(generic), {})
+                   col_level, tuple(generic), {}, pos[grid_lvl], {})
+
+    def book(self, baseline_s: float) -> Book:
+        """A Book with this layout's levels, then the baseline's."""
+        widths = tuple(LEVEL_WIDTHS_NS[lvl] for lvl in self.level_sizes) + (base.BUCKET_NS,)
+        return Book(widths, tuple(self.level_sizes.values()) + (base.size(baseline_s),), self.grid_level)
+
+    def venue_weights(self, col: int) -> tuple[np.ndarray, int]:
+        """Window column `col` (a whole-bucket window on the 1 s level, k = 0) as weights on that level's
+        rows and the row read with -f: the per-venue sums take the same formula as the totals."""
+        lvl = list(self.level_sizes)[self.grid_level]
+        start, n = self.starts[lvl], self.level_sizes[lvl]
+        w = self.whole[col, start:start + n]
+        if w.sum() == 0.0 or self.plus[col] != self.whole.shape[1] - 1 or not start <= self.minus[col] < start + n:
+            raise ValueError("the venue window must be a whole number of 1 s buckets")
+        return w, int(self.minus[col]) - start
 
     def stack(self, parts: list[np.ndarray], rows: int) -> np.ndarray:
         """Concatenate view pieces into a buffer reused by every symbol: a fresh ~50 KB array per
@@ -104,152 +114,80 @@ class Layout:
         return np.concatenate(parts, axis=0, out=buf)
 
 
-TOTALS = GLOBAL_ROWS + VENUE_ROWS  # Measures.totals rows: SQ, WHALE, then USD_L .. CNT_S (all venues)
-
-
-@lru_cache(maxsize=64)
-def _row_sums(venues: int) -> np.ndarray:
-    """(rows, TOTALS + 2·venues) 0/1 matrix: ring rows -> [Σ usd², whale usd, usd long, usd short,
-    count long, count short summed over venues, then USD of each venue, then events of each venue]."""
-    rows = GLOBAL_ROWS + VENUE_ROWS * venues
-    m = np.zeros((rows, TOTALS + 2 * venues))
-    m[SQ, SQ] = m[WHALE, WHALE] = 1.0
-    for v in range(venues):
-        row = GLOBAL_ROWS + VENUE_ROWS * v
-        for r in range(VENUE_ROWS):
-            m[row + r, GLOBAL_ROWS + r] = 1.0
-        m[row + USD_L, TOTALS + v] = m[row + USD_S, TOTALS + v] = 1.0
-        m[row + CNT_L, TOTALS + venues + v] = m[row + CNT_S, TOTALS + venues + v] = 1.0
-    return m
-
-
 @dataclass(slots=True)
 class Measures:
     """Window sums at one `now`.
 
     totals[i, k, r]: window i of the layout, k = 0, 1, 2 the sums over (t-W,t], (t-2W,t-W], (t-3W,t-2W],
-    and r < TOTALS: SQ, WHALE, then GLOBAL_ROWS + USD_L .. CNT_S summed over venues."""
+    r the book's TOTALS rows (SQ, WHALE, USD_L, USD_S, CNT_L, CNT_S)."""
 
     totals: np.ndarray  # (windows, 3, TOTALS)
-    venue_usd: list[float]  # USD of each venue (both sides) over (t-W, t] of the requested window
+    venue_usd: list[float]  # USD of each venue of the book (both sides) over (t-W, t] of the venue window
     venue_events: list[float]  # events of each venue over the same window
     grid_usd: float  # USD of the correlation grid, all venues
-    grid: np.ndarray  # (venues, GRID_BUCKETS) USD per 1 s bucket, both sides
+    grid: np.ndarray  # (book venues, GRID_BUCKETS) USD per 1 s bucket, both sides
+    baseline: float | None = None  # the baseline's USD/s when read with the sums (`measure_many`)
+    rho: tuple[float, int] | None = None  # venue_correlation of the symbol's venues, when read with them
 
 
 class SymbolState:
-    """All per-symbol history; `update` is O(levels) scalar writes, `measure` a few numpy ops in all."""
+    """A symbol's handle: its slot in the book and the venues it has seen (name -> book venue index)."""
 
-    __slots__ = ("symbol", "layout", "rings", "baseline", "venues", "whale_usd", "first_seen",
-                 "last_event_ns", "trigger", "dropped_old", "recent", "recent_cap", "fills", "duplicates")
+    __slots__ = ("symbol", "layout", "book", "slot", "venues", "lookback_ns")
 
-    def __init__(self, symbol: str, layout: Layout, baseline_s: float, whale_usd: float,
-                 first_seen: int) -> None:
+    def __init__(self, symbol: str, layout: Layout, book: Book, slot: int, lookback_ns: int) -> None:
         self.symbol = symbol
         self.layout = layout
-        self.rings = tuple(BucketRing(LEVEL_WIDTHS_NS[lvl], n, GLOBAL_ROWS)
-                           for lvl, n in layout.level_sizes.items())
-        self.baseline = Baseline(baseline_s)
+        self.book = book
+        self.slot = slot
         self.venues: dict[str, int] = {}
-        self.whale_usd = whale_usd
-        self.first_seen = first_seen
-        self.last_event_ns = first_seen  # newest ts_event seen
-        self.trigger = (0, 0)  # (ts_event, ts_recv) of the latest liquidation received
-        self.dropped_old = 0
-        self.recent: dict[tuple, int] = {}  # exact event key -> ts: a duplicate delivery is counted once
-        self.recent_cap = RECENT_MAX
-        self.fills: dict[tuple, tuple[int, float, float, int]] = {}  # (venue, side) -> (first ts, price, USD, fills)
-        self.duplicates = 0
+        self.lookback_ns = lookback_ns
 
-    def _venue(self, venue: str) -> int:
-        idx = self.venues[venue] = len(self.venues)
-        for ring in self.rings:
-            ring.add_rows(VENUE_ROWS)
-        return idx
+    @property
+    def first_seen(self) -> int:
+        return int(self.book.first[self.slot])
 
-    def update(self, venue: str, is_long: bool, ts: int, ts_recv: int, usd: float, price: float = 0.0) -> bool:
-        """Add one liquidation at `ts` to every level (and the baseline) that still holds it.
+    @property
+    def last_event_ns(self) -> int:
+        """Newest ts_event seen."""
+        return int(self.book.last[self.slot])
 
-        An exact duplicate (same venue, side, time, price and USD: a re-delivered event) is dropped and
-        counted; False then. A fill within FILL_GAP_NS of a position's first fill on the same venue and
-        side, at its price within FILL_PRICE_TOL, is another piece of it (at most FILL_MAX pieces): Σ usd²
-        grows by (P + u)² - P², so n_eff counts the position once.
-        """
-        key = (venue, is_long, ts, price, usd)
-        recent = self.recent
-        if key in recent:
-            self.duplicates += 1
-            return False
-        recent[key] = ts
-        if len(recent) > self.recent_cap:
-            self._prune(ts)
-        idx = self.venues.get(venue)
-        if idx is None:
-            idx = self._venue(venue)
-        usd_row = GLOBAL_ROWS + VENUE_ROWS * idx + (USD_L if is_long else USD_S)
-        cnt_row = usd_row + (CNT_L - USD_L)
-        # Fills of one position (see the docstring); inline: this is the per-event hot path.
-        fills, pkey, before = self.fills, (venue, is_long), 0.0
-        pos = fills.get(pkey)
-        if (pos is not None and pos[3] < FILL_MAX and 0 <= ts - pos[0] <= FILL_GAP_NS
-                and abs(price - pos[1]) <= FILL_PRICE_TOL * pos[1]):
-            before = pos[2]
-            fills[pkey] = (pos[0], pos[1], before + usd, pos[3] + 1)
-        elif price > 0.0:
-            fills[pkey] = (ts, price, usd, 1)
-        total = before + usd
-        sq = total * total - before * before
-        whale_add = 0.0
-        if total >= self.whale_usd:
-            whale_add = usd if before >= self.whale_usd else total  # a position that became a whale counts whole
-        whale = whale_add > 0.0
-        kept = False
-        for ring in self.rings:  # BucketRing.slot, inlined: this is the per-event hot path
-            k = -(-ts // ring.width)
-            if k > ring.head:
-                ring.advance(k)
-            elif k <= ring.head - ring.n:
-                continue
-            kept = True
-            base = (k % ring.n) * ring.rows
-            flat = ring.flat
-            flat[base + usd_row] += usd
-            flat[base + cnt_row] += 1.0
-            flat[base + SQ] += sq
-            if whale:
-                flat[base + WHALE] += whale_add
-        if not self.baseline.add(ts, usd) and not kept:
-            self.dropped_old += 1
-        if ts > self.last_event_ns:
-            self.last_event_ns = ts
-        elif ts < self.first_seen:
-            self.first_seen = ts  # history reaching further back counts as observed for the baseline
-        self.trigger = (ts, ts_recv)
-        return True
+    @property
+    def trigger(self) -> tuple[int, int]:
+        """(ts_event, ts_recv) of the latest liquidation received."""
+        return int(self.book.trig[0, self.slot]), int(self.book.trig[1, self.slot])
 
-    def _prune(self, now: int) -> None:
-        """Forget events older than RECENT_KEEP_NS before the newest one (positions: one per venue and side,
-        replaced as they come, need no pruning)."""
-        cut = max(now, self.last_event_ns) - RECENT_KEEP_NS
-        self.recent = {k: t for k, t in self.recent.items() if t >= cut}
-        self.recent_cap = max(RECENT_MAX, 2 * len(self.recent))  # amortized O(1) per event at any rate
+    def baseline(self, now: int, clean: bool = True) -> float:
+        """Mean USD/s of the baseline (`baseline.usd_per_s`); clean=False right after `measure` (which cleans)."""
+        book, lvl = self.book, self.book.base_level
+        if clean:
+            book.clean(self.slot)
+        size = book.sizes[lvl] * TOTALS
+        start = int(book.off[lvl]) + self.slot * size
+        return base.usd_per_s(book.flat[start:start + size], int(book.head[lvl, self.slot]), self.lookback_ns, now,
+                              self.first_seen)
 
     def measure(self, now: int, venue_window: int) -> Measures:
-        """Every window sum of the layout (see `Layout`) from one stacked view and two matmuls, the
+        """Every window sum of the layout (see `Layout`) from one stacked view and a matmul, the
         per-venue sums of window `venue_window`, and the per-venue 1 s grid for correlation.
 
         Every combined bucket weight is >= 0 (1, f, 1 - f, or a clamp difference), so the sums
-        are >= 0 without clamping; rows are then summed over venues (`_row_sums`).
+        are >= 0 without clamping.
         """
-        lay = self.layout
+        lay, book, slot = self.layout, self.book, self.slot
+        book.clean(slot)
         parts: list[np.ndarray] = []
         frac = []
-        for ring in self.rings:
-            parts += ring.pieces(now)
-            frac.append((now - (-(-now // ring.width) - 1) * ring.width) / ring.width)
-        parts.append(zeros_block(self.rings[0].rows, 1))
-        nv = len(self.venues)
-        view = lay.stack(parts, self.rings[0].rows)  # (view rows + 1, rows): every level's view
+        venue_parts: list[np.ndarray] = []
+        for lvl, width in enumerate(book.widths[:-1]):  # the kinematic levels (the last is the baseline's)
+            ps = pieces(book.data[lvl][slot], int(book.head[lvl, slot]), width, now)
+            if lvl == lay.grid_level:
+                venue_parts = ps
+                ps = [p[:, :TOTALS] for p in ps]
+            parts += ps
+            frac.append((now - (-(-now // width) - 1) * width) / width)
+        parts.append(zeros_block(TOTALS, 1))
+        view = lay.stack(parts, TOTALS)  # (view rows + 1, TOTALS): every level's view
         out = lay.whole @ view
         edge = view.take(lay.plus, axis=0)
         edge -= view.take(lay.minus, axis=0)
@@ -257,13 +195,14 @@ class SymbolState:
         out[:-1] += edge
         for i, lvl, w in lay.generic:
             out[3 * i:3 * i + 3] = self._generic(view, now, lvl, w)
-        rows_to = _row_sums(nv)
-        out = out @ rows_to  # (3·windows + 1, TOTALS + 2·venues), rows summed as _row_sums says
-        sums = out[:-1].reshape(len(lay.windows_ns), 3, -1)
-        ref = sums[venue_window, 0, TOTALS:].tolist()
-        grid = (view[lay.grid] @ rows_to[:, TOTALS:TOTALS + nv]).T
-        return Measures(sums[:, :, :TOTALS], ref[:nv], ref[nv:],
-                        float(out[-1, GLOBAL_ROWS + USD_L] + out[-1, GLOBAL_ROWS + USD_S]), grid)
+        sums = out[:-1].reshape(len(lay.windows_ns), 3, TOTALS)
+        # Per venue (rows USD, events of each venue on the 1 s level): the same weights as the totals'
+        venues = np.concatenate(venue_parts, axis=0)[:, TOTALS:]
+        w, minus = lay.venue_cache.get(venue_window) or lay.venue_cache.setdefault(
+            venue_window, lay.venue_weights(3 * venue_window))
+        ref = (w @ venues - frac[lay.grid_level] * venues[minus]).tolist()
+        grid = venues[-GRID_BUCKETS:, 0::2].T
+        return Measures(sums, ref[0::2], ref[1::2], float(out[-1, USD_L] + out[-1, USD_S]), grid)
 
     def _generic(self, view: np.ndarray, now: int, lvl: int, w: int) -> np.ndarray:
         """(3, columns of `view`) sums S_0..S_2 of a window not a whole number of buckets, by the clamp formula
@@ -275,8 +214,82 @@ class SymbolState:
         widths[-1] = now - (h - 1) * width  # the newest bucket ends at now
         points = now - np.array(lag_offsets(w), dtype=np.int64)
         u = np.clip((points[:, None] - left[None, :]) / widths, 0.0, 1.0)
-        return (u[:3] - u[1:]) @ view[start:start + n]
+        return (u[:3] - u[1:]) @ view[..., start:start + n, :]
 
     def nbytes(self) -> int:
-        """Bytes held in numpy buffers (rings and baseline)."""
-        return sum(r.data.nbytes for r in self.rings) + self.baseline.ring.data.nbytes
+        """Bytes of this symbol's slot in the book's arrays."""
+        return self.book.nbytes()
+
+
+def measure_many(states: list[SymbolState], now: int, venue_window: int) -> list[Measures]:
+    """`SymbolState.measure` of several symbols of one book at one `now`, their views gathered at once:
+    bucket ids h-n+1..h of a level are the same columns for every symbol, only which of them each ring
+    still holds (id in (head - n, head]) differs, so each level is one gather and a mask."""
+    book, lay = states[0].book, states[0].layout
+    slots = np.fromiter((st.slot for st in states), np.intp, len(states))
+    book.clean_many(slots)
+    parts, frac = [], []
+    venues = np.zeros(0)
+    for lvl, width in enumerate(book.widths[:-1]):
+        n = book.sizes[lvl]
+        h = -(-now // width)
+        ids = h - n + 1 + np.arange(n, dtype=np.int64)
+        head = book.head[lvl, slots][:, None]
+        view = book.data[lvl][slots[:, None], (ids % n)[None, :]]  # (symbols, n, rows)
+        view *= ((ids <= head) & (ids > head - n))[:, :, None]
+        if lvl == lay.grid_level:
+            venues = view[:, :, TOTALS:]
+            view = view[:, :, :TOTALS]
+        parts.append(view)
+        frac.append((now - (h - 1) * width) / width)
+    parts.append(np.zeros((len(states), 1, TOTALS)))
+    view = np.concatenate(parts, axis=1)  # (symbols, view rows + 1, TOTALS)
+    out = lay.whole @ view
+    edge = view[:, lay.plus] - view[:, lay.minus]
+    edge *= np.array(frac)[lay.col_level][None, :, None]
+    out[:, :-1] += edge
+    for i, lvl, w in lay.generic:
+        out[:, 3 * i:3 * i + 3] = states[0]._generic(view, now, lvl, w)
+    sums = out[:, :-1].reshape(len(states), len(lay.windows_ns), 3, TOTALS)
+    w, minus = lay.venue_cache.get(venue_window) or lay.venue_cache.setdefault(
+        venue_window, lay.venue_weights(3 * venue_window))
+    ref = (w @ venues - frac[lay.grid_level] * venues[:, minus]).tolist()
+    grid = venues[:, -GRID_BUCKETS:, 0::2].transpose(0, 2, 1)
+    grid_usd = (out[:, -1, USD_L] + out[:, -1, USD_S]).tolist()
+    lookback = states[0].lookback_ns
+    usd = _baseline_usd(book, slots, now, lookback).tolist()
+    baselines = [base.from_usd(u, lookback, now, int(f)) for u, f in zip(usd, book.first[slots].tolist(), strict=True)]
+    rhos = correlations(grid, [sorted(st.venues.values()) for st in states])
+    return [Measures(sums[i], r[0::2], r[1::2], grid_usd[i], grid[i], baselines[i], rhos[i])
+            for i, r in enumerate(ref)]
+
+
+def _baseline_usd(book: Book, slots: np.ndarray, now: int, lookback_ns: int) -> np.ndarray:
+    """USD in the baseline's lookback of every slot: `base.weights` on the held buckets of each ring."""
+    lvl = book.base_level
+    n = book.sizes[lvl]
+    h = -(-now // base.BUCKET_NS)
+    ids = h - n + 1 + np.arange(n, dtype=np.int64)
+    head = book.head[lvl, slots][:, None]
+    rows = book.data[lvl][slots[:, None], (ids % n)[None, :]]  # (symbols, n, TOTALS)
+    usd = rows[:, :, USD_L] + rows[:, :, USD_S]
+    usd *= (ids <= head) & (ids > head - n)
+    return usd @ base.weights(n, lookback_ns, now)
+
+
+def correlations(grid: np.ndarray, venues: list[list[int]]) -> list[tuple[float, int] | None]:
+    """venue_correlation of each symbol's venues (grid rows), with the centred products of every
+    symbol's rows in one batched matmul; None for a symbol with fewer than two venues (no correlation)."""
+    out: list[tuple[float, int] | None] = [None] * len(venues)
+    many = [i for i, v in enumerate(venues) if len(v) >= 2]
+    if not many:
+        return out
+    g = grid[many]
+    x = g - (g.sum(axis=2) / g.shape[2])[:, :, None]
+    prods = (x @ x.transpose(0, 2, 1)).tolist()
+    sums = g.sum(axis=2).tolist()
+    for j, i in enumerate(many):
+        rows = venues[i]
+        out[i] = correlation_of([sums[j][r] for r in rows], [[prods[j][a][b] for b in rows] for a in rows])
+    return out
+

@@ -115,52 +115,69 @@ class BucketRing:
         return k % self.n
 
     def pieces(self, now: int) -> list[np.ndarray]:
-        """Blocks whose concatenation (axis 0) is the (n, rows) view at `now`, oldest bucket first.
-
-        The view holds bucket ids h-n+1 .. h, h the bucket of `now`. Buckets not in the ring (too
-        old, or newer than `now`'s bucket) read as zero, so the result depends only on the events
-        added and on `now`, never on when it is asked. No copy: slices of the ring and of zeros.
-        """
-        n, head, data = self.n, self.head, self.data
-        shift = -(-now // self.width) - head
-        if shift >= n or shift <= -n:
-            return [zeros_block(self.rows, n)]
-        c = head % n + 1  # ring column of the oldest bucket held (id head-n+1)
-        if shift >= 0:  # ids head-n+1+shift .. head, then `shift` empty buckets
-            start = c + shift
-            held = [data[start:], data[:c]] if start < n else [data[start - n:c]]
-            return held + [zeros_block(self.rows, shift)] if shift else held
-        # now before the newest bucket: ids h-n+1 .. head-n are gone, ids head-n+1 .. h are held
-        stop = c + n + shift  # ring column (unwrapped) just past id h
-        held = [data[c:stop]] if stop <= n else [data[c:], data[:stop - n]]
-        return [zeros_block(self.rows, -shift)] + held
+        """See `pieces`."""
+        return pieces(self.data, self.head, self.width, now)
 
     def view(self, now: int) -> tuple[np.ndarray, int]:
         """(rows, n) copy of the buckets ending at the bucket holding `now`, oldest first, and its id."""
         return np.concatenate(self.pieces(now), axis=0).T.copy(), -(-now // self.width)
 
     def span_sum(self, a: int, b: int, now: int, row: int = 0) -> float:
-        """C(b) - C(a) for one row at `now` (a <= b), in plain Python floats: for a few-bucket read
-        such as the baseline, cheaper than any numpy call. Only the edge buckets are partial."""
-        w, n, rows, head = self.width, self.n, self.rows, self.head
-        h = -(-now // w)
-        lo, hi = max(h, head) - n + 1, min(h, head)  # ids both in the view at `now` and still held
-        first, last = max(-(-a // w), lo), min(-(-b // w), hi)
-        if first > last:
-            return 0.0
-        flat = self.flat
+        """See `span_sum`."""
+        return span_sum(self.flat, self.rows, self.head, self.width, a, b, now, row)
 
-        def share(k: int, x: int) -> float:  # clamp((x - left_k) / width_k, 0, 1)
-            width = now - (h - 1) * w if k == h else w
-            return min(max((x - (k - 1) * w) / width, 0.0), 1.0)
 
-        total = flat[(first % n) * rows + row] * (share(first, b) - share(first, a))
-        if last > first:
-            total += flat[(last % n) * rows + row] * (share(last, b) - share(last, a))
-        if last - first > 1:  # whole buckets: ids first+1 .. last-1, at most two runs of the ring
-            i, j = (first + 1) % n, (last - 1) % n
+def pieces(data: np.ndarray, head: int, width: int, now: int) -> list[np.ndarray]:
+    """Blocks whose concatenation (axis 0) is the (n, rows) view at `now` of a ring `data` (n, rows)
+    whose newest bucket id is `head`, oldest bucket first.
+
+    The view holds bucket ids h-n+1 .. h, h the bucket of `now`. Buckets not in the ring (too
+    old, or newer than `now`'s bucket) read as zero, so the result depends only on the events
+    added and on `now`, never on when it is asked. No copy: slices of the ring and of zeros.
+    """
+    n, rows = data.shape
+    shift = -(-now // width) - head
+    if shift >= n or shift <= -n:
+        return [zeros_block(rows, n)]
+    c = head % n + 1  # ring column of the oldest bucket held (id head-n+1)
+    if shift >= 0:  # ids head-n+1+shift .. head, then `shift` empty buckets
+        start = c + shift
+        held = [data[start:], data[:c]] if start < n else [data[start - n:c]]
+        return held + [zeros_block(rows, shift)] if shift else held
+    # now before the newest bucket: ids h-n+1 .. head-n are gone, ids head-n+1 .. h are held
+    stop = c + n + shift  # ring column (unwrapped) just past id h
+    held = [data[c:stop]] if stop <= n else [data[c:], data[:stop - n]]
+    return [zeros_block(rows, -shift)] + held
+
+
+def span_sum(flat: memoryview, rows: int, head: int, w: int, a: int, b: int, now: int, row: int = 0,
+             count: int = 1) -> float:
+    """C(b) - C(a) at `now` (a <= b) of rows row .. row+count-1 summed, of a ring held in `flat` (n buckets
+    of `rows`), in plain Python floats: for a few-bucket read such as the baseline, cheaper than any
+    numpy call. Only the edge buckets are partial."""
+    n = len(flat) // rows
+    h = -(-now // w)
+    lo, hi = max(h, head) - n + 1, min(h, head)  # ids both in the view at `now` and still held
+    first, last = max(-(-a // w), lo), min(-(-b // w), hi)
+    if first > last:
+        return 0.0
+
+    def share(k: int, x: int) -> float:  # clamp((x - left_k) / width_k, 0, 1)
+        width = now - (h - 1) * w if k == h else w
+        return min(max((x - (k - 1) * w) / width, 0.0), 1.0)
+
+    def bucket(k: int) -> float:
+        at = (k % n) * rows + row
+        return flat[at] if count == 1 else sum(flat[at:at + count])
+
+    total = bucket(first) * (share(first, b) - share(first, a))
+    if last > first:
+        total += bucket(last) * (share(last, b) - share(last, a))
+    if last - first > 1:  # whole buckets: ids first+1 .. last-1, at most two runs of the ring
+        i, j = (first + 1) % n, (last - 1) % n
+        for r in range(row, row + count):
             if i <= j:
-                total += sum(flat[i * rows + row:(j + 1) * rows:rows])
+                total += sum(flat[i * rows + r:(j + 1) * rows:rows])
             else:
-                total += sum(flat[i * rows + row::rows]) + sum(flat[row:(j + 1) * rows:rows])
-        return total
+                total += sum(flat[i * rows + r::rows]) + sum(flat[r:(j + 1) * rows:rows])
+    return total

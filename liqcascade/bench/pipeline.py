@@ -171,6 +171,7 @@ def _result(pipe: Pipeline, obs: Observation, status: Any, rate: float, sent: in
     analysed = [_ints(r"liquidations (\d+), statuses", t) for t in shard_logs]
     gaps = sum(sum(_ints(r"stopping \([^)]*\); (\d+) gap", pipe.log_text(n))) for n in pipe.children)
     dropped = sum(_ints(r"dropped_snapshots (\d+)", "\n".join(shard_logs)))
+    batches = sum(_ints(r"batches (\d+)", "\n".join(shard_logs)))
     complete = bool(pushed) and all(analysed)
     events_in = status.events if status is not None else 0
     events_out = sum(a[-1] for a in analysed if a)
@@ -187,6 +188,9 @@ def _result(pipe: Pipeline, obs: Observation, status: Any, rate: float, sent: in
         "bad_frames": status.bad_frames if status is not None else None,
         "gaps": gaps,
         "dropped_snapshots": dropped,
+        # Engine.update_batch calls of the shards (one per poll round that brought liquidations) and events per call
+        "update_batches": batches,
+        "events_per_update_batch": round(events_out / batches, 1) if complete and batches else None,
         "snapshots": obs.snapshots,
         "latency_us": percentiles_us(obs.latency),
         "freshness_us": percentiles_us(obs.freshness),

@@ -38,7 +38,7 @@ def test_quick_bench_reports_every_figure_and_leaves_the_users_redis_alone(tmp_p
         listener.start()
         env = dict(child_env(config), REDIS_URL=users.url)
         proc = subprocess.run([sys.executable, "-m", "liqcascade", "bench", "--quick", "--json"], cwd=REPO,
-                              env=env, capture_output=True, timeout=120)
+                              env=env, capture_output=True, timeout=180)
         client.publish("canary", "still listening")  # proves the listener was live all along
         wait_until(lambda: any(m.get("channel") == b"canary" for m in seen), 5, what="the canary")
         done.set()
@@ -54,9 +54,14 @@ def test_quick_bench_reports_every_figure_and_leaves_the_users_redis_alone(tmp_p
 
     assert "errors" not in res, res.get("errors")
     for key in ("transport_events_per_s", "transport_batched_events_per_s", "pipeline_events_per_s",
-                "analytics_update_ns", "snapshot_us", "memory_bytes_per_symbol"):
+                "analytics_update_ns", "snapshot_us", "memory_bytes_per_symbol", "python_floor_ns",
+                "analytics_update_one_ns", "memory_bytes_per_symbol_11_venues"):
         assert res[key] > 0, key
-    for key in ("transport_3hop_latency_us", "latency_us", "latency_1k_us"):
+    assert res["memory_bytes_per_symbol_11_venues"] > res["memory_bytes_per_symbol"]  # venue rows cost memory
+    for name, target in res["targets"].items():  # every ratio of issue 14, computed from this run's figures
+        assert target["value"] is not None and target["value"] > 0, name
+        assert "pass" not in target or isinstance(target["pass"], bool), name
+    for key in ("transport_3hop_latency_us", "transport_3hop_latency_1k_us", "latency_us", "latency_1k_us"):
         assert all(res[key][p] > 0 for p in PERCENTILES), (key, res[key])
     assert res["pipeline_lost"] == 0
     assert res["parse_ns"]["binance"] > 0

@@ -1,0 +1,253 @@
+"""Every symbol's bucket sums in shared numpy arrays, written a batch of events at a time.
+
+One (symbol slots, buckets, rows) view per resolution level of one flat buffer: a batch of events for
+any mix of symbols lands with a few vectorized operations (`place`), where per-symbol rings would need
+Python work per event. Small batches go event by event (`place_one`): a numpy call costs ~1 µs, more
+than the whole scalar update of one event. Both paths leave the same sums (tests/unit/analytics/
+test_batch_update.py checks them against each other).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from analytics.windows import _zero_run
+
+NONE = -(1 << 62)  # head of a ring with nothing yet
+ZERO = 1 << 62  # stamp of a bucket that holds nothing: never taken for a dead one (see Book.clean)
+# Rows of a kinematic level: symbol-wide sums, then (at the venue level only) two per venue.
+SQ, WHALE, USD_L, USD_S, CNT_L, CNT_S = range(6)  # Σ usd², Σ whale usd, USD and counts of each side
+TOTALS = 6
+V_USD, V_CNT = 0, 1  # per venue, both sides: row TOTALS + 2·venue + V_USD / V_CNT
+
+
+class Book:
+    """Slots of per-symbol state: ring levels (the last one the baseline's), the newest bucket id of
+    each ring, first/last event time, the trigger, the whale threshold, the venues seen.
+
+    All levels live in one flat buffer (`buf`; `data[lvl]` is its (cap, n, rows) view), so a batch
+    is one `np.add.at` whatever the levels."""
+
+    def __init__(self, widths: tuple[int, ...], sizes: tuple[int, ...], venue_level: int, cap: int = 64) -> None:
+        self.widths, self.sizes, self.venue_level = widths, sizes, venue_level
+        self.base_level = len(widths) - 1  # the baseline: USD_L + USD_S read over 60 s buckets
+        self.venues = 0
+        self.cap = 0
+        self.buf = np.zeros(0)
+        self.head = np.full((len(widths), 0), NONE, dtype=np.int64)
+        # Bucket id each bucket's sums belong to (ZERO: none). Buckets are zeroed when an event of a newer
+        # id lands in them (`place`), and dead ones (id <= head - n) when read (`clean`): never for every
+        # bucket a ring skips, which would cost in proportion to symbols x elapsed buckets.
+        self.scol = np.cumsum([0, *sizes[:-1]]).astype(np.int64)  # first stamp column of each level
+        self.col_level = np.repeat(np.arange(len(sizes)), sizes)  # stamp column -> level
+        self.neg_sizes = -np.asarray(sizes, dtype=np.int64)
+        self.stamp = np.full((0, sum(sizes)), ZERO, dtype=np.int64)
+        self.first = np.zeros(0, dtype=np.int64)
+        self.last = np.zeros(0, dtype=np.int64)
+        self.trig = np.zeros((2, 0), dtype=np.int64)  # ts_event, ts_recv of the latest event
+        self.whale = np.zeros(0)
+        self.venue_bits = np.zeros(0, dtype=np.int64)  # bit v set: the slot's symbol has seen venue v
+        self.key = np.zeros(0, dtype=np.uint64)  # the symbol's part of duplicate keys (`intake.event_keys`)
+        self.free: list[int] = []
+        self._layout(0, 0)
+        self.grow(cap)
+
+    def _scalar(self) -> None:
+        """Per level (width, n, rows, buffer offset, stamp column, head memoryview, zeros of a bucket,
+        first venue row or 0) and memoryviews of the per-slot arrays: the scalar path reads Python
+        ints and floats through them, ~4x cheaper than numpy scalar indexing."""
+        self.scalar = [(w, n, self.rows(lvl), int(self.off[lvl]), int(self.scol[lvl]), memoryview(self.head[lvl]),
+                        _zero_run(self.rows(lvl)), TOTALS + V_USD if lvl == self.venue_level else 0)
+                       for lvl, (w, n) in enumerate(zip(self.widths, self.sizes, strict=True))]
+        self.stamps = memoryview(self.stamp.reshape(-1))
+        self.lasts, self.firsts = memoryview(self.last), memoryview(self.first)
+        self.trigs = memoryview(self.trig.reshape(-1))
+        self.keys, self.whales = memoryview(self.key), memoryview(self.whale)
+
+    def rows(self, lvl: int) -> int:
+        return TOTALS + (2 * self.venues if lvl == self.venue_level else 0)
+
+    def _layout(self, cap: int, venues: int) -> np.ndarray:
+        """A zeroed buffer for `cap` slots and `venues` venues, with the per-level offsets, views and
+        flat memoryviews (the scalar path's: ~4x cheaper than numpy scalar indexing) set to it;
+        returns the old buffer's level views."""
+        old = getattr(self, "data", [])
+        self.cap, self.venues = cap, venues
+        rows = [self.rows(lvl) for lvl in range(len(self.widths))]
+        sizes = [cap * n * r for n, r in zip(self.sizes, rows, strict=True)]
+        self.off = np.cumsum([0, *sizes[:-1]]).astype(np.int64)
+        self.buf = np.zeros(sum(sizes))
+        self.data = [self.buf[o:o + z].reshape(cap, n, r)
+                     for o, z, n, r in zip(self.off.tolist(), sizes, self.sizes, rows, strict=True)]
+        self.nrows = np.asarray(rows, dtype=np.int64)
+        self.flat = memoryview(self.buf)
+        return old
+
+    def grow(self, cap: int) -> None:
+        """Room for `cap` slots (copies; amortized by doubling)."""
+        old_cap = self.cap
+        old = self._layout(cap, self.venues)
+        for d, o in zip(self.data, old, strict=True):
+            d[:old_cap] = o
+        head = np.full((len(self.widths), cap), NONE, dtype=np.int64)
+        head[:, :old_cap] = self.head
+        self.head = head
+        stamp = np.full((cap, self.stamp.shape[1]), ZERO, dtype=np.int64)
+        stamp[:old_cap] = self.stamp
+        self.stamp = stamp
+        self.first, self.last, self.whale, self.venue_bits, self.key = (
+            np.resize(a, cap) for a in (self.first, self.last, self.whale, self.venue_bits, self.key))
+        self.trig = np.concatenate([self.trig, np.zeros((2, cap - old_cap), dtype=np.int64)], axis=1)
+        self.free += range(cap - 1, old_cap - 1, -1)
+        self._scalar()
+
+    def add_venue(self) -> int:
+        """A new venue: two more rows at the venue level for every slot (rare, so a copy is fine)."""
+        if self.venues >= 62:
+            raise ValueError("at most 62 venues")  # venue_bits
+        old = self._layout(self.cap, self.venues + 1)
+        for lvl, (d, o) in enumerate(zip(self.data, old, strict=True)):
+            if lvl == self.venue_level:
+                d[:, :, :o.shape[2]] = o
+            else:
+                d[...] = o
+        self._scalar()
+        return self.venues - 1
+
+    def alloc(self, whale: float, ts: int, key: int) -> int:
+        if not self.free:
+            self.grow(max(64, 2 * self.cap))
+        slot = self.free.pop()
+        for d in self.data:
+            d[slot] = 0.0
+        self.head[:, slot] = NONE
+        self.stamp[slot] = ZERO
+        self.first[slot] = self.last[slot] = ts
+        self.trig[:, slot] = 0
+        self.whale[slot] = whale
+        self.venue_bits[slot] = 0
+        self.key[slot] = key
+        return slot
+
+    def release(self, slot: int) -> None:
+        self.free.append(slot)
+
+    def clean(self, slot: int) -> None:
+        """Zero the slot's dead buckets (ids the ring no longer keeps), so its rings read exactly as if
+        every bucket skipped had been zeroed when the head moved past it."""
+        stamp = self.stamp[slot]
+        head = self.head[:, slot] + self.neg_sizes
+        dead = stamp <= head.take(self.col_level)
+        if not dead.any():
+            return
+        for lvl, d in enumerate(self.data):
+            part = dead[self.scol[lvl]:self.scol[lvl] + self.sizes[lvl]]
+            if part.any():
+                d[slot][part] = 0.0
+        stamp[dead] = ZERO
+
+    def clean_many(self, slots: np.ndarray) -> None:
+        """`clean` for several slots at once."""
+        stamp = self.stamp[slots]
+        head = self.head[:, slots].T + self.neg_sizes
+        dead = stamp <= head.take(self.col_level, axis=1)
+        if not dead.any():
+            return
+        for lvl, d in enumerate(self.data):
+            r, c = np.nonzero(dead[:, self.scol[lvl]:self.scol[lvl] + self.sizes[lvl]])
+            d[slots[r], c] = 0.0
+        r, c = np.nonzero(dead)
+        self.stamp[slots[r], c] = ZERO
+
+    def nbytes(self) -> int:
+        """Bytes of one slot in the level arrays."""
+        return sum(d[0].nbytes for d in self.data)
+
+    # -- one event -------------------------------------------------------------------------------
+    def place_one(self, slot: int, venue: int, is_long: bool, ts: int, recv: int, usd: float, sq: float,
+                  whale: float) -> bool:
+        """Add one event to every level that still holds it; False if none did."""
+        kept = False
+        side = 0 if is_long else 1
+        flat, stamps, stride = self.flat, self.stamps, self.stamp.shape[1]
+        for w, n, rows, off, scol, heads, zeros, vrow in self.scalar:
+            k = -(-ts // w)
+            head = heads[slot]
+            if k > head:
+                heads[slot] = k
+            elif k <= head - n:
+                continue
+            kept = True
+            col = k % n
+            base = off + (slot * n + col) * rows
+            cell = slot * stride + scol + col
+            if stamps[cell] != k:  # the bucket holds an older id's sums (or none): it starts again
+                flat[base:base + rows] = zeros
+                stamps[cell] = k
+            flat[base + USD_L + side] += usd
+            flat[base + CNT_L + side] += 1.0
+            flat[base + SQ] += sq
+            if whale:
+                flat[base + WHALE] += whale
+            if vrow:
+                flat[base + vrow + 2 * venue] += usd
+                flat[base + vrow + 2 * venue + 1] += 1.0
+        last, first = self.lasts, self.firsts
+        if ts > last[slot]:
+            last[slot] = ts
+        elif ts < first[slot]:
+            first[slot] = ts  # history reaching further back counts as observed for the baseline
+        self.trigs[slot] = ts
+        self.trigs[self.cap + slot] = recv
+        return kept
+
+    # -- a batch -----------------------------------------------------------------------------------
+    def place(self, slots: np.ndarray, venues: np.ndarray, is_long: np.ndarray, ts: np.ndarray, recv: np.ndarray,
+              usd: np.ndarray, sq: np.ndarray, whale: np.ndarray) -> int:
+        """Add a batch (events in arrival order); returns how many no level kept.
+
+        Per level, each touched slot's head moves at once to the newest bucket of the batch; an event
+        not older than its ring then holds is added (a bucket holding an older id's sums starts again
+        first, see `stamp`), all levels and rows in one `np.add.at`, which adds in index order: per
+        bucket and row in arrival order, as event by event. An event the head moved past would have
+        been zeroed event by event too (its bucket is dead either way).
+        """
+        m = len(ts)
+        levels = len(self.widths)
+        k = -(-ts[None, :] // np.asarray(self.widths, dtype=np.int64)[:, None])  # (levels, m) bucket ids
+        new = self.head.copy()
+        at = (np.arange(levels, dtype=np.intp)[:, None] * self.cap + slots[None, :]).ravel()  # 1-d: ufunc.at fast path
+        np.maximum.at(new.reshape(-1), at, k.ravel())
+        sizes = np.asarray(self.sizes, dtype=np.int64)[:, None]
+        kept = k > new.reshape(-1)[at].reshape(levels, m) - sizes
+        rows = self.nrows[:, None]
+        col = k % sizes
+        base = self.off[:, None] + (slots[None, :] * sizes + col) * rows  # (levels, m)
+        vb = base[self.venue_level] + TOTALS + 2 * venues
+        cell = slots[None, :] * self.stamp.shape[1] + self.scol[:, None] + col
+        stamps = self.stamp.reshape(-1)
+        stale = (stamps[cell] != k) & kept  # buckets that start again (see `stamp`)
+        if stale.any():
+            start = base[stale]
+            self.buf[(start[:, None] + np.arange(TOTALS)).ravel()] = 0.0
+            vs = stale[self.venue_level]
+            if vs.any() and self.venues:
+                self.buf[(vb[vs][:, None] - 2 * venues[vs][:, None] + np.arange(2 * self.venues)).ravel()] = 0.0
+            stamps[cell[stale]] = k[stale]
+        side = (~is_long).astype(np.int64)
+        idx = [base + (USD_L + side), base + (CNT_L + side), base + SQ, base + WHALE, vb + V_USD, vb + V_CNT]
+        ones = np.ones(m)
+        vals = [np.broadcast_to(x, (levels, m)) for x in (usd, ones, sq, whale)] + [usd, ones]
+        whole = bool(kept.all())
+        if not whole:
+            keep = kept[self.venue_level]
+            idx = [x[kept] for x in idx[:4]] + [x[keep] for x in idx[4:]]
+            vals = [x[kept] for x in vals[:4]] + [x[keep] for x in vals[4:]]
+        np.add.at(self.buf, np.concatenate([x.ravel() for x in idx]), np.concatenate([x.ravel() for x in vals]))
+        self.head[...] = new  # in place: the scalar path's memoryviews stay valid
+        np.maximum.at(self.last, slots, ts)
+        np.minimum.at(self.first, slots, ts)
+        latest = np.full(self.cap, -1, dtype=np.intp)
+        np.maximum.at(latest, slots, np.arange(m, dtype=np.intp))  # each slot's last event of the batch
+        hit = np.flatnonzero(latest >= 0)
+        self.trig[:, hit] = np.stack([ts, recv])[:, latest[hit]]
+        return 0 if whole else int(m - np.count_nonzero(kept.any(axis=0)))

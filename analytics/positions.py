@@ -1,0 +1,98 @@
+"""Fills of one position, decided event by event or for a whole batch at once.
+
+A venue liquidates a large position in several fills at the same (bankruptcy) price within about a
+second. They are one liquidation for n_eff and the whale share: a fill within FILL_GAP_NS of a
+position's first fill on the same venue and side, at its price within FILL_PRICE_TOL, is another piece
+of it (at most FILL_MAX pieces), and Σ usd² grows by (P + u)² - P², P the position's USD before it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from analytics.windows import NS
+
+FILL_GAP_NS = NS
+FILL_PRICE_TOL = 2e-4  # relative: fills of one position share its bankruptcy price (venues round it)
+FILL_MAX = 3  # a position goes in a few fills; a longer same-price chain is a crowd in a fast second
+ROUND_MIN = 8  # a round of fewer events than this (~15 numpy calls): the rest goes event by event
+
+
+class Positions:
+    """The open position of every (slot, venue, side): first fill's time and price, USD so far, fills."""
+
+    def __init__(self) -> None:
+        self.slots = self.venues = 0
+        self.ts = np.zeros(0, dtype=np.int64)
+        self.price = np.zeros(0)
+        self.usd = np.zeros(0)
+        self.n = np.zeros(0, dtype=np.int64)  # 0: no position
+
+    def fit(self, slots: int, venues: int) -> None:
+        """Room for `slots` symbol slots and `venues` venues (copies the positions held)."""
+        if slots <= self.slots and venues <= self.venues:
+            return
+        s, v = max(slots, self.slots), max(venues, 2 * self.venues, 4)
+        for name in ("ts", "price", "usd", "n"):
+            old = getattr(self, name).reshape(self.slots, self.venues, 2)
+            new = np.zeros((s, v, 2), dtype=old.dtype)
+            new[:self.slots, :self.venues] = old
+            setattr(self, name, new.reshape(-1))
+        self.slots, self.venues = s, v
+        self._views = (memoryview(self.ts), memoryview(self.price), memoryview(self.usd), memoryview(self.n))
+
+    def key(self, slot: int | np.ndarray, venue: int | np.ndarray, side: int | np.ndarray) -> int | np.ndarray:
+        """Index of the (slot, venue, side) position; side 0 long, 1 short."""
+        return (slot * self.venues + venue) * 2 + side
+
+    def clear(self, slot: int) -> None:
+        self.n[slot * self.venues * 2:(slot + 1) * self.venues * 2] = 0
+
+    def one(self, g: int, ts: int, price: float, usd: float) -> float:
+        """USD of the position before this event if it is a fill of it, else 0.0 (a new position)."""
+        tv, pv, uv, nv = self._views
+        n = nv[g]
+        if n and n < FILL_MAX and 0 <= ts - tv[g] <= FILL_GAP_NS and abs(price - pv[g]) <= FILL_PRICE_TOL * pv[g]:
+            before = uv[g]
+            uv[g], nv[g] = before + usd, n + 1
+            return before
+        if price > 0.0:
+            tv[g], pv[g], uv[g], nv[g] = ts, price, usd, 1
+        return 0.0
+
+    def batch(self, g: np.ndarray, ts: np.ndarray, price: np.ndarray, usd: np.ndarray) -> np.ndarray:
+        """`one` for every event of a batch (arrival order). Events of distinct groups are independent,
+        so the batch goes in rounds: round r decides, on whole columns, the r-th event of every group
+        that has one; the long tail of a few busy groups (rounds with few events) goes event by event."""
+        m = len(g)
+        before = np.zeros(m)
+        order = np.argsort(g, kind="stable")
+        gs = g[order]
+        starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]])
+        if len(starts) == m:  # every group once: one round
+            self._round(slice(None), g, ts, price, usd, before)
+            return before
+        sizes = np.diff(np.r_[starts, m])
+        rank = np.empty(m, dtype=np.int64)
+        rank[order] = np.arange(m) - np.repeat(starts, sizes)
+        per_round = np.bincount(sizes - 1)[::-1].cumsum()[::-1]  # events in round r: groups with > r events
+        r = 0
+        while r < len(per_round) and per_round[r] >= ROUND_MIN:
+            self._round(np.flatnonzero(rank == r), g, ts, price, usd, before)
+            r += 1
+        for i in np.flatnonzero(rank >= r).tolist():  # in arrival order: each group's rest in its order
+            before[i] = self.one(int(g[i]), int(ts[i]), float(price[i]), float(usd[i]))
+        return before
+
+    def _round(self, sel: slice | np.ndarray, g: np.ndarray, ts: np.ndarray, price: np.ndarray, usd: np.ndarray,
+               before: np.ndarray) -> None:
+        """`one` for events `sel`, all of distinct groups, on whole columns."""
+        gi, t, p, u = g[sel], ts[sel], price[sel], usd[sel]
+        pn, pt, pp, pu = self.n[gi], self.ts[gi], self.price[gi], self.usd[gi]
+        dt = t - pt
+        match = (pn >= 1) & (pn < FILL_MAX) & (dt >= 0) & (dt <= FILL_GAP_NS) & (np.abs(p - pp) <= FILL_PRICE_TOL * pp)
+        start = ~match & (p > 0.0)
+        before[sel] = np.where(match, pu, 0.0)
+        self.usd[gi] = np.where(match, pu + u, np.where(start, u, pu))
+        self.n[gi] = np.where(match, pn + 1, np.where(start, 1, pn))
+        self.ts[gi] = np.where(start, t, pt)
+        self.price[gi] = np.where(start, p, pp)

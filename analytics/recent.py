@@ -1,0 +1,105 @@
+"""The events of the last seconds, by 64-bit key, in an open-addressing numpy table: a batch is looked
+up and inserted with a few vectorized operations (a dict would need Python work per event)."""
+from __future__ import annotations
+
+import numpy as np
+
+EMPTY = 0  # a key is never 0 (`_nonzero`)
+
+
+def _nonzero(keys: np.ndarray) -> np.ndarray:
+    return keys | np.uint64(1)  # halves the key space (2⁻⁶³ per pair), frees 0 for "empty"
+
+
+class Recent:
+    """Keys with their event time; `cap` entries at most before the old ones are dropped (`prune`):
+    those older than `keep_ns` before the newest, and the cap doubles when more than half of it is kept.
+    Linear probing in a table of 4 × cap slots (load <= 1/4: a probe or two)."""
+
+    def __init__(self, cap: int, keep_ns: int) -> None:
+        self.min_cap = cap
+        self.keep_ns = keep_ns
+        self._alloc(cap)
+
+    def _alloc(self, cap: int) -> None:
+        self.cap = cap
+        size = 1 << (4 * cap - 1).bit_length()
+        self.mask = size - 1
+        self.keys = np.zeros(size, dtype=np.uint64)
+        self.ts = np.zeros(size, dtype=np.int64)
+        self.count = 0
+        self._k, self._t = memoryview(self.keys), memoryview(self.ts)
+
+    def __len__(self) -> int:
+        return self.count
+
+    # -- one key ------------------------------------------------------------------------------------
+    def add_one(self, key: int, ts: int, newest: int) -> bool:
+        """False if `key` is held (a duplicate); holds it otherwise."""
+        key |= 1
+        k, t, mask = self._k, self._t, self.mask
+        pos = key & mask
+        while True:
+            held = k[pos]
+            if held == key:
+                return False
+            if held == EMPTY:
+                k[pos], t[pos] = key, ts
+                self.count += 1
+                if self.count > self.cap:
+                    self.prune(newest)
+                return True
+            pos = (pos + 1) & mask
+
+    # -- a batch ------------------------------------------------------------------------------------
+    def add(self, keys: np.ndarray, ts: np.ndarray, newest: int) -> np.ndarray:
+        """Mask of the events to keep: the first of each key in the batch, if not held; holds them.
+        The same decisions as `add_one` event by event, pruning (if due) before this batch's keys go
+        in rather than when the cap is crossed among them."""
+        keys = _nonzero(keys)
+        uniq, first = np.unique(keys, return_index=True)
+        pos = (uniq & np.uint64(self.mask)).astype(np.intp)
+        held = self._find(uniq, pos)
+        new = np.flatnonzero(~held)
+        if self.count + len(new) > self.cap:  # decided above; make room before inserting
+            self.prune(newest, len(new))
+            pos = (uniq & np.uint64(self.mask)).astype(np.intp)
+        self._insert(uniq[new], ts[first[new]], pos[new])
+        keep = np.zeros(len(keys), dtype=bool)
+        keep[first[new]] = True
+        return keep
+
+    def _find(self, keys: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        """Which keys are held; leaves `pos` at each key's slot or at the empty slot that ends its probe."""
+        found = np.zeros(len(keys), dtype=bool)
+        todo = np.arange(len(keys))
+        while len(todo):
+            t = self.keys[pos[todo]]
+            hit = t == keys[todo]
+            found[todo[hit]] = True
+            todo = todo[~hit & (t != EMPTY)]
+            pos[todo] = (pos[todo] + 1) & self.mask
+        return found
+
+    def _insert(self, keys: np.ndarray, ts: np.ndarray, pos: np.ndarray) -> None:
+        """Insert keys not held, each probing from `pos` (an empty slot, unless a key of this batch took it)."""
+        todo = np.arange(len(keys))
+        while len(todo):
+            p = pos[todo]
+            free = self.keys[p] == EMPTY
+            slots, winner = np.unique(p[free], return_index=True)  # one key per free slot per round
+            won = todo[free][winner]
+            self.keys[slots], self.ts[slots] = keys[won], ts[won]
+            self.count += len(won)
+            lost = np.ones(len(todo), dtype=bool)
+            lost[np.flatnonzero(free)[winner]] = False
+            todo = todo[lost]
+            pos[todo] = (pos[todo] + 1) & self.mask
+
+    def prune(self, newest: int, extra: int = 0) -> None:
+        """Drop the keys older than keep_ns before `newest`, with room for `extra` more (a rebuild:
+        linear probing has no cheap delete)."""
+        live = np.flatnonzero((self.keys != EMPTY) & (self.ts >= newest - self.keep_ns))
+        keys, ts = self.keys[live], self.ts[live]
+        self._alloc(max(self.min_cap, 2 * (len(live) + extra)))
+        self._insert(keys, ts, (keys & np.uint64(self.mask)).astype(np.intp))
