@@ -100,7 +100,7 @@ def start_authenticator(ctx: zmq.Context, sec: SecurityConfig) -> None:
     auth = _Authenticator(ctx, log=logging.getLogger("liqcascade.zap"))
     provider = _AllowList(keys(sec).allowed, auth)
     auth.start()
-    auth.configure_curve_callback(domain="*", credentials_provider=provider)
+    auth.configure_curve_callback(domain=ZAP_DOMAIN.decode(), credentials_provider=provider)
     _RUNNING[id(ctx)] = (auth, provider)
     log.debug("curve: authenticator started, %d allowed client key(s)", len(provider.allowed))
 
