@@ -43,6 +43,11 @@ def collect(rates: list[float], tp_rates: list[float], quick: bool, redis_url: s
                                                                                     wire=False))
             res["transport_batched_events_per_s"] = round(transport.throughput(tmp, 64, p["tp_batched"]))
             res["transport_3hop_latency_us"] = percentiles_us(transport.chain_latency(tmp, 10_000, p["chain_s"]))
+            echo("transport: the same over TCP and TCP+CURVE (loopback) ...")
+            ipc = {"events_per_s": res["transport_events_per_s"],
+                   "batched_events_per_s": res["transport_batched_events_per_s"],
+                   "3hop_latency_us": res["transport_3hop_latency_us"]}
+            res["transport_compare"] = transport.compare(tmp, ipc, p["tp_events"], p["tp_batched"], p["chain_s"])
         except Exception as exc:  # noqa: BLE001 - report and go on with the other parts
             log.exception("bench: transport failed")
             res["errors"]["transport"] = str(exc)
@@ -163,6 +168,7 @@ def _table(res: dict[str, Any]) -> str:
             f"{res.get('transport_single_frame_events_per_s', 0):,} single frame, "
             f"{res.get('transport_batched_events_per_s', 0):,} batched by 64",
             f"raw 3 hops   {pct(res.get('transport_3hop_latency_us'))} at 10,000/s",
+            *transport.table_rows(res),
             "parse        " + ", ".join(f"{v} {ns / 1000:.2f} us" for v, ns in res["parse_ns"].items()),
             f"analytics    update {res.get('analytics_update_ns', 0) / 1000:.2f} us, snapshot "
             f"{res.get('snapshot_us', 0):.1f} us, {res.get('memory_bytes_per_symbol', 0) / 1024:.1f} KB/symbol",

@@ -1,0 +1,50 @@
+"""`liqcascade bench` measures TCP and TCP+CURVE like ipc, in the same run, and reports ratios to ipc."""
+from __future__ import annotations
+
+import pytest
+import zmq
+
+from liqcascade.bench import transport
+from liqcascade.bench.stats import percentiles_us
+
+
+@pytest.mark.timeout(120)
+def test_tcp_and_curve_are_measured_against_ipc(tmp_path):
+    ipc = {"events_per_s": round(transport.throughput(str(tmp_path), 1, 5_000)),
+           "batched_events_per_s": round(transport.throughput(str(tmp_path), 64, 20_000)),
+           "3hop_latency_us": percentiles_us(transport.chain_latency(str(tmp_path), 2_000, 0.3))}
+    res = transport.compare(str(tmp_path), ipc, 5_000, 20_000, 0.3)
+    assert res["ipc"] is ipc
+    for kind in ("tcp", "curve"):
+        r = res[kind]
+        assert r["events_per_s"] > 0 and r["batched_events_per_s"] > 0, r
+        assert r["3hop_latency_us"]["n"] == 3_000 and r["3hop_latency_us"]["p50"] > 0  # 10,000/s for 0.3 s
+        assert r["vs_ipc"]["events_per_s"] == round(r["events_per_s"] / ipc["events_per_s"], 3)
+        assert r["vs_ipc"]["latency_p50"] == round(r["3hop_latency_us"]["p50"] / ipc["3hop_latency_us"]["p50"], 3)
+    rows = transport.table_rows({"transport_compare": res})
+    assert [row.split()[0] for row in rows] == ["tcp", "tcp+curve"]
+    assert "x ipc)" in rows[0] and "3 hops p50" in rows[1]
+
+
+def test_the_curve_runs_really_encrypt(tmp_path):
+    """The CURVE options the bench sets make a socket pair that handshakes (a plain peer could not)."""
+    keys = transport._keys("curve")
+    assert keys is not None and transport._keys("tcp") is None
+    ctx = zmq.Context()
+    server = transport._secure(ctx.socket(zmq.PULL), keys, server=True)
+    client = transport._secure(ctx.socket(zmq.PUSH), keys, server=False)
+    plain = ctx.socket(zmq.PUSH)
+    try:
+        ep = transport._endpoint("tcp", str(tmp_path), "x")
+        server.bind(ep)
+        plain.connect(ep)
+        client.connect(ep)
+        plain.send(b"plain")
+        client.send(b"curve")
+        assert server.poll(5000) and server.recv() == b"curve"
+        assert server.getsockopt(zmq.MECHANISM) == zmq.CURVE
+        assert not server.poll(300)  # the plain peer's message never arrives (its handshake fails)
+    finally:
+        for s in (server, client, plain):
+            s.close(linger=0)
+        ctx.term()
