@@ -26,6 +26,8 @@ DEFAULT_RATES = "1000,10000"  # latency runs: one Binance frame per event, probe
 DEFAULT_THROUGHPUT = "50000"  # throughput runs: Bybit allLiquidation batches, then the search above them
 QUICK = {"tp_events": 200_000, "tp_batched": 1_000_000, "chain_s": 3.0, "warmup_s": 1.0, "window_s": 3.0}
 FULL = {"tp_events": 600_000, "tp_batched": 4_000_000, "chain_s": 10.0, "warmup_s": 2.0, "window_s": 10.0}
+# TCP and TCP+CURVE against ipc (transport.compare): shorter runs in --quick, ratios are per second anyway
+COMPARE = {True: (100_000, 500_000, 2.0), False: (600_000, 4_000_000, 10.0)}
 TARGETS = "lossless >= 50k/s; latency@10k <= 1.5x raw 3-hop p50/p99; p50@1k <= 0.5 ms; parse <= 3 us; " \
           "update <= 5 us; snapshot <= 100 us; <= 64 KB/symbol"
 
@@ -47,7 +49,7 @@ def collect(rates: list[float], tp_rates: list[float], quick: bool, redis_url: s
             ipc = {"events_per_s": res["transport_events_per_s"],
                    "batched_events_per_s": res["transport_batched_events_per_s"],
                    "3hop_latency_us": res["transport_3hop_latency_us"]}
-            res["transport_compare"] = transport.compare(tmp, ipc, p["tp_events"], p["tp_batched"], p["chain_s"])
+            res["transport_compare"] = transport.compare(tmp, ipc, *COMPARE[quick])
         except Exception as exc:  # noqa: BLE001 - report and go on with the other parts
             log.exception("bench: transport failed")
             res["errors"]["transport"] = str(exc)
