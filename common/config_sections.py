@@ -197,7 +197,8 @@ class SecurityConfig:
 
     Files are zmq certificates as `liqcascade keys generate DIR` writes them. A binding process (analytics,
     signals, publisher) needs `server_key` and `allowed_clients`; a connecting one (ingest, consumers) needs
-    `server_public_key` and `client_key`. One config can carry both, so every host can share it.
+    `server_public_key` and `client_key`; a host that does both (analytics binds, and connects to signals)
+    names all four. Each host names only the files it holds (deploy/multihost/host-*.toml).
     """
 
     curve: bool = False

@@ -129,7 +129,8 @@ def configure(sock: zmq.Socket, ctx: Any, endpoint: str, *, bind: bool, sec: Sec
     k = keys(sec)
     if bind:
         if not (k.server_secret and k.allowed):
-            raise CurveError(f"binding {endpoint} with CURVE needs security.server_key and security.allowed_clients")
+            raise CurveError(f"binding {endpoint} with CURVE needs security.server_key and at least one public key "
+                             "in security.allowed_clients")
         if id(ctx) not in _RUNNING:
             raise CurveError(f"binding {endpoint} with CURVE needs this process's authenticator "
                              "(common.curve.start_authenticator): without it any client key would be let in")
