@@ -199,7 +199,11 @@ def test_config_checks_security_values(tmp_path):
                                           "loopback needs security.curve"):
         load_config(overrides={"pipeline": {"signals_endpoint": "tcp://*:5601"}}, env={})
     # loopback needs no CURVE; a trusted network can opt out explicitly
-    assert load_config(overrides={"pipeline": {"pub_endpoint": "tcp://127.0.0.1:5602"}}, env={})
+    for loopback in ("tcp://127.0.0.1:5602", "tcp://[::1]:5602", "tcp://localhost:5602", "tcp://127.0.0.2:5602"):
+        assert load_config(overrides={"pipeline": {"pub_endpoint": loopback}}, env={})
+    for exposed in ("tcp://0.0.0.0:5602", "tcp://eth0:5602", "tcp://host.example:5602", "tcp://[::]:5602"):
+        with pytest.raises(ConfigError, match="pipeline.pub_endpoint"):
+            load_config(overrides={"pipeline": {"pub_endpoint": exposed}}, env={})
     assert load_config(overrides={"pipeline": {"pub_endpoint": "tcp://10.1.2.3:5602"},
                                   "security": {"allow_plain_tcp": True}}, env={})
 
