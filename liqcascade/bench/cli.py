@@ -26,8 +26,8 @@ DEFAULT_RATES = "1000,10000"  # latency runs: one Binance frame per event, probe
 DEFAULT_THROUGHPUT = "50000"  # throughput runs: Bybit allLiquidation batches, then the search above them
 QUICK = {"tp_events": 200_000, "tp_batched": 1_000_000, "chain_s": 3.0, "warmup_s": 1.0, "window_s": 3.0}
 FULL = {"tp_events": 600_000, "tp_batched": 4_000_000, "chain_s": 10.0, "warmup_s": 2.0, "window_s": 10.0}
-# TCP and TCP+CURVE against ipc (transport.compare): shorter runs in --quick, ratios are per second anyway
-COMPARE = {True: (100_000, 500_000, 2.0), False: (600_000, 4_000_000, 10.0)}
+# ipc vs TCP vs TCP+CURVE (transport.compare): events one by one, batched, chain seconds, interleaved rounds
+COMPARE = {True: (50_000, 250_000, 1.0, 1), False: (300_000, 2_000_000, 4.0, 3)}
 TARGETS = "lossless >= 50k/s; latency@10k <= 1.5x raw 3-hop p50/p99; p50@1k <= 0.5 ms; parse <= 3 us; " \
           "update <= 5 us; snapshot <= 100 us; <= 64 KB/symbol"
 
@@ -45,11 +45,8 @@ def collect(rates: list[float], tp_rates: list[float], quick: bool, redis_url: s
                                                                                     wire=False))
             res["transport_batched_events_per_s"] = round(transport.throughput(tmp, 64, p["tp_batched"]))
             res["transport_3hop_latency_us"] = percentiles_us(transport.chain_latency(tmp, 10_000, p["chain_s"]))
-            echo("transport: the same over TCP and TCP+CURVE (loopback) ...")
-            ipc = {"events_per_s": res["transport_events_per_s"],
-                   "batched_events_per_s": res["transport_batched_events_per_s"],
-                   "3hop_latency_us": res["transport_3hop_latency_us"]}
-            res["transport_compare"] = transport.compare(tmp, ipc, *COMPARE[quick])
+            echo("transport: ipc vs TCP vs TCP+CURVE (loopback), interleaved ...")
+            res["transport_compare"] = transport.compare(tmp, *COMPARE[quick])
         except Exception as exc:  # noqa: BLE001 - report and go on with the other parts
             log.exception("bench: transport failed")
             res["errors"]["transport"] = str(exc)

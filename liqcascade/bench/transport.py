@@ -194,35 +194,51 @@ def chain_latency(ipc_dir: str, rate: float = 10_000.0, seconds: float = 5.0, ho
     return np.frombuffer(raw, dtype=np.int64)
 
 
-def compare(ipc_dir: str, ipc: dict, tp_events: int, tp_batched: int, chain_s: float) -> dict:
-    """The ipc runs' figures (`ipc`) again over TCP and over TCP+CURVE on loopback, with their ratios to ipc.
+def compare(ipc_dir: str, tp_events: int, tp_batched: int, chain_s: float, rounds: int = 1) -> dict:
+    """The same runs over ipc, TCP and TCP+CURVE (loopback), interleaved round by round so all three see the
+    same machine load; medians of the rounds' throughputs, percentiles of all their latency samples, and
+    the ratios of TCP and TCP+CURVE to ipc.
 
     Loopback has no wire, so this is the cost of the TCP stack and of CURVE's encryption, not of a network.
     """
-    out: dict = {"ipc": ipc}
+    tp: dict[str, list[float]] = {k: [] for k in ("ipc", *KINDS)}
+    batched: dict[str, list[float]] = {k: [] for k in tp}
+    lat: dict[str, list[np.ndarray]] = {k: [] for k in tp}
+    for _ in range(rounds):
+        for kind in tp:
+            tp[kind].append(throughput(ipc_dir, 1, tp_events, kind=kind))
+            batched[kind].append(throughput(ipc_dir, 64, tp_batched, kind=kind))
+            lat[kind].append(chain_latency(ipc_dir, 10_000, chain_s, kind=kind))
+    out: dict = {"rounds": rounds}
+    for kind in tp:
+        out[kind] = {"events_per_s": round(float(np.median(tp[kind]))),
+                     "batched_events_per_s": round(float(np.median(batched[kind]))),
+                     "3hop_latency_us": percentiles_us(np.concatenate(lat[kind]))}
+    ipc = out["ipc"]
     for kind in KINDS:
-        r = {"events_per_s": round(throughput(ipc_dir, 1, tp_events, kind=kind)),
-             "batched_events_per_s": round(throughput(ipc_dir, 64, tp_batched, kind=kind)),
-             "3hop_latency_us": percentiles_us(chain_latency(ipc_dir, 10_000, chain_s, kind=kind))}
-        r["vs_ipc"] = {k: round(r[k] / ipc[k], 3) if ipc[k] else None
-                       for k in ("events_per_s", "batched_events_per_s")}
+        r = out[kind]
+        r["vs_ipc"] = {k: round(r[k] / ipc[k], 3) if ipc[k] else None for k in ("events_per_s", "batched_events_per_s")}
         r["vs_ipc"].update({f"latency_{p}": round(r["3hop_latency_us"][p] / ipc["3hop_latency_us"][p], 3)
                             if ipc["3hop_latency_us"][p] else None for p in ("p50", "p99")})
-        out[kind] = r
     return out
 
 
 def table_rows(res: dict) -> list[str]:
-    """`liqcascade bench` table lines for `compare`'s figures (ratios to ipc in parentheses)."""
-    rows = []
+    """`liqcascade bench` table lines for `compare`'s figures (ratios to its own ipc runs in parentheses)."""
+    cmp = res.get("transport_compare")
+    if not cmp:
+        return []
+    ipc = cmp["ipc"]
+    rows = [f"ipc vs tcp   interleaved, {cmp['rounds']} round(s): ipc {ipc['events_per_s']:,} events/s one per "
+            f"message, {ipc['batched_events_per_s']:,} batched; 3 hops p50 {ipc['3hop_latency_us']['p50'] / 1000:.2f}"
+            f" ms, p99 {ipc['3hop_latency_us']['p99'] / 1000:.2f} ms"]
     for kind, label in KINDS.items():
-        r = res.get("transport_compare", {}).get(kind)
-        if r:
-            v, lat = r["vs_ipc"], r["3hop_latency_us"]
-            rows.append(f"{label:<12} {r['events_per_s']:,} events/s one per message ({v['events_per_s']}x ipc), "
-                        f"{r['batched_events_per_s']:,} batched by 64 ({v['batched_events_per_s']}x); 3 hops p50 "
-                        f"{lat['p50'] / 1000:.2f} ms ({v['latency_p50']}x), p99 {lat['p99'] / 1000:.2f} ms "
-                        f"({v['latency_p99']}x)")
+        r = cmp[kind]
+        v, lat = r["vs_ipc"], r["3hop_latency_us"]
+        rows.append(f"{label:<12} {r['events_per_s']:,} events/s one per message ({v['events_per_s']}x ipc), "
+                    f"{r['batched_events_per_s']:,} batched by 64 ({v['batched_events_per_s']}x); 3 hops p50 "
+                    f"{lat['p50'] / 1000:.2f} ms ({v['latency_p50']}x), p99 {lat['p99'] / 1000:.2f} ms "
+                    f"({v['latency_p99']}x)")
     return rows
 
 

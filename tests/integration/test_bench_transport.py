@@ -5,25 +5,22 @@ import pytest
 import zmq
 
 from liqcascade.bench import transport
-from liqcascade.bench.stats import percentiles_us
 
 
 @pytest.mark.timeout(120)
 def test_tcp_and_curve_are_measured_against_ipc(tmp_path):
-    ipc = {"events_per_s": round(transport.throughput(str(tmp_path), 1, 5_000)),
-           "batched_events_per_s": round(transport.throughput(str(tmp_path), 64, 20_000)),
-           "3hop_latency_us": percentiles_us(transport.chain_latency(str(tmp_path), 2_000, 0.3))}
-    res = transport.compare(str(tmp_path), ipc, 5_000, 20_000, 0.3)
-    assert res["ipc"] is ipc
+    res = transport.compare(str(tmp_path), 5_000, 20_000, 0.2, rounds=2)
+    ipc = res["ipc"]
+    assert res["rounds"] == 2 and ipc["events_per_s"] > 0 and ipc["3hop_latency_us"]["n"] == 4_000
     for kind in ("tcp", "curve"):
         r = res[kind]
         assert r["events_per_s"] > 0 and r["batched_events_per_s"] > 0, r
-        assert r["3hop_latency_us"]["n"] == 3_000 and r["3hop_latency_us"]["p50"] > 0  # 10,000/s for 0.3 s
+        assert r["3hop_latency_us"]["n"] == 4_000 and r["3hop_latency_us"]["p50"] > 0  # 10,000/s, 0.2 s, 2 rounds
         assert r["vs_ipc"]["events_per_s"] == round(r["events_per_s"] / ipc["events_per_s"], 3)
         assert r["vs_ipc"]["latency_p50"] == round(r["3hop_latency_us"]["p50"] / ipc["3hop_latency_us"]["p50"], 3)
     rows = transport.table_rows({"transport_compare": res})
-    assert [row.split()[0] for row in rows] == ["tcp", "tcp+curve"]
-    assert "x ipc)" in rows[0] and "3 hops p50" in rows[1]
+    assert [row.split()[0] for row in rows] == ["ipc", "tcp", "tcp+curve"]
+    assert "2 round(s)" in rows[0] and "x ipc)" in rows[1] and "3 hops p50" in rows[2]
 
 
 def test_the_curve_runs_really_encrypt(tmp_path):
