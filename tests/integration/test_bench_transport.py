@@ -45,3 +45,11 @@ def test_the_curve_runs_really_encrypt(tmp_path):
         for s in (server, client, plain):
             s.close(linger=0)
         ctx.term()
+
+
+def test_the_quick_comparison_runs_batched_only_and_says_so(tmp_path):
+    res = transport.compare(str(tmp_path), 0, 10_000, 0.1)
+    assert res["ipc"]["events_per_s"] == res["tcp"]["events_per_s"] == 0
+    assert res["tcp"]["vs_ipc"]["events_per_s"] is None
+    rows = transport.table_rows({"transport_compare": res})
+    assert "one per message" not in "".join(rows) and all("batched by 64" in row for row in rows)
