@@ -23,6 +23,7 @@ from common.config_sections import (  # re-exported: stages import their section
     NotifyDestination,
     PipelineConfig,
     RedisConfig,
+    SecurityConfig,
     SignalsConfig,
     StoreConfig,
 )
@@ -31,8 +32,8 @@ from common.logs import setup_logging
 
 __all__ = [
     "WINDOWS", "AnalyticsConfig", "Config", "ConfigError", "DashboardConfig", "IngestConfig", "NotifyConfig",
-    "NotifyDestination", "PipelineConfig", "RedisConfig", "SignalsConfig", "StoreConfig", "get_config", "load_config",
-    "mask_url", "masked", "to_mapping",
+    "NotifyDestination", "PipelineConfig", "RedisConfig", "SecurityConfig", "SignalsConfig", "StoreConfig",
+    "get_config", "load_config", "mask_url", "masked", "to_mapping",
 ]
 
 

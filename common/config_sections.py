@@ -204,6 +204,26 @@ class DashboardConfig:
 
 
 @dataclass(frozen=True)
+class SecurityConfig:
+    """CURVE (encryption + client authentication) on every tcp:// socket; ipc sockets rely on the private ipc_dir.
+
+    Files are zmq certificates as `liqcascade keys generate DIR` writes them. A binding process (analytics,
+    signals, publisher) needs `server_key` and `allowed_clients`; a connecting one (ingest, consumers) needs
+    `server_public_key` and `client_key`; a host that does both (analytics binds, and connects to signals)
+    names all four. Each host names only the files it holds (deploy/multihost/host-*.toml).
+    """
+
+    curve: bool = False
+    server_key: str = ""  # the server's secret certificate (server.key_secret): binding side
+    allowed_clients: tuple[str, ...] = ()  # public certificates (files, or directories of *.key) allowed in
+    server_public_key: str = ""  # the server's public certificate (server.key): connecting side
+    client_key: str = ""  # this host's client secret certificate (client.key_secret): connecting side
+    # A tcp:// endpoint on a non-loopback address without CURVE is refused at load unless this says otherwise
+    # (anyone who can reach the port could read the feed or inject liquidations).
+    allow_plain_tcp: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     redis: RedisConfig = field(default_factory=RedisConfig)
@@ -213,6 +233,7 @@ class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
     log_level: str = "INFO"
 
     def endpoint(self, name: str, shard: int = 0) -> str:

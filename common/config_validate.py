@@ -8,6 +8,7 @@ returns the config with the usual spellings normalized (log level case, symbols 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import math
 import os
 import re
@@ -140,6 +141,58 @@ def _check_endpoint(key: str, template: str) -> None:
         raise bad(key, template, "an endpoint ipc://PATH or tcp://HOST:PORT")
 
 
+def _is_loopback(endpoint: str) -> bool:
+    """tcp://HOST:PORT on 127.0.0.0/8, ::1, localhost or lo (ipc counts as local too)."""
+    if not endpoint.startswith("tcp://"):
+        return True
+    host = endpoint[len("tcp://"):].rpartition(":")[0].strip("[]").split(";")[-1]
+    if host in ("localhost", "lo"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # *, an interface name or a host name: reachable from elsewhere
+
+
+def _check_cert(key: str, path: str, secret: bool) -> None:
+    from zmq.auth.certs import load_certificate  # only configs that name key files pay for the import
+
+    what = "a secret certificate (NAME.key_secret) written by `liqcascade keys generate`" if secret else \
+        "a public certificate (NAME.key) written by `liqcascade keys generate`"
+    try:
+        _, secret_key = load_certificate(os.path.expanduser(path))
+    except (OSError, ValueError) as exc:
+        reason = "no such file" if not os.path.exists(os.path.expanduser(path)) else str(exc)
+        raise bad(key, path, f"{what} ({reason})") from None
+    if secret and not secret_key:
+        raise bad(key, path, f"{what}; this file has no secret key")
+
+
+def _check_security(cfg: Any) -> None:
+    """Key files load; CURVE has a role to play; plain TCP off loopback only when asked for."""
+    sec, p = cfg.security, cfg.pipeline
+    endpoints = {f"pipeline.{n}_endpoint": cfg.endpoint(n) for n in ("analytics", "signals", "publisher", "pub")}
+    if not sec.curve:
+        for key, ep in endpoints.items():
+            if not sec.allow_plain_tcp and not _is_loopback(ep):
+                raise bad(key, getattr(p, key.split(".")[1]), "a tcp:// endpoint off loopback needs security.curve "
+                          "= true (or security.allow_plain_tcp = true on a network you trust)")
+        return
+    server_side = bool(sec.server_key and sec.allowed_clients)
+    client_side = bool(sec.server_public_key and sec.client_key)
+    if not (server_side or client_side):
+        raise bad("security.curve", True, "needs server_key and allowed_clients (binding hosts) and/or "
+                  "server_public_key and client_key (connecting hosts)")
+    for key, path, secret in (("security.server_key", sec.server_key, True),
+                              ("security.client_key", sec.client_key, True),
+                              ("security.server_public_key", sec.server_public_key, False)):
+        if path:
+            _check_cert(key, path, secret)
+    for i, path in enumerate(sec.allowed_clients):
+        if not os.path.isdir(os.path.expanduser(path)):
+            _check_cert(f"security.allowed_clients[{i}]", path, False)
+
+
 def _check_number(key: str, value: float) -> None:
     if not math.isfinite(value) or value < 0:
         raise bad(key, value, "a finite number, not negative")
@@ -201,6 +254,7 @@ def validate(cfg: Any, defaults: Any) -> Any:
     if not p.ipc_dir:
         raise bad("pipeline.ipc_dir", p.ipc_dir, "a directory path")
     check_redis_url("redis.url", r.url)
+    _check_security(cfg)
     if not ing.exchanges:
         raise bad("ingest.exchanges", list(ing.exchanges), "at least one of " + ", ".join(VENUES))
     _names("ingest.exchanges", ing.exchanges, VENUES)

@@ -6,7 +6,8 @@ from urllib.parse import urlparse
 
 import zmq
 
-from common import ipc_dir
+from common import curve, ipc_dir
+from common.config_sections import SecurityConfig
 
 # Long enough to hand buffered frames to a live peer on shutdown, short enough to exit within 5 s.
 LINGER_MS = 500
@@ -20,19 +21,27 @@ def ensure_ipc_dir(endpoint: str) -> None:
 
 
 def make_socket(ctx: zmq.Context, kind: int, endpoint: str, *, bind: bool, hwm: int,
-                subscribe: tuple[bytes, ...] = (), max_msg_bytes: int = DEFAULT_MAX_MSG_BYTES) -> zmq.Socket:
+                subscribe: tuple[bytes, ...] = (), max_msg_bytes: int = DEFAULT_MAX_MSG_BYTES,
+                security: SecurityConfig | None = None) -> zmq.Socket:
     """Create, configure and bind/connect a socket.
 
     PUSH blocks at the high-water mark, which is the backpressure that makes ingest->analytics lossless;
     PUB drops at it, which is what a slow raw consumer must never do to the pipeline. Every input
     socket refuses frames above `max_msg_bytes` (ZMQ_MAXMSGSIZE: libzmq drops the peer's connection
     before buffering the frame, and a connecting peer reconnects), so one huge message cannot grow a
-    stage to gigabytes.
+    stage to gigabytes. With `security.curve` on, a tcp:// socket is a CURVE server when it binds (clients
+    checked by the process's authenticator, common.curve) and a CURVE client when it connects; a key the
+    process lacks is one line on stderr and exit status 1.
     """
     if bind:
         ensure_ipc_dir(endpoint)  # before the socket exists: a refusal must not leave it open (ctx.term waits)
     sock = ctx.socket(kind)
     sock.setsockopt(zmq.LINGER, LINGER_MS)
+    try:
+        curve.configure(sock, ctx, endpoint, bind=bind, sec=security)  # before bind/connect: the handshake needs it
+    except curve.CurveError as exc:
+        sock.close(linger=0)
+        raise SystemExit(f"error: {exc}") from None
     if kind in INPUT_KINDS and max_msg_bytes > 0:
         sock.setsockopt(zmq.MAXMSGSIZE, max_msg_bytes)
     sock.setsockopt(zmq.SNDHWM, hwm)

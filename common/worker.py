@@ -15,7 +15,7 @@ from typing import Any
 
 import zmq
 
-from common import metrics
+from common import curve, metrics
 from common.config import Config
 from common.lifecycle import StopFlag
 from common.logs import RateLimitedLog, clip
@@ -84,7 +84,7 @@ class Worker:
     def socket(self, kind: int, endpoint: str, *, bind: bool, subscribe: tuple[bytes, ...] = ()) -> zmq.Socket:
         assert self.ctx is not None
         sock = make_socket(self.ctx, kind, endpoint, bind=bind, hwm=self.cfg.pipeline.hwm, subscribe=subscribe,
-                           max_msg_bytes=self.cfg.pipeline.max_message_bytes)
+                           max_msg_bytes=self.cfg.pipeline.max_message_bytes, security=self.cfg.security)
         self._sockets.append(sock)
         return sock
 
@@ -122,6 +122,7 @@ class Worker:
             metrics.init(self.cfg.pipeline.ipc_dir, self.name)
         self.ctx = zmq.Context()
         try:
+            curve.start_authenticator(self.ctx, self.cfg.security)  # before any CURVE server socket binds
             self.on_start()
             log.info("%s: started", self.name)
             self._loop()
@@ -137,6 +138,9 @@ class Worker:
         finally:
             for sock in self._sockets:
                 sock.close()
+            refused = curve.stop_authenticator(self.ctx)
+            if refused:
+                log.info("%s: curve refused %d client connection(s)", self.name, refused)
             self.ctx.term()
 
     def _loop(self) -> None:

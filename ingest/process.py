@@ -94,9 +94,10 @@ class Ingester:
                 pass
         ctx = zmq.asyncio.Context()
         hwm = self.cfg.pipeline.hwm
-        shard_socks = [make_socket(ctx, zmq.PUSH, self.cfg.endpoint("analytics", k), bind=False, hwm=hwm)
-                       for k in range(self.cfg.pipeline.shards)]
-        signals_sock = make_socket(ctx, zmq.PUSH, self.cfg.endpoint("signals"), bind=False, hwm=hwm)
+        sec = self.cfg.security  # CURVE client keys for tcp:// endpoints
+        shard_socks = [make_socket(ctx, zmq.PUSH, self.cfg.endpoint("analytics", k), bind=False, hwm=hwm,
+                                   security=sec) for k in range(self.cfg.pipeline.shards)]
+        signals_sock = make_socket(ctx, zmq.PUSH, self.cfg.endpoint("signals"), bind=False, hwm=hwm, security=sec)
         self._outs = {None: signals_sock, **dict(enumerate(shard_socks))}
         # Sequence numbers count per destination socket, so each receiver sees an unbroken series.
         self._stampers = {dest: SeqStamper(self.name) for dest in self._outs}

@@ -37,6 +37,7 @@ COMMANDS = {
     "store": "publisher.store.process:command",
     "history": "publisher.store.commands:history_command",
     "import": "liqcascade.tools.tardis_cli:import_command",
+    "keys": "liqcascade.tools.keys:command",
 }
 
 

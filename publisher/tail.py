@@ -16,11 +16,13 @@ from common import topics
 from common.config import Config
 from common.lifecycle import StopFlag
 from common.schema import LEVEL_RANK, Signal
+from common.sockets import make_socket
 from common.wire import WireError, decode
 
 log = logging.getLogger(__name__)
 
 REDIS_CHANNEL = "cascade:signals"
+DEFAULT_HWM = 1000  # libzmq's own default: a terminal view needs no deep queue
 POLL_S = 0.2  # how often a quiet source checks the stop flag
 INDENT = "    "
 COLORS: dict[str, dict[str, Any]] = {
@@ -32,13 +34,9 @@ COLORS: dict[str, dict[str, Any]] = {
 def pub_messages(cfg: Config, stop: StopFlag, prefix: bytes, hwm: int = 0) -> Iterator[Any]:
     """Every message on the signals process's PUB socket under `prefix`, until `stop` (bad frames skipped)."""
     ctx = zmq.Context()
-    sock = ctx.socket(zmq.SUB)
+    sock = make_socket(ctx, zmq.SUB, cfg.endpoint("pub"), bind=False, hwm=hwm or DEFAULT_HWM, subscribe=(prefix,),
+                       max_msg_bytes=cfg.pipeline.max_message_bytes, security=cfg.security)
     sock.setsockopt(zmq.LINGER, 0)
-    sock.setsockopt(zmq.MAXMSGSIZE, cfg.pipeline.max_message_bytes or -1)
-    if hwm:
-        sock.setsockopt(zmq.RCVHWM, hwm)
-    sock.setsockopt(zmq.SUBSCRIBE, prefix)
-    sock.connect(cfg.endpoint("pub"))
     try:
         while not stop.is_set():
             if not sock.poll(int(POLL_S * 1000)):

@@ -26,6 +26,8 @@ DEFAULT_RATES = "1000,10000"  # latency runs: one Binance frame per event, probe
 DEFAULT_THROUGHPUT = "50000"  # throughput runs: Bybit allLiquidation batches, then the search above them
 QUICK = {"tp_events": 200_000, "tp_batched": 1_000_000, "chain_s": 3.0, "warmup_s": 1.0, "window_s": 3.0}
 FULL = {"tp_events": 600_000, "tp_batched": 4_000_000, "chain_s": 10.0, "warmup_s": 2.0, "window_s": 10.0}
+# ipc vs TCP vs TCP+CURVE (transport.compare): events one by one (0: not run), batched, chain seconds, rounds
+COMPARE = {True: (0, 250_000, 1.0, 1), False: (200_000, 1_000_000, 3.0, 3)}
 
 
 def collect(rates: list[float], tp_rates: list[float], quick: bool, redis_url: str | None,
@@ -42,6 +44,8 @@ def collect(rates: list[float], tp_rates: list[float], quick: bool, redis_url: s
             res["transport_batched_events_per_s"] = round(transport.throughput(tmp, 64, p["tp_batched"]))
             res["transport_3hop_latency_us"] = percentiles_us(transport.chain_latency(tmp, 10_000, p["chain_s"]))
             res["transport_3hop_latency_1k_us"] = percentiles_us(transport.chain_latency(tmp, 1_000, p["chain_s"]))
+            echo("transport: ipc vs TCP vs TCP+CURVE (loopback), interleaved ...")
+            res["transport_compare"] = transport.compare(tmp, *COMPARE[quick])
         except Exception as exc:  # noqa: BLE001 - report and go on with the other parts
             log.exception("bench: transport failed")
             res["errors"]["transport"] = str(exc)
@@ -164,6 +168,7 @@ def _table(res: dict[str, Any]) -> str:
             f"{res.get('transport_batched_events_per_s', 0):,} batched by 64",
             f"raw 3 hops   {pct(res.get('transport_3hop_latency_us'))} at 10,000/s",
             f"raw 3 hops   {pct(res.get('transport_3hop_latency_1k_us'))} at 1,000/s",
+            *transport.table_rows(res),
             "parse        " + ", ".join(f"{v} {ns / 1000:.2f} us" for v, ns in res["parse_ns"].items()),
             f"analytics    update {res.get('analytics_update_ns', 0) / 1000:.2f} us in batches of "
             f"{res.get('update_batch', 0)} ({res.get('analytics_update_one_ns', 0) / 1000:.2f} us one by one; Python "

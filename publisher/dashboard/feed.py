@@ -44,7 +44,7 @@ class Feed:
     async def start(self) -> None:
         self._ctx = zmq.asyncio.Context()
         sock = make_socket(self._ctx, zmq.SUB, self.cfg.endpoint("pub"), bind=False, hwm=self.cfg.pipeline.hwm,
-                           subscribe=subscriptions(self.cfg))
+                           subscribe=subscriptions(self.cfg), security=self.cfg.security)
         self._tasks = [asyncio.create_task(self._receive(sock)), asyncio.create_task(self._push())]
         log.info("dashboard: subscribed to %s", self.cfg.endpoint("pub"))
 

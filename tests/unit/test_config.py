@@ -17,7 +17,8 @@ def test_defaults_and_endpoint_placeholders():
 def test_file_then_env_then_cli_precedence(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text('log_level = "DEBUG"\n[redis]\nurl = "redis://file:6379/1"\n[pipeline]\nshards = 4\n'
-                    'analytics_endpoint = "tcp://10.0.0.5:556{shard}"\n')
+                    'analytics_endpoint = "tcp://10.0.0.5:556{shard}"\n'
+                    '[security]\nallow_plain_tcp = true\n')  # plain TCP off loopback: refused unless asked for
     cfg = load_config(str(path), env={})
     assert (cfg.redis.url, cfg.pipeline.shards, cfg.log_level) == ("redis://file:6379/1", 4, "DEBUG")
     assert cfg.endpoint("analytics", 3) == "tcp://10.0.0.5:5563"
