@@ -13,12 +13,14 @@ from analytics.gates import (
     GATE_LEVELS,
     SATURATION_MIN,
     SATURATION_SECONDS,
+    THROTTLE_SHOWN_MAX,
     censored_usd,
     gate_level,
     gate_margin,
     gates_for,
     saturation_cap,
 )
+from analytics.throttle import MIN_SPACINGS, ShownTimes, events_per_shown, pooled_rate
 from analytics.risk import (
     FACTORS,
     Flow,
@@ -84,6 +86,7 @@ class Engine:
         self.feeds = FeedBook(cfg)
         self.rejected = 0
         self.duplicates = 0  # exact duplicate deliveries dropped (live ingest drops them first)
+        self.shown: dict[str, dict[str, ShownTimes]] = {}  # symbol -> throttled venue -> shown event times
 
     # -- input ------------------------------------------------------------------------------------
     def update(self, liq: Liquidation) -> None:
@@ -102,6 +105,14 @@ class Engine:
             self.feeds.seen(liq.exchange, liq.throttled)
         if not st.update(liq.exchange, liq.side == LONG, ts, int(liq.ts_recv), usd, float(liq.price)):
             self.duplicates += 1
+        elif liq.throttled:  # the timing of what a throttled feed lets through tells its hidden rate
+            by_venue = self.shown.get(liq.symbol)
+            if by_venue is None:
+                by_venue = self.shown[liq.symbol] = {}
+            shown = by_venue.get(liq.exchange)
+            if shown is None:
+                shown = by_venue[liq.exchange] = ShownTimes()
+            shown.add(ts)
 
     def update_status(self, st: FeedStatus) -> None:
         self.feeds.update(st)
@@ -116,6 +127,7 @@ class Engine:
         dropped = sorted(s for s, st in self.symbols.items() if now_ns - st.last_event_ns >= self.idle_ns)
         for s in dropped:
             del self.symbols[s]
+            self.shown.pop(s, None)
         return dropped
 
     # -- output -------------------------------------------------------------------------------------
@@ -158,13 +170,13 @@ class Engine:
             rho, taking_part = venue_correlation(m.grid)
         baseline = st.baseline.usd_per_s(now_ns, st.first_seen)
         floor = self.cfg.floor_usd_per_s.get(symbol, self.cfg.floor_usd_per_s_default)
-        hidden = self._censored(st, m)
-        hidden_long = hidden * long_usd / (long_usd + short_usd) if hidden and long_usd + short_usd > 0 else 0.0
-        # the censored estimate covers the last 10 s: all of a 10 s or longer window, 1/5 of the 2 s one
-        part = {n: min(1.0, secs[i] / secs[r]) for n, i in self._scoring}
+        hidden, hidden_2s = self._censored(st, m, now_ns)
+        long_share = long_usd / (long_usd + short_usd) if hidden and long_usd + short_usd > 0 else 0.0
+        # the censored estimate covers the last 10 s: all of a 10 s or longer window; the 2 s window has its own
+        hid = {n: hidden_2s if secs[i] < secs[r] else hidden for n, i in self._scoring}
         flow = Flow(
-            windows=tuple(WindowFlow(n, secs[i], (vl[i][0] + hidden * part[n] / secs[i], vl[i][1], vl[i][2]),
-                                     n_effective(usd_of(i), t[i][0][SQ]), hidden * part[n] / secs[i])
+            windows=tuple(WindowFlow(n, secs[i], (vl[i][0] + hid[n] / secs[i], vl[i][1], vl[i][2]),
+                                     n_effective(usd_of(i), t[i][0][SQ]), hid[n] / secs[i])
                           for n, i in self._scoring),
             ref_usd_per_s=max(baseline, floor), long_usd=long_usd, short_usd=short_usd,
             whale_usd=t[r][0][WHALE], n_eff=n_eff_ref, rho=rho, venues_active=taking_part)
@@ -178,8 +190,8 @@ class Engine:
         # Direction, velocity, ratio and sentence all read the velocity factor's window: the side named
         # is the side that carries the flow the ratio measures (ties: the 60 s window decides).
         vw = k[factor_windows["velocity"]]
-        side = {LONG: {n: t[i][0][UL] + hidden_long * part[n] for n, i in self._scoring},
-                SHORT: {n: t[i][0][US] + (hidden - hidden_long) * part[n] for n, i in self._scoring}}
+        side = {LONG: {n: t[i][0][UL] + hid[n] * long_share for n, i in self._scoring},
+                SHORT: {n: t[i][0][US] + hid[n] * (1.0 - long_share) for n, i in self._scoring}}
         vname = factor_windows["velocity"]
         lw, sw = side[LONG][vname], side[SHORT][vname]
         if lw == sw:
@@ -224,15 +236,39 @@ class Engine:
             explanation=text, ts_trigger_event=int(st.trigger[0]), ts_trigger_recv=int(st.trigger[1]),
             extra=extra)
 
-    def _censored(self, st: SymbolState, m: Measures) -> float:
-        """USD the saturated throttled feeds probably held back over the last 10 s (gates.censored_usd)."""
-        rows = [i for v, i in st.venues.items() if (feed := self.feeds.venues.get(v)) is not None
+    def _censored(self, st: SymbolState, m: Measures, now_ns: int) -> tuple[float, float]:
+        """USD the saturated throttled feeds probably held back over the last 10 s and the last 2 s.
+
+        Each feed's occupancy gives a Poisson reading (gates.censored_usd). When two or more throttled
+        feeds of the symbol are saturated and their shown events tick like a clock (throttle.py), each
+        feed's own timing rate says how many events stand behind each one it showed: then the larger
+        of the two readings counts, over 10 s and over the last 2 s (a cascade ramping at onset is
+        hidden in the newest seconds, not spread evenly over ten).
+        """
+        rows = [(v, i) for v, i in st.venues.items() if (feed := self.feeds.venues.get(v)) is not None
                 and feed.throttled and m.venue_events[i] >= SATURATION_MIN * SATURATION_SECONDS]
         if not rows:
-            return 0.0
+            return 0.0, 0.0
         occupied = (m.grid[:, -SATURATION_SECONDS:] > 0.0).sum(axis=1).tolist()
-        cap = saturation_cap(sum(1 for i in rows if occupied[i] >= SATURATION_SECONDS), self.cfg.saturated_ratio)
-        return sum(censored_usd(occupied[i], m.venue_events[i], m.venue_usd[i], cap) for i in rows)
+        cap = saturation_cap(sum(1 for _, i in rows if occupied[i] >= SATURATION_SECONDS), self.cfg.saturated_ratio)
+        shown = self.shown.get(st.symbol, {})
+        rates = {}
+        for v, i in rows:
+            dev = shown[v].deviations(now_ns, SATURATION_SECONDS) if v in shown else []
+            if len(dev) >= MIN_SPACINGS:
+                rates[i] = pooled_rate(dev, self.cfg.throttle_timing_z)
+        timed = len(rates) >= 2  # two independent throttles at their ceiling: one alone is a local cluster
+        recent = m.grid[:, -2:].sum(axis=1).tolist() if timed else []
+        h10 = h2 = 0.0
+        for _, i in rows:
+            poisson = censored_usd(occupied[i], m.venue_events[i], m.venue_usd[i], cap)
+            h10_i, h2_i = poisson, poisson * 0.2
+            if timed and i in rates and m.venue_events[i] <= THROTTLE_SHOWN_MAX * occupied[i]:
+                behind = events_per_shown(rates[i]) - 1.0
+                h10_i, h2_i = max(h10_i, behind * m.venue_usd[i]), max(h2_i, behind * recent[i])
+            h10 += h10_i
+            h2 += h2_i
+        return h10, h2
 
     def _empty(self, symbol: str, now_ns: int) -> MetricsSnapshot:
         zeros = dict.fromkeys(self.window_names, 0.0)

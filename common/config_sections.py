@@ -87,6 +87,10 @@ class AnalyticsConfig:
     # symbol is saturated too, read as carrying this many times the USD it shows (hand-set: a censored feed
     # cannot say how much it hides); alone, or less full, the Poisson estimate (2.6 at most).
     saturated_ratio: float = 8.0
+    # ...and while two throttled feeds are saturated, the timing of the events they let through tells their
+    # hidden rate (analytics/throttle.py), read this many standard errors low so a sparse flow's lucky
+    # spacings do not read as a dense one.
+    throttle_timing_z: float = 1.0
     # Fitted factor weights (common/calibration.py): "builtin" = the file shipped with the package, a path,
     # or "" for the hand-set `weights` above.
     calibration: str = "builtin"
