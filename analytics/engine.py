@@ -20,7 +20,6 @@ from analytics.gates import (
     gates_for,
     saturation_cap,
 )
-from analytics.throttle import MIN_SPACINGS, ShownTimes, events_per_shown, pooled_rate
 from analytics.risk import (
     FACTORS,
     Flow,
@@ -43,6 +42,7 @@ from analytics.state import (
     Measures,
     SymbolState,
 )
+from analytics.throttle import MIN_SPACINGS, ShownTimes, events_per_shown, pooled_rate
 from analytics.windows import NS, parse_window
 from common import calibration
 from common.config import AnalyticsConfig
