@@ -71,14 +71,20 @@ class ShownTimes:
             self.times.append(ts_ns)
 
     def deviations(self, now_ns: int, span_s: float) -> list[float]:
-        """|spacing - 1 s| of adjacent shown events within the last `span_s` seconds."""
+        """|spacing - 1 s| of the feed's current saturated run: the newest shown events, each in the
+        window after the one before, back from one shown within the last ADJACENT[1] s (none when the
+        feed is not saturated now), at most `span_s` seconds back."""
+        ts = self.times
+        if not ts or now_ns - ts[-1] > ADJACENT[1] * NS:
+            return []
         lo = now_ns - int(span_s * NS)
-        ts = [t for t in self.times if t > lo]
         out = []
-        for a, b in zip(ts, ts[1:], strict=False):
+        for k in range(len(ts) - 1, 0, -1):
+            a, b = ts[k - 1], ts[k]
             d = (b - a) / NS
-            if ADJACENT[0] <= d <= ADJACENT[1]:
-                out.append(abs(d - 1.0))
+            if a <= lo or not ADJACENT[0] <= d <= ADJACENT[1]:
+                break
+            out.append(abs(d - 1.0))
         return out
 
 
