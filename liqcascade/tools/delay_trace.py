@@ -2,8 +2,9 @@
 
 For each positive label, the first time (seconds after onset) that: p reached the ALERT threshold,
 the whale guard let ALERT through (events and n_eff), each scoring window's crowd USD met its ALERT
-gate, the gate as a whole was met, and the symbol reached ALERT. The gap between the latest of the
-first four and ALERT is the confirmation wait and the dwell; a late gate is dollars arriving late.
+gate, the gate as a whole was met, all of these held in one snapshot (`ready`), and the symbol reached
+ALERT. Between the latest single clock and `ready` is their not holding together; between `ready` and
+ALERT the confirmation wait. A late gate is dollars arriving late.
 A diagnostic for tuning (train streams only), not part of any target.
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ from liqcascade.tools.backtest import Replay, parse, read_lines
 from liqcascade.tools.scoring import MATCH_AFTER_S, NS, is_positive
 
 ALERT = LEVELS.index("ALERT")
-CLOCKS = ("p", "guard", "gate_2s", "gate_10s", "gate_60s", "gate", "alert")
+CLOCKS = ("p", "guard", "gate_2s", "gate_10s", "gate_60s", "gate", "ready", "alert")
 
 
 def trace(cfg: Config, data: Path, labels_path: Path) -> list[dict[str, Any]]:
@@ -46,9 +47,12 @@ def trace(cfg: Config, data: Path, labels_path: Path) -> list[dict[str, Any]]:
             alert_gate = (gate.get("usd_10s") or {}).get("ALERT")
             if p >= enter:
                 mark(r, "p", ts)
-            if (snap.count_per_s.get("10s", 0.0) * 10.0 + 1e-9 >= cfg.signals.alert_min_events
-                    and snap.extra.get("n_effective", 0.0) >= cfg.signals.alert_min_n_eff):
+            guard = (snap.count_per_s.get("10s", 0.0) * 10.0 + 1e-9 >= cfg.signals.alert_min_events
+                     and snap.extra.get("n_effective", 0.0) >= cfg.signals.alert_min_n_eff)
+            if guard:
                 mark(r, "guard", ts)
+            if guard and p >= enter and gate.get("met"):
+                mark(r, "ready", ts)  # everything ALERT needs, at once: what is left is the confirmation
             for w, usd in (gate.get("crowd_usd") or {}).items():
                 if alert_gate and usd >= alert_gate * WINDOW_SCALE[w]:
                     mark(r, f"gate_{w}", ts)
