@@ -245,8 +245,9 @@ class Engine:
         of the two readings counts, over 10 s and over the last 2 s (a cascade ramping at onset is
         hidden in the newest seconds, not spread evenly over ten).
         """
+        least = min(SATURATION_MIN * SATURATION_SECONDS, MIN_SPACINGS + 1)  # below both readings: nothing hidden
         rows = [(v, i) for v, i in st.venues.items() if (feed := self.feeds.venues.get(v)) is not None
-                and feed.throttled and m.venue_events[i] >= SATURATION_MIN * SATURATION_SECONDS]
+                and feed.throttled and m.venue_events[i] >= least]
         if not rows:
             return 0.0, 0.0
         occupied = (m.grid[:, -SATURATION_SECONDS:] > 0.0).sum(axis=1).tolist()

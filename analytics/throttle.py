@@ -24,7 +24,7 @@ import numpy as np
 NS = 1_000_000_000
 HISTORY = 12  # shown events kept per (symbol, venue): the last ~10 s of a saturated feed
 ADJACENT = (0.5, 1.5)  # seconds between two shown events of adjacent windows (1 s ± one window)
-MIN_SPACINGS = 4  # adjacent spacings pooled over the feeds before the timing says anything
+MIN_SPACINGS = 3  # adjacent spacings per feed (4 saturated seconds) before its timing says anything
 LAMBDA_MAX = 200.0  # events/s: beyond this the millisecond timestamps and the venue's jitter cannot tell
 
 _LAMBDAS = np.geomspace(1e-3, LAMBDA_MAX, 400)

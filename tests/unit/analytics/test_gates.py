@@ -92,7 +92,7 @@ def test_a_saturated_throttled_feed_stands_for_more_than_it_shows():
     assert censored_usd(10, 10, 400_000.0, 4.0) == pytest.approx(1_200_000.0)
     assert censored_usd(10, 80, 400_000.0, 4.0) == 0.0  # 8 per second shown: not censoring at this rate
     eng = engine()
-    rng = random.Random(1)  # one event anywhere in each second: full, but not ticking like a clock (test_throttle_timing)
+    rng = random.Random(1)  # one event anywhere in each second: full, not ticking like a clock (test_throttle_timing)
     for s in range(10):
         for venue in ("binance", "okx"):
             eng.update(liq(at(100 + s + rng.uniform(0.05, 0.95)), 40_000.0, venue, throttled=True))
