@@ -61,3 +61,13 @@ def test_one_clock_like_throttle_alone_is_not_read_by_its_timing():
     saturated(lone, ("binance",), 6, random.Random(3))
     snap = lone.snapshot("BTCUSDT", at(106.0))
     assert snap.extra["censored_usd_10s"] < 6 * 5_000.0
+
+
+def test_only_the_feeds_current_saturated_run_is_read():
+    """Spacings of a run that has ended (no shown event in the last 1.5 s) or that a gap broke say nothing now."""
+    rng = random.Random(5)
+    shown = ShownTimes()
+    for s in (0, 1, 2, 3, 4, 6, 7):  # saturated for five seconds, a missing second, then two more
+        shown.add(at(100 + s + 1.0 - rng.expovariate(40.0)))
+    assert len(shown.deviations(at(108.0), 10.0)) == 1  # the run since the gap: one spacing
+    assert shown.deviations(at(110.0), 10.0) == []  # nothing shown for two seconds: not saturated now
