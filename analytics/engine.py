@@ -240,10 +240,10 @@ class Engine:
         """USD the saturated throttled feeds probably held back over the last 10 s and the last 2 s.
 
         Each feed's occupancy gives a Poisson reading (gates.censored_usd). When two or more throttled
-        feeds of the symbol are saturated and their shown events tick like a clock (throttle.py), each
-        feed's own timing rate says how many events stand behind each one it showed: then the larger
-        of the two readings counts, over 10 s and over the last 2 s (a cascade ramping at onset is
-        hidden in the newest seconds, not spread evenly over ten).
+        feeds of the symbol are saturated and their shown events tick like a clock (throttle.py), the
+        timing rate they all support (the lowest; each feed's own once that is past `saturated_ratio`)
+        says how many events stand behind each one a feed showed: then the larger reading counts, over
+        10 s and over the last 2 s (a cascade ramping at onset hides in the newest seconds, not evenly).
         """
         least = min(SATURATION_MIN * SATURATION_SECONDS, MIN_SPACINGS + 1)  # below both readings: nothing hidden
         rows = [(v, i) for v, i in st.venues.items() if (feed := self.feeds.venues.get(v)) is not None
@@ -258,14 +258,19 @@ class Engine:
             dev = shown[v].deviations(now_ns, SATURATION_SECONDS) if v in shown else []
             if len(dev) >= MIN_SPACINGS:
                 rates[i] = pooled_rate(dev, self.cfg.throttle_timing_z)
-        timed = len(rates) >= 2  # two independent throttles at their ceiling: one alone is a local cluster
+        # Two independent throttles at their ceiling (one alone is a local cluster), each read at the rate
+        # they all support, so a sparse feed's lucky spacings cannot lift another's reading; once that rate
+        # is past what a full feed is otherwise read as (saturated_ratio), each feed at its own rate.
+        timed = len(rates) >= 2
+        agreed = min(rates.values()) if timed else 0.0
+        own = agreed >= self.cfg.saturated_ratio
         recent = m.grid[:, -2:].sum(axis=1).tolist() if timed else []
         h10 = h2 = 0.0
         for _, i in rows:
             poisson = censored_usd(occupied[i], m.venue_events[i], m.venue_usd[i], cap)
             h10_i, h2_i = poisson, poisson * 0.2
             if timed and i in rates and m.venue_events[i] <= THROTTLE_SHOWN_MAX * occupied[i]:
-                behind = events_per_shown(rates[i]) - 1.0
+                behind = events_per_shown(rates[i] if own else agreed) - 1.0
                 h10_i, h2_i = max(h10_i, behind * m.venue_usd[i]), max(h2_i, behind * recent[i])
             h10 += h10_i
             h2 += h2_i

@@ -71,3 +71,15 @@ def test_only_the_feeds_current_saturated_run_is_read():
         shown.add(at(100 + s + 1.0 - rng.expovariate(40.0)))
     assert len(shown.deviations(at(108.0), 10.0)) == 1  # the run since the gap: one spacing
     assert shown.deviations(at(110.0), 10.0) == []  # nothing shown for two seconds: not saturated now
+
+
+def test_a_clock_like_feed_is_read_at_the_rate_the_other_feed_supports():
+    """Binance ticking like a 40/s clock while OKX, full too, shows its events anywhere in their second:
+    the two do not agree on a dense flow, so Binance is read at OKX's sparse rate, not its own."""
+    rng = random.Random(11)
+    eng = engine()
+    for s in range(6):
+        eng.update(liq(at(100 + s + 1.0 - rng.expovariate(40.0)), 5_000.0, "binance", throttled=True))
+        eng.update(liq(at(100 + s + rng.uniform(0.05, 0.6)), 5_000.0, "okx", throttled=True))
+    snap = eng.snapshot("BTCUSDT", at(106.0))
+    assert snap.extra["censored_usd_10s"] < 4 * 2 * 6 * 5_000.0
