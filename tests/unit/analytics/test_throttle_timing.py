@@ -80,6 +80,6 @@ def test_a_clock_like_feed_is_read_at_the_rate_the_other_feed_supports():
     eng = engine()
     for s in range(6):
         eng.update(liq(at(100 + s + 1.0 - rng.expovariate(40.0)), 5_000.0, "binance", throttled=True))
-        eng.update(liq(at(100 + s + rng.uniform(0.05, 0.6)), 5_000.0, "okx", throttled=True))
+        eng.update(liq(at(100 + s + rng.uniform(0.05, 0.95)), 5_000.0, "okx", throttled=True))
     snap = eng.snapshot("BTCUSDT", at(106.0))
-    assert snap.extra["censored_usd_10s"] < 4 * 2 * 6 * 5_000.0
+    assert snap.extra["censored_usd_10s"] < 5 * 2 * 6 * 5_000.0  # Binance at its own ~25/s would be 12x
