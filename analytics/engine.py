@@ -171,7 +171,7 @@ class Engine:
         baseline = st.baseline.usd_per_s(now_ns, st.first_seen)
         floor = self.cfg.floor_usd_per_s.get(symbol, self.cfg.floor_usd_per_s_default)
         hidden, hidden_2s = self._censored(st, m, now_ns)
-        long_share = long_usd / (long_usd + short_usd) if hidden and long_usd + short_usd > 0 else 0.0
+        long_share = long_usd / (long_usd + short_usd) if long_usd + short_usd > 0 else 0.0
         # the censored estimate covers the last 10 s: all of a 10 s or longer window; the 2 s window has its own
         hid = {n: hidden_2s if secs[i] < secs[r] else hidden for n, i in self._scoring}
         flow = Flow(
