@@ -14,6 +14,7 @@ from analytics.gates import (
     GATE_LEVELS,
     SATURATION_MIN,
     SATURATION_SECONDS,
+    THROTTLE_SHOWN_MAX,
     censored_usd,
     gate_level,
     gate_margin,
@@ -45,6 +46,7 @@ from analytics.state import (
     SymbolState,
     measure_many,
 )
+from analytics.throttle import MIN_SPACINGS, ShownTimes, events_per_shown, pooled_rate
 from analytics.windows import NS, parse_window
 from common import calibration
 from common.config import AnalyticsConfig
@@ -87,6 +89,7 @@ class Engine:
         self.feeds = FeedBook(cfg)
         self.context = ContextBook()  # open interest, funding, basis per symbol and venue (market_context.py)
         self.est = Estimate(cfg.est_half_life_s)  # throttled venues' visible fraction (est_usd.py)
+        self.shown: dict[str, dict[str, ShownTimes]] = {}  # symbol -> throttled venue -> shown event times
         self.intake = Intake(cfg, self.layout, self.feeds)
         self.symbols: dict[str, SymbolState] = self.intake.symbols
         self._ref_weights = self.layout.venue_weights(3 * self._ref)  # checks the venue window's shape
@@ -104,11 +107,30 @@ class Engine:
     def update(self, liq: Liquidation) -> None:
         """Place a liquidation at its ts_event (ts_recv if the venue gave none)."""
         self.intake.add(liq)
+        if liq.throttled:
+            self._shown((liq,))
 
     def update_batch(self, liqs: Sequence[Liquidation]) -> None:
         """`update` for each of `liqs` in order (same state after), a batch at a time: what a shard
         receives in one poll round goes in with a few vectorized operations (see analytics/intake.py)."""
         self.intake.add_batch(liqs)
+        throttled = [liq for liq in liqs if liq.throttled]
+        if throttled:
+            self._shown(throttled)
+
+    def _shown(self, liqs: Sequence[Liquidation]) -> None:
+        """The timing of what a throttled feed lets through tells its hidden rate (throttle.py); an exact
+        duplicate delivery repeats its time and is not a new shown event (ShownTimes.add)."""
+        for liq in liqs:
+            if not (liq.notional_usd > 0.0 and liq.side in (LONG, SHORT)):
+                continue
+            by_venue = self.shown.get(liq.symbol)
+            if by_venue is None:
+                by_venue = self.shown[liq.symbol] = {}
+            shown = by_venue.get(liq.exchange)
+            if shown is None:
+                shown = by_venue[liq.exchange] = ShownTimes()
+            shown.add(int(liq.ts_event) if liq.ts_event > 0 else int(liq.ts_recv))
 
     def update_status(self, st: FeedStatus) -> None:
         self.feeds.update(st)
@@ -127,6 +149,7 @@ class Engine:
         for s in dropped:
             self.intake.drop(s)
             self.est.forget(s)
+            self.shown.pop(s, None)
         self.context.expire(now_ns)
         return dropped
 
@@ -184,13 +207,13 @@ class Engine:
             rho, taking_part = m.rho or venue_correlation(m.grid[[st.venues[v] for v in venues]])
         baseline = st.baseline(now_ns, clean=False) if m.baseline is None else m.baseline
         floor = self.cfg.floor_usd_per_s.get(symbol, self.cfg.floor_usd_per_s_default)
-        hidden = self._censored(st, m)
-        hidden_long = hidden * long_usd / (long_usd + short_usd) if hidden and long_usd + short_usd > 0 else 0.0
-        # the censored estimate covers the last 10 s: all of a 10 s or longer window, 1/5 of the 2 s one
-        part = {n: min(1.0, secs[i] / secs[r]) for n, i in self._scoring}
+        hidden, hidden_2s = self._censored(st, m, now_ns)
+        long_share = long_usd / (long_usd + short_usd) if long_usd + short_usd > 0 else 0.0
+        # the censored estimate covers the last 10 s: all of a 10 s or longer window; the 2 s window has its own
+        hid = {n: hidden_2s if secs[i] < secs[r] else hidden for n, i in self._scoring}
         flow = Flow(
-            windows=tuple(WindowFlow(n, secs[i], (vl[i][0] + hidden * part[n] / secs[i], vl[i][1], vl[i][2]),
-                                     n_effective(usd_of(i), t[i][0][SQ]), hidden * part[n] / secs[i])
+            windows=tuple(WindowFlow(n, secs[i], (vl[i][0] + hid[n] / secs[i], vl[i][1], vl[i][2]),
+                                     n_effective(usd_of(i), t[i][0][SQ]), hid[n] / secs[i])
                           for n, i in self._scoring),
             ref_usd_per_s=max(baseline, floor), long_usd=long_usd, short_usd=short_usd,
             whale_usd=t[r][0][WHALE], n_eff=n_eff_ref, rho=rho, venues_active=taking_part)
@@ -207,8 +230,8 @@ class Engine:
         # Direction, velocity, ratio and sentence all read the velocity factor's window: the side named
         # is the side that carries the flow the ratio measures (ties: the 60 s window decides).
         vw = k[factor_windows["velocity"]]
-        side = {LONG: {n: t[i][0][UL] + hidden_long * part[n] for n, i in self._scoring},
-                SHORT: {n: t[i][0][US] + (hidden - hidden_long) * part[n] for n, i in self._scoring}}
+        side = {LONG: {n: t[i][0][UL] + hid[n] * long_share for n, i in self._scoring},
+                SHORT: {n: t[i][0][US] + hid[n] * (1.0 - long_share) for n, i in self._scoring}}
         vname = factor_windows["velocity"]
         lw, sw = side[LONG][vname], side[SHORT][vname]
         if lw == sw:
@@ -269,15 +292,45 @@ class Engine:
         self.est.observe(symbol, venues, m.grid, now_ns, completeness, live, sizes)
         return self.est.estimate(symbol, {v: m.venue_usd[i] for v, i in st.venues.items()}, completeness)
 
-    def _censored(self, st: SymbolState, m: Measures) -> float:
-        """USD the saturated throttled feeds probably held back over the last 10 s (gates.censored_usd)."""
-        rows = [i for v, i in st.venues.items() if (feed := self.feeds.venues.get(v)) is not None
-                and feed.throttled and m.venue_events[i] >= SATURATION_MIN * SATURATION_SECONDS]
+    def _censored(self, st: SymbolState, m: Measures, now_ns: int) -> tuple[float, float]:
+        """USD the saturated throttled feeds probably held back over the last 10 s and the last 2 s.
+
+        Each feed's occupancy gives a Poisson reading (gates.censored_usd). When two or more throttled
+        feeds of the symbol are saturated and their shown events tick like a clock (throttle.py), the
+        timing rate they all support (the lowest; each feed's own once that is past `saturated_ratio`)
+        says how many events stand behind each one a feed showed: then the larger reading counts, over
+        10 s and over the last 2 s (a cascade ramping at onset hides in the newest seconds, not evenly).
+        """
+        least = min(SATURATION_MIN * SATURATION_SECONDS, MIN_SPACINGS + 1)  # below both readings: nothing hidden
+        rows = [(v, i) for v, i in st.venues.items() if (feed := self.feeds.venues.get(v)) is not None
+                and feed.throttled and m.venue_events[i] >= least]
         if not rows:
-            return 0.0
+            return 0.0, 0.0
         occupied = (m.grid[:, -SATURATION_SECONDS:] > 0.0).sum(axis=1).tolist()
-        cap = saturation_cap(sum(1 for i in rows if occupied[i] >= SATURATION_SECONDS), self.cfg.saturated_ratio)
-        return sum(censored_usd(occupied[i], m.venue_events[i], m.venue_usd[i], cap) for i in rows)
+        cap = saturation_cap(sum(1 for _, i in rows if occupied[i] >= SATURATION_SECONDS), self.cfg.saturated_ratio)
+        shown = self.shown.get(st.symbol, {})
+        rates = {}
+        for v, i in rows:
+            dev = shown[v].deviations(now_ns, SATURATION_SECONDS) if v in shown else []
+            if len(dev) >= MIN_SPACINGS:
+                rates[i] = pooled_rate(dev, self.cfg.throttle_timing_z)
+        # Two independent throttles at their ceiling (one alone is a local cluster), each read at the rate
+        # they all support, so a sparse feed's lucky spacings cannot lift another's reading; once that rate
+        # is past what a full feed is otherwise read as (saturated_ratio), each feed at its own rate.
+        timed = len(rates) >= 2
+        agreed = min(rates.values()) if timed else 0.0
+        own = agreed >= self.cfg.saturated_ratio
+        recent = m.grid[:, -2:].sum(axis=1).tolist() if timed else []
+        h10 = h2 = 0.0
+        for _, i in rows:
+            poisson = censored_usd(occupied[i], m.venue_events[i], m.venue_usd[i], cap)
+            h10_i, h2_i = poisson, poisson * 0.2
+            if timed and i in rates and m.venue_events[i] <= THROTTLE_SHOWN_MAX * occupied[i]:
+                behind = events_per_shown(rates[i] if own else agreed) - 1.0
+                h10_i, h2_i = max(h10_i, behind * m.venue_usd[i]), max(h2_i, behind * recent[i])
+            h10 += h10_i
+            h2 += h2_i
+        return h10, h2
 
     def _empty(self, symbol: str, now_ns: int) -> MetricsSnapshot:
         zeros = dict.fromkeys(self.window_names, 0.0)

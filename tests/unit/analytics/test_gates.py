@@ -1,6 +1,8 @@
 """Dollar gates, duplicate deliveries, fills of one position, and the censored flow of saturated feeds."""
 from __future__ import annotations
 
+import random
+
 import pytest
 from analytics_helpers import at, engine, liq
 
@@ -90,9 +92,10 @@ def test_a_saturated_throttled_feed_stands_for_more_than_it_shows():
     assert censored_usd(10, 10, 400_000.0, 4.0) == pytest.approx(1_200_000.0)
     assert censored_usd(10, 80, 400_000.0, 4.0) == 0.0  # 8 per second shown: not censoring at this rate
     eng = engine()
+    rng = random.Random(1)  # one event anywhere in each second: full, not ticking like a clock (test_throttle_timing)
     for s in range(10):
         for venue in ("binance", "okx"):
-            eng.update(liq(at(100 + s + 0.5), 40_000.0, venue, throttled=True))
+            eng.update(liq(at(100 + s + rng.uniform(0.05, 0.95)), 40_000.0, venue, throttled=True))
     snap = eng.snapshot("BTCUSDT", at(109.9))
     ratio = load_config(env={}).analytics.saturated_ratio  # both full: corroborated, the hand-set reading
     assert snap.extra["censored_usd_10s"] == pytest.approx(2 * (ratio - 1) * 400_000.0, rel=0.01)
@@ -106,12 +109,14 @@ def test_a_lone_saturated_feed_is_read_by_its_poisson_estimate_only():
     assert 2.5 < saturation_cap(1, 8.0) < 2.7
     assert saturation_cap(1, 2.0) == 2.0  # never above the configured reading
     lone, both = engine(), engine()
+    rng = random.Random(2)  # events anywhere in their second: the timing reads a sparse flow (test_throttle_timing)
     for s in range(10):
+        t_b, t_o = 100 + s + rng.uniform(0.05, 0.5), 100 + s + rng.uniform(0.5, 0.95)
         for eng in (lone, both):
-            eng.update(liq(at(100 + s + 0.5), 40_000.0, "binance", throttled=True))  # full every second
+            eng.update(liq(at(t_b), 40_000.0, "binance", throttled=True))  # full every second
         if s % 5 < 3:  # okx shows 6 of 10 seconds: censoring a little, not full
-            lone.update(liq(at(100 + s + 0.6), 1_000.0, "okx", throttled=True))
-        both.update(liq(at(100 + s + 0.6), 1_000.0, "okx", throttled=True))  # okx full too
+            lone.update(liq(at(t_o), 1_000.0, "okx", throttled=True))
+        both.update(liq(at(t_o), 1_000.0, "okx", throttled=True))  # okx full too
     okx = (censoring_ratio(6, 8.0) - 1) * 6_000.0
     assert lone.snapshot("BTCUSDT", at(109.9)).extra["censored_usd_10s"] == pytest.approx(
         (saturation_cap(1, 8.0) - 1) * 400_000.0 + okx, rel=0.01)
