@@ -57,8 +57,8 @@ def test_bitget_every_contract_subscription_pong_and_error():
 
 def test_deribit_acks_refuses_raw_and_sends_test_requests_until_unanswered():
     s = sim_deribit.open_session("/ws/api/v2")
-    hb, sub = (send(sim_deribit, s, m)[0] for m in deribit.subscribe_messages((), "BTCUSDT"))
-    assert hb["result"] == "ok" and len(sub["result"]) == 3
+    hb, sub, tickers = (send(sim_deribit, s, m)[0] for m in deribit.subscribe_messages((), "BTCUSDT"))
+    assert hb["result"] == "ok" and len(sub["result"]) == 3 and "ticker.BTC-PERPETUAL.100ms" in tickers["result"]
     raw = send(sim_deribit, s, {"jsonrpc": "2.0", "id": 2, "method": "public/subscribe",
                                 "params": {"channels": ["trades.BTC-PERPETUAL.raw"]}})[0]
     assert raw["error"]["code"] == 13778
