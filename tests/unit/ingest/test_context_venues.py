@@ -8,7 +8,9 @@ import orjson
 import pytest
 
 from common.schema import MarketContext
-from ingest.exchanges import deribit
+from ingest import contract_specs
+from ingest.context_merge import merge
+from ingest.exchanges import bitmex, deribit
 from ingest.exchanges.base import BadFrame
 
 DATA = Path(__file__).parents[2] / "data"
@@ -57,3 +59,42 @@ def test_deribit_subscribes_tickers_of_tracked_perpetuals_in_their_own_request()
     assert msgs[2]["id"] == 3 and msgs[2]["params"]["channels"] == [
         "ticker.BTC-PERPETUAL.100ms", "ticker.SOL_USDC-PERPETUAL.100ms"]
     assert all(not c.startswith("ticker.") for c in msgs[1]["params"]["channels"])
+
+
+def test_bitmex_xbtusd_instrument_row_gives_usd_and_coins_funding_mark_and_index() -> None:
+    [ctx] = bitmex.parse(frame("bitmex/instrument_partial_xbtusd.json"), TS)
+    assert (ctx.exchange, ctx.symbol, ctx.native_symbol) == ("bitmex", "BTCUSDT", "XBTUSD")
+    assert ctx.open_interest_usd == 286362900.0  # USD contracts
+    assert ctx.open_interest == pytest.approx(4613.19177384)  # openValue in XBt
+    assert ctx.open_interest == pytest.approx(286362900 / 62074.87, rel=1e-5)  # the same at the mark
+    assert ctx.funding_rate == pytest.approx(0.000224)  # fundingInterval 8 h: unchanged
+    assert (ctx.mark_price, ctx.index_price) == (62074.87, 62072.67)
+    assert ctx.ts_event == 1709347451507 * 1_000_000
+
+
+def test_bitmex_updates_carry_only_changed_fields_and_a_price_only_row_is_no_event() -> None:
+    [snap] = bitmex.parse(frame("bitmex/instrument_partial_xbtusd.json"), TS)
+    [upd] = bitmex.parse(frame("bitmex/instrument_update_xbtusd.json"), TS + 1)  # the last-price row: nothing
+    assert math.isnan(upd.funding_rate) and math.isnan(upd.mark_price)
+    merged = merge(snap, upd)
+    assert merged.open_interest == pytest.approx(4600.0) and merged.open_interest_usd == 285000000.0
+    assert merged.funding_rate == pytest.approx(0.000224) and merged.mark_price == 62074.87
+
+
+def test_bitmex_linear_contracts_become_coins_and_other_intervals_the_8h_basis(monkeypatch) -> None:
+    monkeypatch.setattr(bitmex, "_contracts", {"SOLUSDT": contract_specs.spec(0.0001)})
+    text = orjson.dumps({"table": "instrument", "action": "partial", "data": [{
+        "symbol": "SOLUSDT", "openInterest": 25_000_000, "fundingRate": 0.0001,
+        "fundingInterval": "2000-01-01T04:00:00.000Z", "markPrice": 150.0, "indicativeSettlePrice": 150.2,
+        "timestamp": "2026-12-01T06:00:00.000Z"}]}).decode()
+    [ctx] = bitmex.parse(text, TS)
+    assert (ctx.symbol, ctx.open_interest) == ("SOLUSDT", pytest.approx(2500.0))
+    assert math.isnan(ctx.open_interest_usd)  # the merge values it at the mark
+    assert ctx.funding_rate == pytest.approx(0.0002)  # 4 h interval -> twice per 8 h
+    with pytest.raises(BadFrame):  # a quanto (or unknown) contract has no coin size
+        bitmex.parse(text.replace("SOLUSDT", "ETHUSD"), TS)
+
+
+def test_bitmex_subscribes_instrument_rows_of_tracked_perpetuals() -> None:
+    [msg] = bitmex.subscribe_messages(("BTCUSDT", "ETHUSDT"), "BTCUSDT")
+    assert orjson.loads(msg)["args"][2:] == ["instrument:XBTUSD", "instrument:ETHUSDT"]
