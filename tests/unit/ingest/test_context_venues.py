@@ -10,7 +10,7 @@ import pytest
 from common.schema import MarketContext
 from ingest import contract_specs
 from ingest.context_merge import merge
-from ingest.exchanges import bitmex, deribit
+from ingest.exchanges import bitmex, deribit, gate
 from ingest.exchanges.base import BadFrame
 
 DATA = Path(__file__).parents[2] / "data"
@@ -98,3 +98,35 @@ def test_bitmex_linear_contracts_become_coins_and_other_intervals_the_8h_basis(m
 def test_bitmex_subscribes_instrument_rows_of_tracked_perpetuals() -> None:
     [msg] = bitmex.subscribe_messages(("BTCUSDT", "ETHUSDT"), "BTCUSDT")
     assert orjson.loads(msg)["args"][2:] == ["instrument:XBTUSD", "instrument:ETHUSDT"]
+
+
+def test_gate_ticker_gives_funding_mark_index_and_its_exchange_time() -> None:
+    [ctx] = gate.parse(frame("gate/tickers_btc_live.json"), TS)
+    assert (ctx.exchange, ctx.symbol, ctx.native_symbol) == ("gate", "BTCUSDT", "BTC_USDT")
+    assert ctx.funding_rate == pytest.approx(0.000072)  # funding_interval 28800 s: already 8 h
+    assert (ctx.mark_price, ctx.index_price) == (77183.5, 77221.8)
+    assert math.isnan(ctx.open_interest)  # this push has no total_size: not sent, not zero
+    assert ctx.ts_event == 1789456337802 * 1_000_000
+
+
+def test_gate_total_size_is_contracts_times_quanto_multiplier() -> None:
+    [ctx] = gate.parse(frame("gate/tickers_btc_total_size.json"), TS)
+    size = gate._contracts["BTC_USDT"].size
+    assert size == pytest.approx(0.0001)  # the bundled quanto_multiplier of BTC_USDT
+    assert ctx.open_interest == pytest.approx(651185722 * 0.0001)  # ~65,119 BTC
+    assert ctx.funding_rate == pytest.approx(0.000033) and ctx.mark_price == 62914.3
+
+
+def test_gate_hourly_funding_is_put_on_the_8h_basis_and_an_unknown_contract_is_bad() -> None:
+    item = {"contract": "SOL_USDT", "funding_rate": "0.0001", "funding_interval": 3600, "mark_price": "150",
+            "t": 1789456337802}
+    [ctx] = gate.parse(orjson.dumps({"channel": "futures.tickers", "event": "update", "result": [item]}), TS)
+    assert ctx.funding_rate == pytest.approx(0.0008)
+    with pytest.raises(BadFrame):  # open interest with no quanto_multiplier is never a guess
+        gate.parse(orjson.dumps({"channel": "futures.tickers", "event": "update",
+                                 "result": [{**item, "contract": "NOPE_USDT", "total_size": "5"}]}), TS)
+
+
+def test_gate_subscribes_tickers_of_tracked_contracts() -> None:
+    msgs = [orjson.loads(m) for m in gate.subscribe_messages(("BTCUSDT", "SOLUSDT"), "BTCUSDT")]
+    assert {"channel": "futures.tickers", "payload": ["BTC_USDT", "SOL_USDT"]}.items() <= msgs[2].items()

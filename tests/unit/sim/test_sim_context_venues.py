@@ -12,7 +12,7 @@ from liqcascade.sim.context import OI_SHARE
 from liqcascade.sim.timeline import SimContext
 from liqcascade.sim.venues import SIM_PATHS, SIM_VENUES
 
-VENUES = ["deribit", "bitmex"]
+VENUES = ["deribit", "bitmex", "gate"]
 
 
 def replies(sim, session, text: str) -> list:
