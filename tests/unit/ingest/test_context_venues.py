@@ -10,7 +10,7 @@ import pytest
 from common.schema import MarketContext
 from ingest import contract_specs
 from ingest.context_merge import merge
-from ingest.exchanges import bitmex, deribit, gate
+from ingest.exchanges import bitmex, deribit, dydx, gate
 from ingest.exchanges.base import BadFrame
 
 DATA = Path(__file__).parents[2] / "data"
@@ -130,3 +130,30 @@ def test_gate_hourly_funding_is_put_on_the_8h_basis_and_an_unknown_contract_is_b
 def test_gate_subscribes_tickers_of_tracked_contracts() -> None:
     msgs = [orjson.loads(m) for m in gate.subscribe_messages(("BTCUSDT", "SOLUSDT"), "BTCUSDT")]
     assert {"channel": "futures.tickers", "payload": ["BTC_USDT", "SOL_USDT"]}.items() <= msgs[2].items()
+
+
+def test_dydx_subscribe_reply_gives_every_market_in_coins_with_the_oracle_as_mark_and_index() -> None:
+    btc, eth = dydx.parse(frame("dydx/markets_subscribed.json"), TS)
+    assert (btc.exchange, btc.symbol, btc.native_symbol) == ("dydx", "BTCUSDT", "BTC-USD")
+    assert btc.open_interest == pytest.approx(1891.473716288)  # base units: BTC
+    assert (btc.mark_price, btc.index_price) == (27752.92, 27752.92)
+    assert btc.funding_rate == 0.0 and btc.ts_event == TS  # the reply carries no time
+    assert (eth.symbol, eth.open_interest) == ("ETHUSDT", pytest.approx(44027.853711))
+
+
+def test_dydx_trading_update_hourly_funding_is_put_on_the_8h_basis() -> None:
+    btc, eth = dydx.parse(frame("dydx/markets_trading_update.json"), TS)
+    assert btc.funding_rate == pytest.approx(0.00006821875 * 8)
+    assert eth.funding_rate == pytest.approx(0.00007478125 * 8)
+    assert math.isnan(btc.open_interest) and math.isnan(btc.mark_price)  # not in the update: not sent
+    quiet = orjson.dumps({"type": "channel_data", "channel": "v4_markets", "contents": {
+        "trading": {"BTC-USD": {"volume24H": "1"}}}})
+    assert dydx.parse(quiet, TS) == []  # a market update with none of our fields is no event, not a bad frame
+
+
+def test_dydx_oracle_update_sets_mark_and_index_at_its_effective_time() -> None:
+    [ctx] = dydx.parse(frame("dydx/markets_oracle_update.json"), TS)
+    assert (ctx.symbol, ctx.mark_price, ctx.index_price) == ("BTCUSDT", 60001.75, 60001.75)
+    assert ctx.ts_event == 1787788800 * 1_000_000_000  # 2026-08-27T00:00:00Z
+    old = frame("dydx/markets_oracle_update.json").replace('"oraclePrice"', '"price"')  # the older docs' name
+    assert dydx.parse(old, TS)[0].mark_price == 60001.75
