@@ -18,7 +18,10 @@ def ctx(oi: float, funding: float = 0.0001, mark: float = 60_000.0, index: float
     return SimContext("BTCUSDT", oi, funding, mark, index)
 
 
-@pytest.mark.parametrize("venue", ["bybit", "binance", "okx", "hyperliquid", "deribit", "bitmex", "gate", "dydx"])
+VENUES = ["bybit", "binance", "okx", "hyperliquid", "deribit", "bitmex", "gate", "dydx", "lighter"]
+
+
+@pytest.mark.parametrize("venue", VENUES)
 def test_simulated_context_reaches_the_symbols_shard_complete_and_in_coins(tmp_path, venue):
     rig = Rig(tmp_path, venue, ingest={"symbols": ["BTCUSDT", "ETHUSDT"], "context_every_s": 0.1,
                                        "binance_oi_every_s": 0.05}).start()

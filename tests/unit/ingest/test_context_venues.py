@@ -10,7 +10,7 @@ import pytest
 from common.schema import MarketContext
 from ingest import contract_specs
 from ingest.context_merge import merge
-from ingest.exchanges import bitmex, deribit, dydx, gate
+from ingest.exchanges import bitmex, deribit, dydx, gate, lighter
 from ingest.exchanges.base import BadFrame
 
 DATA = Path(__file__).parents[2] / "data"
@@ -157,3 +157,37 @@ def test_dydx_oracle_update_sets_mark_and_index_at_its_effective_time() -> None:
     assert ctx.ts_event == 1787788800 * 1_000_000_000  # 2026-08-27T00:00:00Z
     old = frame("dydx/markets_oracle_update.json").replace('"oraclePrice"', '"price"')  # the older docs' name
     assert dydx.parse(old, TS)[0].mark_price == 60001.75
+
+
+def test_lighter_stats_open_interest_usd_becomes_coins_and_percent_per_hour_the_8h_fraction() -> None:
+    [ctx] = lighter.parse(frame("lighter/market_stats_eth_doc.json"), TS)
+    assert (ctx.exchange, ctx.symbol, ctx.native_symbol) == ("lighter", "ETHUSDT", "ETH")
+    assert ctx.open_interest_usd == 235.25 and ctx.open_interest == pytest.approx(235.25 / 3335.09)
+    assert ctx.funding_rate == pytest.approx(0.0057 / 100 * 8)  # 0.0057 % an hour
+    assert (ctx.mark_price, ctx.index_price) == (3335.09, 3335.04)
+    assert ctx.ts_event == TS  # this frame has no message timestamp
+
+
+def test_lighter_live_update_without_open_interest_keeps_the_last_and_uses_its_timestamp() -> None:
+    [ctx] = lighter.parse(frame("lighter/market_stats_sol_live.json"), TS)
+    assert (ctx.symbol, ctx.mark_price, ctx.index_price) == ("SOLUSDT", 75.499, 75.533)
+    assert math.isnan(ctx.open_interest) and ctx.ts_event == 1786770759200 * 1_000_000
+    oi_only = orjson.dumps({"channel": "market_stats:2", "market_stats": {"market_id": 2, "open_interest": "7549.9"},
+                            "type": "update/market_stats"})
+    [usd] = lighter.parse(oi_only, TS + 1)  # USD and no mark: the coins come from the last mark
+    merged = merge(ctx, usd)
+    assert merged.open_interest == pytest.approx(100.0) and merged.open_interest_usd == 7549.9
+
+
+def test_lighter_all_markets_shape_and_quiet_updates() -> None:
+    text = orjson.dumps({"channel": "market_stats:all", "type": "update/market_stats", "market_stats": {
+        "0": {"market_id": 0, "mark_price": "3000"}, "1": {"market_id": 1, "daily_base_token_volume": 5.0}}})
+    [eth] = lighter.parse(text, TS)  # market 1 changed only its volume: no event
+    assert (eth.symbol, eth.mark_price) == ("ETHUSDT", 3000.0)
+    with pytest.raises(BadFrame):
+        lighter.parse(text.replace(b'"market_id":0', b'"market_id":99999'), TS)
+
+
+def test_lighter_subscribes_market_stats_of_tracked_markets() -> None:
+    channels = [orjson.loads(m)["channel"] for m in lighter.subscribe_messages(("ETHUSDT",), "BTCUSDT")]
+    assert channels == ["trade/1", "trade/0", "market_stats/0"]
