@@ -18,7 +18,7 @@ def ctx(oi: float, funding: float = 0.0001, mark: float = 60_000.0, index: float
     return SimContext("BTCUSDT", oi, funding, mark, index)
 
 
-VENUES = ["bybit", "binance", "okx", "hyperliquid", "deribit", "bitmex", "gate", "dydx", "lighter"]
+VENUES = ["bybit", "binance", "okx", "hyperliquid", "deribit", "bitmex", "gate", "dydx", "lighter", "bitget"]
 
 
 @pytest.mark.parametrize("venue", VENUES)

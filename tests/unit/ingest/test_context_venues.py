@@ -10,7 +10,7 @@ import pytest
 from common.schema import MarketContext
 from ingest import contract_specs
 from ingest.context_merge import merge
-from ingest.exchanges import bitmex, deribit, dydx, gate, lighter
+from ingest.exchanges import bitget, bitmex, deribit, dydx, gate, lighter
 from ingest.exchanges.base import BadFrame
 
 DATA = Path(__file__).parents[2] / "data"
@@ -191,3 +191,20 @@ def test_lighter_all_markets_shape_and_quiet_updates() -> None:
 def test_lighter_subscribes_market_stats_of_tracked_markets() -> None:
     channels = [orjson.loads(m)["channel"] for m in lighter.subscribe_messages(("ETHUSDT",), "BTCUSDT")]
     assert channels == ["trade/1", "trade/0", "market_stats/0"]
+
+
+def test_bitget_recorded_ticker_gives_holding_amount_in_coins_funding_mark_index() -> None:
+    [ctx] = bitget.parse(frame("bitget/ticker_birbusdt_recorded.json"), TS)
+    assert (ctx.exchange, ctx.symbol, ctx.native_symbol) == ("bitget", "BIRBUSDT", "BIRBUSDT")
+    assert ctx.open_interest == 23439001.0 and math.isnan(ctx.open_interest_usd)  # the merge values it
+    assert ctx.funding_rate == pytest.approx(-0.006439)
+    assert (ctx.mark_price, ctx.index_price) == (0.07628, pytest.approx(0.0774530536255575))
+    assert ctx.ts_event == 1783066672529 * 1_000_000
+    assert merge(None, ctx).open_interest_usd == pytest.approx(23439001 * 0.07628)
+
+
+def test_bitget_subscribes_tickers_of_tracked_contracts_beside_the_liquidations() -> None:
+    [msg] = bitget.subscribe_messages(("BTCUSDT", "ETHUSDT"), "BTCUSDT")
+    args = orjson.loads(msg)["args"]
+    assert [a["instId"] for a in args if a["channel"] == "ticker"] == ["BTCUSDT", "ETHUSDT"]
+    assert args[0] == {"instType": "USDT-FUTURES", "channel": "liquidation", "instId": "default"}

@@ -12,7 +12,7 @@ from liqcascade.sim.context import OI_SHARE
 from liqcascade.sim.timeline import SimContext
 from liqcascade.sim.venues import SIM_PATHS, SIM_VENUES
 
-VENUES = ["deribit", "bitmex", "gate", "dydx", "lighter"]
+VENUES = ["deribit", "bitmex", "gate", "dydx", "lighter", "bitget"]
 ORACLE_MARK = {"dydx"}  # venues that mark at the oracle (index) price: no mark of their own
 
 

@@ -45,7 +45,7 @@ def test_gate_pong_and_invalid_argument_error():
 def test_bitget_every_contract_subscription_pong_and_error():
     s = sim_bitget.open_session("/v2/ws/public")
     acks = sim_bitget.on_client_message(s, bitget.subscribe_messages((), "BTCUSDT")[0])
-    assert [bitget.parse(a, 1) for a in acks] == [[], []]
+    assert [bitget.parse(a, 1) for a in acks] == [[]] * (2 + len(bitget.DEFAULT_CONTEXT_SYMBOLS))  # + tickers
     key, payload = sim_bitget.encode(SimLiquidation("ETHUSDT", SHORT, 3000.0, 1.5), 1000)
     (ev,) = bitget.parse(sim_bitget.frame(s, key, payload), 1)
     assert (ev.symbol, ev.side, ev.qty, ev.ts_event) == ("ETHUSDT", SHORT, 1.5, 1000 * 10**6)
