@@ -136,7 +136,7 @@ def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
     if "error" in msg:  # {"jsonrpc":"2.0","id":2,"error":{"code":13778,"message":"..."}}
         err = msg.get("error")
         detail = str(err)[:200]
-        if msg.get("id") == 2:
+        if msg.get("id") in (2, 3):  # the trades or the tickers request
             raise SubscriptionRejected(f"subscribe failed: {detail}", detail)
         raise BadFrame(f"error {detail}")
     if "result" in msg and "id" in msg:  # acks: subscribe (channel list), set_heartbeat ("ok"), test

@@ -59,6 +59,9 @@ def test_deribit_subscribes_tickers_of_tracked_perpetuals_in_their_own_request()
     assert msgs[2]["id"] == 3 and msgs[2]["params"]["channels"] == [
         "ticker.BTC-PERPETUAL.100ms", "ticker.SOL_USDC-PERPETUAL.100ms"]
     assert all(not c.startswith("ticker.") for c in msgs[1]["params"]["channels"])
+    refused = '{"jsonrpc":"2.0","id":3,"error":{"message":"Invalid params","code":-32602}}'
+    with pytest.raises(deribit.SubscriptionRejected):  # said once by the runner, not counted as noise
+        deribit.parse(refused, TS)
 
 
 def test_bitmex_xbtusd_instrument_row_gives_usd_and_coins_funding_mark_and_index() -> None:
