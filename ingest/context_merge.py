@@ -21,7 +21,9 @@ NS = 1_000_000_000
 def merge(prev: MarketContext | None, new: MarketContext) -> MarketContext:
     """`new` with each NaN field taken from `prev`. When the update brings open interest or mark but no USD
     value (OKX, Binance's REST poll, a Bybit delta of the mark alone), open interest in USD is coins x mark:
-    what Bybit's own `openInterestValue` is, so venues that send it and venues that do not agree."""
+    what Bybit's own `openInterestValue` is, so venues that send it and venues that do not agree. When it
+    brings USD but no coins (a venue quoting open interest in USD, without the mark in that update), the
+    coins are USD / the last mark."""
     if prev is None:
         merged = new
     else:
@@ -30,6 +32,9 @@ def merge(prev: MarketContext | None, new: MarketContext) -> MarketContext:
             *(n if n == n else p for n, p in zip(new[3:8], prev[3:8], strict=True)),
             max(new.ts_event, prev.ts_event), max(new.ts_recv, prev.ts_recv))
     oi, mark = merged.open_interest, merged.mark_price
+    if math.isnan(new.open_interest) and not math.isnan(new.open_interest_usd) and mark == mark:
+        # USD without coins (Lighter's open interest when the update has no mark): the coins at the last mark
+        return merged._replace(open_interest=new.open_interest_usd / mark)
     brings = not math.isnan(new.open_interest) or not math.isnan(new.mark_price)
     if math.isnan(new.open_interest_usd) and brings and oi == oi and mark == mark:
         merged = merged._replace(open_interest_usd=oi * mark)

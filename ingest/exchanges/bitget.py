@@ -15,6 +15,15 @@ contract) and reads `symbol`/`side`/`price`/`amount`/`ts`, another reads `instId
 names as fallbacks, so either shape parses; anything else is a bad frame, logged, never a guess.
 One third-party client labels the channel "largest long and short liquidation per pair per
 second", but that is not Bitget's word: completeness `unknown`.
+
+Market context (`ticker` per tracked contract; fields verified 2026-12-01 against public clients' recorded
+frames and Bitget's field notes as clients quote them, Bitget's channel page not being in our index):
+    {"action":"snapshot","arg":{"instType":"USDT-FUTURES","channel":"ticker","instId":"BIRBUSDT"},
+     "data":[{"instId":"BIRBUSDT","fundingRate":"-0.006439","markPrice":"0.07628",
+     "indexPrice":"0.0774530536255575","holdingAmount":"23439001","ts":"1783066672529",...}]}
+-> MarketContext: OI `holdingAmount` (coins: "the whole market's current position, in the traded coin"),
+funding, mark, index, ts_event `ts`. The funding rate is per the contract's own interval, which the
+ticker does not carry: 8 h for the majors (taken as is), shorter on some small contracts (not rescaled).
 """
 from __future__ import annotations
 
@@ -22,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from common.schema import LONG, SHORT, Liquidation, PriceTick
+from common.schema import LONG, SHORT, Liquidation, MarketContext, PriceTick
 from ingest.exchanges.base import (
     BadFrame,
     Event,
@@ -38,6 +47,8 @@ from ingest.exchanges.base import (
     price_tick,
     symbol_of,
 )
+from ingest.exchanges.context_fields import DEFAULT_SYMBOLS as DEFAULT_CONTEXT_SYMBOLS
+from ingest.exchanges.context_fields import market_context, optional
 from ingest.symbols import from_concatenated
 
 NAME = "bitget"
@@ -58,8 +69,11 @@ def url(base: str, symbols: tuple[str, ...], price_symbol: str) -> str:
 
 
 def subscribe_messages(symbols: tuple[str, ...], price_symbol: str) -> list[str]:
+    """Every contract's liquidations, the BTC trades, and the tracked contracts' tickers (market context)."""
     args = [{"instType": INST_TYPE, "channel": "liquidation", "instId": "default"},
             {"instType": INST_TYPE, "channel": "trade", "instId": price_symbol}]
+    args += [{"instType": INST_TYPE, "channel": "ticker", "instId": s}
+             for s in dict.fromkeys(symbols or DEFAULT_CONTEXT_SYMBOLS)]
     return [orjson.dumps({"op": "subscribe", "args": args}).decode()]
 
 
@@ -90,6 +104,8 @@ def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
         convert = _liquidation
     elif channel == "trade":
         convert = _trade
+    elif channel == "ticker":
+        convert = _ticker
     else:
         raise BadFrame(f"unknown channel {channel!r:.80}")
     return each_item(channel, data, lambda item: convert(item, arg, ts_recv_ns))
@@ -118,3 +134,15 @@ def _trade(item: dict[str, Any], arg: dict[str, Any], ts_recv_ns: int) -> PriceT
     price = positive(item.get("price"), "price")
     qty = positive(item.get("size"), "size")
     return price_tick(NAME, symbol, price / mult, qty * mult, ms_to_ns(item.get("ts"), "ts"), ts_recv_ns)
+
+
+def _ticker(item: dict[str, Any], arg: dict[str, Any], ts_recv_ns: int) -> MarketContext:
+    """One contract's ticker: holdingAmount (coins), fundingRate, markPrice, indexPrice at `ts`."""
+    native = item.get("instId", arg.get("instId"))
+    symbol, mult = symbol_of(from_concatenated, native)
+    ts = item.get("ts")
+    return market_context(NAME, symbol, str(native), oi=optional(item.get("holdingAmount"), "holdingAmount") * mult,
+                          funding=optional(item.get("fundingRate"), "fundingRate"),
+                          mark=optional(item.get("markPrice"), "markPrice") / mult,
+                          index=optional(item.get("indexPrice"), "indexPrice") / mult,
+                          ts_event=ms_to_ns(ts, "ts") if ts is not None else ts_recv_ns, ts_recv=ts_recv_ns)

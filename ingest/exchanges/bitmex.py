@@ -19,6 +19,20 @@ from `ingest.contract_specs` (`set_contracts`, loaded at startup from /api/v1/in
 an instrument missing from the table is a bad item. XBT is BTC. Completeness: every liquidation
 order is inserted in the table (`complete`), checked 2026-12-01 against BitMEX's WebSocket API docs
 as read by public clients (tardis-node maps `insert` rows only, as here).
+
+Market context (`instrument:<SYMBOL>` per tracked perpetual: XBTUSD for BTC, `<COIN>USDT` for the others;
+fields verified 2026-12-01 against BitMEX's REST/WS instrument docs and a recorded instrument row in a
+public client, which agree):
+    {"table":"instrument","action":"partial","data":[{"symbol":"XBTUSD","isInverse":true,
+     "fundingInterval":"2000-01-01T08:00:00.000Z","fundingRate":0.000224,"openInterest":286362900,
+     "openValue":461319177384,"markPrice":62074.87,"indicativeSettlePrice":62072.67,
+     "timestamp":"2024-03-02T02:44:11.507Z",...}]}
+-> MarketContext: OI 286,362,900 USD (XBTUSD contracts are 1 USD) = openValue 4613.19 XBT (in XBt,
+1e-8 XBT); linear contracts x their size in coins. Funding per `fundingInterval` (8 h on every perpetual
+listed; a row naming another interval is rescaled, an update without one is taken as 8 h), mark, index =
+`indicativeSettlePrice` (a perpetual's index). `partial` then `update`s carrying only the changed fields:
+the missing ones are NaN and `ingest.context_merge` keeps the last; a row with no context field (a
+last-price update) is no event.
 """
 from __future__ import annotations
 
@@ -27,7 +41,7 @@ from typing import Any
 
 import orjson
 
-from common.schema import LONG, SHORT, Liquidation, PriceTick
+from common.schema import LONG, SHORT, Liquidation, MarketContext, PriceTick
 from ingest import contract_specs
 from ingest.exchanges.base import (
     BadFrame,
@@ -43,6 +57,8 @@ from ingest.exchanges.base import (
     price_tick,
     symbol_of,
 )
+from ingest.exchanges.context_fields import DEFAULT_SYMBOLS as DEFAULT_CONTEXT_SYMBOLS
+from ingest.exchanges.context_fields import FUNDING_8H, NAN, market_context, optional
 from ingest.symbols import QUOTES, from_bitmex
 
 NAME = "bitmex"
@@ -53,6 +69,9 @@ KEEPALIVE: tuple[str, float] | None = ("ping", 10.0)  # docs: text "ping" -> "po
 STALE_AFTER_S = 30.0  # trade:XBTUSD never pauses this long on a live connection
 
 _SIDE = {"Sell": LONG, "Buy": SHORT}  # the liquidation order's side -> the position it closes
+_CONTEXT_FIELDS = ("openInterest", "openValue", "fundingRate", "markPrice", "indicativeSettlePrice")
+XBT_PER_XBT_UNIT = 1e-8  # openValue of XBT-settled inverse contracts is in XBt (satoshis)
+_FUNDING_EPOCH_NS = 946_684_800 * 1_000_000_000  # fundingInterval is a time on 2000-01-01
 _contracts: contract_specs.Table = contract_specs.bundled(NAME)
 
 
@@ -88,9 +107,19 @@ def url(base: str, symbols: tuple[str, ...], price_symbol: str) -> str:
     return base
 
 
+def context_symbol(symbol: str) -> str:
+    """The perpetual whose instrument row gives a symbol's context: XBTUSD (BitMEX's main BTC book), else the
+    linear `<COIN>USDT` (the `<COIN>USD` books of other coins are quantos, valued in XBT)."""
+    native = native_symbol(symbol)
+    return native if native == "XBTUSD" else f"{native.removesuffix('USD')}USDT"
+
+
 def subscribe_messages(symbols: tuple[str, ...], price_symbol: str) -> list[str]:
-    """Every instrument's liquidations (filtered downstream to tracked symbols) and the BTC trades."""
-    return [orjson.dumps({"op": "subscribe", "args": ["liquidation", f"trade:{native_symbol(price_symbol)}"]}).decode()]
+    """Every instrument's liquidations (filtered downstream to tracked symbols), the BTC trades and the tracked
+    perpetuals' instrument rows (BitMEX acks or refuses each topic on its own)."""
+    context = [f"instrument:{context_symbol(s)}" for s in dict.fromkeys(symbols or DEFAULT_CONTEXT_SYMBOLS)]
+    args = ["liquidation", f"trade:{native_symbol(price_symbol)}", *context]
+    return [orjson.dumps({"op": "subscribe", "args": args}).decode()]
 
 
 def parse(frame: str | bytes, ts_recv_ns: int) -> list[Event]:
@@ -122,6 +151,10 @@ def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
         convert = _liquidation
     elif table == "trade":
         convert = _trade
+    elif table == "instrument":
+        if action not in ("partial", "insert", "update"):
+            raise BadFrame(f"unknown action {action!r:.40} on {table}")
+        return each_item(table, data, lambda item: _instrument(item, ts_recv_ns))
     else:
         raise BadFrame(f"unknown table {table!r:.80}")
     if action not in ("partial", "insert"):
@@ -171,3 +204,39 @@ def _iso_ns(value: object) -> int:
     if when.tzinfo is None or not 0 < ns < 2**63:
         raise BadFrame(f"timestamp out of range {value!r:.80}")
     return ns
+
+
+def _instrument(item: dict[str, Any], ts_recv_ns: int) -> MarketContext | None:
+    """One instrument row (partial or update) -> the context fields it carries; None for a row with none."""
+    if not any(k in item for k in _CONTEXT_FIELDS):
+        return None
+    native = item.get("symbol")
+    symbol, mult = symbol_of(from_bitmex, native)
+    spec = _contracts.get(native)  # type: ignore[arg-type]
+    if spec is None or spec.kind == "quanto":
+        raise BadFrame(f"no contract size for {native!r}" + (" (quanto)" if spec else " (refresh the table)"))
+    mark = optional(item.get("markPrice"), "markPrice")
+    contracts = optional(item.get("openInterest"), "openInterest")
+    if spec.kind == "inverse":  # contracts are USD; the coins are openValue (XBt), or USD / mark
+        oi_usd = contracts * spec.size
+        value = optional(item.get("openValue"), "openValue")
+        oi = value * XBT_PER_XBT_UNIT if value == value else oi_usd / mark
+    else:
+        oi, oi_usd = contracts * spec.size, NAN
+    ts = item.get("timestamp")
+    return market_context(NAME, symbol, str(native), oi=oi * mult, oi_usd=oi_usd,
+                          funding=optional(item.get("fundingRate"), "fundingRate") * _per_8h(item),
+                          mark=mark / mult, index=optional(item.get("indicativeSettlePrice"),
+                                                           "indicativeSettlePrice") / mult,
+                          ts_event=_iso_ns(ts) if ts is not None else ts_recv_ns, ts_recv=ts_recv_ns)
+
+
+def _per_8h(item: dict[str, Any]) -> float:
+    """Factor from the row's funding interval to the 8 h basis (1 when the row does not name it)."""
+    interval = item.get("fundingInterval")
+    if interval is None:
+        return 1.0
+    hours = (_iso_ns(interval) - _FUNDING_EPOCH_NS) / 3.6e12
+    if not 0 < hours <= 24 * 7:
+        raise BadFrame(f"bad fundingInterval {interval!r:.40}")
+    return FUNDING_8H / hours

@@ -24,6 +24,15 @@ unauthorized", code 13778), while 100ms batches carry every trade of the interva
 Keepalive: `public/set_heartbeat` (sent first) makes the server send `test_request` heartbeats,
 each answered with `public/test` by `reply` (the runner's generic reply hook); unanswered, the
 server closes the connection.
+
+Market context (`ticker.{instrument}.100ms`, one per tracked perpetual; fields verified 2026-12-01 against
+Deribit's API v2 docs and nautilus_trader's DeribitTickerMsg, which agree):
+    {"jsonrpc":"2.0","method":"subscription","params":{"channel":"ticker.BTC-PERPETUAL.100ms","data":{
+     "timestamp":1623060194301,"instrument_name":"BTC-PERPETUAL","open_interest":502097590,
+     "funding_8h":0.0000211,"current_funding":0,"mark_price":36446.51,"index_price":36441.64,...}}}
+-> MarketContext: OI 502,097,590 USD (inverse: `open_interest` is in USD like `amount`) = 13,776 BTC at the
+mark; linear USDC perpetuals give it in coins. Funding `funding_8h` (already on the 8 h basis; Deribit
+accrues funding continuously, `current_funding` is the instantaneous rate), mark, index, ts_event `timestamp`.
 """
 from __future__ import annotations
 
@@ -31,7 +40,7 @@ from typing import Any
 
 import orjson
 
-from common.schema import LONG, SHORT, PriceTick
+from common.schema import LONG, SHORT, MarketContext, PriceTick
 from ingest.exchanges.base import (
     BadFrame,
     Event,
@@ -47,6 +56,8 @@ from ingest.exchanges.base import (
     price_tick,
     symbol_of,
 )
+from ingest.exchanges.context_fields import DEFAULT_SYMBOLS as DEFAULT_CONTEXT_SYMBOLS
+from ingest.exchanges.context_fields import market_context, optional
 from ingest.symbols import from_deribit
 
 NAME = "deribit"
@@ -75,16 +86,27 @@ def instrument(symbol: str) -> str:
     return f"{symbol[:-4]}-PERPETUAL"
 
 
+def context_instrument(symbol: str) -> str:
+    """The perpetual whose ticker gives a symbol's context: the inverse book for BTC and ETH (Deribit's
+    main ones), the linear USDC perpetual (`SOL_USDC-PERPETUAL`) for the others."""
+    coin = instrument(symbol).removesuffix("-PERPETUAL")
+    return f"{coin}-PERPETUAL" if coin in ("BTC", "ETH") else f"{coin}_USDC-PERPETUAL"
+
+
 def subscribe_messages(symbols: tuple[str, ...], price_symbol: str) -> list[str]:
-    """Heartbeat first (so test_request starts at once), then every future's trades per currency."""
+    """Heartbeat first (so test_request starts at once), then every future's trades per currency, then the
+    tracked perpetuals' tickers (their own request: a refused ticker does not take the trades with it)."""
     channels = [f"trades.future.{c}.100ms" for c in CURRENCIES]
     price = f"trades.{instrument(price_symbol)}.100ms"
     if price.split(".")[1].split("-")[0] not in CURRENCIES:
         channels.append(price)
+    tickers = [f"ticker.{context_instrument(s)}.100ms" for s in dict.fromkeys(symbols or DEFAULT_CONTEXT_SYMBOLS)]
     return [orjson.dumps({"jsonrpc": "2.0", "id": 1, "method": "public/set_heartbeat",
                           "params": {"interval": HEARTBEAT_S}}).decode(),
             orjson.dumps({"jsonrpc": "2.0", "id": 2, "method": "public/subscribe",
-                          "params": {"channels": channels}}).decode()]
+                          "params": {"channels": channels}}).decode(),
+            orjson.dumps({"jsonrpc": "2.0", "id": 3, "method": "public/subscribe",
+                          "params": {"channels": tickers}}).decode()]
 
 
 def reply(frame: str | bytes) -> str | None:
@@ -114,7 +136,7 @@ def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
     if "error" in msg:  # {"jsonrpc":"2.0","id":2,"error":{"code":13778,"message":"..."}}
         err = msg.get("error")
         detail = str(err)[:200]
-        if msg.get("id") == 2:
+        if msg.get("id") in (2, 3):  # the trades or the tickers request
             raise SubscriptionRejected(f"subscribe failed: {detail}", detail)
         raise BadFrame(f"error {detail}")
     if "result" in msg and "id" in msg:  # acks: subscribe (channel list), set_heartbeat ("ok"), test
@@ -123,6 +145,10 @@ def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
     if method != "subscription" or not isinstance(params, dict):
         raise BadFrame(f"unknown message {str(method)[:40]!r}")
     channel, data = params.get("channel"), params.get("data")
+    if isinstance(channel, str) and channel.startswith("ticker."):
+        if not isinstance(data, dict):
+            raise BadFrame(f"{channel}: data is not an object")
+        return Report([_ticker(data, ts_recv_ns)], [])
     if not isinstance(channel, str) or not channel.startswith("trades."):
         raise BadFrame(f"unknown channel {channel!r:.80}")
     if not isinstance(data, list) or not data:
@@ -161,3 +187,18 @@ def _tick(item: dict[str, Any], native: str, symbol: str, mult: float, ts_recv_n
     price = positive(item.get("price"), "price")
     qty, _ = _size(native, positive(item.get("amount"), "amount"), price)
     return price_tick(NAME, symbol, price / mult, qty * mult, ms_to_ns(item.get("timestamp"), "timestamp"), ts_recv_ns)
+
+
+def _ticker(data: dict[str, Any], ts_recv_ns: int) -> MarketContext:
+    """One perpetual's ticker -> MarketContext: open interest USD (inverse) or coins (linear) -> coins."""
+    native = data.get("instrument_name")
+    if not isinstance(native, str):
+        raise BadFrame(f"bad instrument_name {native!r:.80}")
+    symbol, mult = symbol_of(from_deribit, native)
+    mark = positive(data.get("mark_price"), "mark_price")
+    oi = optional(data.get("open_interest"), "open_interest")
+    oi_coins, oi_usd = _size(native, oi, mark)  # NaN (not sent) stays NaN
+    return market_context(NAME, symbol, native, oi=oi_coins * mult, oi_usd=oi_usd,
+                          funding=optional(data.get("funding_8h"), "funding_8h"), mark=mark / mult,
+                          index=optional(data.get("index_price"), "index_price") / mult,
+                          ts_event=ms_to_ns(data.get("timestamp"), "timestamp"), ts_recv=ts_recv_ns)

@@ -32,6 +32,20 @@ are configured), at most 32 per connection (the first 32 are kept) and 2 subscri
 second (the runner paces them, SUBSCRIBE_INTERVAL_S; nautilus_trader's dYdX client applies the same
 limits, citing dYdX's indexer websocket rate limits). The server pings every 30 s (protocol ping,
 answered by the library).
+
+Market context (`v4_markets`, one subscription for every market; verified 2026-12-01 against the
+v4-chain indexer websocket docs and its message types):
+    {"type":"channel_data","channel":"v4_markets","version":"0.0.1","contents":{"trading":{"BTC-USD":
+     {"nextFundingRate":"0.00006821875"}},"oraclePrices":{"BTC-USD":{"oraclePrice":"60001.75",
+     "effectiveAt":"2026-08-27T00:00:00.000Z","effectiveAtHeight":"123456","marketId":0}}}}
+-> MarketContext per market: `openInterest` (base units: coins), `nextFundingRate` (hourly: x 8 for the
+8 h basis), the oracle price as both mark and index (dYdX margins and liquidates at the oracle price, and
+the oracle is its index: its basis is 0 by construction), ts_event `effectiveAt` for oracle prices and the
+receive time for trading updates (they carry no time). The `subscribed` reply lists every market
+(`contents.markets`, the REST /v4/perpetualMarkets page); updates carry only changed fields, and a market
+update with none of ours (24 h volume alone) is no event. Docs and indexer disagree on the oracle field:
+the older docs' interface says `price`, the current docs and the indexer's types say `oraclePrice`; we
+read `oraclePrice`, then `price`.
 """
 from __future__ import annotations
 
@@ -39,7 +53,7 @@ from typing import Any
 
 import orjson
 
-from common.schema import LONG, SHORT, Liquidation, PriceTick
+from common.schema import LONG, SHORT, Liquidation, MarketContext, PriceTick
 from ingest.exchanges.base import (
     BadFrame,
     Event,
@@ -53,6 +67,7 @@ from ingest.exchanges.base import (
     price_tick,
     symbol_of,
 )
+from ingest.exchanges.context_fields import FUNDING_8H, market_context, optional
 from ingest.symbols import from_dash
 
 NAME = "dydx"
@@ -64,6 +79,8 @@ REPLAY_MAX_AGE_S = 120.0
 SUBSCRIBE_INTERVAL_S = 0.55  # the indexer takes at most 2 subscribe messages per second per connection
 MAX_MARKETS = 32  # and at most 32 v4_trades subscriptions per connection
 CHANNEL = "v4_trades"
+MARKETS = "v4_markets"
+FUNDING_HOURS = 1.0  # dYdX funding accrues every hour
 LIQUIDATED = "LIQUIDATED"
 DELEVERAGED = "DELEVERAGED"  # neither a liquidation nor a market price (filled at the bankruptcy price)
 DEFAULT_SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "DOGEUSDT", "LINKUSDT", "AVAXUSDT",
@@ -83,9 +100,11 @@ def url(base: str, symbols: tuple[str, ...], price_symbol: str) -> str:
 
 
 def subscribe_messages(symbols: tuple[str, ...], price_symbol: str) -> list[str]:
-    """One v4_trades subscription per market, the price market first so liveness starts at once."""
+    """One v4_trades subscription per market, the price market first so liveness starts at once, then the
+    one v4_markets subscription (context for every market), then the other markets' trades."""
     markets = list(dict.fromkeys(ticker(s) for s in (price_symbol, *(symbols or DEFAULT_SYMBOLS))))
-    return [orjson.dumps({"type": "subscribe", "channel": CHANNEL, "id": m}).decode() for m in markets[:MAX_MARKETS]]
+    trades = [orjson.dumps({"type": "subscribe", "channel": CHANNEL, "id": m}).decode() for m in markets[:MAX_MARKETS]]
+    return [trades[0], orjson.dumps({"type": "subscribe", "channel": MARKETS}).decode(), *trades[1:]]
 
 
 def parse(frame: str | bytes, ts_recv_ns: int) -> list[Event]:
@@ -102,6 +121,8 @@ def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
         raise BadFrame(f"error: {str(msg.get('message'))[:200]}")
     if kind not in ("subscribed", "channel_data", "channel_batch_data"):
         raise BadFrame(f"unknown message type {kind!r:.80}")
+    if msg.get("channel") == MARKETS:
+        return _markets(kind, msg.get("contents"), ts_recv_ns)
     if msg.get("channel") != CHANNEL:
         raise BadFrame(f"unexpected channel {msg.get('channel')!r:.80}")
     native = msg.get("id")
@@ -142,3 +163,49 @@ def _trade(item: Any, native: str, symbol: str, mult: float, ts_recv_ns: int) ->
     side = lookup(_SIDE, item.get("side"), "side")
     return liquidation(NAME, symbol, native, side, price / mult, qty * mult, qty * price, ts, ts_recv_ns,
                        COMPLETENESS)
+
+
+def _markets(kind: object, contents: object, ts_recv_ns: int) -> Report:
+    """A v4_markets message (the subscribe reply's `markets`, or updates' `trading` / `oraclePrices`, possibly
+    batched) -> one MarketContext per market it names with a context field."""
+    parts = contents if kind == "channel_batch_data" else [contents]
+    if not isinstance(parts, list) or not all(isinstance(p, dict) for p in parts):
+        raise BadFrame("v4_markets contents is not an object")
+    events: list[Event] = []
+    skipped: list[str] = []
+    for part in parts:
+        for key, convert in (("markets", _market), ("trading", _market), ("oraclePrices", _oracle)):
+            table = part.get(key, {})
+            if not isinstance(table, dict):
+                raise BadFrame(f"v4_markets {key} is not an object")
+            for native, item in table.items():
+                try:
+                    if not isinstance(item, dict):
+                        raise BadFrame("not an object")
+                    ev = convert(native, item, ts_recv_ns)
+                except BadFrame as exc:
+                    skipped.append(f"{MARKETS} {native!r:.40}: {exc}")
+                    continue
+                if ev is not None:
+                    events.append(ev)
+    return Report(events, skipped)
+
+
+def _market(native: str, item: dict[str, Any], ts_recv_ns: int) -> MarketContext | None:
+    """A market's trading fields: open interest in coins, hourly funding -> 8 h, the oracle price if listed."""
+    oi = optional(item.get("openInterest"), "openInterest")
+    funding = optional(item.get("nextFundingRate"), "nextFundingRate") * (FUNDING_8H / FUNDING_HOURS)
+    oracle = optional(item.get("oraclePrice"), "oraclePrice")
+    if oi != oi and funding != funding and oracle != oracle:
+        return None  # an update of fields we do not read (24 h volume, status)
+    symbol, mult = symbol_of(from_dash, native)
+    return market_context(NAME, symbol, native, oi=oi * mult, funding=funding, mark=oracle / mult,
+                          index=oracle / mult, ts_event=ts_recv_ns, ts_recv=ts_recv_ns)
+
+
+def _oracle(native: str, item: dict[str, Any], ts_recv_ns: int) -> MarketContext:
+    symbol, mult = symbol_of(from_dash, native)
+    price = positive(item.get("oraclePrice", item.get("price")), "oraclePrice") / mult
+    at = item.get("effectiveAt")
+    return market_context(NAME, symbol, native, mark=price, index=price,
+                          ts_event=iso_to_ns(at, "effectiveAt") if at is not None else ts_recv_ns, ts_recv=ts_recv_ns)

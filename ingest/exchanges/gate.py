@@ -17,6 +17,16 @@ this venue is `throttled` (counts censored, USD a lower bound) until Gate's docs
 
 Contract sizes (`quanto_multiplier`) come from a module-level table (`set_contracts`, filled at
 startup by `ingest.venue_setup`); a contract missing from it is a bad item, never a guess.
+
+Market context (`futures.tickers` for the tracked contracts; fields verified 2026-12-01 against Gate's
+FuturesTicker model (gateapi docs) and live captures quoted by public projects, which agree; the WS page
+lists the same fields):
+    {"time":1789456337,"time_ms":1789456337808,"channel":"futures.tickers","event":"update","result":[{
+     "contract":"BTC_USDT","last":"77175.1","mark_price":"77183.5","funding_rate":"0.000072",
+     "funding_interval":28800,"index_price":"77221.8","t":1789456337802,...}]}
+-> MarketContext: funding per `funding_interval` s (28800: 8 h; others rescaled to 8 h), mark, index,
+ts_event `t`. `total_size` (open interest in contracts) x quanto_multiplier is the OI in coins when the
+push carries it; a push without it leaves OI to the merge's last value.
 """
 from __future__ import annotations
 
@@ -25,7 +35,7 @@ from typing import Any
 
 import orjson
 
-from common.schema import LONG, SHORT, Liquidation, PriceTick
+from common.schema import LONG, SHORT, Liquidation, MarketContext, PriceTick
 from ingest import contract_specs
 from ingest.exchanges.base import (
     BadFrame,
@@ -42,6 +52,8 @@ from ingest.exchanges.base import (
     price_tick,
     symbol_of,
 )
+from ingest.exchanges.context_fields import DEFAULT_SYMBOLS as DEFAULT_CONTEXT_SYMBOLS
+from ingest.exchanges.context_fields import FUNDING_8H, market_context, optional
 from ingest.symbols import from_underscored
 
 NAME = "gate"
@@ -55,6 +67,7 @@ KEEPALIVE: tuple[str, float] | None = ('{"time":0,"channel":"futures.ping"}', 15
 STALE_AFTER_S = 30.0  # futures.trades on BTC_USDT never pauses this long on a live connection
 LIQUIDATES = "futures.public_liquidates"
 TRADES = "futures.trades"
+TICKERS = "futures.tickers"
 _QUIET = ("futures.pong",)
 
 _contracts: contract_specs.Table = contract_specs.bundled(NAME)
@@ -86,11 +99,14 @@ def url(base: str, symbols: tuple[str, ...], price_symbol: str) -> str:
 
 
 def subscribe_messages(symbols: tuple[str, ...], price_symbol: str) -> list[str]:
-    """`!all` contracts' liquidations (filtered downstream to tracked symbols) and the BTC trades."""
+    """`!all` contracts' liquidations (filtered downstream to tracked symbols), the BTC trades and the tracked
+    contracts' tickers (market context)."""
     now = int(time.time())
+    tickers = [contract(s) for s in dict.fromkeys(symbols or DEFAULT_CONTEXT_SYMBOLS)]
     return [orjson.dumps({"time": now, "channel": LIQUIDATES, "event": "subscribe", "payload": ["!all"]}).decode(),
             orjson.dumps({"time": now, "channel": TRADES, "event": "subscribe",
-                          "payload": [contract(price_symbol)]}).decode()]
+                          "payload": [contract(price_symbol)]}).decode(),
+            orjson.dumps({"time": now, "channel": TICKERS, "event": "subscribe", "payload": tickers}).decode()]
 
 
 def parse(frame: str | bytes, ts_recv_ns: int) -> list[Event]:
@@ -115,6 +131,8 @@ def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
         convert = _liquidation
     elif channel == TRADES:
         convert = _trade
+    elif channel == TICKERS:
+        convert = _ticker
     else:
         raise BadFrame(f"unknown channel {channel!r:.80}")
     result = msg.get("result")
@@ -147,3 +165,24 @@ def _trade(item: dict[str, Any], ts_recv_ns: int) -> PriceTick:
     price = positive(item.get("price"), "price")
     return price_tick(NAME, symbol, price / mult, qty * mult,
                       ms_to_ns(item.get("create_time_ms"), "create_time_ms"), ts_recv_ns)
+
+
+def _ticker(item: dict[str, Any], ts_recv_ns: int) -> MarketContext:
+    """One contract's ticker -> MarketContext: total_size contracts -> coins, funding -> the 8 h basis."""
+    native = item.get("contract")
+    symbol, mult = symbol_of(from_underscored, native)
+    oi = optional(item.get("total_size"), "total_size")
+    if oi == oi:
+        spec = _contracts.get(native)  # type: ignore[arg-type]
+        if spec is None:
+            raise BadFrame(f"no quanto_multiplier for {native!r} (refresh the contracts table)")
+        oi *= spec.size * mult
+    funding = optional(item.get("funding_rate"), "funding_rate")
+    interval = item.get("funding_interval")
+    if interval is not None:  # seconds between fundings
+        funding *= FUNDING_8H * 3600 / positive(interval, "funding_interval")
+    t = item.get("t")
+    return market_context(NAME, symbol, str(native), oi=oi, funding=funding,
+                          mark=optional(item.get("mark_price"), "mark_price") / mult,
+                          index=optional(item.get("index_price"), "index_price") / mult,
+                          ts_event=ms_to_ns(t, "t") if t is not None else ts_recv_ns, ts_recv=ts_recv_ns)

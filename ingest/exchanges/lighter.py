@@ -30,6 +30,19 @@ REPLAY_MAX_AGE_S are kept (they cover a reconnect's gap; repeats are dropped by 
 Deduper); older ones are history and skipped. Keepalive: the server closes connections that sent
 nothing for 2 minutes; we send `{"type":"ping"}` every 20 s, and its pong keeps a quiet
 feed from looking stale.
+
+Market context (`market_stats/{market_id}` per tracked market; fields verified 2026-12-01 against
+Lighter's websocket reference and live frames quoted by public clients):
+    {"channel":"market_stats:0","market_stats":{"market_id":0,"index_price":"3335.04",
+     "mark_price":"3335.09","open_interest":"235.25","current_funding_rate":"0.0057",
+     "funding_rate":"0.0005","funding_timestamp":1722337200000,...},"type":"update/market_stats"}
+-> MarketContext: mark, index, funding = `current_funding_rate` (the live estimate, as Bybit's and
+Binance's are; `funding_rate` is the last settled one). Units, which the docs do not state:
+`open_interest` is read as USD (one side), as a data vendor's Lighter tables and a public OI
+aggregator that sums it across markets read it; coins = USD / mark. Funding rates are in percent per
+hour (Lighter clamps funding at 0.5 % an hour; the docs' 0.0057 and live frames' -0.0019 are
+plausible only as percent): / 100 x 8 for the 8 h basis. Updates carry only changed fields and
+(newer frames) a message `timestamp` in ms; a frame without one takes the receive time.
 """
 from __future__ import annotations
 
@@ -37,7 +50,7 @@ from typing import Any
 
 import orjson
 
-from common.schema import LONG, SHORT, Liquidation, PriceTick
+from common.schema import LONG, SHORT, Liquidation, MarketContext, PriceTick
 from ingest import lighter_markets
 from ingest.exchanges.base import (
     BadFrame,
@@ -52,6 +65,8 @@ from ingest.exchanges.base import (
     price_tick,
     symbol_of,
 )
+from ingest.exchanges.context_fields import DEFAULT_SYMBOLS as DEFAULT_CONTEXT_SYMBOLS
+from ingest.exchanges.context_fields import FUNDING_8H, market_context, optional
 from ingest.symbols import canonical
 
 NAME = "lighter"
@@ -62,7 +77,9 @@ STALE_AFTER_S = 30.0  # BTC trades on Lighter never pause this long on a live co
 REPLAY_MAX_AGE_S = 120.0
 LIQUIDATION = "liquidation"
 
-_QUIET = ("connected", "ping", "pong", "unsubscribed/trade")
+_QUIET = ("connected", "ping", "pong", "unsubscribed/trade", "unsubscribed/market_stats")
+_STATS = ("subscribed/market_stats", "update/market_stats")
+FUNDING_PERCENT_PER_HOUR = FUNDING_8H / 100.0  # Lighter's percent per hour -> a fraction per 8 h
 _markets: lighter_markets.Table = lighter_markets.bundled()
 
 
@@ -88,10 +105,12 @@ def url(base: str, symbols: tuple[str, ...], price_symbol: str) -> str:
 
 
 def subscribe_messages(symbols: tuple[str, ...], price_symbol: str) -> list[str]:
-    """One `trade/{id}` per tracked market the table knows, the price market first."""
+    """One `trade/{id}` per tracked market the table knows, the price market first; then `market_stats/{id}`
+    (market context) per tracked market, or per default context symbol when none is configured."""
     ids = market_ids()
     wanted = (price_symbol, *symbols) if symbols else (price_symbol, *ids)
     channels = dict.fromkeys(f"trade/{ids[s]}" for s in wanted if s in ids)
+    channels.update(dict.fromkeys(f"market_stats/{ids[s]}" for s in symbols or DEFAULT_CONTEXT_SYMBOLS if s in ids))
     return [orjson.dumps({"type": "subscribe", "channel": c}).decode() for c in channels]
 
 
@@ -108,6 +127,8 @@ def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
     if kind == "error" or "error" in msg:
         err = msg.get("error") if isinstance(msg.get("error"), dict) else msg
         raise BadFrame(f"error {err.get('code')!r:.20}: {str(err.get('message'))[:200]}")
+    if kind in _STATS:
+        return _market_stats(msg, ts_recv_ns)
     if kind not in ("subscribed/trade", "update/trade"):
         raise BadFrame(f"unknown message type {kind!r:.80}")
     trades, liqs = msg.get("trades") or [], msg.get("liquidation_trades") or []
@@ -165,3 +186,40 @@ def _side(item: dict[str, Any]) -> str:
         if size and (LONG if size > 0 else SHORT) != side:
             raise BadFrame(f"is_maker_ask={maker_ask} contradicts taker_position_size_before {before!r:.20}")
     return side
+
+
+def _market_stats(msg: dict[str, Any], ts_recv_ns: int) -> Report:
+    """One market's stats (`market_stats/{id}`) or every market's (`market_stats/all`: keyed by id)."""
+    stats = msg.get("market_stats")
+    if not isinstance(stats, dict):
+        raise BadFrame("market_stats is not an object")
+    items = [stats] if "market_id" in stats else list(stats.values())
+    ts = msg.get("timestamp")
+    ts_event = ms_to_ns(ts, "timestamp") if ts is not None else ts_recv_ns
+    events: list[Event] = []
+    skipped: list[str] = []
+    for item in items:
+        try:
+            ev = _stats(item, ts_event, ts_recv_ns)
+        except BadFrame as exc:
+            skipped.append(f"{msg.get('channel')!s:.30}: {exc}")
+            continue
+        if ev is not None:
+            events.append(ev)
+    return Report(events, skipped)
+
+
+def _stats(item: Any, ts_event: int, ts_recv_ns: int) -> MarketContext | None:
+    if not isinstance(item, dict):
+        raise BadFrame("market stats item is not an object")
+    oi_usd, mark, index = (optional(item.get(k), k) for k in ("open_interest", "mark_price", "index_price"))
+    funding = optional(item.get("current_funding_rate"), "current_funding_rate") * FUNDING_PERCENT_PER_HOUR
+    if all(x != x for x in (oi_usd, mark, index, funding)):
+        return None  # an update of fields we do not read (24 h volume, last price)
+    market_id = item.get("market_id")
+    base = _markets.get(market_id) if type(market_id) is int else None
+    if base is None:
+        raise BadFrame(f"unknown market_id {market_id!r:.20} (refresh the market table)")
+    symbol, mult = symbol_of(canonical, base)
+    return market_context(NAME, symbol, base, oi=oi_usd / mark * mult, oi_usd=oi_usd, funding=funding,
+                          mark=mark / mult, index=index / mult, ts_event=ts_event, ts_recv=ts_recv_ns)

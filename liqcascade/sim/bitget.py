@@ -7,8 +7,9 @@ import time
 import orjson
 
 from common.schema import LONG
+from liqcascade.sim.context import open_interest_of
 from liqcascade.sim.session import Session
-from liqcascade.sim.timeline import SimEvent, SimLiquidation, SimTrade
+from liqcascade.sim.timeline import SimContext, SimEvent, SimLiquidation, SimTrade
 
 NAME = "bitget"
 THROTTLE_S = 0.0  # completeness unknown: the simulator sends every liquidation
@@ -61,6 +62,12 @@ def encode(ev: SimEvent, ts_ms: int) -> tuple[str, dict] | None:
     if isinstance(ev, SimLiquidation):
         return f"liquidation:{ev.symbol}", {"symbol": ev.symbol, "side": "sell" if ev.side == LONG else "buy",
                                             "price": _num(ev.price), "amount": _num(ev.qty), "ts": str(ts_ms)}
+    if isinstance(ev, SimContext):  # holdingAmount: open interest in coins; funding every 8 h
+        return f"ticker:{ev.symbol}", {
+            "instId": ev.symbol, "lastPr": _num(ev.mark_price), "fundingRate": f"{ev.funding_rate:.10f}",
+            "nextFundingTime": str((ts_ms // 28_800_000 + 1) * 28_800_000), "markPrice": _num(ev.mark_price),
+            "indexPrice": _num(ev.index_price), "holdingAmount": _num(open_interest_of(NAME, ev)),
+            "symbolType": "1", "symbol": ev.symbol, "ts": str(ts_ms)}
     if isinstance(ev, SimTrade):
         return f"trade:{ev.symbol}", {"ts": str(ts_ms), "price": _num(ev.price), "size": _num(ev.qty),
                                       "side": "buy", "tradeId": str(next(_ids))}
@@ -71,7 +78,8 @@ def frame(session: Session, key: str, payload: dict) -> str | None:
     channel, _, inst = key.partition(":")
     if key not in session.streams and f"{channel}:default" not in session.streams:
         return None
-    return orjson.dumps({"action": "update", "arg": {"instType": "USDT-FUTURES", "channel": channel, "instId": inst},
+    action = "snapshot" if channel == "ticker" else "update"  # tickers are pushed whole
+    return orjson.dumps({"action": action, "arg": {"instType": "USDT-FUTURES", "channel": channel, "instId": inst},
                          "data": [payload], "ts": int(time.time() * 1000)}).decode()
 
 

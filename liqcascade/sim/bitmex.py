@@ -8,8 +8,9 @@ import orjson
 
 from common.schema import LONG
 from ingest.contract_specs import bundled
+from liqcascade.sim.context import open_interest_of
 from liqcascade.sim.session import Session
-from liqcascade.sim.timeline import SimEvent, SimLiquidation, SimTrade
+from liqcascade.sim.timeline import SimContext, SimEvent, SimLiquidation, SimTrade
 
 NAME = "bitmex"
 THROTTLE_S = 0.0  # every liquidation order is inserted in the table
@@ -50,8 +51,9 @@ def on_client_message(session: Session, text: str) -> list[str]:
             continue
         session.streams.add(arg)
         out.append(orjson.dumps({"success": True, "subscribe": arg, "request": req}).decode())
-        out.append(orjson.dumps({"table": table, "action": "partial", "keys": ["orderID"] if table == "liquidation"
-                                 else [], "filter": {}, "data": []}).decode())
+        keys = {"liquidation": ["orderID"], "instrument": ["symbol"]}.get(table, [])
+        out.append(orjson.dumps({"table": table, "action": "partial", "keys": keys, "filter": {},
+                                 "data": []}).decode())
     return out
 
 
@@ -59,6 +61,24 @@ def native(symbol: str, inverse: bool) -> str:
     coin = symbol[:-4] if symbol.endswith("USDT") else symbol
     coin = "XBT" if coin == "BTC" else coin
     return f"{coin}USD" if inverse else f"{coin}USDT"
+
+
+def _stamp(ts_ms: int) -> str:
+    return datetime.fromtimestamp(ts_ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _instrument(ev: SimContext, ts_ms: int) -> tuple[str, dict]:
+    """The context fields of an instrument row: XBTUSD for BTC (USD contracts, openValue in XBt), else the
+    linear `<COIN>USDT` (contracts of the bundled size)."""
+    oi = open_interest_of(NAME, ev)
+    sym = native(ev.symbol, inverse=ev.symbol == "BTCUSDT")
+    row = {"symbol": sym, "fundingInterval": "2000-01-01T08:00:00.000Z", "fundingRate": round(ev.funding_rate, 10),
+           "markPrice": ev.mark_price, "indicativeSettlePrice": ev.index_price, "timestamp": _stamp(ts_ms)}
+    if sym == "XBTUSD":
+        row.update(openInterest=round(oi * ev.mark_price), openValue=round(oi * 1e8))
+    else:
+        row["openInterest"] = round(oi / (_SPECS[sym].size if sym in _SPECS else 1.0))
+    return f"instrument:{sym}", row
 
 
 def encode(ev: SimEvent, ts_ms: int) -> tuple[str, dict] | None:
@@ -69,9 +89,11 @@ def encode(ev: SimEvent, ts_ms: int) -> tuple[str, dict] | None:
         side = "Sell" if ev.side == LONG else "Buy"  # the liquidation order's side
         return "liquidation", {"orderID": str(uuid.uuid4()), "symbol": sym, "side": side, "price": ev.price,
                                "leavesQty": round(ev.qty / size, 6)}
+    if isinstance(ev, SimContext):
+        return _instrument(ev, ts_ms)
     if isinstance(ev, SimTrade):
         sym = native(ev.symbol, inverse=True)
-        stamp = datetime.fromtimestamp(ts_ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        stamp = _stamp(ts_ms)
         contracts = max(round(ev.qty * ev.price), 1)
         return f"trade:{sym}", {"timestamp": stamp, "symbol": sym, "side": "Buy", "size": contracts,
                                 "price": ev.price, "tickDirection": "PlusTick", "trdMatchID": str(uuid.uuid4()),
@@ -83,7 +105,9 @@ def encode(ev: SimEvent, ts_ms: int) -> tuple[str, dict] | None:
 def frame(session: Session, key: str, payload: dict) -> str | None:
     if key not in session.streams:
         return None
-    return orjson.dumps({"table": key.partition(":")[0], "action": "insert", "data": [payload]}).decode()
+    table = key.partition(":")[0]
+    action = "update" if table == "instrument" else "insert"  # the instrument row exists: its fields change
+    return orjson.dumps({"table": table, "action": action, "data": [payload]}).decode()
 
 
 def throttle_key(ev: SimEvent) -> str | None:

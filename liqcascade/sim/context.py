@@ -28,7 +28,8 @@ REBUILD_PER_S = 0.002
 PRESSURE_TAU_S = 20.0
 PRESSURE_USD_PER_S = 500_000.0
 FUNDING_BASE = 0.0001
-OI_SHARE = {"binance": 0.35, "bybit": 0.30, "okx": 0.20, "hyperliquid": 0.15}
+OI_SHARE = {"binance": 0.35, "bybit": 0.30, "okx": 0.20, "hyperliquid": 0.15,  # the four majors: the total
+            "bitget": 0.12, "gate": 0.08, "deribit": 0.03, "lighter": 0.03, "bitmex": 0.01, "dydx": 0.01}
 
 
 def open_interest_of(venue: str, ev: SimContext) -> float:

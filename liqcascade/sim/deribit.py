@@ -1,4 +1,4 @@
-"""Deribit API v2 protocol for the simulator: JSON-RPC subscribe, 100 ms trade batches, heartbeat test_request."""
+"""Deribit API v2 protocol for the simulator: JSON-RPC subscribe, 100 ms trades, tickers, heartbeat test_request."""
 from __future__ import annotations
 
 import itertools
@@ -8,8 +8,9 @@ import time
 import orjson
 
 from common.schema import LONG
+from liqcascade.sim.context import open_interest_of
 from liqcascade.sim.session import Session
-from liqcascade.sim.timeline import SimEvent, SimLiquidation, SimTrade
+from liqcascade.sim.timeline import SimContext, SimEvent, SimLiquidation, SimTrade
 
 NAME = "deribit"
 THROTTLE_S = 0.0  # the trade tape is complete: every liquidation fill, batched per 100 ms
@@ -19,6 +20,7 @@ MIN_HEARTBEAT_S = 10.0  # docs: public/set_heartbeat interval >= 10 s
 HEARTBEAT_SCALE = 1.0  # tests shrink the heartbeat period (the client asks for 10 s, the minimum)
 HEARTBEAT_CLOSE = (1000, "heartbeat: no public/test answer")
 TEST_REQUEST = '{"jsonrpc":"2.0","method":"heartbeat","params":{"type":"test_request"}}'
+_CHANNELS = ("trades.", "ticker.")
 _ids = itertools.count(48_079_254)
 
 
@@ -57,7 +59,7 @@ def on_client_message(session: Session, text: str) -> list[str]:
         return [_result(req_id, "ok")]
     if method in ("public/subscribe", "public/unsubscribe"):
         channels = params.get("channels")
-        if not isinstance(channels, list) or not all(isinstance(c, str) and c.startswith("trades.") for c in channels):
+        if not isinstance(channels, list) or not all(isinstance(c, str) and c.startswith(_CHANNELS) for c in channels):
             return [_error(req_id, 11029, "invalid_arguments")]
         if any(c.endswith(".raw") for c in channels):
             return [_error(req_id, 13778, "raw_subscriptions_not_available_for_unauthorized")]
@@ -93,8 +95,20 @@ def _item(symbol: str, price: float, qty: float, direction: str, ts_ms: int) -> 
             "amount": amount}
 
 
-def encode(ev: SimEvent, ts_ms: int) -> tuple[str, list[dict]] | None:
+def _ticker(ev: SimContext, ts_ms: int) -> dict:
+    """A perpetual's ticker: open interest in USD on the inverse books (BTC, ETH), in coins on linear ones."""
+    inst, _ = instrument(ev.symbol)
+    oi = open_interest_of(NAME, ev)
+    return {"timestamp": ts_ms, "instrument_name": inst, "state": "open", "mark_price": ev.mark_price,
+            "index_price": ev.index_price, "last_price": ev.mark_price, "current_funding": 0,
+            "funding_8h": round(ev.funding_rate, 10), "open_interest": oi if "_" in inst else round(oi * ev.mark_price),
+            "settlement_price": ev.index_price, "estimated_delivery_price": ev.index_price}
+
+
+def encode(ev: SimEvent, ts_ms: int) -> tuple[str, list[dict] | dict] | None:
     """A liquidation is a trade whose taker was liquidated ("T"): a sell for a long, a buy for a short."""
+    if isinstance(ev, SimContext):
+        return f"ticker.{instrument(ev.symbol)[0]}.100ms", _ticker(ev, ts_ms)
     if isinstance(ev, SimLiquidation):
         item = _item(ev.symbol, ev.price, ev.qty, "sell" if ev.side == LONG else "buy", ts_ms)
         item["liquidation"] = "T"
@@ -105,7 +119,7 @@ def encode(ev: SimEvent, ts_ms: int) -> tuple[str, list[dict]] | None:
 
 
 def batch_window(key: str) -> float:
-    return BATCH_S
+    return 0.0 if key.startswith("ticker.") else BATCH_S
 
 
 def batch_due(key: str, now: float) -> float:
@@ -116,13 +130,13 @@ def merge(payloads: list[list[dict]]) -> list[dict]:
     return [item for p in payloads for item in p]
 
 
-def frame(session: Session, key: str, payload: list[dict]) -> str | None:
+def frame(session: Session, key: str, payload: list[dict] | dict) -> str | None:
     return render(key, payload, 0) if key in session.streams else None
 
 
-def render(key: str, payload: list[dict], ts_ms: int, base_ms: int = 0) -> str:
+def render(key: str, payload: list[dict] | dict, ts_ms: int, base_ms: int = 0) -> str:
     if base_ms:
-        for item in payload:
+        for item in payload if isinstance(payload, list) else [payload]:
             item["timestamp"] += base_ms
     return orjson.dumps({"jsonrpc": "2.0", "method": "subscription",
                          "params": {"channel": key, "data": payload}}).decode()

@@ -1,4 +1,4 @@
-"""dYdX v4 indexer protocol for the simulator: connected greeting, v4_trades subscribe with recent trades, errors."""
+"""dYdX v4 indexer protocol for the simulator: connected greeting, v4_trades with recent trades, v4_markets, errors."""
 from __future__ import annotations
 
 import itertools
@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 import orjson
 
 from common.schema import LONG
+from liqcascade.sim.context import open_interest_of
 from liqcascade.sim.session import Session
-from liqcascade.sim.timeline import SimEvent, SimLiquidation, SimTrade
+from liqcascade.sim.timeline import SimContext, SimEvent, SimLiquidation, SimTrade
 
 NAME = "dydx"
 THROTTLE_S = 0.0  # every LIQUIDATED trade is on the tape
@@ -18,6 +19,7 @@ CONNECTION_ID = "5b2f0c4e-sim0-4d7e-9a35-0d1e2f3a4b5c"
 GREETING = orjson.dumps({"type": "connected", "connection_id": CONNECTION_ID, "message_id": 0}).decode()
 RECENT = 100  # the subscribe reply carries the market's last trades (the REST /v4/trades page)
 SUBSCRIBES_PER_S = 2  # the indexer's per-connection limit on subscribe messages
+MARKETS = "v4_markets"  # one channel, every market, no id
 _ids = itertools.count(1)
 
 
@@ -30,12 +32,17 @@ def _msg(kind: str, **fields: object) -> str:
 
 
 def on_client_message(session: Session, text: str) -> list[str | tuple[str, list]]:
-    """subscribe -> `subscribed` with the market's recent trades; unsubscribe; anything else an error."""
+    """subscribe -> `subscribed` with the market's recent trades (v4_markets: the markets, none listed here:
+    the simulator has no market table); unsubscribe; anything else an error."""
     try:
         req = orjson.loads(text)
         kind, channel, market = req["type"], req["channel"], req.get("id")
     except (orjson.JSONDecodeError, KeyError, TypeError):
         return [_msg("error", message=f"Invalid message: could not parse {text[:80]}")]
+    if kind in ("subscribe", "unsubscribe") and channel == MARKETS:
+        (session.streams.add if kind == "subscribe" else session.streams.discard)(MARKETS)
+        return [_msg("subscribed" if kind == "subscribe" else "unsubscribed", channel=MARKETS,
+                     contents={"markets": {}})]
     if kind not in ("subscribe", "unsubscribe") or channel != "v4_trades" or not isinstance(market, str):
         return [_msg("error", message=f"Invalid subscribe message: channel {channel!r} or id {market!r}")]
     now = time.monotonic()
@@ -69,6 +76,12 @@ def _iso(ts_ms: int) -> str:
 
 def encode(ev: SimEvent, ts_ms: int) -> tuple[str, dict] | None:
     """One trade item; a liquidation is the liquidated taker's LIQUIDATED trade (SELL closes a long)."""
+    if isinstance(ev, SimContext):  # hourly funding; the oracle (the model's index) is dYdX's mark and index
+        m = ticker(ev.symbol)
+        return MARKETS, {"trading": {m: {"openInterest": _num(open_interest_of(NAME, ev)),
+                                         "nextFundingRate": f"{ev.funding_rate / 8:.12f}"}},
+                         "oraclePrices": {m: {"oraclePrice": _num(ev.index_price), "effectiveAt": _iso(ts_ms),
+                                              "effectiveAtHeight": str(60_000_000 + next(_ids)), "marketId": 0}}}
     n = next(_ids)
     if isinstance(ev, SimLiquidation):
         side, kind = ("SELL" if ev.side == LONG else "BUY"), "LIQUIDATED"
@@ -84,6 +97,8 @@ def encode(ev: SimEvent, ts_ms: int) -> tuple[str, dict] | None:
 def frame(session: Session, key: str, payload: dict) -> str | None:
     if key not in session.streams:
         return None
+    if key == MARKETS:
+        return _msg("channel_data", channel=MARKETS, version="2.4.0", contents=payload)
     return _msg("channel_data", id=key.split(":", 1)[1], channel="v4_trades", version="2.4.0",
                 contents={"trades": [payload]})
 

@@ -1,4 +1,4 @@
-"""Gate USDT futures protocol for the simulator: futures.public_liquidates (`!all`), futures.trades, futures.ping."""
+"""Gate USDT futures protocol for the simulator: futures.public_liquidates (`!all`), trades, tickers, futures.ping."""
 from __future__ import annotations
 
 import itertools
@@ -8,14 +8,15 @@ import orjson
 
 from common.schema import LONG
 from ingest.contract_specs import bundled
+from liqcascade.sim.context import open_interest_of
 from liqcascade.sim.session import Session
-from liqcascade.sim.timeline import SimEvent, SimLiquidation, SimTrade
+from liqcascade.sim.timeline import SimContext, SimEvent, SimLiquidation, SimTrade
 
 NAME = "gate"
 THROTTLE_S = 1.0  # the channel page: at most one liquidation order per contract per second
 PATH = "/v4/ws/usdt"
 _SIZES = {k: v.size for k, v in bundled(NAME).items()}  # the parser's own bundled quanto_multiplier table
-_CHANNELS = ("futures.public_liquidates", "futures.trades")
+_CHANNELS = ("futures.public_liquidates", "futures.trades", "futures.tickers")
 _ids = itertools.count(27_753_479)
 
 
@@ -74,6 +75,13 @@ def encode(ev: SimEvent, ts_ms: int) -> tuple[str, dict] | None:
         return f"futures.public_liquidates:{c}", {"price": _num(ev.price),
                                                    "size": _num(-contracts if ev.side == LONG else contracts),
                                                    "time_ms": ts_ms, "contract": c}
+    if isinstance(ev, SimContext):  # total_size: open interest in contracts; funding every 8 h
+        c = contract(ev.symbol)
+        return f"futures.tickers:{c}", {
+            "contract": c, "last": _num(ev.mark_price), "mark_price": _num(ev.mark_price),
+            "index_price": _num(ev.index_price), "funding_rate": f"{ev.funding_rate:.10f}",
+            "funding_rate_indicative": f"{ev.funding_rate:.10f}", "funding_interval": 28800,
+            "total_size": _num(open_interest_of(NAME, ev) / _SIZES.get(c, 1.0)), "t": ts_ms}
     if isinstance(ev, SimTrade):
         c = contract(ev.symbol)
         return f"futures.trades:{c}", {"size": _num(max(ev.qty / _SIZES.get(c, 1.0), 1.0)), "id": next(_ids),
@@ -86,7 +94,7 @@ def frame(session: Session, key: str, payload: dict) -> str | None:
     channel = key.partition(":")[0]
     if key not in session.streams and f"{channel}:!all" not in session.streams:
         return None
-    if not session.state.get("decimal"):  # legacy clients: integer sizes, fractions cut off as Gate does
+    if "size" in payload and not session.state.get("decimal"):  # legacy clients: integer sizes, as Gate cuts them
         payload = {**payload, "size": int(float(payload["size"]))}
     now = time.time()
     return orjson.dumps({"channel": channel, "event": "update", "time": int(now), "time_ms": int(now * 1000),

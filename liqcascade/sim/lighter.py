@@ -1,4 +1,4 @@
-"""Lighter protocol for the simulator: connected greeting, ping/pong, trade/{id} subscribe replaying recent trades."""
+"""Lighter protocol for the simulator: greeting, ping/pong, trade/{id} replaying recent trades, market_stats/{id}."""
 from __future__ import annotations
 
 import itertools
@@ -7,8 +7,9 @@ import orjson
 
 from common.schema import LONG
 from ingest.exchanges import lighter as parser
+from liqcascade.sim.context import open_interest_of
 from liqcascade.sim.session import Session
-from liqcascade.sim.timeline import SimEvent, SimLiquidation, SimTrade
+from liqcascade.sim.timeline import SimContext, SimEvent, SimLiquidation, SimTrade
 
 NAME = "lighter"
 THROTTLE_S = 0.0  # every liquidation trade is published
@@ -39,10 +40,15 @@ def on_client_message(session: Session, text: str) -> list[str | tuple[str, list
     if kind == "ping":
         return ['{"type":"pong"}']
     channel = req.get("channel")
-    market = channel[len("trade/"):] if isinstance(channel, str) and channel.startswith("trade/") else ""
-    if kind not in ("subscribe", "unsubscribe") or not market.isdigit() or int(market) not in _MARKETS.values():
+    name, _, market = channel.partition("/") if isinstance(channel, str) else ("", "", "")
+    if kind not in ("subscribe", "unsubscribe") or name not in ("trade", "market_stats") or not market.isdigit() \
+            or int(market) not in _MARKETS.values():
         return [_error(30005, f"Invalid Channel: {channel!r:.60}")]
-    key = f"trade:{market}"
+    key = f"{name}:{market}"
+    if name == "market_stats":  # the stats arrive with the next context push
+        (session.streams.add if kind == "subscribe" else session.streams.discard)(key)
+        return [orjson.dumps({"type": f"{kind}d/market_stats", "channel": key,
+                              "market_stats": {"market_id": int(market)}}).decode()]
     if kind == "unsubscribe":
         session.streams.discard(key)
         return [orjson.dumps({"type": "unsubscribed/trade", "channel": key}).decode()]
@@ -61,6 +67,12 @@ def encode(ev: SimEvent, ts_ms: int) -> tuple[str, dict] | None:
     """A trade item on its market; a liquidation is listed in `liquidation_trades`, the liquidated account
     being the taker (a long is closed by selling into a bid: is_maker_ask false)."""
     market = _MARKETS.get(ev.symbol)
+    if market is not None and isinstance(ev, SimContext):  # open interest in USD, funding in % per hour
+        return f"market_stats:{market}", {"market_stats": {
+            "market_id": market, "index_price": _num(ev.index_price), "mark_price": _num(ev.mark_price),
+            "open_interest": f"{open_interest_of(NAME, ev) * ev.mark_price:.6f}",
+            "current_funding_rate": f"{ev.funding_rate * 100 / 8:.8f}", "last_trade_price": _num(ev.mark_price)},
+            "timestamp": ts_ms}
     if market is None or not isinstance(ev, SimLiquidation | SimTrade):
         return None
     n = next(_ids)
@@ -83,6 +95,8 @@ def _render(key: str, kind: str, trades: list, liqs: list) -> str:
 def frame(session: Session, key: str, payload: dict) -> str | None:
     if key not in session.streams:
         return None
+    if key.startswith("market_stats:"):
+        return orjson.dumps({"channel": key, **payload, "type": "update/market_stats"}).decode()
     return _render(key, "update/trade", payload.get("trades", []), payload.get("liquidation_trades", []))
 
 

@@ -59,6 +59,7 @@ def test_invalid_or_unknown_shapes_are_bad_frames(bad: dict) -> None:
 
 def test_subscribes_every_usdt_contract_and_the_btc_trades() -> None:
     [sub] = [orjson.loads(m) for m in bitget.subscribe_messages((), "BTCUSDT")]
-    assert sub["args"] == [{"instType": "USDT-FUTURES", "channel": "liquidation", "instId": "default"},
-                           {"instType": "USDT-FUTURES", "channel": "trade", "instId": "BTCUSDT"}]
+    assert sub["args"][:2] == [{"instType": "USDT-FUTURES", "channel": "liquidation", "instId": "default"},
+                               {"instType": "USDT-FUTURES", "channel": "trade", "instId": "BTCUSDT"}]
+    assert [a["channel"] for a in sub["args"][2:]] == ["ticker"] * len(bitget.DEFAULT_CONTEXT_SYMBOLS)
     assert bitget.COMPLETENESS == "unknown"

@@ -67,7 +67,7 @@ def test_acks_give_nothing_and_a_refused_subscription_says_why() -> None:
 
 
 def test_subscribes_heartbeat_first_then_100ms_trade_batches() -> None:
-    hb, sub = (orjson.loads(m) for m in deribit.subscribe_messages((), "BTCUSDT"))
+    hb, sub, _tickers = (orjson.loads(m) for m in deribit.subscribe_messages((), "BTCUSDT"))
     assert (hb["method"], hb["params"]) == ("public/set_heartbeat", {"interval": 10})
     assert sub["params"]["channels"] == ["trades.future.BTC.100ms", "trades.future.ETH.100ms",
                                          "trades.future.USDC.100ms"]

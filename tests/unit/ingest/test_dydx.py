@@ -62,5 +62,6 @@ def test_bad_values_are_bad_frames(field, value):
 def test_one_subscription_per_market_price_market_first():
     msgs = [orjson.loads(m) for m in dydx.subscribe_messages(("ETHUSDT", "BTCUSDT"), "BTCUSDT")]
     assert msgs == [{"type": "subscribe", "channel": "v4_trades", "id": "BTC-USD"},
+                    {"type": "subscribe", "channel": "v4_markets"},  # market context: every market, one message
                     {"type": "subscribe", "channel": "v4_trades", "id": "ETH-USD"}]
-    assert len(dydx.subscribe_messages((), "BTCUSDT")) == len(dydx.DEFAULT_SYMBOLS)
+    assert len(dydx.subscribe_messages((), "BTCUSDT")) == len(dydx.DEFAULT_SYMBOLS) + 1

@@ -88,5 +88,6 @@ def test_contract_rows_read_the_live_endpoint_shape_and_reject_an_error_body() -
 def test_subscribes_every_contract_and_the_btc_trades_with_decimal_sizes() -> None:
     subs = [orjson.loads(m) for m in gate.subscribe_messages(("ETHUSDT",), "BTCUSDT")]
     assert [(s["channel"], s["payload"]) for s in subs] == [("futures.public_liquidates", ["!all"]),
-                                                            ("futures.trades", ["BTC_USDT"])]
+                                                            ("futures.trades", ["BTC_USDT"]),
+                                                            ("futures.tickers", ["ETH_USDT"])]
     assert gate.HEADERS == {"X-Gate-Size-Decimal": "1"}

@@ -77,8 +77,10 @@ def test_greeting_and_pong_are_quiet_and_errors_bad():
 
 def test_subscriptions_are_per_known_market_price_first():
     msgs = [orjson.loads(m)["channel"] for m in lighter.subscribe_messages(("ETHUSDT", "NOPEUSDT"), "BTCUSDT")]
-    assert msgs == ["trade/1", "trade/0"]
-    assert len(lighter.subscribe_messages((), "BTCUSDT")) == len(lighter.market_ids())
+    assert msgs == ["trade/1", "trade/0", "market_stats/0"]  # + the tracked markets' context
+    ids = lighter.market_ids()
+    context = {s for s in lighter.DEFAULT_CONTEXT_SYMBOLS if s in ids}
+    assert len(lighter.subscribe_messages((), "BTCUSDT")) == len(ids) + len(context)
 
 
 def test_market_table_refresh_reads_perps_and_the_bundled_table_fills_in():

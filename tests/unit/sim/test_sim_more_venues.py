@@ -45,7 +45,7 @@ def test_gate_pong_and_invalid_argument_error():
 def test_bitget_every_contract_subscription_pong_and_error():
     s = sim_bitget.open_session("/v2/ws/public")
     acks = sim_bitget.on_client_message(s, bitget.subscribe_messages((), "BTCUSDT")[0])
-    assert [bitget.parse(a, 1) for a in acks] == [[], []]
+    assert [bitget.parse(a, 1) for a in acks] == [[]] * (2 + len(bitget.DEFAULT_CONTEXT_SYMBOLS))  # + tickers
     key, payload = sim_bitget.encode(SimLiquidation("ETHUSDT", SHORT, 3000.0, 1.5), 1000)
     (ev,) = bitget.parse(sim_bitget.frame(s, key, payload), 1)
     assert (ev.symbol, ev.side, ev.qty, ev.ts_event) == ("ETHUSDT", SHORT, 1.5, 1000 * 10**6)
@@ -57,8 +57,8 @@ def test_bitget_every_contract_subscription_pong_and_error():
 
 def test_deribit_acks_refuses_raw_and_sends_test_requests_until_unanswered():
     s = sim_deribit.open_session("/ws/api/v2")
-    hb, sub = (send(sim_deribit, s, m)[0] for m in deribit.subscribe_messages((), "BTCUSDT"))
-    assert hb["result"] == "ok" and len(sub["result"]) == 3
+    hb, sub, tickers = (send(sim_deribit, s, m)[0] for m in deribit.subscribe_messages((), "BTCUSDT"))
+    assert hb["result"] == "ok" and len(sub["result"]) == 3 and "ticker.BTC-PERPETUAL.100ms" in tickers["result"]
     raw = send(sim_deribit, s, {"jsonrpc": "2.0", "id": 2, "method": "public/subscribe",
                                 "params": {"channels": ["trades.BTC-PERPETUAL.raw"]}})[0]
     assert raw["error"]["code"] == 13778
@@ -83,7 +83,7 @@ def test_bitmex_greets_acks_with_a_partial_pongs_and_refuses_unknown_tables():
     s = sim_bitmex.open_session("/realtime")
     assert bitmex.parse(sim_bitmex.GREETING, 1) == []
     replies = sim_bitmex.on_client_message(s, bitmex.subscribe_messages((), "BTCUSDT")[0])
-    assert [orjson.loads(r).get("action") for r in replies] == [None, "partial", None, "partial"]
+    assert [orjson.loads(r).get("action") for r in replies] == [None, "partial"] * (2 + 12)  # + 12 instruments
     assert all(bitmex.parse(r, 1) == [] for r in replies)
     assert sim_bitmex.on_client_message(s, "ping") == ["pong"]
     (err,) = sim_bitmex.on_client_message(s, '{"op":"subscribe","args":["liquidations"]}')
