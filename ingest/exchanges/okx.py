@@ -37,6 +37,7 @@ from ingest.exchanges.base import (
     Event,
     ReconnectRequested,
     Report,
+    each_item,
     events_or_raise,
     liquidation,
     load_object,
@@ -132,23 +133,10 @@ def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
     if channel == "liquidation-orders":
         return _liquidations(data, ts_recv_ns)
     if channel == "trades":
-        return _collect(data, lambda item: [_trade(item, ts_recv_ns)], "trades")
+        return each_item("trades", data, lambda item: _trade(item, ts_recv_ns))
     if channel in CONTEXT_CHANNELS:
-        return _collect(data, lambda item: [_context(channel, item, ts_recv_ns)], channel)
+        return each_item(channel, data, lambda item: _context(channel, item, ts_recv_ns))
     raise BadFrame(f"unknown channel {channel!r:.80}")
-
-
-def _collect(items: list[Any], convert: Any, where: str) -> Report:
-    events: list[Event] = []
-    skipped: list[str] = []
-    for item in items:
-        try:
-            if not isinstance(item, dict):
-                raise BadFrame("item is not an object")
-            events.extend(convert(item))
-        except BadFrame as exc:
-            skipped.append(f"{where}: {exc}")
-    return Report(events, skipped)
 
 
 def _liquidations(data: list[Any], ts_recv_ns: int) -> Report:
@@ -170,15 +158,11 @@ def _liquidations(data: list[Any], ts_recv_ns: int) -> Report:
         except BadFrame as exc:
             skipped.extend([f"{native!r:.80}: {exc}"] * len(details))
             continue
-        got = _collect(details, partial(_one_liquidation, str(native), symbol, spec, ts_recv_ns), str(native))
+        got = each_item(str(native), details, partial(_liquidation, native=str(native), symbol=symbol, spec=spec,
+                                                      ts_recv_ns=ts_recv_ns))
         events.extend(got.events)
         skipped.extend(got.skipped)
     return Report(events, skipped)
-
-
-def _one_liquidation(native: str, symbol: str, spec: Instrument, ts_recv_ns: int,
-                     d: dict[str, Any]) -> list[Event]:
-    return [_liquidation(d, native, symbol, spec, ts_recv_ns)]
 
 
 def _instrument(native: object) -> tuple[str, Instrument]:
