@@ -50,7 +50,9 @@ def test_a_stop_cancels_a_request_the_server_never_answers():
         async def main() -> None:
             poller = OpenInterestPoller(f"ws://127.0.0.1:{port}/market", ("BTCUSDT",), 0.25, lambda: 1, list)
             task = asyncio.create_task(poller.run())
-            await asyncio.sleep(0.3)  # the first request is in flight
+            deadline = time.monotonic() + 5
+            while poller.polls == 0 and time.monotonic() < deadline:  # until the first request is in flight
+                await asyncio.sleep(0.01)
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
             assert poller.polls == 1 and poller.failures == 0  # still waiting on the reply when stopped
