@@ -162,20 +162,26 @@ def parse_report(frame: str | bytes, ts_recv_ns: int) -> Report:
     return each_item(table, data, lambda item: convert(item, ts_recv_ns))
 
 
-def _sized(item: dict[str, Any], qty_field: str) -> tuple[str, str, float, float, float]:
-    """(native, canonical, price per coin, qty in coins, USD notional) of one row."""
+def _contract(item: dict[str, Any]) -> tuple[str, str, float, contract_specs.Spec]:
+    """(native, canonical, symbol multiplier, contract spec) of a row; BadFrame for an unknown or quanto one."""
     native = item.get("symbol")
     symbol, mult = symbol_of(from_bitmex, native)
     spec = _contracts.get(native)  # type: ignore[arg-type]
     if spec is None or spec.kind == "quanto":
         raise BadFrame(f"no contract size for {native!r}" + (" (quanto)" if spec else " (refresh the table)"))
+    return str(native), symbol, mult, spec
+
+
+def _sized(item: dict[str, Any], qty_field: str) -> tuple[str, str, float, float, float]:
+    """(native, canonical, price per coin, qty in coins, USD notional) of one row."""
+    native, symbol, mult, spec = _contract(item)
     price = positive(item.get("price"), "price")
     contracts = positive(item.get(qty_field), qty_field)
     if spec.kind == "inverse":
         notional = contracts * spec.size
-        return str(native), symbol, price / mult, notional / price * mult, notional
+        return native, symbol, price / mult, notional / price * mult, notional
     qty = contracts * spec.size
-    return str(native), symbol, price / mult, qty * mult, qty * price
+    return native, symbol, price / mult, qty * mult, qty * price
 
 
 def _liquidation(item: dict[str, Any], ts_recv_ns: int) -> Liquidation | None:
@@ -210,11 +216,7 @@ def _instrument(item: dict[str, Any], ts_recv_ns: int) -> MarketContext | None:
     """One instrument row (partial or update) -> the context fields it carries; None for a row with none."""
     if not any(k in item for k in _CONTEXT_FIELDS):
         return None
-    native = item.get("symbol")
-    symbol, mult = symbol_of(from_bitmex, native)
-    spec = _contracts.get(native)  # type: ignore[arg-type]
-    if spec is None or spec.kind == "quanto":
-        raise BadFrame(f"no contract size for {native!r}" + (" (quanto)" if spec else " (refresh the table)"))
+    native, symbol, mult, spec = _contract(item)
     mark = optional(item.get("markPrice"), "markPrice")
     contracts = optional(item.get("openInterest"), "openInterest")
     if spec.kind == "inverse":  # contracts are USD; the coins are openValue (XBt), or USD / mark
@@ -224,7 +226,7 @@ def _instrument(item: dict[str, Any], ts_recv_ns: int) -> MarketContext | None:
     else:
         oi, oi_usd = contracts * spec.size, NAN
     ts = item.get("timestamp")
-    return market_context(NAME, symbol, str(native), oi=oi * mult, oi_usd=oi_usd,
+    return market_context(NAME, symbol, native, oi=oi * mult, oi_usd=oi_usd,
                           funding=optional(item.get("fundingRate"), "fundingRate") * _per_8h(item),
                           mark=mark / mult, index=optional(item.get("indicativeSettlePrice"),
                                                            "indicativeSettlePrice") / mult,
