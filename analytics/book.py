@@ -234,14 +234,19 @@ class Book:
                 self.buf[(vb[vs][:, None] - 2 * venues[vs][:, None] + np.arange(2 * self.venues)).ravel()] = 0.0
             stamps[cell[stale]] = k[stale]
         side = (~is_long).astype(np.int64)
-        idx = [base + (USD_L + side), base + (CNT_L + side), base + SQ, base + WHALE, vb + V_USD, vb + V_CNT]
+        idx = [base + (USD_L + side), base + (CNT_L + side), base + SQ, vb + V_USD, vb + V_CNT]
         ones = np.ones(m)
-        vals = [np.broadcast_to(x, (levels, m)) for x in (usd, ones, sq, whale)] + [usd, ones]
+        vals = [np.broadcast_to(x, (levels, m)) for x in (usd, ones, sq)] + [usd, ones]
         whole = bool(kept.all())
         if not whole:
             keep = kept[self.venue_level]
-            idx = [x[kept] for x in idx[:4]] + [x[keep] for x in idx[4:]]
-            vals = [x[kept] for x in vals[:4]] + [x[keep] for x in vals[4:]]
+            idx = [x[kept] for x in idx[:3]] + [x[keep] for x in idx[3:]]
+            vals = [x[kept] for x in vals[:3]] + [x[keep] for x in vals[3:]]
+        whales = np.flatnonzero(whale)  # most events add nothing to the whale row: leave them out
+        if len(whales):
+            wk = kept[:, whales]
+            idx.append((base[:, whales] + WHALE)[wk])
+            vals.append(np.broadcast_to(whale[whales], wk.shape)[wk])
         np.add.at(self.buf, np.concatenate([x.ravel() for x in idx]), np.concatenate([x.ravel() for x in vals]))
         self.head[...] = new  # in place: the scalar path's memoryviews stay valid
         np.maximum.at(self.last, slots, ts)

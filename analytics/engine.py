@@ -33,6 +33,7 @@ from analytics.risk import (
     normalized_weights,
     score_factors,
 )
+from analytics.shown import ShownView
 from analytics.state import (
     CNT_L,
     CNT_S,
@@ -46,7 +47,7 @@ from analytics.state import (
     SymbolState,
     measure_many,
 )
-from analytics.throttle import MIN_SPACINGS, ShownTimes, events_per_shown, pooled_rate
+from analytics.throttle import MIN_SPACINGS, events_per_shown, pooled_rate
 from analytics.windows import NS, parse_window
 from common import calibration
 from common.config import AnalyticsConfig
@@ -89,9 +90,10 @@ class Engine:
         self.feeds = FeedBook(cfg)
         self.context = ContextBook()  # open interest, funding, basis per symbol and venue (market_context.py)
         self.est = Estimate(cfg.est_half_life_s)  # throttled venues' visible fraction (est_usd.py)
-        self.shown: dict[str, dict[str, ShownTimes]] = {}  # symbol -> throttled venue -> shown event times
         self.intake = Intake(cfg, self.layout, self.feeds)
         self.symbols: dict[str, SymbolState] = self.intake.symbols
+        # symbol -> throttled venue -> its shown event times (throttle.ShownTimes), kept by the intake
+        self.shown = ShownView(self.intake.shown, self.intake.slot_of, lambda s: self.symbols[s].venues)
         self._ref_weights = self.layout.venue_weights(3 * self._ref)  # checks the venue window's shape
 
     @property
@@ -107,30 +109,12 @@ class Engine:
     def update(self, liq: Liquidation) -> None:
         """Place a liquidation at its ts_event (ts_recv if the venue gave none)."""
         self.intake.add(liq)
-        if liq.throttled:
-            self._shown((liq,))
 
     def update_batch(self, liqs: Sequence[Liquidation]) -> None:
         """`update` for each of `liqs` in order (same state after), a batch at a time: what a shard
-        receives in one poll round goes in with a few vectorized operations (see analytics/intake.py)."""
+        receives in one poll round goes in with a few vectorized operations (see analytics/intake.py),
+        read straight from the wire's columns when `liqs` is a LiquidationBatch."""
         self.intake.add_batch(liqs)
-        throttled = [liq for liq in liqs if liq.throttled]
-        if throttled:
-            self._shown(throttled)
-
-    def _shown(self, liqs: Sequence[Liquidation]) -> None:
-        """The timing of what a throttled feed lets through tells its hidden rate (throttle.py); an exact
-        duplicate delivery repeats its time and is not a new shown event (ShownTimes.add)."""
-        for liq in liqs:
-            if not (liq.notional_usd > 0.0 and liq.side in (LONG, SHORT)):
-                continue
-            by_venue = self.shown.get(liq.symbol)
-            if by_venue is None:
-                by_venue = self.shown[liq.symbol] = {}
-            shown = by_venue.get(liq.exchange)
-            if shown is None:
-                shown = by_venue[liq.exchange] = ShownTimes()
-            shown.add(int(liq.ts_event) if liq.ts_event > 0 else int(liq.ts_recv))
 
     def update_status(self, st: FeedStatus) -> None:
         self.feeds.update(st)

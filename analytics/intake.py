@@ -4,15 +4,17 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Sequence
-from operator import attrgetter
+from itertools import repeat
 
 import numpy as np
 
 from analytics.feeds import FeedBook
 from analytics.positions import Positions
 from analytics.recent import Recent
+from analytics.shown import ShownBook
 from analytics.state import Layout, SymbolState
 from analytics.windows import NS
+from common.columns import LiquidationBatch
 from common.config import AnalyticsConfig
 from common.schema import LONG, SHORT, Liquidation, completeness_of
 
@@ -28,8 +30,6 @@ P = 0x9E3779B97F4A7C15
 _BITS = struct.Struct("<dd")
 _UNBITS = struct.Struct("<QQ")
 
-_USD, _PRICE, _TS, _RECV = (attrgetter(f) for f in ("notional_usd", "price", "ts_event", "ts_recv"))
-_SYM, _VENUE, _SIDE = (attrgetter(f) for f in ("symbol", "exchange", "side"))
 
 
 class Intake:
@@ -38,7 +38,8 @@ class Intake:
     * rejected: notional not a positive finite number, or a side that is neither long nor short;
     * duplicate: the same (symbol, venue, side, ts, price, USD) as an event of the last RECENT_KEEP_NS
       (a re-delivery), dropped and counted;
-    * fills of one position (`positions`), counted once for n_eff and the whale share.
+    * fills of one position (`positions`), counted once for n_eff and the whale share;
+    * the event times a throttled feed showed (`shown`), whose timing tells its hidden rate.
     """
 
     def __init__(self, cfg: AnalyticsConfig, layout: Layout, feeds: FeedBook) -> None:  # noqa: D107
@@ -48,6 +49,7 @@ class Intake:
         self.lookback_ns = int(cfg.baseline_s * NS)
         self.positions = Positions()
         self.positions.fit(self.book.cap, 1)
+        self.shown = ShownBook()  # throttled feeds' shown event times (throttle.py reads their timing)
         self.feeds = feeds
         self.symbols: dict[str, SymbolState] = {}
         self.slot_of: dict[str, int] = {}
@@ -64,6 +66,8 @@ class Intake:
         slot = self.book.alloc(whale, ts, hash(symbol) & MASK)
         self.positions.fit(self.book.cap, len(self.venue_names))
         self.positions.clear(slot)
+        self.shown.fit(self.book.cap, len(self.venue_names))
+        self.shown.clear(slot)
         st = self.symbols[symbol] = SymbolState(symbol, self.layout, self.book, slot, self.lookback_ns)
         self.slot_of[symbol] = slot
         self.symbol_at[slot] = symbol
@@ -75,6 +79,7 @@ class Intake:
             idx = self.venue_of[venue] = self.book.add_venue()
             self.venue_names.append(venue)
             self.positions.fit(self.book.cap, len(self.venue_names))
+            self.shown.fit(self.book.cap, len(self.venue_names))
         return idx
 
     def drop(self, symbol: str) -> None:
@@ -105,6 +110,8 @@ class Intake:
         if ts > self.newest:
             self.newest = ts
         venue = self._venue(liq.exchange)
+        if liq.throttled:  # a duplicate too: ShownBook tells a repeated time from a new one
+            self.shown.one(self.shown.key(st.slot, venue), ts)
         if not self._remember(key_one(self.book.keys[st.slot], venue, is_long, ts, price, usd), ts):
             return
         if liq.exchange not in st.venues:
@@ -121,41 +128,41 @@ class Intake:
 
     # -- a batch --------------------------------------------------------------------------------------
     def add_batch(self, liqs: Sequence[Liquidation]) -> None:
-        """`add` for every liquidation of `liqs`, in order, with the same result: the fields are read
-        into columns, and the decisions and the ring writes are made on whole columns."""
-        m = len(liqs)
-        if m < SMALL_BATCH:
+        """`add` for every liquidation of `liqs`, in order, with the same result: the decisions and the
+        ring writes are made on whole columns (a LiquidationBatch from the wire is read as it is)."""
+        if len(liqs) < SMALL_BATCH and not isinstance(liqs, LiquidationBatch):
             for liq in liqs:
                 self.add(liq)
             return
-        usd = np.fromiter(map(_USD, liqs), np.float64, m)
-        sides = list(map(_SIDE, liqs))
-        n_long = sides.count(LONG)
-        if n_long + sides.count(SHORT) != m or not (np.isfinite(usd) & (usd > 0.0)).all():
-            good = [liq for liq, u, s in zip(liqs, usd.tolist(), sides, strict=True)
-                    if u > 0.0 and math.isfinite(u) and s in (LONG, SHORT)]
-            self.rejected += m - len(good)
-            self.add_batch(good)
+        self.add_columns(LiquidationBatch.of(liqs))
+
+    def add_columns(self, b: LiquidationBatch) -> None:
+        """`add_batch` on columns: per distinct string (side, symbol, venue) a lookup, the rest numpy."""
+        sides, side_codes = b.text["side"]
+        long_of = np.fromiter(map(LONG.__eq__, sides), bool, len(sides))
+        usd = b.num["notional_usd"]
+        valid = (long_of | np.fromiter(map(SHORT.__eq__, sides), bool, len(sides)))[side_codes]
+        valid &= np.isfinite(usd) & (usd > 0.0)
+        if not valid.all():
+            self.rejected += b.n - int(np.count_nonzero(valid))
+            b = b.take(valid)
+            side_codes, usd = b.text["side"][1], b.num["notional_usd"]
+        m = b.n
+        if not m:
             return
-        price = np.fromiter(map(_PRICE, liqs), np.float64, m)
-        ts = np.fromiter(map(_TS, liqs), np.int64, m)
-        recv = np.fromiter(map(_RECV, liqs), np.int64, m)
+        price, recv, ts = b.num["price"], b.num["ts_recv"], b.num["ts_event"]
         if not (ts > 0).all():
             ts = np.where(ts > 0, ts, recv)
-        syms = list(map(_SYM, liqs))
-        venues = list(map(_VENUE, liqs))
-        try:
-            slots = np.fromiter(map(self.slot_of.__getitem__, syms), np.intp, m)
-            vidx = np.fromiter(map(self.venue_of.__getitem__, venues), np.intp, m)
-        except KeyError:
-            self._new_names(syms, venues, ts.tolist())
-            slots = np.fromiter(map(self.slot_of.__getitem__, syms), np.intp, m)
-            vidx = np.fromiter(map(self.venue_of.__getitem__, venues), np.intp, m)
-        self._feeds(liqs, vidx)
+        slots = self._codes(b, "symbol", ts)
+        vidx = self._codes(b, "exchange", ts)
+        self._feeds(b, vidx)
         newest = int(ts.max())
         if newest > self.newest:
             self.newest = newest
-        is_long = np.fromiter(map(LONG.__eq__, sides), bool, m)
+        is_long = long_of[side_codes]
+        shown = b.num["throttled"].view(bool)
+        if shown.any():  # every shown event, duplicates too: ShownBook.batch tells a repeat from a new one
+            self.shown.batch(self.shown.key(slots[shown], vidx[shown]), ts[shown])
         keep = self.recent.add(event_keys(self.book.key[slots], vidx, is_long, ts, price, usd), ts, self.newest)
         if not keep.all():
             self.duplicates += m - int(np.count_nonzero(keep))
@@ -168,14 +175,24 @@ class Intake:
         add = np.where(total >= whale, np.where(before >= whale, usd, total), 0.0)
         self.dropped_old += self.book.place(slots, vidx, is_long, ts, recv, usd, total * total - before * before, add)
 
-    def _new_names(self, syms: list[str], venues: list[str], ts: list[int]) -> None:
-        """Slots for new symbols (first seen at their first event's ts), indices for new venues, in
-        arrival order (indices do not depend on hashing)."""
-        for sym, t in zip(syms, ts, strict=True):
-            if sym not in self.slot_of:
-                self._symbol(sym, t)
-        for venue in venues:
-            self._venue(venue)
+    def _codes(self, b: LiquidationBatch, field: str, ts: np.ndarray) -> np.ndarray:
+        """Slot (symbol) or venue index (exchange) of every event: one lookup per distinct name; names new
+        here get theirs in arrival order (a symbol first seen at its first event's ts)."""
+        table, codes = b.text[field]
+        index = self.slot_of if field == "symbol" else self.venue_of
+        of = np.fromiter(map(index.get, table, repeat(-1, len(table))), np.intp, len(table))
+        out = of[codes]
+        if (out < 0).any():
+            used, first = np.unique(codes, return_index=True)
+            for i in np.sort(first[of[used] < 0]).tolist():
+                name = table[codes[i]]
+                if name not in index:
+                    if field == "symbol":
+                        self._symbol(name, int(ts[i]))
+                    else:
+                        self._venue(name)
+            out = np.fromiter(map(index.get, table, repeat(-1, len(table))), np.intp, len(table))[codes]
+        return out
 
     def _pairs(self, slots: np.ndarray, vidx: np.ndarray) -> None:
         """Each symbol's set of venues: the (symbol, venue) pairs new here, from the slots' venue bits."""
@@ -188,14 +205,15 @@ class Intake:
                     bits[slot] |= 1 << v
                     self.symbols[self.symbol_at[slot]].venues[names[v]] = v
 
-    def _feeds(self, liqs: Sequence[Liquidation], vidx: np.ndarray) -> None:
+    def _feeds(self, b: LiquidationBatch, vidx: np.ndarray) -> None:
         """FeedBook.seen for every venue new to it, with the completeness its first event here carries."""
         known = self.feeds.venues
+        comp, codes = b.text["completeness"]
         for i in np.unique(vidx).tolist():
             name = self.venue_names[i]
             if name not in known:
-                first = liqs[int(np.argmax(vidx == i))]
-                self.feeds.seen(name, completeness_of(first.completeness, first.throttled))
+                first = int(np.argmax(vidx == i))
+                self.feeds.seen(name, completeness_of(comp[codes[first]], bool(b.num["throttled"][first])))
 
 
 def event_keys(sym: np.ndarray, venue: np.ndarray, is_long: np.ndarray, ts: np.ndarray, price: np.ndarray,

@@ -60,9 +60,43 @@ class Positions:
         return 0.0
 
     def batch(self, g: np.ndarray, ts: np.ndarray, price: np.ndarray, usd: np.ndarray) -> np.ndarray:
-        """`one` for every event of a batch (arrival order). Events of distinct groups are independent,
-        so the batch goes in rounds: round r decides, on whole columns, the r-th event of every group
-        that has one; the long tail of a few busy groups (rounds with few events) goes event by event."""
+        """`one` for every event of a batch (arrival order). Events of distinct groups are independent.
+        Most groups hold no fill: if no event matches the one before it in its group (the first: the held
+        position), each starts a position and the group's last event is the one left; those groups are
+        decided in one go, the others in rounds (`_rounds`)."""
+        m = len(g)
+        order = np.argsort(g, kind="stable")
+        gs, t, p = g[order], ts[order], price[order]
+        first = np.r_[True, gs[1:] != gs[:-1]]
+        held = gs[first]
+        prev_t, prev_p, prev_n = np.r_[0, t[:-1]], np.r_[0.0, p[:-1]], np.ones(m, dtype=np.int64)
+        prev_t[first], prev_p[first], prev_n[first] = self.ts[held], self.price[held], self.n[held]
+        dt = t - prev_t
+        maybe = ((prev_n >= 1) & (prev_n < FILL_MAX) & (dt >= 0) & (dt <= FILL_GAP_NS)
+                 & (np.abs(p - prev_p) <= FILL_PRICE_TOL * prev_p)) | ~(p > 0.0)  # a fill, or starts nothing
+        if not maybe.any():
+            self._last_of(gs, first, t, p, usd[order])
+            return np.zeros(m)
+        hard = np.isin(g, gs[maybe])  # every event of a group with a possible fill goes the long way
+        before = np.zeros(m)
+        easy = ~hard[order]
+        self._last_of(gs[easy], first[easy], t[easy], p[easy], usd[order][easy])
+        sel = np.flatnonzero(hard)
+        before[sel] = self._rounds(g[sel], ts[sel], price[sel], usd[sel])
+        return before
+
+    def _last_of(self, gs: np.ndarray, first: np.ndarray, t: np.ndarray, p: np.ndarray, u: np.ndarray) -> None:
+        """Groups (sorted, `first` marks each one's first event) where every event starts a position:
+        the last one is each group's position."""
+        if not len(gs):
+            return
+        last = np.r_[first[1:], True]
+        gl = gs[last]
+        self.ts[gl], self.price[gl], self.usd[gl], self.n[gl] = t[last], p[last], u[last], 1
+
+    def _rounds(self, g: np.ndarray, ts: np.ndarray, price: np.ndarray, usd: np.ndarray) -> np.ndarray:
+        """`one` for every event, in rounds: round r decides, on whole columns, the r-th event of every
+        group that has one; the long tail of a few busy groups (rounds with few events) goes event by event."""
         m = len(g)
         before = np.zeros(m)
         order = np.argsort(g, kind="stable")

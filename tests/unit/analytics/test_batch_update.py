@@ -11,7 +11,11 @@ import pytest
 from analytics_helpers import NS, T0, engine
 
 from analytics.intake import SMALL_BATCH
+from analytics.shown import ShownBook
+from analytics.throttle import ShownTimes
+from common.columns import LiquidationBatch
 from common.schema import Liquidation
+from common.wire import decode, encode
 
 VENUES = ("binance", "bybit", "okx", "hyperliquid", "venue5")
 
@@ -139,3 +143,77 @@ def test_snapshots_of_many_symbols_at_once_equal_one_at_a_time(seed: int, window
         many = plain(eng.snapshots(symbols, now))
         one = plain(eng.snapshot(s, now) for s in symbols)
         close(one, many)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_column_batches_match_event_by_event(seed: int) -> None:
+    """Columns straight in (LiquidationBatch: as the wire decodes them, rejects included), joined the
+    way a shard joins a poll round's frames: the same state and snapshots as one event at a time."""
+    events = stream(seed)
+    one = engine()
+    for liq in events:
+        one.update(liq)
+    rng = random.Random(seed)
+    many = engine()
+    i = 0
+    while i < len(events):
+        parts = []
+        for _ in range(rng.randrange(1, 4)):
+            k = rng.choice((1, 40, 300))
+            parts.append(LiquidationBatch.of(events[i:i + k]))
+            i += k
+        many.update_batch(LiquidationBatch.concat(parts))
+    assert (many.duplicates, many.rejected) == (one.duplicates, one.rejected)
+    for eng in (one, many):
+        for st in eng.symbols.values():
+            eng.intake.book.clean(st.slot)
+    for a, b in zip(one.intake.book.data, many.intake.book.data, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-6)
+    for sym in one.symbols:  # the throttled feeds' shown times, which the censored estimate reads
+        assert {v: list(s.times) for v, s in one.shown.get(sym).items()} == \
+            {v: list(s.times) for v, s in many.shown.get(sym).items()}
+    now = max(e.ts_event for e in events)
+    for at_ns in (now, now + 3 * NS):
+        close(snapshots(one, at_ns), snapshots(many, at_ns))
+
+
+def test_wire_decoded_batches_match_event_by_event() -> None:
+    """Through common.wire: what the wire lets pass (invalid rows dropped there) lands as one by one."""
+    events = stream(7)
+    passed = [e for e in events if e.side in ("long", "short") and math.isfinite(e.notional_usd)
+              and e.notional_usd > 0]
+    one = engine()
+    for liq in passed:
+        one.update(liq)
+    many = engine()
+    for i in range(0, len(events), 256):
+        batch = decode(encode(b"liq", "test", 1, events[i:i + 256]), [])[3]
+        assert isinstance(batch, LiquidationBatch)
+        many.update_batch(batch)
+    assert (many.duplicates, many.rejected) == (one.duplicates, 0)
+    now = max(e.ts_event for e in events)
+    close(snapshots(one, now), snapshots(many, now))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_shown_times_of_a_batch_match_shown_times_added_one_by_one(seed: int) -> None:
+    """ShownBook.batch against throttle.ShownTimes.add: repeats, late times, more than HISTORY per feed."""
+    rng = random.Random(seed)
+    book = ShownBook()
+    book.fit(4, 3)
+    ref = {g: ShownTimes() for g in range(12)}
+    for _ in range(30):
+        m = rng.choice((1, 5, 40, 200))
+        g = np.array([rng.randrange(12) for _ in range(m)], dtype=np.intp)
+        r = rng.random()  # mostly near T0; some late; rarely near 0 (a span too wide for offsets: ranks)
+        ts = np.array([T0 + rng.randrange(0, 50) * NS // 10 if rng.random() < 0.9 else T0 - rng.randrange(10**12)
+                       for _ in range(m)], dtype=np.int64) + (rng.randrange(0, 10**12) if r < 0.9 else -T0)
+        if rng.random() < 0.3:
+            for gi, t in zip(g.tolist(), ts.tolist(), strict=True):
+                book.one(gi, t)
+        else:
+            book.batch(g, ts)
+        for gi, t in zip(g.tolist(), ts.tolist(), strict=True):
+            ref[gi].add(t)
+    for gi, shown in ref.items():
+        assert list(book.of(gi).times) == list(shown.times)
