@@ -8,10 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+import numpy as np
 import zmq
 
 from analytics.engine import Engine
 from common import topics
+from common.columns import LiquidationBatch
 from common.config import Config, get_config
 from common.lifecycle import StopFlag
 from common.logs import RateLimitedLog, clip
@@ -59,7 +61,8 @@ class AnalyticsShard(Worker):
                          "snapshots": 0, "dropped_snapshots": 0, "batches": 0}
         self.warn = RateLimitedLog(log)
         self.out: zmq.Socket | None = None
-        self.pending: list[Liquidation] = []  # liquidations of this poll round, in arrival order
+        self.pending: list[Liquidation] = []  # liquidations of this poll round from row frames, in arrival order
+        self.columns: list[LiquidationBatch] = []  # and from column frames (rows before them folded in)
         self.touched: dict[str, None] = {}  # their symbols
         self.new_symbols: set[str] = set()  # symbols of `pending` the engine does not have yet (max_symbols)
 
@@ -78,6 +81,9 @@ class AnalyticsShard(Worker):
         the round brought, on whole numpy columns, instead of one update per event."""
         if self.started_ns is None:
             self.started_ns = now_ns
+        if isinstance(msgs, LiquidationBatch):
+            self._take(msgs)
+            return
         owned = self._owned
         symbols = self.engine.symbols
         pending, touched, new = self.pending, self.touched, self.new_symbols
@@ -90,11 +96,11 @@ class AnalyticsShard(Worker):
                         owned.clear()
                     mine = owned[msg.symbol] = shard_of(msg.symbol, self.shards) == self.shard
                 if not mine:
-                    self._misrouted(msg)
+                    self._misrouted(msg.symbol)
                     continue
                 if msg.symbol not in symbols and msg.symbol not in new:
                     if len(symbols) + len(new) >= self.max_symbols:
-                        self._refuse(msg)
+                        self._refuse(msg.symbol)
                         continue
                     new.add(msg.symbol)
                 pending.append(msg)
@@ -111,7 +117,13 @@ class AnalyticsShard(Worker):
     def on_drained(self, now_ns: int) -> None:
         """Everything the poll round brought goes into the engine; then the touched symbols are emitted
         (or deferred: see the class docstring)."""
-        if self.pending:
+        if self.columns:
+            if self.pending:
+                self.columns.append(LiquidationBatch.of(self.pending))
+            self.engine.update_batch(LiquidationBatch.concat(self.columns))
+            self.pending, self.columns = [], []
+            self.counters["batches"] += 1
+        elif self.pending:
             self.engine.update_batch(self.pending)
             self.pending = []
             self.counters["batches"] += 1
@@ -171,18 +183,53 @@ class AnalyticsShard(Worker):
                 log.warning("%s: signals not keeping up; %d snapshot(s) dropped", self.name,
                             self.counters["dropped_snapshots"])
 
-    def _refuse(self, liq: Liquidation) -> None:
+    def _take(self, batch: LiquidationBatch) -> None:
+        """`on_batch` for a column batch, with the same decisions: ownership and the symbol cap are
+        decided once per distinct symbol (in arrival order), the events kept with one mask."""
+        table, codes = batch.text["symbol"]
+        used, first = np.unique(codes, return_index=True)
+        owned, symbols, new = self._owned, self.engine.symbols, self.new_symbols
+        keep = np.ones(len(table), dtype=bool)
+        for code in used[np.argsort(first)].tolist():
+            sym = table[code]
+            mine = owned.get(sym)
+            if mine is None:
+                if len(owned) >= 4 * self.max_symbols:
+                    owned.clear()
+                mine = owned[sym] = shard_of(sym, self.shards) == self.shard
+            if not mine:
+                self._misrouted(sym, int(np.count_nonzero(codes == code)))
+                keep[code] = False
+            elif sym not in symbols and sym not in new:
+                if len(symbols) + len(new) >= self.max_symbols:
+                    self._refuse(sym, int(np.count_nonzero(codes == code)))
+                    keep[code] = False
+                else:
+                    new.add(sym)
+        if not keep.all():
+            batch = batch.take(keep[codes])
+            used = used[keep[used]]
+        if not batch.n:
+            return
+        if self.pending:  # rows of an older sender that came first go in first
+            self.columns.append(LiquidationBatch.of(self.pending))
+            self.pending = []
+        self.columns.append(batch)
+        self.touched.update(dict.fromkeys(table[c] for c in used.tolist()))
+        self.counters["liquidations"] += batch.n
+
+    def _refuse(self, symbol: str, n: int = 1) -> None:
         """A new symbol beyond analytics.max_symbols: refused (memory and snapshot time are per symbol)."""
-        self.counters["refused_symbols"] += 1
+        self.counters["refused_symbols"] += n
         self.warn.warning("cap", "%s: refused a liquidation of new symbol %s: %d active symbols is the cap "
-                          "(analytics.max_symbols); %d refused so far", self.name, clip(liq.symbol, 48),
+                          "(analytics.max_symbols); %d refused so far", self.name, clip(symbol, 48),
                           self.max_symbols, self.counters["refused_symbols"])
 
-    def _misrouted(self, liq: Liquidation) -> None:
-        self.counters["misrouted"] += 1
+    def _misrouted(self, symbol: str, n: int = 1) -> None:
+        self.counters["misrouted"] += n
         self.warn.warning("misrouted", "%s: dropped %d liquidation(s) for symbols of other shards (latest %s -> "
-                          "shard %d)", self.name, self.counters["misrouted"], clip(liq.symbol, 48),
-                          shard_of(liq.symbol, self.shards))
+                          "shard %d)", self.name, self.counters["misrouted"], clip(symbol, 48),
+                          shard_of(symbol, self.shards))
 
     def on_stop(self) -> None:
         now = self.clock()
