@@ -9,8 +9,10 @@ from collections import deque
 from collections.abc import Callable
 
 from analytics.engine import Engine
+from common.columns import LiquidationBatch
 from common.config import AnalyticsConfig
 from common.schema import Liquidation
+from common.wire import decode, encode
 
 NS = 1_000_000_000
 VENUES = ("binance", "bybit", "okx", "hyperliquid")
@@ -59,6 +61,39 @@ def python_floor_ns(liqs: list[Liquidation], repeats: int = 3) -> float:
     return _best_ns(run, len(liqs), repeats)
 
 
+def wire_batches(liqs: list[Liquidation]) -> list[LiquidationBatch]:
+    """`liqs` in batches of BATCH as an analytics shard receives them: encoded and decoded by common.wire
+    (column frames), ready for Engine.update_batch."""
+    return [decode(encode(b"liq", "bench", 1, liqs[i:i + BATCH]))[3] for i in range(0, len(liqs), BATCH)]
+
+
+def update_figures(liqs: list[Liquidation], warm: list[Liquidation], repeats: int) -> tuple[float, float, float]:
+    """(python_floor_ns, analytics_update_ns, wire_decode_ns) per event of `liqs`, each the best of
+    `repeats` runs, alternating so that all see the same machine load: the floor reads the decoded
+    events' fields; the update places the decoded batches (their columns) into the rings of an engine
+    that holds `warm` already; wire_decode_ns decodes the frames (not part of the update figure)."""
+    batches = wire_batches(liqs)
+    frames = [encode(b"liq", "bench", 1, liqs[i:i + BATCH]) for i in range(0, len(liqs), BATCH)]
+
+    def decode_all() -> None:
+        for f in frames:
+            decode(f)
+
+    floor = update_ns = decode_ns = float("inf")
+    for _ in range(repeats):
+        floor = min(floor, python_floor_ns(liqs, 1))
+        eng = Engine(AnalyticsConfig())
+        eng.update_batch(warm)
+
+        def batched(eng: Engine = eng) -> None:
+            for batch in batches:
+                eng.update_batch(batch)
+
+        update_ns = min(update_ns, _best_ns(batched, len(liqs), 1))
+        decode_ns = min(decode_ns, _best_ns(decode_all, len(liqs), 1))
+    return floor, update_ns, decode_ns
+
+
 def memory_per_symbol(n_symbols: int, venues: tuple[str, ...]) -> float:
     """tracemalloc's count of bytes allocated (and still held) while the engine and every symbol's state
     were built with every symbol on every venue, divided by n_symbols: numpy buffers, Python objects
@@ -79,9 +114,11 @@ def measure(n_symbols: int = 500, events: int = 200_000, seed: int = 1, repeats:
     and the update alternating so that both see the same machine load:
 
     * python_floor_ns: `python_floor_ns` on the timed events;
-    * analytics_update_ns: Engine.update_batch in batches of BATCH events, per event, on an engine that
-      already has every symbol on every venue (its first n_symbols x 4 events, not timed; events built
-      beforehand); analytics_update_one_ns: Engine.update one event at a time (what small batches use);
+    * analytics_update_ns: Engine.update_batch in batches of BATCH events as common.wire decodes them
+      (columns), per event, on an engine that already has every symbol on every venue (its first
+      n_symbols x 4 events, not timed; frames encoded and decoded beforehand, as the floor's events are
+      built beforehand); wire_decode_ns: decoding those frames, per event (`update_figures`);
+      analytics_update_one_ns: Engine.update one event at a time (what small batches use);
     * snapshot_us: Engine.snapshots of every symbol at once (what a shard does with the symbols a poll
       round touched), per symbol; snapshot_one_us: Engine.snapshot one symbol at a time;
     * memory_bytes_per_symbol (4 venues) and memory_bytes_per_symbol_11_venues (VENUES plus 7
@@ -89,32 +126,22 @@ def measure(n_symbols: int = 500, events: int = 200_000, seed: int = 1, repeats:
     """
     liqs = flow(n_symbols, events, seed=seed)
     warm, timed = liqs[:n_symbols * len(VENUES)], liqs[n_symbols * len(VENUES):]
-    batches = [timed[i:i + BATCH] for i in range(0, len(timed), BATCH)]
+    floor, update_ns, decode_ns = update_figures(timed, warm, repeats)
     one = timed[: min(len(timed), 50_000)]
-    engines: list[Engine] = []
-
-    def fresh() -> Engine:
-        eng = Engine(AnalyticsConfig())
-        eng.update_batch(warm)
-        return eng
-
-    def batched() -> None:
-        for batch in batches:
-            eng.update_batch(batch)
 
     def single() -> None:
         for liq in one:
             eng.update(liq)
 
-    floor = update_ns = one_ns = float("inf")
+    one_ns = float("inf")
     for _ in range(repeats):
-        floor = min(floor, python_floor_ns(timed, 1))
-        eng = fresh()
-        update_ns = min(update_ns, _best_ns(batched, len(timed), 1))
-        engines.append(eng)
-        eng = fresh()
+        eng = Engine(AnalyticsConfig())
+        eng.update_batch(warm)
         one_ns = min(one_ns, _best_ns(single, len(one), 1))
-    eng = engines[-1]
+    eng = Engine(AnalyticsConfig())
+    eng.update_batch(warm)
+    for batch in wire_batches(timed):
+        eng.update_batch(batch)
     symbols = sorted(eng.symbols)
     now = liqs[-1].ts_event
 
@@ -130,12 +157,22 @@ def measure(n_symbols: int = 500, events: int = 200_000, seed: int = 1, repeats:
     snapshot_one_us = _best_ns(snapshot_each, len(symbols), repeats) / 1000
     eleven = VENUES + tuple(f"venue{k}" for k in range(5, 12))
     return {"python_floor_ns": floor, "analytics_update_ns": update_ns, "analytics_update_one_ns": one_ns,
-            "update_batch": BATCH, "snapshot_us": snapshot_us, "snapshot_one_us": snapshot_one_us,
+            "update_batch": BATCH, "wire_decode_ns": decode_ns, "snapshot_us": snapshot_us,
+            "snapshot_one_us": snapshot_one_us,
             "memory_bytes_per_symbol": memory_per_symbol(n_symbols, VENUES),
             "memory_bytes_per_symbol_11_venues": memory_per_symbol(n_symbols, eleven)}
 
 
-if __name__ == "__main__":  # pragma: no cover - python -m analytics.benchmark: the engine's figures alone
+if __name__ == "__main__":  # pragma: no cover - python -m analytics.benchmark [--update]: the engine's figures alone
     import json
+    import os
+    import sys
 
-    print(json.dumps({k: round(v, 1) for k, v in measure(events=100_000).items()}, indent=1))  # noqa: T201
+    if "--update" in sys.argv:  # the update and its floor only (~20 s): python -m analytics.benchmark --update
+        stream = flow(500, 100_000)
+        fl, up, dec = update_figures(stream[500 * len(VENUES):], stream[:500 * len(VENUES)], 5)
+        print(json.dumps({"python_floor_ns": round(fl, 1), "analytics_update_ns": round(up, 1),  # noqa: T201
+                          "ratio": round(up / fl, 2), "wire_decode_ns": round(dec, 1),
+                          "loadavg": os.getloadavg()[0]}))
+    else:
+        print(json.dumps({k: round(v, 1) for k, v in measure(events=100_000).items()}, indent=1))  # noqa: T201
