@@ -82,17 +82,20 @@ class Recent:
         return found
 
     def _insert(self, keys: np.ndarray, ts: np.ndarray, pos: np.ndarray) -> None:
-        """Insert keys not held, each probing from `pos` (an empty slot, unless a key of this batch took it)."""
+        """Insert distinct keys not held, each probing from `pos` (an empty slot, unless a key of this batch
+        took it): every key aiming at a free slot is written there, the one that reads back won it (no sort
+        to pick one), the others probe on."""
         todo = np.arange(len(keys))
         while len(todo):
             p = pos[todo]
-            free = self.keys[p] == EMPTY
-            slots, winner = np.unique(p[free], return_index=True)  # one key per free slot per round
-            won = todo[free][winner]
-            self.keys[slots], self.ts[slots] = keys[won], ts[won]
-            self.count += len(won)
+            free = np.flatnonzero(self.keys[p] == EMPTY)
+            cand, at = todo[free], p[free]
+            self.keys[at] = keys[cand]
+            won = self.keys[at] == keys[cand]
+            self.ts[at[won]] = ts[cand[won]]
+            self.count += int(np.count_nonzero(won))
             lost = np.ones(len(todo), dtype=bool)
-            lost[np.flatnonzero(free)[winner]] = False
+            lost[free[won]] = False
             todo = todo[lost]
             pos[todo] = (pos[todo] + 1) & self.mask
 

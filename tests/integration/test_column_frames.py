@@ -1,0 +1,97 @@
+"""Column frames of liquidations (common/columns.py) through real processes: the signals tape relay
+forwards them (re-encoding only what it kept when rows were invalid) and the publisher side reads the same
+structs; an analytics shard turns one into the velocity its events carry."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import msgpack
+import pytest
+import zmq
+
+from analytics.process import AnalyticsShard
+from common import topics
+from common.columns import LiquidationBatch
+from common.config import load_config
+from common.lifecycle import StopFlag
+from common.schema import FeedStatus, Liquidation
+from common.wire import COLUMNS_MIN, SeqStamper
+from signals.process import SignalsProcess
+from tests.integration.test_signals_process import recv_until
+
+NS = 1_000_000_000
+
+
+def liqs(now: int, n: int = 2 * COLUMNS_MIN, symbol: str = "BTCUSDT") -> list[Liquidation]:
+    return [Liquidation("bybit", symbol, symbol, "long" if i % 2 else "short", 60_000.0 + i, 0.1, 6_000.0 + i,
+                        now - NS // 2 + i, now, False) for i in range(n)]
+
+
+def test_the_signals_relay_forwards_column_frames_and_drops_only_the_invalid_rows(tmp_path: Path) -> None:
+    cfg = load_config(overrides={"pipeline": {"ipc_dir": str(tmp_path), "heartbeat_s": 0.2},
+                                 "redis": {"enabled": False}}, env={})
+    proc = SignalsProcess(cfg)
+    ctx = zmq.Context()
+    publisher = ctx.socket(zmq.PULL)
+    publisher.bind(cfg.endpoint("publisher"))
+    thread = threading.Thread(target=lambda: setattr(proc, "rc", proc.run()), daemon=True)
+    thread.start()
+    push = ctx.socket(zmq.PUSH)
+    push.connect(cfg.endpoint("signals"))
+    stamper = SeqStamper("ingest.bybit")
+    try:
+        now = time.time_ns()
+        good = liqs(now)
+        frames = stamper.stamp(topics.liquidation("bybit", "BTCUSDT"), good)
+        assert type(msgpack.unpackb(frames[2])[2]) is dict  # a column body
+        push.send_multipart(frames)
+        bad = [*good[:10], good[10]._replace(side="sideways"), *good[11:]]
+        push.send_multipart(stamper.stamp(topics.liquidation("bybit", "BTCUSDT"), bad))
+        got = recv_until(publisher, lambda g: sum(t.startswith(b"liq.") for t, _ in g) >= 2)
+        tape = [msgs for t, msgs in got if t.startswith(b"liq.")]
+        assert len(tape) == 2
+        assert isinstance(tape[0], LiquidationBatch) and tape[0] == good  # forwarded as it came
+        assert tape[1] == good[:10] + good[11:]  # re-encoded with the good rows
+    finally:
+        proc.stop.set()
+        thread.join(timeout=10)
+        push.close(0)
+        publisher.close(0)
+        ctx.term()
+    assert not thread.is_alive() and proc.rc == 0
+
+
+def test_an_analytics_shard_reads_a_column_frame(tmp_path: Path) -> None:
+    cfg = load_config(overrides={"pipeline": {"ipc_dir": str(tmp_path), "shards": 1}}, env={})
+    ctx = zmq.Context()
+    sink = ctx.socket(zmq.PULL)
+    sink.bind(cfg.endpoint("signals"))
+    stop = StopFlag()
+    worker = AnalyticsShard(cfg, 0, stop)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    push = ctx.socket(zmq.PUSH)
+    push.connect(cfg.endpoint("analytics", 0))
+    stamper = SeqStamper("ingest.bybit")
+    try:
+        now = time.time_ns()
+        events = liqs(now, symbol="ETHUSDT")
+        push.send_multipart(stamper.stamp(topics.liq_batch(0), events))
+        push.send_multipart(stamper.stamp(topics.status("bybit"), [FeedStatus("bybit", True, False, 0, 1, 0, 1, now,
+                                                                              now)]))
+        want = sum(e.notional_usd for e in events) / 10
+        got = recv_until(sink, lambda g: any(m.velocity_usd_per_s["10s"] > 0 for _, ms in g for m in ms))
+        snap = next(m for _, ms in got for m in ms if m.velocity_usd_per_s["10s"] > 0)
+        assert snap.symbol == "ETHUSDT"
+        assert snap.velocity_usd_per_s["10s"] == pytest.approx(want)
+        assert snap.count_per_s["60s"] == pytest.approx(len(events) / 60)
+        assert worker.counters["liquidations"] == len(events)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        push.close(0)
+        sink.close(0)
+        ctx.term()
+    assert not thread.is_alive()
