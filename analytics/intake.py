@@ -166,6 +166,8 @@ class Intake:
         keep = self.recent.add(event_keys(self.book.key[slots], vidx, is_long, ts, price, usd), ts, self.newest)
         if not keep.all():
             self.duplicates += m - int(np.count_nonzero(keep))
+            if not keep.any():
+                return
             slots, vidx, is_long, ts, recv, price, usd = (a[keep] for a in (slots, vidx, is_long, ts, recv, price, usd))
         self._pairs(slots, vidx)
         side = (~is_long).astype(np.intp)
@@ -208,6 +210,8 @@ class Intake:
     def _feeds(self, b: LiquidationBatch, vidx: np.ndarray) -> None:
         """FeedBook.seen for every venue new to it, with the completeness its first event here carries."""
         known = self.feeds.venues
+        if all(name in known for name in b.text["exchange"][0]):
+            return
         comp, codes = b.text["completeness"]
         for i in np.unique(vidx).tolist():
             name = self.venue_names[i]

@@ -65,11 +65,15 @@ class Positions:
         position), each starts a position and the group's last event is the one left; those groups are
         decided in one go, the others in rounds (`_rounds`)."""
         m = len(g)
+        if not m:
+            return np.zeros(0)
         order = np.argsort(g, kind="stable")
         gs, t, p = g[order], ts[order], price[order]
-        first = np.r_[True, gs[1:] != gs[:-1]]
+        first = np.empty(m, dtype=bool)
+        first[0] = True
+        np.not_equal(gs[1:], gs[:-1], out=first[1:])
         held = gs[first]
-        prev_t, prev_p, prev_n = np.r_[0, t[:-1]], np.r_[0.0, p[:-1]], np.ones(m, dtype=np.int64)
+        prev_t, prev_p, prev_n = np.roll(t, 1), np.roll(p, 1), np.ones(m, dtype=np.int64)
         prev_t[first], prev_p[first], prev_n[first] = self.ts[held], self.price[held], self.n[held]
         dt = t - prev_t
         maybe = ((prev_n >= 1) & (prev_n < FILL_MAX) & (dt >= 0) & (dt <= FILL_GAP_NS)
@@ -77,9 +81,13 @@ class Positions:
         if not maybe.any():
             self._last_of(gs, first, t, p, usd[order])
             return np.zeros(m)
-        hard = np.isin(g, gs[maybe])  # every event of a group with a possible fill goes the long way
+        seg = np.cumsum(first) - 1
+        hard_seg = np.zeros(len(held), dtype=bool)
+        hard_seg[seg[maybe]] = True  # every event of a group with a possible fill goes the long way
+        easy = ~hard_seg[seg]
+        hard = np.empty(m, dtype=bool)
+        hard[order] = ~easy
         before = np.zeros(m)
-        easy = ~hard[order]
         self._last_of(gs[easy], first[easy], t[easy], p[easy], usd[order][easy])
         sel = np.flatnonzero(hard)
         before[sel] = self._rounds(g[sel], ts[sel], price[sel], usd[sel])
@@ -90,7 +98,7 @@ class Positions:
         the last one is each group's position."""
         if not len(gs):
             return
-        last = np.r_[first[1:], True]
+        last = np.append(first[1:], True)
         gl = gs[last]
         self.ts[gl], self.price[gl], self.usd[gl], self.n[gl] = t[last], p[last], u[last], 1
 

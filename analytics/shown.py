@@ -58,7 +58,7 @@ class ShownBook:
         last = self.times[gs, (n - 1) % HISTORY]
         # a running maximum per feed: times relative to the batch's oldest, each feed's offset past the one
         # before it (ranks instead when the span is too wide for int64)
-        starts = np.r_[True, gs[1:] != gs[:-1]]
+        starts = _firsts(gs)
         seg = np.cumsum(starts) - 1
         lo = int(t.min())
         span = int(t.max()) - lo + 1
@@ -68,15 +68,18 @@ class ShownBook:
             _, rank = np.unique(t, return_inverse=True)  # equal times share a rank: a repeat is not newer
             key = seg * (m + 1) + rank.reshape(-1)
         run = np.maximum.accumulate(key)
-        new = (starts | (np.r_[-1, run[:-1]] < key)) & ((n == 0) | (t > last))
+        new = starts.copy()
+        np.less(run[:-1], key[1:], out=new[1:])
+        new |= starts
+        new &= (n == 0) | (t > last)
         if not new.any():
             return
         gn, tn = gs[new], t[new]
-        first = np.r_[True, gn[1:] != gn[:-1]]
+        first = _firsts(gn)
         grp = np.cumsum(first) - 1
         start_of = np.flatnonzero(first)
         j = np.arange(len(gn)) - start_of[grp]  # ordinal of each new time within its feed
-        count = np.diff(np.r_[start_of, len(gn)])
+        count = np.diff(np.append(start_of, len(gn)))
         keep = j >= count[grp] - HISTORY  # only the last HISTORY of a feed stay in its ring
         base = self.total[gn]
         self.times[gn[keep], (base[keep] + j[keep]) % HISTORY] = tn[keep]
@@ -91,6 +94,14 @@ class ShownBook:
             k = min(n, HISTORY)
             out.times.extend(row[(n - k + i) % HISTORY] for i in range(k))
         return out
+
+
+def _firsts(sorted_keys: np.ndarray) -> np.ndarray:
+    """True where a run of equal keys starts."""
+    out = np.empty(len(sorted_keys), dtype=bool)
+    out[:1] = True
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=out[1:])
+    return out
 
 
 class ShownView:

@@ -217,3 +217,14 @@ def test_shown_times_of_a_batch_match_shown_times_added_one_by_one(seed: int) ->
             ref[gi].add(t)
     for gi, shown in ref.items():
         assert list(book.of(gi).times) == list(shown.times)
+
+
+def test_a_batch_of_nothing_but_duplicates_changes_nothing_but_the_count() -> None:
+    events = [Liquidation("bybit", f"S{k % 3}USDT", f"S{k % 3}USDT", "long", 100.0 + k, 1.0, 100.0 + k, T0 + k, T0 + k,
+                          True) for k in range(40)]
+    eng = engine()
+    eng.update_batch(LiquidationBatch.of(events))
+    before = eng.intake.book.buf.copy()
+    eng.update_batch(LiquidationBatch.of(events))
+    assert eng.duplicates == 40
+    np.testing.assert_array_equal(eng.intake.book.buf, before)
