@@ -78,6 +78,7 @@ class Book:
         self.buf = np.zeros(sum(sizes))
         self.data = [self.buf[o:o + z].reshape(cap, n, r)
                      for o, z, n, r in zip(self.off.tolist(), sizes, self.sizes, rows, strict=True)]
+        self.buckets = [d.reshape(cap * n, r) for d, n, r in zip(self.data, self.sizes, rows, strict=True)]
         self.nrows = np.asarray(rows, dtype=np.int64)
         self.flat = memoryview(self.buf)
         return old
@@ -221,17 +222,15 @@ class Book:
         kept = k > new.reshape(-1)[at].reshape(levels, m) - sizes
         rows = self.nrows[:, None]
         col = k % sizes
-        base = self.off[:, None] + (slots[None, :] * sizes + col) * rows  # (levels, m)
+        bucket = slots[None, :] * sizes + col  # (levels, m): row of each event's bucket in `buckets[level]`
+        base = self.off[:, None] + bucket * rows
         vb = base[self.venue_level] + TOTALS + 2 * venues
         cell = slots[None, :] * self.stamp.shape[1] + self.scol[:, None] + col
         stamps = self.stamp.reshape(-1)
         stale = (stamps[cell] != k) & kept  # buckets that start again (see `stamp`)
         if stale.any():
-            start = base[stale]
-            self.buf[(start[:, None] + np.arange(TOTALS)).ravel()] = 0.0
-            vs = stale[self.venue_level]
-            if vs.any() and self.venues:
-                self.buf[(vb[vs][:, None] - 2 * venues[vs][:, None] + np.arange(2 * self.venues)).ravel()] = 0.0
+            for lvl, rows_of in enumerate(self.buckets):  # whole buckets (every row) zeroed at once
+                rows_of[bucket[lvl][stale[lvl]]] = 0.0
             stamps[cell[stale]] = k[stale]
         side = (~is_long).astype(np.int64)
         idx = [base + (USD_L + side), base + (CNT_L + side), base + SQ, vb + V_USD, vb + V_CNT]
