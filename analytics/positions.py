@@ -17,6 +17,13 @@ FILL_MAX = 3  # a position goes in a few fills; a longer same-price chain is a c
 ROUND_MIN = 8  # a round of fewer events than this (~15 numpy calls): the rest goes event by event
 
 
+def stable_order(g: np.ndarray) -> np.ndarray:
+    """argsort(g, kind="stable"), ~2x faster here: the keys made unique by their position (g·m + i) let the
+    default sort give the same order."""
+    m = len(g)
+    return np.argsort(g * m + np.arange(m))
+
+
 class Positions:
     """The open position of every (slot, venue, side): first fill's time and price, USD so far, fills."""
 
@@ -67,13 +74,14 @@ class Positions:
         m = len(g)
         if not m:
             return np.zeros(0)
-        order = np.argsort(g, kind="stable")
+        order = stable_order(g)
         gs, t, p = g[order], ts[order], price[order]
         first = np.empty(m, dtype=bool)
         first[0] = True
         np.not_equal(gs[1:], gs[:-1], out=first[1:])
         held = gs[first]
-        prev_t, prev_p, prev_n = np.roll(t, 1), np.roll(p, 1), np.ones(m, dtype=np.int64)
+        prev_t, prev_p, prev_n = np.empty_like(t), np.empty_like(p), np.ones(m, dtype=np.int64)
+        prev_t[1:], prev_p[1:] = t[:-1], p[:-1]
         prev_t[first], prev_p[first], prev_n[first] = self.ts[held], self.price[held], self.n[held]
         dt = t - prev_t
         maybe = ((prev_n >= 1) & (prev_n < FILL_MAX) & (dt >= 0) & (dt <= FILL_GAP_NS)
@@ -107,7 +115,7 @@ class Positions:
         group that has one; the long tail of a few busy groups (rounds with few events) goes event by event."""
         m = len(g)
         before = np.zeros(m)
-        order = np.argsort(g, kind="stable")
+        order = stable_order(g)
         gs = g[order]
         starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]])
         if len(starts) == m:  # every group once: one round

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 
+from analytics.positions import stable_order
 from analytics.throttle import HISTORY, ShownTimes
 
 
@@ -52,7 +53,7 @@ class ShownBook:
         m = len(g)
         if not m:
             return
-        order = np.argsort(g, kind="stable")
+        order = stable_order(g)
         gs, t = g[order], ts[order]
         n = self.total[gs]
         last = self.times[gs, (n - 1) % HISTORY]
