@@ -98,7 +98,13 @@ class Positions:
         before = np.zeros(m)
         self._last_of(gs[easy], first[easy], t[easy], p[easy], usd[order][easy])
         sel = np.flatnonzero(hard)
-        before[sel] = self._rounds(g[sel], ts[sel], price[sel], usd[sel])
+        if len(sel) >= 4 * ROUND_MIN:
+            before[sel] = self._rounds(g[sel], ts[sel], price[sel], usd[sel])
+            return before
+        one = self.one  # a few events: in arrival order, one at a time
+        for i, gi, t1, p1, u1 in zip(sel.tolist(), g[sel].tolist(), ts[sel].tolist(), price[sel].tolist(),
+                                     usd[sel].tolist(), strict=True):
+            before[i] = one(gi, t1, p1, u1)
         return before
 
     def _last_of(self, gs: np.ndarray, first: np.ndarray, t: np.ndarray, p: np.ndarray, u: np.ndarray) -> None:
