@@ -20,6 +20,10 @@ TOTALS = 6
 V_USD, V_CNT = 0, 1  # per venue, both sides: row TOTALS + 2·venue + V_USD / V_CNT
 
 
+_KINDS = np.array([USD_L, CNT_L, SQ], dtype=np.int64)[:, None, None]
+_SIDED = np.array([1, 1, 0], dtype=np.int64)[:, None, None]  # USD and count rows: + 1 for a short
+
+
 class Book:
     """Slots of per-symbol state: ring levels (the last one the baseline's), the newest bucket id of
     each ring, first/last event time, the trigger, the whale threshold, the venues seen.
@@ -232,15 +236,18 @@ class Book:
             for lvl, rows_of in enumerate(self.buckets):  # whole buckets (every row) zeroed at once
                 rows_of[bucket[lvl][stale[lvl]]] = 0.0
             stamps[cell[stale]] = k[stale]
+        # rows USD and count of the event's side and Σ usd² on every level, as (3, levels, m); per bucket and
+        # row the events stay in arrival order
         side = (~is_long).astype(np.int64)
-        idx = [base + (USD_L + side), base + (CNT_L + side), base + SQ, vb + V_USD, vb + V_CNT]
         ones = np.ones(m)
-        vals = [np.broadcast_to(x, (levels, m)) for x in (usd, ones, sq)] + [usd, ones]
+        idx3 = base + _KINDS + side * _SIDED
+        vals3 = np.broadcast_to(np.stack([usd, ones, sq])[:, None, :], idx3.shape)
         whole = bool(kept.all())
-        if not whole:
+        if whole:
+            idx, vals = [idx3, vb + V_USD, vb + V_CNT], [vals3, usd, ones]
+        else:
             keep = kept[self.venue_level]
-            idx = [x[kept] for x in idx[:3]] + [x[keep] for x in idx[3:]]
-            vals = [x[kept] for x in vals[:3]] + [x[keep] for x in vals[3:]]
+            idx, vals = [idx3[:, kept], (vb + V_USD)[keep], (vb + V_CNT)[keep]], [vals3[:, kept], usd[keep], ones[keep]]
         whales = np.flatnonzero(whale)  # most events add nothing to the whale row: leave them out
         if len(whales):
             wk = kept[:, whales]
