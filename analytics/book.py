@@ -241,7 +241,8 @@ class Book:
         side = (~is_long).astype(np.int64)
         ones = np.ones(m)
         idx3 = base + _KINDS + side * _SIDED
-        vals3 = np.broadcast_to(np.stack([usd, ones, sq])[:, None, :], idx3.shape)
+        vals3 = np.empty(idx3.shape)
+        vals3[0], vals3[1], vals3[2] = usd, 1.0, sq
         whole = bool(kept.all())
         if whole:
             idx, vals = [idx3, vb + V_USD, vb + V_CNT], [vals3, usd, ones]
@@ -260,5 +261,6 @@ class Book:
         latest = np.full(self.cap, -1, dtype=np.intp)
         np.maximum.at(latest, slots, np.arange(m, dtype=np.intp))  # each slot's last event of the batch
         hit = np.flatnonzero(latest >= 0)
-        self.trig[:, hit] = np.stack([ts, recv])[:, latest[hit]]
+        last = latest[hit]
+        self.trig[0, hit], self.trig[1, hit] = ts[last], recv[last]
         return 0 if whole else int(m - np.count_nonzero(kept.any(axis=0)))
