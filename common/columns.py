@@ -127,7 +127,7 @@ class LiquidationBatch(Sequence[Liquidation]):
         """One field of every event, as Python objects."""
         if field in self.text:
             table, codes = self.text[field]
-            return np.asarray(table, dtype=object)[codes].tolist() if self.n else []
+            return list(map(table.__getitem__, codes.tolist()))
         col = self.num[field]
         return col.astype(bool).tolist() if field == "throttled" else col.tolist()
 

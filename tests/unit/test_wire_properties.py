@@ -94,3 +94,32 @@ def test_what_decode_accepts_every_consumer_can_handle(kind_rows):
             v = getattr(m, name)
             assert not (isinstance(v, float) and not math.isfinite(v)), (name, v)
     consume(msgs)
+
+
+@st.composite
+def column_bodies(draw) -> dict:
+    """A good column map of a few liquidations with some tables, codes or number columns replaced."""
+    from common.columns import LiquidationBatch
+
+    n = draw(st.integers(1, 5))
+    cols = LiquidationBatch.of([GOOD["liquidation"]._replace(price=60_000.0 + i) for i in range(n)]).to_wire()
+    for f in list(cols):
+        if draw(st.integers(0, 4)) == 0:
+            cols[f] = draw(st.one_of(garbage, st.binary(max_size=8 * n),
+                                     st.tuples(st.lists(garbage, max_size=3), st.binary(max_size=n)).map(list)))
+    return cols
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(column_bodies())
+def test_what_decode_accepts_of_a_column_body_every_consumer_can_handle(cols):
+    body = msgpack.packb([1, "liquidation", cols], use_bin_type=True)
+    try:
+        _, _, _, msgs = decode([b"t", msgpack.packb(["s", 1]), body], rejected := [])
+    except WireError:
+        return
+    assert len(msgs) + len(rejected) == cols["n"]
+    for m in msgs:
+        assert isinstance(m, Liquidation)
+        assert all(math.isfinite(v) for v in (m.price, m.qty, m.notional_usd))
+    consume(list(msgs))
