@@ -131,6 +131,9 @@ class _SymbolShown(Mapping[str, ShownTimes]):
     def __getitem__(self, venue: str) -> ShownTimes:
         return self.book.of(int(self.book.key(self.slot, self.venues[venue])))
 
+    def __contains__(self, venue: object) -> bool:
+        return venue in self.venues  # without building its ShownTimes
+
     def __iter__(self) -> Iterator[str]:
         return iter(self.venues)
 
