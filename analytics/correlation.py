@@ -48,7 +48,7 @@ def correlation_of(usd: list[float], c: list[list[float]]) -> tuple[float, int]:
     part = [i for i, u in enumerate(usd) if u >= MIN_SHARE * total]
     if len(part) < 2:
         return 0.0, len(part)
-    return _weighted(usd, part, [[c[a][b] for b in part] for a in part])
+    return _weighted(usd, part, c if len(part) == len(usd) else [[c[a][b] for b in part] for a in part])
 
 
 def _weighted(usd: list[float], part: list[int], c: list[list[float]]) -> tuple[float, int]:
