@@ -8,7 +8,7 @@ import numpy as np
 
 from analytics import baseline as base
 from analytics.book import CNT_L, CNT_S, SQ, TOTALS, USD_L, USD_S, WHALE, Book
-from analytics.correlation import correlation_of
+from analytics.correlation import correlation_many
 from analytics.derivatives import lag_offsets
 from analytics.windows import LEVEL_WIDTHS_NS, NS, level_for, pieces, zeros_block
 
@@ -306,13 +306,10 @@ def correlations(grid: np.ndarray, venues: list[list[int]]) -> list[tuple[float,
         return out
     g = grid[many]
     x = g - (g.sum(axis=2) / g.shape[2])[:, :, None]
-    prods = (x @ x.transpose(0, 2, 1)).tolist()
-    sums = g.sum(axis=2).tolist()
+    own = np.zeros(g.shape[:2], dtype=bool)
     for j, i in enumerate(many):
-        rows = venues[i]
-        if len(rows) == len(sums[j]):  # the symbol has every venue of the book (rows 0..n-1): no selection
-            out[i] = correlation_of(sums[j], prods[j])
-        else:
-            out[i] = correlation_of([sums[j][r] for r in rows], [[prods[j][a][b] for b in rows] for a in rows])
+        own[j, venues[i]] = True
+    for i, r in zip(many, correlation_many(g.sum(axis=2), x @ x.transpose(0, 2, 1), own), strict=True):
+        out[i] = r
     return out
 
