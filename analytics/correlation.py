@@ -48,7 +48,7 @@ def correlation_of(usd: list[float], c: list[list[float]]) -> tuple[float, int]:
     part = [i for i, u in enumerate(usd) if u >= MIN_SHARE * total]
     if len(part) < 2:
         return 0.0, len(part)
-    return _weighted(usd, part, [[c[a][b] for b in part] for a in part])
+    return _weighted(usd, part, c if len(part) == len(usd) else [[c[a][b] for b in part] for a in part])
 
 
 def _weighted(usd: list[float], part: list[int], c: list[list[float]]) -> tuple[float, int]:
@@ -65,3 +65,33 @@ def _weighted(usd: list[float], part: list[int], c: list[list[float]]) -> tuple[
             den += w
     rho = num / den
     return (min(max(rho, -1.0), 1.0) if math.isfinite(rho) else 0.0), len(part)
+
+
+def correlation_many(usd: np.ndarray, c: np.ndarray, own: np.ndarray) -> list[tuple[float, int]]:
+    """`correlation_of` of many symbols at once: usd (symbols, venues), c (symbols, venues, venues) the
+    centred products, own (symbols, venues) which venues are the symbol's (the others count as absent).
+
+    The same floats as symbol by symbol: the total and each pair's terms are the same operations in the
+    same order (venue order), and a pair or venue left out adds an exact 0.0 instead of nothing."""
+    n, v = usd.shape
+    usd = np.where(own, usd, 0.0)
+    total = usd[:, 0].copy()
+    for k in range(1, v):
+        total += usd[:, k]
+    part = own & (usd >= MIN_SHARE * total[:, None]) & (total[:, None] > 0.0)
+    diag = np.diagonal(c, axis1=1, axis2=2)
+    varies = part & (diag > 0.0)
+    g, norm = np.sqrt(usd), np.sqrt(np.where(diag > 0.0, diag, 0.0))
+    num, den = np.zeros(n), np.zeros(n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for a in range(v):
+            for b in range(a + 1, v):
+                take = varies[:, a] & varies[:, b]
+                w = g[:, a] * g[:, b]
+                num += np.where(take, w * (c[:, a, b] / (norm[:, a] * norm[:, b])), 0.0)
+                den += np.where(take, w, 0.0)
+        rho = num / den
+    n_part = part.sum(axis=1)
+    ok = (n_part >= 2) & (varies.sum(axis=1) >= 2) & np.isfinite(rho)
+    rho = np.where(ok, np.clip(rho, -1.0, 1.0), 0.0)
+    return list(zip(rho.tolist(), n_part.tolist(), strict=True))

@@ -67,6 +67,11 @@ class Estimate:
         self.decay = 0.5 ** (1.0 / max(half_life_s, 1e-9))
         self.symbols: dict[str, _Symbol] = {}
 
+    def due(self, symbol: str, now_ns: int) -> bool:
+        """Whether `observe` at now_ns has a completed second to fold in (otherwise it changes nothing)."""
+        st = self.symbols.get(symbol)
+        return st is None or -(-now_ns // NS) - LAG_S > st.last_bucket
+
     def observe(self, symbol: str, venues: list[str], grid: np.ndarray, now_ns: int, completeness: dict[str, str],
                 live: dict[str, bool], sizes: dict[str, float]) -> None:
         """Fold in the completed 1 s buckets of `grid` ((venues, n) USD, last column the bucket ending at
@@ -83,9 +88,12 @@ class Estimate:
         st.last_bucket = ready
         if not refs:
             return
-        ref_usd = cols[refs].sum(axis=0)
         ref_size = sum(sizes.get(venues[i]) or SHARE.get(venues[i], 0.1) for i in refs)
         k = cols.shape[1]
+        if k == 1 and len(refs) <= 2:  # one new second (a snapshot a second): the same sums in plain floats
+            self._fold_one(st, venues, cols[:, 0].tolist(), refs, ref_size, completeness, live, sizes)
+            return
+        ref_usd = cols[refs].sum(axis=0)
         weights = self.decay ** np.arange(k - 1, -1, -1, dtype=float)  # newest bucket weighs 1
         total = self.decay ** k
         for i, v in enumerate(venues):
@@ -97,6 +105,22 @@ class Estimate:
             c.shown = c.shown * total + float(weights @ shown)
             c.expected = c.expected * total + float(weights @ ref_usd) * ratio
             c.seconds = c.seconds * total + float(weights @ ((shown > 0) | (ref_usd > 0)))
+
+    def _fold_one(self, st: _Symbol, venues: list[str], col: list[float], refs: list[int], ref_size: float,
+                  completeness: dict[str, str], live: dict[str, bool], sizes: dict[str, float]) -> None:
+        """`observe`'s fold of a single second (weight 1, decay λ), in plain floats: with one bucket and at
+        most two reference venues every sum has one order, so the floats are the array path's."""
+        ref_usd = col[refs[0]] + col[refs[1]] if len(refs) == 2 else col[refs[0]]
+        total = self.decay
+        for i, v in enumerate(venues):
+            if completeness.get(v) not in SCALED or not live.get(v):
+                continue
+            ratio = (sizes.get(v) or SHARE.get(v, 0.1)) / ref_size
+            c = st.venues.setdefault(v, _Calib())
+            shown = col[i]
+            c.shown = c.shown * total + shown
+            c.expected = c.expected * total + ref_usd * ratio
+            c.seconds = c.seconds * total + (1.0 if shown > 0 or ref_usd > 0 else 0.0)
 
     def estimate(self, symbol: str, venue_usd: dict[str, float],
                  completeness: dict[str, str]) -> tuple[float, float, float, dict[str, float]]:

@@ -64,7 +64,10 @@ class FeedBook:
     def stale(self, venue: str, now: int) -> bool:
         """No status for status_stale_s (the ingester went quiet), or no frame for frame_stale_s."""
         feed = self.venues.get(venue)
-        if feed is None or feed.status_ns == 0:
+        return feed is not None and self._stale(feed, now)
+
+    def _stale(self, feed: VenueFeed, now: int) -> bool:
+        if feed.status_ns == 0:
             return False
         if now - feed.status_ns > self.status_stale_ns:
             return True
@@ -74,6 +77,15 @@ class FeedBook:
         """(completeness, connected, stale) of a venue; unknown venues are complete and connected."""
         feed = self.venues.get(venue) or VenueFeed()
         return feed.completeness, feed.connected, self.stale(venue, now)
+
+    def describe_all(self, venues: Iterable[str], now: int) -> dict[str, tuple[str, bool, bool]]:
+        """`describe` of each of `venues`, in one pass (per snapshot)."""
+        out = {}
+        get, stale = self.venues.get, self._stale
+        for v in venues:
+            feed = get(v) or VenueFeed()  # unknown venues are complete and connected, as in `describe`
+            out[v] = (feed.completeness, feed.connected, stale(feed, now))
+        return out
 
     def coverage(self, venues: list[str], now: int) -> float:
         """Mean quality over venues: the completeness weight if healthy, 0 if down or stale."""

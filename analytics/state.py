@@ -8,7 +8,7 @@ import numpy as np
 
 from analytics import baseline as base
 from analytics.book import CNT_L, CNT_S, SQ, TOTALS, USD_L, USD_S, WHALE, Book
-from analytics.correlation import correlation_of
+from analytics.correlation import correlation_many
 from analytics.derivatives import lag_offsets
 from analytics.windows import LEVEL_WIDTHS_NS, NS, level_for, pieces, zeros_block
 
@@ -49,6 +49,7 @@ class Layout:
     plus: np.ndarray  # (3·windows,) view row read with +f
     minus: np.ndarray  # (3·windows,) view row read with -f
     col_level: np.ndarray  # (3·windows,) position (in level order) of each column's level, for f
+    col_levels: tuple[int, ...]  # the same as Python ints (one symbol's f per column without numpy indexing)
     generic: tuple[tuple[int, int, int], ...]  # (window index, level, window ns) computed per call
     scratch: dict[int, np.ndarray]  # ring rows -> reused buffer for the stacked view (see `stack`)
     grid_level: int  # position (in level order) of the 1 s level: per-venue rows live there only
@@ -88,7 +89,7 @@ class Layout:
         pos = {lvl: p for p, lvl in enumerate(sizes)}
         col_level = np.array([pos[level_of[w]] for w in windows_ns for _ in range(3)], dtype=np.intp)
         return cls(windows_ns, sizes, starts, slice(end - GRID_BUCKETS, end), whole, plus, minus,
-                   col_level, tuple(generic), {}, pos[grid_lvl], {})
+                   col_level, tuple(col_level.tolist()), tuple(generic), {}, pos[grid_lvl], {})
 
     def book(self, baseline_s: float) -> Book:
         """A Book with this layout's levels, then the baseline's."""
@@ -133,7 +134,7 @@ class Measures:
 class SymbolState:
     """A symbol's handle: its slot in the book and the venues it has seen (name -> book venue index)."""
 
-    __slots__ = ("symbol", "layout", "book", "slot", "venues", "lookback_ns")
+    __slots__ = ("symbol", "layout", "book", "slot", "venues", "lookback_ns", "_clean_heads")
 
     def __init__(self, symbol: str, layout: Layout, book: Book, slot: int, lookback_ns: int) -> None:
         self.symbol = symbol
@@ -142,6 +143,19 @@ class SymbolState:
         self.slot = slot
         self.venues: dict[str, int] = {}
         self.lookback_ns = lookback_ns
+        self._clean_heads: tuple[int, ...] = ()  # the slot's ring heads when it last had no dead bucket
+
+    def clean(self) -> tuple[int, ...]:
+        """`Book.clean` of the slot, skipped while its ring heads have not moved since the last clean: a bucket
+        dies only when its ring's head moves past it (writes land in live buckets), so with the same heads
+        there is nothing to zero. The state is this slot's own (a re-allocated slot gets a new SymbolState).
+        Returns the heads (newest bucket id of each level)."""
+        book, slot = self.book, self.slot
+        heads = tuple(book.head[:, slot].tolist())
+        if heads != self._clean_heads:
+            book.clean(slot)
+            self._clean_heads = heads
+        return heads
 
     @property
     def first_seen(self) -> int:
@@ -161,7 +175,7 @@ class SymbolState:
         """Mean USD/s of the baseline (`baseline.usd_per_s`); clean=False right after `measure` (which cleans)."""
         book, lvl = self.book, self.book.base_level
         if clean:
-            book.clean(self.slot)
+            self.clean()
         size = book.sizes[lvl] * TOTALS
         start = int(book.off[lvl]) + self.slot * size
         return base.usd_per_s(book.flat[start:start + size], int(book.head[lvl, self.slot]), self.lookback_ns, now,
@@ -175,12 +189,12 @@ class SymbolState:
         are >= 0 without clamping.
         """
         lay, book, slot = self.layout, self.book, self.slot
-        book.clean(slot)
+        heads = self.clean()
         parts: list[np.ndarray] = []
         frac = []
         venue_parts: list[np.ndarray] = []
         for lvl, width in enumerate(book.widths[:-1]):  # the kinematic levels (the last is the baseline's)
-            ps = pieces(book.data[lvl][slot], int(book.head[lvl, slot]), width, now)
+            ps = pieces(book.data[lvl][slot], heads[lvl], width, now)
             if lvl == lay.grid_level:
                 venue_parts = ps
                 ps = [p[:, :TOTALS] for p in ps]
@@ -191,7 +205,7 @@ class SymbolState:
         out = lay.whole @ view
         edge = view.take(lay.plus, axis=0)
         edge -= view.take(lay.minus, axis=0)
-        edge *= np.array(frac)[lay.col_level, None]
+        edge *= np.array([frac[c] for c in lay.col_levels])[:, None]
         out[:-1] += edge
         for i, lvl, w in lay.generic:
             out[3 * i:3 * i + 3] = self._generic(view, now, lvl, w)
@@ -228,22 +242,28 @@ def measure_many(states: list[SymbolState], now: int, venue_window: int) -> list
     book, lay = states[0].book, states[0].layout
     slots = np.fromiter((st.slot for st in states), np.intp, len(states))
     book.clean_many(slots)
-    parts, frac = [], []
+    frac = []
     venues = np.zeros(0)
+    # (symbols, view rows + 1, TOTALS): each level's gather lands in it through its mask, one pass less than
+    # masking in place and concatenating; the last row stays zero (the +f term of k = 0, see `Layout`)
+    view = np.empty((len(states), lay.whole.shape[1], TOTALS))
+    view[:, -1] = 0.0
+    start = 0
     for lvl, width in enumerate(book.widths[:-1]):
         n = book.sizes[lvl]
         h = -(-now // width)
         ids = h - n + 1 + np.arange(n, dtype=np.int64)
         head = book.head[lvl, slots][:, None]
-        view = book.data[lvl][slots[:, None], (ids % n)[None, :]]  # (symbols, n, rows)
-        view *= ((ids <= head) & (ids > head - n))[:, :, None]
+        rows = book.data[lvl][slots[:, None], (ids % n)[None, :]]  # (symbols, n, rows)
+        held = ((ids <= head) & (ids > head - n))[:, :, None]
         if lvl == lay.grid_level:
-            venues = view[:, :, TOTALS:]
-            view = view[:, :, :TOTALS]
-        parts.append(view)
+            rows *= held
+            venues = rows[:, :, TOTALS:]
+            view[:, start:start + n] = rows[:, :, :TOTALS]
+        else:
+            np.multiply(rows, held, out=view[:, start:start + n])
+        start += n
         frac.append((now - (h - 1) * width) / width)
-    parts.append(np.zeros((len(states), 1, TOTALS)))
-    view = np.concatenate(parts, axis=1)  # (symbols, view rows + 1, TOTALS)
     out = lay.whole @ view
     edge = view[:, lay.plus] - view[:, lay.minus]
     edge *= np.array(frac)[lay.col_level][None, :, None]
@@ -286,10 +306,10 @@ def correlations(grid: np.ndarray, venues: list[list[int]]) -> list[tuple[float,
         return out
     g = grid[many]
     x = g - (g.sum(axis=2) / g.shape[2])[:, :, None]
-    prods = (x @ x.transpose(0, 2, 1)).tolist()
-    sums = g.sum(axis=2).tolist()
+    own = np.zeros(g.shape[:2], dtype=bool)
     for j, i in enumerate(many):
-        rows = venues[i]
-        out[i] = correlation_of([sums[j][r] for r in rows], [[prods[j][a][b] for b in rows] for a in rows])
+        own[j, venues[i]] = True
+    for i, r in zip(many, correlation_many(g.sum(axis=2), x @ x.transpose(0, 2, 1), own), strict=True):
+        out[i] = r
     return out
 

@@ -162,17 +162,20 @@ def span_sum(flat: memoryview, rows: int, head: int, w: int, a: int, b: int, now
     if first > last:
         return 0.0
 
-    def share(k: int, x: int) -> float:  # clamp((x - left_k) / width_k, 0, 1)
-        width = now - (h - 1) * w if k == h else w
-        return min(max((x - (k - 1) * w) / width, 0.0), 1.0)
-
-    def bucket(k: int) -> float:
-        at = (k % n) * rows + row
-        return flat[at] if count == 1 else sum(flat[at:at + count])
-
-    total = bucket(first) * (share(first, b) - share(first, a))
+    # bucket k's USD x (its share of (a, b]), share = clamp((x - left_k) / width_k, 0, 1): for the two edge
+    # buckets, written out (this runs per snapshot: no closures)
+    hw = now - (h - 1) * w  # the newest bucket's width: it ends at now
+    width = hw if first == h else w
+    left = (first - 1) * w
+    at = (first % n) * rows + row
+    val = flat[at] if count == 1 else sum(flat[at:at + count])
+    total = val * (min(max((b - left) / width, 0.0), 1.0) - min(max((a - left) / width, 0.0), 1.0))
     if last > first:
-        total += bucket(last) * (share(last, b) - share(last, a))
+        width = hw if last == h else w
+        left = (last - 1) * w
+        at = (last % n) * rows + row
+        val = flat[at] if count == 1 else sum(flat[at:at + count])
+        total += val * (min(max((b - left) / width, 0.0), 1.0) - min(max((a - left) / width, 0.0), 1.0))
     if last - first > 1:  # whole buckets: ids first+1 .. last-1, at most two runs of the ring
         i, j = (first + 1) % n, (last - 1) % n
         for r in range(row, row + count):

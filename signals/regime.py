@@ -4,6 +4,8 @@ from __future__ import annotations
 import bisect
 import logging
 import math
+from collections.abc import Callable
+from typing import Any
 
 from common.config import SignalsConfig
 from common.schema import PriceTick, Regime
@@ -55,11 +57,16 @@ class RegimeDetector:
         self._index: int | None = None
         self._vol: dict[str, float] = {}
         self._usd_baseline: float | None = None
+        # Bumped by every tick taken in: what is read from the bars alone (trend, liquidity, a price move)
+        # is kept with the version it was read at and reused until a tick changes the bars.
+        self._version = 0
+        self._read: dict[object, tuple[int, object]] = {}
 
     # -- input ---------------------------------------------------------------------------------
     def update(self, tick: PriceTick) -> None:
         if tick.symbol != self.symbol or not tick.price > 0:
             return
+        self._version += 1
         self._last_recv_ns = max(self._last_recv_ns, tick.ts_recv or tick.ts_event)
         sec = tick.ts_event // NS
         usd = abs(tick.qty) * tick.price
@@ -137,7 +144,17 @@ class RegimeDetector:
         """Log return of the reference price over the last `window_s` seconds; None if stale."""
         if not self.fresh(now_ns) or len(self._secs) < 2:
             return None
-        return math.log(self._closes[-1] / self._closes[self._start(window_s)])
+        return self._cached(("move", window_s),
+                            lambda: math.log(self._closes[-1] / self._closes[self._start(window_s)]))
+
+    def _cached(self, key: object, read: Callable[[], Any]) -> Any:
+        """read() of the bars, once per version (the bars change only in `update`)."""
+        hit = self._read.get(key)
+        if hit is not None and hit[0] == self._version:
+            return hit[1]
+        value = read()
+        self._read[key] = (self._version, value)
+        return value
 
     def current(self, now_ns: int) -> Regime:
         if not self.fresh(now_ns):
@@ -145,9 +162,9 @@ class RegimeDetector:
         if self._index is None:
             return Regime(regime=WARMING_UP, multiplier=1.0, ts=now_ns, vol=dict(self._vol))
         name = REGIMES[self._index]
-        trend, strength = self._trend()
+        trend, strength, liquidity = self._cached("shape", lambda: (*self._trend(), self._liquidity()))
         return Regime(regime=name, multiplier=float(self.cfg.regime_multipliers.get(name, 1.0)), ts=now_ns,
-                      vol=dict(self._vol), liquidity=self._liquidity(), trend=trend, trend_strength=strength)
+                      vol=dict(self._vol), liquidity=liquidity, trend=trend, trend_strength=strength)
 
     def _trend(self) -> tuple[str, float]:
         """Direction of the 5 min move and its size in standard deviations of that window's noise."""

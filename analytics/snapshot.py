@@ -1,0 +1,199 @@
+"""A symbol's MetricsSnapshot from its window sums (state.Measures): the Engine's output step.
+
+It runs for every active symbol every second, so it is written for few Python operations: what depends
+only on the config is computed once (`Builder.__init__`), the window sums are read as plain floats
+(for a handful of windows cheaper than numpy calls), and for many symbols at once the kinematics of
+all of them are one set of array operations (`kinematics_many`), bit for bit the plain-float values.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from analytics.correlation import venue_correlation
+from analytics.est_usd import est_phrase
+from analytics.explain import money, sentence
+from analytics.gates import GATE_LEVELS, gate_level, gate_margin, gates_for
+from analytics.market_context import confirm, oi_phrase, oi_score, snapshot_fields
+from analytics.risk import Flow, WindowFlow, combine_normalized, confidence, n_effective, score_factors
+from analytics.state import CNT_L, CNT_S, GLOBAL_ROWS, SQ, USD_L, USD_S, WHALE, Measures, SymbolState
+from analytics.windows import NS
+from common.schema import LONG, SHORT, MetricsSnapshot
+
+if TYPE_CHECKING:
+    from analytics.engine import Engine
+
+# Columns of state.Measures.totals: USD and counts of each side, all venues summed
+UL, US, CL, CS = GLOBAL_ROWS + USD_L, GLOBAL_ROWS + USD_S, GLOBAL_ROWS + CNT_L, GLOBAL_ROWS + CNT_S
+Kinematics = tuple[list[float], list[float], list[float], list[float], list[float], list[float]]
+
+
+def kinematics(t: list[list[list[float]]], secs: list[float]) -> Kinematics:
+    """Per window (velocity USD/s, acceleration USD/s², jerk USD/s³, events/s, long USD/s, short USD/s)
+    from the raw sums t[i][k][row] of windows i, k = 0, 1, 2 windows back, as derivatives.kinematics
+    defines them."""
+    vel, acc, jerk, cnt, lo, sh = [], [], [], [], [], []
+    for (s0, s1, s2), w in zip(t, secs, strict=True):
+        v0, v1, v2 = (s0[UL] + s0[US]) / w, (s1[UL] + s1[US]) / w, (s2[UL] + s2[US]) / w
+        vel.append(v0)
+        acc.append((v0 - v1) / w)  # USD/s²
+        jerk.append((v0 - 2.0 * v1 + v2) / (w * w))  # USD/s³
+        cnt.append((s0[CL] + s0[CS]) / w)  # events/s
+        lo.append(s0[UL] / w)
+        sh.append(s0[US] / w)
+    return vel, acc, jerk, cnt, lo, sh
+
+
+def kinematics_many(sums: np.ndarray, secs: np.ndarray) -> list[Kinematics]:
+    """`kinematics` of every symbol of sums (symbols, windows, 3, rows) in one set of array operations:
+    the same IEEE operations in the same order, so the same floats."""
+    s = sums[:, :, :, UL] + sums[:, :, :, US]
+    v0, v1, v2 = s[:, :, 0] / secs, s[:, :, 1] / secs, s[:, :, 2] / secs
+    cols = (v0, (v0 - v1) / secs, (v0 - 2.0 * v1 + v2) / (secs * secs),
+            (sums[:, :, 0, CL] + sums[:, :, 0, CS]) / secs, sums[:, :, 0, UL] / secs, sums[:, :, 0, US] / secs)
+    return list(zip(*(c.tolist() for c in cols), strict=True))
+
+
+class Builder:
+    """Builds snapshots for one Engine (its config, feeds, context and estimate)."""
+
+    def __init__(self, eng: Engine) -> None:
+        self.eng = eng
+        self.cfg = eng.cfg
+        self.names = eng.window_names  # configured windows: first in secs and the sums
+        self.secs = eng._secs_list
+        self.secs_arr = np.array(self.secs)
+        self.ref, self.grid = eng._ref, eng._grid
+        ref_secs = self.secs[self.ref]
+        # (name, index, seconds, the 2 s censored estimate applies): the censored estimate covers the last
+        # 10 s, all of a 10 s or longer window; a shorter one has its own
+        self.scoring = tuple((n, i, self.secs[i], self.secs[i] < ref_secs) for n, i in eng._scoring)
+        self.index = eng._index
+        self._gates: tuple[float, tuple[float, ...]] | None = None  # (reference USD/s, its tier gates)
+
+    def gates(self, symbol: str, ref_usd_per_s: float) -> tuple[float, ...]:
+        """`gates_for` the symbol; the tier gates of the last reference flow are kept (same input, same gates)."""
+        explicit = self.cfg.usd_gates.get(symbol)
+        if explicit:
+            return gates_for(explicit, ref_usd_per_s, self.cfg.usd_gate_seconds)
+        last = self._gates
+        if last is not None and last[0] == ref_usd_per_s:
+            return last[1]
+        gates = gates_for(None, ref_usd_per_s, self.cfg.usd_gate_seconds)
+        self._gates = (ref_usd_per_s, gates)
+        return gates
+
+    def build(self, symbol: str, st: SymbolState, m: Measures, now_ns: int,
+              kin: Kinematics | None = None) -> MetricsSnapshot:
+        """The symbol's flow picture at now_ns (`Engine.snapshot`) from its window sums `m`; `kin`: its
+        `kinematics` when computed with other symbols' (`kinematics_many`)."""
+        eng, cfg, secs = self.eng, self.cfg, self.secs
+        t = m.totals.tolist()
+        vel, acc, jerk, cnt, lo, sh = kin or kinematics(t, secs)
+        names = self.names
+        index = st.venues
+        venues = sorted(index, key=index.__getitem__)  # in the book's venue order
+        tr, tg = t[self.ref][0], t[self.grid][0]
+        long_usd, short_usd = tr[UL], tr[US]
+        usd_ref = long_usd + short_usd
+        n_eff_ref = n_effective(usd_ref, tr[SQ])
+        if len(venues) < 2:  # one venue: no correlation, and it takes part if it has any USD
+            rho, taking_part = 0.0, int(m.grid_usd > 0.0)
+        else:
+            rho, taking_part = m.rho or venue_correlation(m.grid[[index[v] for v in venues]])
+        baseline = st.baseline(now_ns, clean=False) if m.baseline is None else m.baseline
+        floor = cfg.floor_usd_per_s.get(symbol, cfg.floor_usd_per_s_default)
+        reference = max(baseline, floor)
+        hidden, hidden_2s = eng._censored(st, m, now_ns)
+        long_share = long_usd / usd_ref if usd_ref > 0 else 0.0
+        windows, side_l, side_s, whale = [], {}, {}, {}
+        for n, i, w, short in self.scoring:
+            h = hidden_2s if short else hidden
+            ti = t[i]
+            s0 = ti[0]
+            windows.append(WindowFlow(n, w, (vel[i] + h / w, (ti[1][UL] + ti[1][US]) / w, (ti[2][UL] + ti[2][US]) / w),
+                                      n_effective(s0[UL] + s0[US], s0[SQ]), h / w))
+            side_l[n] = s0[UL] + h * long_share
+            side_s[n] = s0[US] + h * (1.0 - long_share)
+            whale[n] = s0[WHALE]
+        flow = Flow(windows=tuple(windows), ref_usd_per_s=reference, long_usd=long_usd, short_usd=short_usd,
+                    whale_usd=tr[WHALE], n_eff=n_eff_ref, rho=rho, venues_active=taking_part)
+        raw_scores, factor_windows, ratio = score_factors(flow)
+        risk, factors = combine_normalized(raw_scores, eng._weights)
+
+        book = eng.feeds
+        known = sorted(set(venues).union(book.venues))
+        feeds = book.describe_all(known, now_ns)  # (completeness, connected, stale)
+        conf = confidence(tg[CL] + tg[CS], (now_ns - st.last_event_ns) / NS, book.coverage_of(feeds.values()))
+        reading = eng.context.read(symbol, now_ns)  # OI falling with the flow confirms it (never alone)
+        risk, conf, oi_s = confirm(risk, conf, reading, min(1.0, ratio), cfg.oi_weight)
+        est = self.estimate(symbol, st, m, feeds, reading, now_ns)
+        # Direction, velocity, ratio and sentence all read the velocity factor's window: the side named
+        # is the side that carries the flow the ratio measures (ties: the 60 s window decides).
+        vname = factor_windows["velocity"]
+        lw, sw = side_l[vname], side_s[vname]
+        if lw == sw:
+            lw, sw = tg[UL], tg[US]
+        direction = LONG if lw >= sw else SHORT
+        side = side_l if direction == LONG else side_s
+        side_usd = side[vname]
+        gates = self.gates(symbol, reference)
+        # Gates count a crowd's dollars: whale-sized liquidations (>= whale_usd, fills of one position merged)
+        # are the whale guard's business, so two whales on two venues cannot open the gate between them.
+        crowd = {n: max(0.0, usd - whale[n]) for n, usd in side.items()}
+        met = gate_level(crowd, gates)
+        usd_60s = tg[UL] + tg[US]
+        text = sentence(symbol, side_usd=side_usd, direction=direction, window=vname,
+                        ratio=ratio, baseline=baseline, floor=floor,
+                        accel_score=factors["acceleration"]["score"], accel=acc[self.index[vname]],
+                        n_eff=n_eff_ref, venues_active=taking_part, venues_known=len(known), rho=rho,
+                        usd_60s=usd_60s, censored=hidden,
+                        notes=(oi_phrase(reading), est_phrase(usd_ref, *est[:3], money)))
+        ref_secs = secs[self.ref]
+        venue_usd, venue_events = m.venue_usd, m.venue_events
+        by_venue = {v: venue_usd[index[v]] / ref_secs for v in venues}
+        venue_info = {}
+        for v, (completeness, connected, stale) in feeds.items():
+            i = index.get(v)
+            venue_info[v] = {
+                "completeness": completeness, "throttled": completeness == "throttled",
+                "connected": connected, "stale": stale,
+                "usd_per_s": 0.0 if i is None else by_venue[v],
+                "events": 0 if i is None else int(round(venue_events[i])),
+            }
+        extra = {
+            "long_usd_per_s": dict(zip(names, lo, strict=False)), "short_usd_per_s": dict(zip(names, sh, strict=False)),
+            "imbalance": (long_usd - short_usd) / usd_ref if usd_ref > 0 else 0.0,
+            "concentration": factors["concentration"]["raw"], "n_effective": n_eff_ref,
+            "baseline_usd_per_s": baseline, "floor_usd_per_s": float(floor), "velocity_ratio": ratio,
+            "factor_windows": factor_windows, "venues": venue_info, "censored_usd_10s": hidden,
+            "gate": {"met": GATE_LEVELS[met - 1] if met else "", "usd_10s": dict(zip(GATE_LEVELS, gates, strict=True)),
+                     "crowd_usd": crowd, "margin": gate_margin(crowd, gates[0])},
+            "market_context": {"oi_score": oi_score(reading), "oi_confirmation": oi_s, "visible_fraction": est[3],
+                               "oi_usd_by_venue": reading.oi_by_venue if reading else {}},
+        }
+        trig_event, trig_recv = st.trigger
+        return MetricsSnapshot(
+            symbol=symbol, ts=int(now_ns), velocity_usd_per_s=dict(zip(names, vel, strict=False)),
+            acceleration_usd_per_s2=dict(zip(names, acc, strict=False)),
+            jerk_usd_per_s3=dict(zip(names, jerk, strict=False)), count_per_s=dict(zip(names, cnt, strict=False)),
+            by_venue=by_venue, correlation=rho, venues_active=taking_part, risk=risk, confidence=conf,
+            direction=direction, factors=factors, explanation=text, ts_trigger_event=trig_event,
+            ts_trigger_recv=trig_recv, extra=extra, **snapshot_fields(reading, est[:3]))
+
+    def estimate(self, symbol: str, st: SymbolState, m: Measures, feeds: dict[str, tuple[str, bool, bool]],
+                 reading: object, now_ns: int) -> tuple[float, float, float, dict[str, float]]:
+        """est_usd over 10 s (est_usd.py): calibrate on the completed seconds (those not folded in yet, if
+        any: most snapshots of a second have none), then scale the observed USD."""
+        est = self.eng.est
+        completeness = {v: d[0] for v, d in feeds.items()}
+        if est.due(symbol, now_ns):
+            venues = [""] * len(m.venue_usd)  # grid rows and venue sums are book venue indices; "" = not this symbol's
+            for v, i in st.venues.items():
+                venues[i] = v
+            live = {v: d[1] and not d[2] for v, d in feeds.items()}
+            sizes = getattr(reading, "oi_by_venue", None) or {}
+            est.observe(symbol, venues, m.grid, now_ns, completeness, live, sizes)
+        venue_usd = m.venue_usd
+        return est.estimate(symbol, {v: venue_usd[i] for v, i in st.venues.items()}, completeness)
