@@ -11,8 +11,8 @@ from ingest.exchanges.base import Event
 
 
 class Batch(NamedTuple):
-    """One message's worth of events: encoded once, sent to `shard` (None: the signal generator), and
-    with `tape` the same frames also go to the signal generator, which relays the rows to consumers."""
+    """One message's worth of events, sent to `shard` (None: the signal generator); with `tape` its rows
+    also go to the signal generator (coalesced by the ingester), which relays them to consumers."""
 
     shard: int | None
     topic: bytes
@@ -25,8 +25,8 @@ class Router:
 
     Events accumulate between flushes, so one ZMQ message carries everything a burst of frames
     produced for one destination (batching is what keeps the ipc hop far from its limit): liquidations
-    one batch per shard under `liq.shardK`. With the liquidation tape on, the same frames also go to the
-    signal generator, which splits them into the `liq.<exchange>.<SYMBOL>` topics of its PUB. (Grouping
+    one batch per shard under `liq.shardK`. With the liquidation tape on, the rows also go to the signal
+    generator (held up to `ingest.process.TAPE_LINGER_S`), which splits them per `liq.<exchange>.<SYMBOL>`. (Grouping
     here per symbol instead made one message per symbol of a flush at every hop: at 10,000 events/s
     over 60 symbols, ~2 events a message, and a process wakeup per message.) Market context is merged and
     coalesced (`ingest.context_merge`): each (venue, symbol) goes to its symbol's shard under
