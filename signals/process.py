@@ -29,10 +29,11 @@ log = logging.getLogger(__name__)
 class SignalsProcess(Worker):
     """PULL (bind) from analytics shards and ingesters; PUSH (connect) to the publisher; PUB (bind).
 
-    Every output batch is stamped once and the same frames go to both outputs, so each receiver
-    sees one gap-free sequence per topic (the liquidation tape is the exception: a shard batch to the
-    publisher, per symbol on the PUB; see `_tape`). The PUSH to the publisher never blocks the loop: when the
-    publisher is gone and its queue is full, frames are dropped and counted (PUB drops on its own).
+    Signals, regime and statuses are stamped once and the same frames go to both outputs; snapshots and
+    the liquidation tape go to the PUB at once (the tape split per symbol, `_tape`) and to the publisher,
+    which only stores them, coalesced (`signals.outbox`). Each receiver sees one gap-free sequence per
+    topic. The PUSH to the publisher never blocks the loop: when the publisher is gone and its queue is
+    full, frames are dropped and counted (PUB drops on its own).
     """
 
     name = "signals"
