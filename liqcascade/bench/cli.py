@@ -108,13 +108,15 @@ def _pipelines(rates: list[float], tp_rates: list[float], p: dict[str, float], r
         echo(f"pipeline at {rate:,.0f} events/s ({venue}{'' if tape else ', tape off'}) ...")
         try:
             raw: list[Any] = []
+            sched: dict[str, Any] = {}
             if venue == "binance":  # a latency run: its reference chain right before and right after it
-                raw.append(_chain(rate, p["chain_s"]))
+                raw.append(_chain(rate, p["chain_s"], sched))
             runs[key] = pipeline.run(rate, warmup_s=p["warmup_s"], window_s=p["window_s"], redis_url=redis_url,
                                      venue=venue, tape=tape)
             if raw:
                 raw.append(_chain(rate, p["chain_s"]))
                 runs[key]["raw_3hop_latency_us"] = percentiles_us(np.concatenate(raw))
+                runs[key]["raw_3hop_scheduling"] = sched  # the chain before the run
         except pipeline.BenchError as exc:
             log.error("bench: pipeline at %s failed: %s", key, exc)
             errors[f"pipeline_{key}"] = str(exc)[-2000:]
@@ -150,10 +152,10 @@ def _pipelines(rates: list[float], tp_rates: list[float], p: dict[str, float], r
     return runs
 
 
-def _chain(rate: float, seconds: float) -> Any:
+def _chain(rate: float, seconds: float, sched: dict[str, Any] | None = None) -> Any:
     """The raw 3-hop chain's samples at `rate`, measured beside a pipeline run (see `_pipelines`)."""
     with tempfile.TemporaryDirectory(prefix="liqbench-chain-") as tmp:
-        return transport.chain_latency(tmp, rate, seconds)
+        return transport.chain_latency(tmp, rate, seconds, sched=sched)
 
 
 def _sustained(run: dict[str, Any], rate: float) -> bool:
@@ -223,6 +225,10 @@ def _table(res: dict[str, Any]) -> str:
         if r.get("raw_3hop_latency_us"):
             rows.append(f"{'':<12} raw 3 hops beside it {pct(r['raw_3hop_latency_us'])}")
         rows.append(f"{'':<12} cpu % " + ", ".join(f"{n} {v}" for n, v in r["cpu_percent"].items()))
+        for label, sched in (("wait/wakeup", r.get("scheduling")), ("raw chain", r.get("raw_3hop_scheduling"))):
+            if sched:
+                rows.append(f"{'':<12} {label} us " + ", ".join(f"{n} {v['wait_per_slice_us']:.0f}"
+                                                              for n, v in sched.items()))
     for key, c in res.get("tape_cost", {}).items():
         rows.append(f"tape {key:<12} off -> on: {c['events_per_s'][0]:,} -> {c['events_per_s'][1]:,} events/s, "
                     f"latency p50 {c['latency_p50_us'][0] / 1000:.2f} -> {c['latency_p50_us'][1] / 1000:.2f} ms, "
