@@ -10,7 +10,7 @@ KB = 1024
 def _get(res: dict[str, Any], path: str) -> float | None:
     node: Any = res
     for key in path.split("."):
-        if not isinstance(node, dict) or key not in node:
+        if not isinstance(node, dict) or key not in node or node.get("n") == 0:  # percentiles of no samples
             return None
         node = node[key]
     return float(node) if isinstance(node, (int, float)) else None

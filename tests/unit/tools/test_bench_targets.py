@@ -36,3 +36,11 @@ def test_a_missing_figure_fails_its_target_instead_of_passing_silently():
     assert t["latency_p50_1k_vs_raw"]["value"] is None and t["latency_p50_1k_vs_raw"]["pass"] is False
     rows = "\n".join(table_rows(t))
     assert "FAIL" in rows and "n/a" in rows and "stated" in rows
+
+
+def test_a_latency_run_that_did_not_happen_fails_instead_of_reading_zero():
+    # `bench --rates ''` runs no latency run: its percentiles are zeros of no samples, not a 0x ratio
+    t = evaluate(figures(latency_us={"p50": 0.0, "p99": 0.0, "p999": 0.0, "n": 0}))
+    for name in ("latency_p50_10k_vs_raw", "latency_p99_10k_vs_raw"):
+        assert t[name]["value"] is None and t[name]["pass"] is False
+    assert t["latency_p50_1k_vs_raw"]["pass"]  # the 1,000/s run's figures are there
