@@ -20,7 +20,7 @@ from common.config import Config
 from common.lifecycle import StopFlag
 from common.logs import RateLimitedLog, clip
 from common.sockets import make_socket
-from common.wire import GapCounter, SeqStamper, WireError, decode, decode_head, encode
+from common.wire import GapCounter, SeqStamper, WireError, decode, decode_head
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +55,7 @@ class Worker:
         self._wake_at: float | None = None  # time.monotonic() of the earliest requested on_wakeup
         self.raw_body = b""  # body frame of the message being handled: relays forward it as it is
         # (b"" when rows of it were dropped: a relay must then re-encode what it kept)
-        # Topics handed to on_relay as frames (validated like every message; forwarded unchanged when every
-        # row passed, re-encoded with the good rows otherwise), and topics this worker ignores (gap-checked
-        # on the header only, the body never decoded).
-        self.relay_prefix: bytes | None = None
+        # Topics this worker ignores (gap-checked on the header only, the body never decoded).
         self.skip_prefix: bytes | None = None
 
     # -- hooks ---------------------------------------------------------------------------------
@@ -76,9 +73,6 @@ class Worker:
 
     def on_stop(self) -> None:
         """Flush whatever is buffered; sockets are closed afterwards by the base."""
-
-    def on_relay(self, frames: list[bytes]) -> None:
-        """A message on a `relay_prefix` topic, decoded and validated: forward these frames as they are."""
 
     # -- helpers for subclasses ----------------------------------------------------------------
     def socket(self, kind: int, endpoint: str, *, bind: bool, subscribe: tuple[bytes, ...] = ()) -> zmq.Socket:
@@ -197,9 +191,6 @@ class Worker:
                 self.raw_body = b""
                 if not msgs:
                     continue
-            if self.relay_prefix is not None and topic.startswith(self.relay_prefix):
-                self.on_relay(frames if self.raw_body else encode(topic, sender, seq, msgs))
-                continue
             handler(topic, msgs, self.clock())
         return n
 

@@ -11,8 +11,8 @@ from ingest.exchanges.base import Event
 
 
 class Batch(NamedTuple):
-    """One message's worth of events: encoded once, sent to `shard` (None: the signal generator), and
-    with `tape` the same frames also go to the signal generator, which relays them to consumers."""
+    """One message's worth of events, sent to `shard` (None: the signal generator); with `tape` its rows
+    also go to the signal generator (coalesced by the ingester), which relays them to consumers."""
 
     shard: int | None
     topic: bytes
@@ -24,10 +24,11 @@ class Router:
     """Liquidations go to the shard that owns their symbol; the BTC price goes to the signal generator.
 
     Events accumulate between flushes, so one ZMQ message carries everything a burst of frames
-    produced for one destination (batching is what keeps the ipc hop far from its limit). With the
-    liquidation tape on, a flush is grouped per (exchange, symbol) under `liq.<exchange>.<SYMBOL>`, so
-    the very frames a shard receives can be relayed unchanged to raw consumers filtering by prefix;
-    with it off, per shard under `liq.shardK` (fewer, larger messages). Market context is merged and
+    produced for one destination (batching is what keeps the ipc hop far from its limit): liquidations
+    one batch per shard under `liq.shardK`. With the liquidation tape on, the rows also go to the signal
+    generator (held up to `ingest.process.TAPE_LINGER_S`), which splits them per `liq.<exchange>.<SYMBOL>`. (Grouping
+    here per symbol instead made one message per symbol of a flush at every hop: at 10,000 events/s
+    over 60 symbols, ~2 events a message, and a process wakeup per message.) Market context is merged and
     coalesced (`ingest.context_merge`): each (venue, symbol) goes to its symbol's shard under
     `ctx.<exchange>.<SYMBOL>` at most once per `context_every_s`, by the receive clock.
     """
@@ -78,10 +79,10 @@ class Router:
 
     def _route(self, ev: Liquidation) -> tuple[int, bytes]:
         shard = shard_of(ev.symbol, self.shards)
-        return shard, topics.liquidation(ev.exchange, ev.symbol) if self.tape else topics.liq_batch(shard)
+        return shard, topics.liq_batch(shard)
 
     def take(self, now_ns: int | None = None) -> list[Batch]:
-        """Swap out the batches: liquidations per shard (and per symbol with the tape), the market contexts
+        """Swap out the batches: liquidations per shard, the market contexts
         due at `now_ns` (default: the newest receive time seen), then prices."""
         out = [Batch(shard, topic, batch, self.tape) for (shard, topic), batch in self.liq.items()]
         self.liq = {}

@@ -14,10 +14,11 @@ from common import metrics, topics
 from common.config import Config, get_config
 from common.lifecycle import StopFlag
 from common.logs import RateLimitedLog, clip
-from common.schema import FeedStatus, MetricsSnapshot, PriceTick, Regime, Signal
+from common.schema import FeedStatus, Liquidation, MetricsSnapshot, PriceTick, Regime, Signal
 from common.worker import Worker
 from signals import restore
 from signals.generator import SignalGenerator
+from signals.outbox import PublisherOutbox
 from signals.trust import inconsistency
 
 NS = 1_000_000_000
@@ -28,9 +29,11 @@ log = logging.getLogger(__name__)
 class SignalsProcess(Worker):
     """PULL (bind) from analytics shards and ingesters; PUSH (connect) to the publisher; PUB (bind).
 
-    Every output batch is stamped once and the same frames go to both outputs, so each receiver
-    sees one gap-free sequence per topic. The PUSH to the publisher never blocks the loop: when the
-    publisher is gone and its queue is full, frames are dropped and counted (PUB drops on its own).
+    Signals, regime and statuses are stamped once and the same frames go to both outputs; snapshots and
+    the liquidation tape go to the PUB at once (the tape split per symbol, `_tape`) and to the publisher,
+    which only stores them, coalesced (`signals.outbox`). Each receiver sees one gap-free sequence per
+    topic. The PUSH to the publisher never blocks the loop: when the publisher is gone and its queue is
+    full, frames are dropped and counted (PUB drops on its own).
     """
 
     name = "signals"
@@ -49,9 +52,9 @@ class SignalsProcess(Worker):
         self._pull: zmq.Socket | None = None
         self._push: zmq.Socket | None = None
         self._pub: zmq.Socket | None = None
+        self.outbox = PublisherOutbox(self._push_now, self.stamper.stamp)
 
     def on_start(self) -> None:
-        self.relay_prefix = topics.LIQ + b"."  # the liquidation tape: validated, relayed as it came
         self._pull = self.socket(zmq.PULL, self.cfg.endpoint("signals"), bind=True)
         self._push = self.socket(zmq.PUSH, self.cfg.endpoint("publisher"), bind=False)
         self._pub = self.socket(zmq.PUB, self.cfg.endpoint("pub"), bind=True)
@@ -80,9 +83,10 @@ class SignalsProcess(Worker):
             # Subscribers get the snapshot first, forwarded as received (one symbol per topic, no
             # re-encoding) unless something of it was refused; the signal work on it follows.
             if self.raw_body and len(trusted) == len(msgs):
-                self._send(self.stamper.stamp_body(topic, self.raw_body))
+                self._pub.send_multipart(self.stamper.stamp_body(topic, self.raw_body), copy=False)
             elif trusted:
-                self._send(self.stamper.stamp(topic, trusted))
+                self._pub.send_multipart(self.stamper.stamp(topic, trusted), copy=False)
+            self.outbox.add_snapshots(trusted)  # the publisher keeps the latest only: coalesced
             metrics.latency(trusted, now_ns)
             for snap in trusted:
                 if self._hold(snap, now_ns):
@@ -94,6 +98,9 @@ class SignalsProcess(Worker):
                 if isinstance(tick, PriceTick):
                     self.gen.on_price(tick)
             self._regime(out, now_ns, force=False)
+        elif topic.startswith(topics.LIQ + b"."):
+            self._tape(topic, msgs)
+            return
         elif topic.startswith(topics.STATUS + b"."):
             for st in msgs:
                 if isinstance(st, FeedStatus):
@@ -103,9 +110,26 @@ class SignalsProcess(Worker):
             log.warning("signals: unexpected topic %r", topic[:64])
         self._flush(out)
 
-    def on_relay(self, frames: list[bytes]) -> None:
-        """The ingesters' liquidation batches, frames unchanged (their sender and seq): PUB and publisher."""
-        self._send(frames)
+    def _tape(self, topic: bytes, liqs: list[Any]) -> None:
+        """An ingester's liquidation batch (one shard's rows of a flush, validated on decode): the PUB gets
+        one message per `liq.<exchange>.<SYMBOL>`, so subscribers filter by venue and symbol; the
+        publisher gets the rows coalesced (`outbox`). One message per shard batch in, instead of one per
+        symbol, is what keeps the tape's wakeups few at high rates."""
+        tape = [m for m in liqs if type(m) is Liquidation]  # another kind on a tape topic is not relayed
+        if not tape:
+            return
+        self.outbox.add_tape(topic, tape)
+        self._wake_for_outbox()
+        by_symbol: dict[tuple[str, str], list[Any]] = {}
+        for liq in tape:
+            key = (liq.exchange, liq.symbol)
+            group = by_symbol.get(key)
+            if group is None:
+                by_symbol[key] = [liq]
+            else:
+                group.append(liq)
+        for (exchange, symbol), group in by_symbol.items():
+            self._pub.send_multipart(self.stamper.stamp(topics.liquidation(exchange, symbol), group), copy=False)
 
     def on_tick(self, now_ns: int) -> None:
         out: dict[bytes, list[Any]] = defaultdict(list)
@@ -167,10 +191,22 @@ class SignalsProcess(Worker):
         for topic, msgs in out.items():
             self._send(self.stamper.stamp(topic, msgs))
             self.events_out += len(msgs)
+        self._wake_for_outbox()
+
+    def _wake_for_outbox(self) -> None:
+        if self.outbox.due is not None:
+            self.wake_at(self.outbox.due)
+
+    def on_wakeup(self, now_ns: int) -> None:
+        self.outbox.flush_if_due()
+        self._wake_for_outbox()
 
     def _send(self, frames: list[bytes]) -> None:
         """The same frames to the PUB and, never blocking, to the publisher."""
         self._pub.send_multipart(frames, copy=False)
+        self._push_now(frames)
+
+    def _push_now(self, frames: list[bytes]) -> None:
         try:
             self._push.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
         except zmq.Again:
@@ -178,6 +214,7 @@ class SignalsProcess(Worker):
             self.warn.warning("push", "signals: publisher not keeping up, %d batch(es) dropped", self.dropped)
 
     def on_stop(self) -> None:
+        self.outbox.flush()
         log.info("signals: %d signal(s) sent, %d batch(es) dropped towards the publisher, %d snapshot(s) "
                  "refused as inconsistent, %d warming snapshot(s) held", self.signals_sent, self.dropped,
                  self.untrusted, self.held)

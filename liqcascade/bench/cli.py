@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import click
+import numpy as np
 
 from common import progress
 from common.logs import setup_logging
@@ -28,50 +29,65 @@ QUICK = {"tp_events": 200_000, "tp_batched": 1_000_000, "chain_s": 3.0, "warmup_
 FULL = {"tp_events": 600_000, "tp_batched": 4_000_000, "chain_s": 10.0, "warmup_s": 2.0, "window_s": 10.0}
 # ipc vs TCP vs TCP+CURVE (transport.compare): events one by one (0: not run), batched, chain seconds, rounds
 COMPARE = {True: (0, 250_000, 1.0, 1), False: (200_000, 1_000_000, 3.0, 3)}
+# The parts of a run, in order; `--only` picks some (a target whose figures were not run reads n/a).
+PARTS = ("transport", "compare", "stages", "pipeline", "store")
 
 
 def collect(rates: list[float], tp_rates: list[float], quick: bool, redis_url: str | None,
-            echo: Any, tape_compare: bool = False) -> dict[str, Any]:
-    """Run every part; a part that fails is reported under `errors` and the others still run."""
+            echo: Any, tape_compare: bool = False, only: tuple[str, ...] = PARTS) -> dict[str, Any]:
+    """Run every part (or the `only` ones); a part that fails is reported under `errors` and the others
+    still run."""
     p = QUICK if quick else FULL
     res: dict[str, Any] = {"machine": {**machine(), "loadavg_start": os.getloadavg()[0]}, "errors": {}}
-    with tempfile.TemporaryDirectory(prefix="liqbench-tp-") as tmp:
-        echo("transport: PUSH/PULL one by one, batched by 64, 3-hop chain at 1,000 and 10,000/s ...")
+    if "transport" in only or "compare" in only:
+        _transport(res, p, quick, only, echo)
+    if "stages" in only:
+        echo("stages: parsers, analytics engine, signal step ...")
+        res["parse_ns"] = stages.parse_ns(quick)
         try:
-            res["transport_events_per_s"] = round(transport.throughput(tmp, 1, p["tp_events"]))
-            res["transport_single_frame_events_per_s"] = round(transport.throughput(tmp, 1, p["tp_events"],
-                                                                                    wire=False))
-            res["transport_batched_events_per_s"] = round(transport.throughput(tmp, 64, p["tp_batched"]))
-            res["transport_3hop_latency_us"] = percentiles_us(transport.chain_latency(tmp, 10_000, p["chain_s"]))
-            res["transport_3hop_latency_1k_us"] = percentiles_us(transport.chain_latency(tmp, 1_000, p["chain_s"]))
-            echo("transport: ipc vs TCP vs TCP+CURVE (loopback), interleaved ...")
-            res["transport_compare"] = transport.compare(tmp, *COMPARE[quick])
-        except Exception as exc:  # noqa: BLE001 - report and go on with the other parts
-            log.exception("bench: transport failed")
-            res["errors"]["transport"] = str(exc)
-    echo("stages: parsers, analytics engine, signal step ...")
-    res["parse_ns"] = stages.parse_ns(quick)
-    try:
-        res.update(stages.analytics(quick))
-        res["signal_step_us"] = stages.signal_step_us(quick)
-        res["validate_ns_per_row"] = stages.validate_ns(quick)
-    except Exception as exc:  # noqa: BLE001
-        log.exception("bench: stage figures failed")
-        res["errors"]["stages"] = str(exc)
-    res["pipeline"] = _pipelines(rates, tp_rates, p, redis_url, echo, res["errors"], 0 if quick else 2,
-                                 tape_compare)
+            res.update(stages.analytics(quick))
+            res["signal_step_us"] = stages.signal_step_us(quick)
+            res["validate_ns_per_row"] = stages.validate_ns(quick)
+        except Exception as exc:  # noqa: BLE001
+            log.exception("bench: stage figures failed")
+            res["errors"]["stages"] = str(exc)
+    res["pipeline"] = {}
+    if "pipeline" in only:
+        res["pipeline"] = _pipelines(rates, tp_rates, p, redis_url, echo, res["errors"], 0 if quick else 2,
+                                     tape_compare)
     res["redis"] = "private" if redis_url else None
-    try:
-        res["store"] = store_bench.measure(quick, echo)
-    except Exception as exc:  # noqa: BLE001 - one failed part must not lose the others' figures
-        log.exception("bench: store failed")
-        res["errors"]["store"] = str(exc)
+    if "store" in only:
+        try:
+            res["store"] = store_bench.measure(quick, echo)
+        except Exception as exc:  # noqa: BLE001 - one failed part must not lose the others' figures
+            log.exception("bench: store failed")
+            res["errors"]["store"] = str(exc)
     _summarize(res)
     res["targets"] = targets.evaluate(res)
     res["machine"]["loadavg_end"] = os.getloadavg()[0]
     if not res["errors"]:
         del res["errors"]
     return res
+
+
+def _transport(res: dict[str, Any], p: dict[str, float], quick: bool, only: tuple[str, ...], echo: Any) -> None:
+    with tempfile.TemporaryDirectory(prefix="liqbench-tp-") as tmp:
+        try:
+            if "transport" in only:
+                echo("transport: PUSH/PULL one by one, batched by 64, 3-hop chain at 1,000 and 10,000/s ...")
+                res["transport_events_per_s"] = round(transport.throughput(tmp, 1, p["tp_events"]))
+                res["transport_single_frame_events_per_s"] = round(transport.throughput(tmp, 1, p["tp_events"],
+                                                                                        wire=False))
+                res["transport_batched_events_per_s"] = round(transport.throughput(tmp, 64, p["tp_batched"]))
+                res["transport_3hop_latency_us"] = percentiles_us(transport.chain_latency(tmp, 10_000, p["chain_s"]))
+                res["transport_3hop_latency_1k_us"] = percentiles_us(transport.chain_latency(tmp, 1_000,
+                                                                                             p["chain_s"]))
+            if "compare" in only:
+                echo("transport: ipc vs TCP vs TCP+CURVE (loopback), interleaved ...")
+                res["transport_compare"] = transport.compare(tmp, *COMPARE[quick])
+        except Exception as exc:  # noqa: BLE001 - report and go on with the other parts
+            log.exception("bench: transport failed")
+            res["errors"]["transport"] = str(exc)
 
 
 def _pipelines(rates: list[float], tp_rates: list[float], p: dict[str, float], redis_url: str | None, echo: Any,
@@ -91,8 +107,16 @@ def _pipelines(rates: list[float], tp_rates: list[float], p: dict[str, float], r
         key = (str(int(rate)) if venue == "binance" else f"{venue}-{int(rate)}") + ("" if tape else "-notape")
         echo(f"pipeline at {rate:,.0f} events/s ({venue}{'' if tape else ', tape off'}) ...")
         try:
+            raw: list[Any] = []
+            sched: dict[str, Any] = {}
+            if venue == "binance":  # a latency run: its reference chain right before and right after it
+                raw.append(_chain(rate, p["chain_s"], sched))
             runs[key] = pipeline.run(rate, warmup_s=p["warmup_s"], window_s=p["window_s"], redis_url=redis_url,
                                      venue=venue, tape=tape)
+            if raw:
+                raw.append(_chain(rate, p["chain_s"]))
+                runs[key]["raw_3hop_latency_us"] = percentiles_us(np.concatenate(raw))
+                runs[key]["raw_3hop_scheduling"] = sched  # the chain before the run
         except pipeline.BenchError as exc:
             log.error("bench: pipeline at %s failed: %s", key, exc)
             errors[f"pipeline_{key}"] = str(exc)[-2000:]
@@ -128,6 +152,12 @@ def _pipelines(rates: list[float], tp_rates: list[float], p: dict[str, float], r
     return runs
 
 
+def _chain(rate: float, seconds: float, sched: dict[str, Any] | None = None) -> Any:
+    """The raw 3-hop chain's samples at `rate`, measured beside a pipeline run (see `_pipelines`)."""
+    with tempfile.TemporaryDirectory(prefix="liqbench-chain-") as tmp:
+        return transport.chain_latency(tmp, rate, seconds, sched=sched)
+
+
 def _sustained(run: dict[str, Any], rate: float) -> bool:
     """Every event sent came through (none lost, none undelivered) at 95 % of the offered rate or more."""
     return (run.get("lost") == 0 and run.get("gaps") == 0 and run.get("events_in") == run.get("events_sent")
@@ -145,6 +175,13 @@ def _summarize(res: dict[str, Any]) -> None:
     empty = {"p50": 0.0, "p99": 0.0, "p999": 0.0, "n": 0}
     res["latency_us"] = runs.get("10000", {}).get("latency_us", empty)
     res["latency_1k_us"] = runs.get("1000", {}).get("latency_us", empty)
+    # The latency targets' reference: the raw chain at the same rate, measured right before and after the
+    # pipeline run (pooled), so both see the same machine load; the transport part's chain, measured
+    # minutes earlier, only when that is missing.
+    for key, rate in (("raw_3hop_latency_us", "10000"), ("raw_3hop_latency_1k_us", "1000")):
+        near = runs.get(rate, {}).get("raw_3hop_latency_us")
+        if near or res.get("transport_" + key[4:]):
+            res[key] = near or res["transport_" + key[4:]]
     res["freshness_us"] = runs.get("10000", {}).get("freshness_us", empty)
     compared = {k: (res["pipeline"][k + "-notape"], r) for k, r in runs.items() if k + "-notape" in res["pipeline"]}
     if compared:
@@ -169,7 +206,7 @@ def _table(res: dict[str, Any]) -> str:
             f"raw 3 hops   {pct(res.get('transport_3hop_latency_us'))} at 10,000/s",
             f"raw 3 hops   {pct(res.get('transport_3hop_latency_1k_us'))} at 1,000/s",
             *transport.table_rows(res),
-            "parse        " + ", ".join(f"{v} {ns / 1000:.2f} us" for v, ns in res["parse_ns"].items()),
+            "parse        " + ", ".join(f"{v} {ns / 1000:.2f} us" for v, ns in res.get("parse_ns", {}).items()),
             f"analytics    update {res.get('analytics_update_ns', 0) / 1000:.2f} us in batches of "
             f"{res.get('update_batch', 0)} ({res.get('analytics_update_one_ns', 0) / 1000:.2f} us one by one; Python "
             f"floor {res.get('python_floor_ns', 0) / 1000:.2f} us), snapshot {res.get('snapshot_us', 0):.1f} us, "
@@ -185,7 +222,13 @@ def _table(res: dict[str, Any]) -> str:
                     f"{r['events_out'] or 0:>8,} "
                     f"{r['lost'] if r['lost'] is not None else '?':>5} {r['gaps']:>5}  {pct(r['latency_us'])}")
         rows.append(f"{'':<12} freshness {pct(r['freshness_us'])}")
+        if r.get("raw_3hop_latency_us"):
+            rows.append(f"{'':<12} raw 3 hops beside it {pct(r['raw_3hop_latency_us'])}")
         rows.append(f"{'':<12} cpu % " + ", ".join(f"{n} {v}" for n, v in r["cpu_percent"].items()))
+        for label, sched in (("wait/wakeup", r.get("scheduling")), ("raw chain", r.get("raw_3hop_scheduling"))):
+            if sched:
+                rows.append(f"{'':<12} {label} us " + ", ".join(f"{n} {v['wait_per_slice_us']:.0f}"
+                                                              for n, v in sched.items()))
     for key, c in res.get("tape_cost", {}).items():
         rows.append(f"tape {key:<12} off -> on: {c['events_per_s'][0]:,} -> {c['events_per_s'][1]:,} events/s, "
                     f"latency p50 {c['latency_p50_us'][0] / 1000:.2f} -> {c['latency_p50_us'][1] / 1000:.2f} ms, "
@@ -206,6 +249,14 @@ def _rates(text: str, option: str) -> list[float]:
         raise click.BadParameter("comma-separated numbers, e.g. 1000,10000", param_hint=option) from None
 
 
+def _parts(text: str) -> tuple[str, ...]:
+    parts = tuple(p.strip() for p in text.split(",") if p.strip())
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown or not parts:
+        raise click.BadParameter(f"parts among {', '.join(PARTS)}; got {text!r}", param_hint="--only")
+    return parts
+
+
 @click.command("bench")
 @click.option("--quick", is_flag=True, help="Short runs (under a minute): latency at 1,000 and 10,000 events/s, "
               "throughput at 50,000, no search.")
@@ -216,9 +267,11 @@ def _rates(text: str, option: str) -> list[float]:
               help="Throughput runs (Bybit batched tape) at these rates, then a search above them ('' = none).")
 @click.option("--tape-compare", is_flag=True, help="Also run each fixed rate with the liquidation tape off "
               "(keys '...-notape'; `tape_cost` gives off -> on).")
+@click.option("--only", default=",".join(PARTS), show_default=True,
+              help="Run only these parts (comma-separated), e.g. 'transport,pipeline' for the latency ratios.")
 @click.pass_context
 def command(ctx: click.Context, quick: bool, as_json: bool, rates: str, throughput_rates: str,
-            tape_compare: bool) -> None:
+            tape_compare: bool, only: str) -> None:
     """Measure transport limits, the live pipeline at fixed rates and its maximum, and per-stage costs.
 
     The publisher writes to a private redis-server the bench starts on a free port and kills at the end,
@@ -228,6 +281,7 @@ def command(ctx: click.Context, quick: bool, as_json: bool, rates: str, throughp
     setup_logging((ctx.find_root().obj or {}).get("log_level") or "WARNING", "bench")
     offered = _rates(rates, "--rates")
     tp_offered = _rates(throughput_rates, "--throughput-rates")
+    parts = _parts(only)
     started = time.monotonic()
 
     with contextlib.ExitStack() as stack:
@@ -243,7 +297,7 @@ def command(ctx: click.Context, quick: bool, as_json: bool, rates: str, throughp
             echo(f"redis: a private redis-server at {redis_url} (your Redis is never used)")
         except PrivateRedisError as exc:
             echo(f"redis: {exc}: running without the publisher stage (the bench never uses your Redis)")
-        res = collect(offered, tp_offered, quick, redis_url, echo, tape_compare)
+        res = collect(offered, tp_offered, quick, redis_url, echo, tape_compare, parts)
     res["duration_s"] = round(time.monotonic() - started, 1)
     res["command"] = shlex.join(["liqcascade", *sys.argv[1:]])
     click.echo(json.dumps(res, indent=2) if as_json else _table(res))

@@ -33,7 +33,7 @@ from typing import Any
 
 from common.config import load_config
 from liqcascade.bench.procs import SHARDS, BenchError, Pipeline
-from liqcascade.bench.stats import PROBE, Observation, Watcher, cpu_seconds, percentiles_us
+from liqcascade.bench.stats import PROBE, Observation, Watcher, cpu_seconds, percentiles_us, sched_delta, sched_stats
 
 log = logging.getLogger(__name__)
 
@@ -125,10 +125,12 @@ def _measure(pipe: Pipeline, watcher: Watcher, flow_args: list[str], sent: int, 
     obs = watcher.obs
     pids = pipe.pids()
     cpu0, t0 = {n: cpu_seconds(p) for n, p in pids.items()}, time.monotonic()
+    sched0 = {n: sched_stats(p) for n, p in pids.items()}
     obs.recording = True
     watcher.pump(window_s)
     obs.recording = False
     cpu1, t1 = {n: cpu_seconds(p) for n, p in pids.items()}, time.monotonic()
+    sched1 = {n: sched_stats(p) for n, p in pids.items()}
     pipe.check_alive()
 
     # The replay ends by itself (every event sent); then let the ingester's frame count settle and
@@ -151,7 +153,10 @@ def _measure(pipe: Pipeline, watcher: Watcher, flow_args: list[str], sent: int, 
     if obs.status is not None:
         final_status = obs.status
     pipe.stop()
-    return _result(pipe, obs, final_status, pipe.rate, sent, t1 - t0, cpu0, cpu1)
+    res = _result(pipe, obs, final_status, pipe.rate, sent, t1 - t0, cpu0, cpu1)
+    # Where latency goes on a loaded machine: waiting for a core at each wakeup (see README, Performance).
+    res["scheduling"] = sched_delta(sched0, sched1, t1 - t0)
+    return res
 
 
 def _rate_in(statuses: list[tuple[int, Any]]) -> float:

@@ -111,6 +111,39 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS  # fields 14 and 15 of stat(5)
 
 
+def sched_stats(pid: int) -> tuple[int, int, int]:
+    """(ns on a CPU, ns runnable but waiting for one, timeslices) summed over a process's threads, from
+    /proc/<pid>/task/*/schedstat; zeros for what is gone. A timeslice starts at every wakeup (and after every
+    preemption), so waiting ns / timeslices is what a wakeup costs in scheduling delay."""
+    total = [0, 0, 0]
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0, 0, 0
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat", "rb") as fh:
+                fields = fh.read().split()
+        except OSError:
+            continue
+        for i in range(3):
+            total[i] += int(fields[i])
+    return total[0], total[1], total[2]
+
+
+def sched_delta(a: dict[str, tuple[int, int, int]], b: dict[str, tuple[int, int, int]],
+                secs: float) -> dict[str, dict[str, float]]:
+    """Per process between two `sched_stats` samples: run-queue wait as % of the wall time, timeslices per
+    second, and the mean wait per timeslice in µs."""
+    out = {}
+    for name in a.keys() & b.keys():
+        _, wait, slices = (y - x for x, y in zip(a[name], b[name], strict=True))
+        out[name] = {"runq_wait_percent": round(100.0 * wait / 1e9 / secs, 1) if secs > 0 else 0.0,
+                     "slices_per_s": round(slices / secs) if secs > 0 else 0,
+                     "wait_per_slice_us": round(wait / slices / 1000, 1) if slices > 0 else 0.0}
+    return dict(sorted(out.items()))
+
+
 def machine() -> dict[str, object]:
     """CPU model, core count and Python version, for the record."""
     model = platform.processor() or "unknown"

@@ -10,7 +10,7 @@ KB = 1024
 def _get(res: dict[str, Any], path: str) -> float | None:
     node: Any = res
     for key in path.split("."):
-        if not isinstance(node, dict) or key not in node:
+        if not isinstance(node, dict) or key not in node or node.get("n") == 0:  # percentiles of no samples
             return None
         node = node[key]
     return float(node) if isinstance(node, (int, float)) else None
@@ -22,12 +22,12 @@ TARGETS: dict[str, tuple[str, str, str | None, float, str]] = {
                                "analytics_update_ns", "python_floor_ns", 2.0, "<="),
     "snapshot_us": ("snapshot per symbol at 500 symbols, µs", "snapshot_us", None, 50.0, "<="),
     "memory_kb_per_symbol": ("memory per symbol at 4 venues, KB", "memory_kb_per_symbol", None, 64.0, "<="),
-    "latency_p50_1k_vs_raw": ("pipeline p50 at 1,000/s / raw 3-hop chain p50 at 1,000/s",
-                              "latency_1k_us.p50", "transport_3hop_latency_1k_us.p50", 1.5, "<="),
-    "latency_p50_10k_vs_raw": ("pipeline p50 at 10,000/s / raw 3-hop chain p50 at 10,000/s",
-                               "latency_us.p50", "transport_3hop_latency_us.p50", 1.5, "<="),
-    "latency_p99_10k_vs_raw": ("pipeline p99 at 10,000/s / raw 3-hop chain p99 at 10,000/s",
-                               "latency_us.p99", "transport_3hop_latency_us.p99", 1.5, "<="),
+    "latency_p50_1k_vs_raw": ("pipeline p50 at 1,000/s / raw 3-hop chain p50 at 1,000/s (chain measured beside it)",
+                              "latency_1k_us.p50", "raw_3hop_latency_1k_us.p50", 1.5, "<="),
+    "latency_p50_10k_vs_raw": ("pipeline p50 at 10,000/s / raw 3-hop chain p50 at 10,000/s (beside it)",
+                               "latency_us.p50", "raw_3hop_latency_us.p50", 1.5, "<="),
+    "latency_p99_10k_vs_raw": ("pipeline p99 at 10,000/s / raw 3-hop chain p99 at 10,000/s (beside it)",
+                               "latency_us.p99", "raw_3hop_latency_us.p99", 1.5, "<="),
     "throughput_vs_transport": ("lossless sustained events/s / unbatched 3-frame transport events/s",
                                 "pipeline_events_per_s", "transport_events_per_s", 0.9, ">="),
 }
@@ -36,7 +36,7 @@ STATED = {
     "memory_kb_per_symbol_11_venues": ("memory per symbol at 11 venues (7 synthesized names), KB",
                                        "memory_kb_per_symbol_11_venues", None),
     "latency_p99_1k_vs_raw": ("pipeline p99 at 1,000/s / raw 3-hop chain p99 at 1,000/s",
-                              "latency_1k_us.p99", "transport_3hop_latency_1k_us.p99"),
+                              "latency_1k_us.p99", "raw_3hop_latency_1k_us.p99"),
     "update_one_by_one_vs_python_floor": ("Engine.update one event at a time / Python floor",
                                           "analytics_update_one_ns", "python_floor_ns"),
 }

@@ -18,7 +18,7 @@ import msgpack
 import numpy as np
 import zmq
 
-from liqcascade.bench.stats import percentiles_us
+from liqcascade.bench.stats import percentiles_us, sched_delta, sched_stats
 
 log = logging.getLogger(__name__)
 
@@ -175,8 +175,12 @@ def _paced_source(dst: str, rate: float, seconds: float, curve: Curve = None) ->
 
 
 def chain_latency(ipc_dir: str, rate: float = 10_000.0, seconds: float = 5.0, hops: int = 3,
-                  timeout_s: float = 60.0, kind: str = "ipc") -> np.ndarray:
-    """Latency samples (ns) through `hops` hops (ipc, tcp or curve) of `hops + 1` processes at a paced `rate`."""
+                  timeout_s: float = 60.0, kind: str = "ipc", sched: dict | None = None) -> np.ndarray:
+    """Latency samples (ns) through `hops` hops (ipc, tcp or curve) of `hops + 1` processes at a paced `rate`.
+
+    With `sched` (a dict), the relays' and the sink's scheduling figures over the middle of the run go
+    into it (`stats.sched_delta`), to compare with the pipeline's processes at the same load.
+    """
     eps = [_endpoint(kind, ipc_dir, f"bench-chain-{k}") for k in range(hops)]
     curve = _keys(kind)
     out: mp.Queue = _CTX.Queue()
@@ -190,6 +194,12 @@ def chain_latency(ipc_dir: str, rate: float = 10_000.0, seconds: float = 5.0, ho
         for _ in procs:
             out.get(timeout=timeout_s)
         source.start()
+        if sched is not None:
+            names = {"sink": procs[0].pid, **{f"relay-{k + 1}": p.pid for k, p in enumerate(procs[1:])}}
+            a, t0 = {n: sched_stats(pid) for n, pid in names.items()}, time.monotonic()
+            time.sleep(seconds * 0.8)
+            b, t1 = {n: sched_stats(pid) for n, pid in names.items()}, time.monotonic()
+            sched.update(sched_delta(a, b, t1 - t0))
         raw = out.get(timeout=seconds + timeout_s)
     return np.frombuffer(raw, dtype=np.int64)
 

@@ -11,6 +11,7 @@ from common import topics
 from common.config import load_config
 from common.schema import FeedStatus, MetricsSnapshot, PriceTick, Regime, Signal
 from common.wire import SeqStamper, decode
+from signals import outbox
 from signals.process import SignalsProcess
 from tests.unit.signals.helpers import snap
 
@@ -63,15 +64,18 @@ def test_signals_process_end_to_end(tmp_path: Path) -> None:
         s = snap(0.75, now / NS, symbol="ETHUSDT")
         push.send_multipart(stamper.stamp(topics.metrics("ETHUSDT"), [s]))
 
-        def complete(g):
-            tps = [t for t, _ in g]
-            return (any(t.startswith(b"signal.") for t in tps) and b"metrics.ETHUSDT" in tps
-                    and tps.count(topics.REGIME) >= 2)
+        def completes(metrics_topic):
+            def complete(g):
+                tps = [t for t, _ in g]
+                return (any(t.startswith(b"signal.") for t in tps) and metrics_topic in tps
+                        and tps.count(topics.REGIME) >= 2)
+            return complete
 
-        pub_got = recv_until(sub, complete)
-        push_got = recv_until(publisher, complete)
-        for got in (pub_got, push_got):
-            assert complete(got), [t for t, _ in got]
+        # The PUB gets each snapshot under its symbol's topic; the publisher the latest per symbol, coalesced.
+        pub_got = recv_until(sub, completes(b"metrics.ETHUSDT"))
+        push_got = recv_until(publisher, completes(outbox.SNAPSHOTS))
+        for got, metrics_topic in ((pub_got, b"metrics.ETHUSDT"), (push_got, outbox.SNAPSHOTS)):
+            assert completes(metrics_topic)(got), [t for t, _ in got]
             topic, sig = next((t, m) for t, ms in got if t.startswith(b"signal.") for m in ms)
             assert isinstance(sig, Signal) and topic == topics.signal(sig.level, "ETHUSDT")
             # 60 s of a gently rising price: DORMANT (odds x0.5) and a rise against the liquidated longs
@@ -80,7 +84,7 @@ def test_signals_process_end_to_end(tmp_path: Path) -> None:
             assert 0.55 < sig.probability < 0.6 and sig.components["price_move_adjustment"] < 0
             assert sig.data_quality["price"] == "ok"
             assert sig.stages["event"] == s.ts_trigger_event and sig.stages["signal"] >= sig.stages["analytics"]
-            metrics = next(m for t, ms in got if t == b"metrics.ETHUSDT" for m in ms)
+            metrics = next(m for t, ms in got if t == metrics_topic for m in ms)
             assert isinstance(metrics, MetricsSnapshot) and metrics.risk == 0.75
             regime = [m for t, ms in got if t == topics.REGIME for m in ms][-1]  # earlier: before prices
             assert isinstance(regime, Regime) and regime.regime == "DORMANT" and regime.trend == "up"

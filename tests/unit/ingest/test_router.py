@@ -1,4 +1,4 @@
-"""The ingest router's batches: per (exchange, symbol) with the liquidation tape, per shard without."""
+"""The ingest router's batches: one per shard, also bound for the signal generator with the liquidation tape."""
 from __future__ import annotations
 
 from common.schema import Liquidation, PriceTick
@@ -10,36 +10,27 @@ def liq(symbol: str, exchange: str = "bybit", usd: float = 10.0) -> Liquidation:
     return Liquidation(exchange, symbol, symbol, "long", 10.0, usd / 10.0, usd, 1, 2)
 
 
-def test_tape_groups_a_flush_per_exchange_and_symbol_under_its_tape_topic():
+def test_with_the_tape_a_flush_is_one_batch_per_shard_also_bound_for_the_signal_generator():
     router = Router(2, (), "BTCUSDT", tape=True)
     events = [liq("BTCUSDT"), liq("ETHUSDT"), liq("BTCUSDT"), liq("SOLUSDT"), PriceTick("bybit", "BTCUSDT", 1, 1, 1, 2)]
     assert router.add(events) == 5
     batches = router.take()
     by_topic = {b.topic: b for b in batches}
-    assert set(by_topic) == {b"liq.bybit.BTCUSDT", b"liq.bybit.ETHUSDT", b"liq.bybit.SOLUSDT", b"price.BTCUSDT"}
-    btc = by_topic[b"liq.bybit.BTCUSDT"]
-    assert (btc.shard, len(btc.events), btc.tape) == (shard_of("BTCUSDT", 2), 2, True)
+    shards = {shard_of(s, 2) for s in ("BTCUSDT", "ETHUSDT", "SOLUSDT")}
+    assert set(by_topic) == {b"liq.shard%d" % k for k in shards} | {b"price.BTCUSDT"}
+    btc = by_topic[b"liq.shard%d" % shard_of("BTCUSDT", 2)]
+    assert btc.shard == shard_of("BTCUSDT", 2) and btc.tape
+    assert [e.symbol for e in btc.events].count("BTCUSDT") == 2  # arrival order kept within the batch
+    assert sum(len(b.events) for b in batches if b.topic.startswith(b"liq.")) == 4
     assert by_topic[b"price.BTCUSDT"].shard is None and not by_topic[b"price.BTCUSDT"].tape
     assert router.take() == [] and router.pending == 0
-
-
-def test_without_the_tape_a_flush_is_one_batch_per_shard():
-    router = Router(2, (), "BTCUSDT", tape=False)
-    symbols = [f"S{i}USDT" for i in range(10)]
-    router.add([liq(s) for s in symbols])
-    batches = router.take()
-    assert sorted(b.topic for b in batches) == [b"liq.shard0", b"liq.shard1"]
-    assert not any(b.tape for b in batches)
-    assert sum(len(b.events) for b in batches) == 10
-    for b in batches:
-        assert {shard_of(e.symbol, 2) for e in b.events} == {b.shard}
 
 
 def test_untracked_symbols_are_filtered_and_counted():
     router = Router(2, ("BTCUSDT",), "BTCUSDT")
     assert router.add([liq("BTCUSDT"), liq("DOGEUSDT")]) == 1
     assert router.filtered == 1
-    assert [b.topic for b in router.take()] == [b"liq.bybit.BTCUSDT"]
+    assert [b.topic for b in router.take()] == [b"liq.shard%d" % shard_of("BTCUSDT", 2)]
 
 
 def test_market_context_goes_to_its_symbols_shard_merged_and_at_most_once_a_second():
