@@ -119,7 +119,9 @@ class SignalGenerator:
                       "confidence": confidence, "turned": snap.direction if turned else ""}
         gate = snap.extra.get("gate") or {}
         proven = not turned and gate.get("met") in ("CRITICAL", "EXTREME")
-        prev = self.machine.apply(st, p, now_ns, cap, proven, 0.0 if turned else gate.get("margin", 0.0))
+        # the gate margin counts only while the whale guard passes: a guard failure stops the gate clock too
+        margin = st.margin = 0.0 if turned or not self._broad(snap) else gate.get("margin", 0.0)
+        prev = self.machine.apply(st, p, now_ns, cap, proven, margin)
         if st.level and not st.side:
             st.side = snap.direction  # a new episode: it names this side until it is back at NONE
         if prev is None:
@@ -146,7 +148,8 @@ class SignalGenerator:
                     del self.states[sym]  # forget quiet symbols; cooldown is over anyway
                 continue
             stale = now_ns - st.last_snapshot_ns > stale_ns
-            prev = self.machine.apply(st, 0.0 if stale else st.probability, now_ns, st.cap)
+            prev = self.machine.apply(st, 0.0 if stale else st.probability, now_ns, st.cap,
+                                      margin=0.0 if stale else st.margin)
             if prev is not None:
                 out.append(self._signal(sym, st, prev, now_ns, stale=stale))
                 changed = True
@@ -189,17 +192,21 @@ class SignalGenerator:
         (n_eff = (Σusd)²/Σusd², from analytics) of at least `alert_min_n_eff`: one huge liquidation
         among a few crumbs is still one liquidation.
         """
-        rate = snap.count_per_s.get("10s")
-        if rate is not None and rate * 10.0 + 1e-9 < self.scfg.alert_min_events:
-            return WATCH
-        n_eff = snap.extra.get("n_effective")
-        if n_eff is not None and n_eff < self.scfg.alert_min_n_eff:
+        if not self._broad(snap):
             return WATCH
         gate = snap.extra.get("gate")
         if gate is not None:  # dollar gates (analytics/gates.py): no ALERT+ below the named side's USD gate
             met = gate.get("met")
             return LEVELS.index(met) if met else WATCH
         return TOP
+
+    def _broad(self, snap: MetricsSnapshot) -> bool:
+        """The whale guard's breadth test (`_cap`): enough liquidations and an effective count past one."""
+        rate = snap.count_per_s.get("10s")
+        if rate is not None and rate * 10.0 + 1e-9 < self.scfg.alert_min_events:
+            return False
+        n_eff = snap.extra.get("n_effective")
+        return n_eff is None or n_eff >= self.scfg.alert_min_n_eff
 
     def data_quality(self, snap: MetricsSnapshot, now_ns: int) -> dict[str, Any]:
         """Which venues the signal rests on and how trustworthy each is (snapshot + FeedStatus)."""

@@ -25,6 +25,7 @@ class LevelState:
     armed_ns: int | None = None  # since when p has supported ALERT+ from below (confirmation clock)
     gate_ns: int | None = None  # since when the cap (dollar gates) has allowed ALERT+
     cap: int = TOP  # the highest level the last snapshot allows (whale guard, dollar gates)
+    margin: float = 0.0  # the last snapshot's crowd USD / ALERT gate (0 when the whale guard failed)
     side: str = ""  # the side the open episode names; set when it leaves NONE, cleared back at NONE
     context: dict[str, Any] = field(default_factory=dict)  # what the last signal was built from
 
@@ -46,6 +47,8 @@ class LevelMachine:
       spike of noise does not carry that many dollars. Between the two the wait shrinks with the
       `margin` (the named side's USD / the ALERT gate, best window): full at the gate, none at
       `alert_proven_margin` x the gate, so evidence in dollars replaces evidence in seconds.
+      The gate's clock (half the wait) stops only when the margin falls below ALERT's exit / enter
+      share of the gate, p's own hysteresis: a one-snapshot dip of a noisy dollar estimate does not restart it.
     * `cap` limits escalation (the whale guard, dollar gates); it never forces a step down.
     """
 
@@ -57,6 +60,10 @@ class LevelMachine:
         self.cooldown_ns = int(cfg.cooldown_s * NS)
         self.confirm_ns = int(cfg.alert_confirm_s * NS)
         self.proven_margin = cfg.alert_proven_margin
+        # The gate clock stops only when the flow falls below this share of the ALERT gate: the same relative
+        # hysteresis p has at ALERT (exit / enter), so a one-snapshot dip of a noisy dollar estimate (a
+        # throttled feed's hidden flow) does not restart the confirmation, and a real fall still does.
+        self.gate_exit = self.exit[ALERT] / self.enter[ALERT] if self.enter[ALERT] > 0.0 else 1.0
 
     def confirm_wait_ns(self, margin: float) -> int:
         """The confirmation wait for flow `margin` times its ALERT gate: the full wait at the gate (or
@@ -81,9 +88,9 @@ class LevelMachine:
         if cur < ALERT <= up and st.armed_ns is None:
             st.armed_ns = now_ns
         up = min(up, cap)
-        if cap < ALERT:
+        if cap < ALERT and margin < self.gate_exit:  # the gate clock has p's hysteresis, in dollars
             st.gate_ns = None
-        elif st.gate_ns is None:
+        elif cap >= ALERT and st.gate_ns is None:
             st.gate_ns = now_ns
         if cur < ALERT <= up:
             wait = self.confirm_wait_ns(margin)

@@ -5,7 +5,8 @@ the whale guard let ALERT through (events and n_eff), each scoring window's crow
 gate, the gate as a whole was met, all of these held in one snapshot (`ready`), and the symbol reached
 ALERT. Between the latest single clock and `ready` is their not holding together; between `ready` and
 ALERT the confirmation wait. A late gate is dollars arriving late.
-A diagnostic for tuning (train streams only), not part of any target.
+A diagnostic for tuning (train streams only), not part of any target; `python -m liqcascade.tools.delay_trace
+DATA LABELS` prints the table.
 """
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+import click
 import orjson
 
 from analytics.gates import WINDOW_SCALE
-from common.config import Config
+from common.config import Config, load_config
 from common.schema import LEVELS, MetricsSnapshot
 from liqcascade.tools.backtest import Replay, parse, read_lines
 from liqcascade.tools.scoring import MATCH_AFTER_S, NS, is_positive
@@ -75,3 +77,35 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         vals = [r[key] for r in rows if r[key] is not None]
         out[key] = {"median": round(statistics.median(vals), 2) if vals else None, "n": len(vals)}
     return out
+
+
+def table(rows: list[dict[str, Any]]) -> list[str]:
+    """One line per cascade (seconds after onset, '-' where a clock never held), then the medians."""
+    def cell(x: Any) -> str:
+        return f"{'-' if x is None else x:>7}"
+
+    lines = [f"{'class':<15} {'symbol':<9} {'$M':>6} {'ven':>3} " + " ".join(f"{c:>7}" for c in CLOCKS)]
+    for r in rows:
+        lines.append(f"{r['class']:<15} {r['symbol']:<9} {r['usd'] / 1e6:>6.1f} {r['venues']:>3} "
+                     + " ".join(cell(r[c]) for c in CLOCKS))
+    s = summary(rows)
+    lines.append(f"{'median':<35} " + " ".join(cell(s[c]["median"]) for c in CLOCKS))
+    return lines
+
+
+@click.command()
+@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("labels", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def main(data: Path, labels: Path) -> None:
+    """Where each labeled cascade of DATA (its LABELS file) loses time, e.g. with S=/tmp/suite/train:
+    python -m liqcascade.tools.delay_trace $S/throttled_only.jsonl $S/throttled_only.labels.json"""
+    try:
+        rows = trace(load_config(), data, labels)
+    except (OSError, ValueError, KeyError) as exc:
+        raise click.ClickException(f"{labels}: {exc}") from exc
+    for line in table(rows):
+        click.echo(line)
+
+
+if __name__ == "__main__":
+    main()

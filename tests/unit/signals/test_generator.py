@@ -170,3 +170,18 @@ def test_ticks_keep_the_whale_cap_while_confirming():
     # a broad flow with the same probability is confirmed by the tick after 2 s
     gen.on_metrics(snap(0.95, 5, symbol="SOLUSDT"), 5 * NS)
     assert [(s.symbol, s.level) for s in gen.on_tick(7 * NS)] == [("SOLUSDT", "EXTREME")]
+
+
+def test_the_gate_margin_counts_only_while_the_whale_guard_passes():
+    """A whale far past the dollar gate is still one liquidation: its margin must not keep the gate
+    clock running for the crowd that may follow (levels.py: the gate clock's hysteresis reads the margin)."""
+    g = SignalGenerator(config(alert_confirm_s=2.0))
+    gate = {"met": "ALERT", "margin": 3.0}
+    crowd = snap(0.6, 1.0, events_10s=50)
+    crowd.extra["gate"], crowd.extra["n_effective"] = gate, 8.0
+    g.on_metrics(crowd, crowd.ts)
+    assert g.states["ETHUSDT"].margin == 3.0
+    whale = snap(0.6, 2.0, events_10s=50)
+    whale.extra["gate"], whale.extra["n_effective"] = gate, 1.1
+    g.on_metrics(whale, whale.ts)
+    assert g.states["ETHUSDT"].margin == 0.0 and g.states["ETHUSDT"].gate_ns is None

@@ -119,3 +119,20 @@ def test_a_one_snapshot_spike_never_alerts():
     m.apply(st, 0.2, NS // 2)  # the spike is gone: disarmed
     assert m.apply(st, 0.6, NS) is None and st.level == WATCH
     assert m.apply(st, 0.6, 2 * NS) == WATCH and st.level == ALERT
+
+
+def test_the_gate_clock_survives_a_brief_dip_and_stops_on_a_real_fall():
+    """The gate clock has p's relative hysteresis in dollars (ALERT exit / enter = 0.84 of the gate): a noisy
+    dollar estimate dipping just under its gate for one snapshot does not restart the confirmation, flow
+    falling well below it does."""
+    m = machine(alert_confirm_s=2.0, alert_proven_margin=1.5)
+    assert m.gate_exit == (m.enter[ALERT] - 0.08) / m.enter[ALERT]
+    dip, fall = LevelState(), LevelState()
+    for st, low in ((dip, 0.9), (fall, 0.5)):
+        m.apply(st, 0.6, 0, cap=ALERT, margin=1.0)
+        m.apply(st, 0.6, NS, cap=WATCH, margin=low)  # under the gate for one snapshot
+        m.apply(st, 0.6, int(1.5 * NS), cap=ALERT, margin=1.0)
+    assert m.apply(dip, 0.6, 2 * NS, cap=ALERT, margin=1.0) == WATCH and dip.level == ALERT
+    # the fall restarted its gate clock at 1.5 s: half the 2 s wait is due only at 2.5 s
+    assert m.apply(fall, 0.6, 2 * NS, cap=ALERT, margin=1.0) is None and fall.level == WATCH
+    assert m.apply(fall, 0.6, int(2.5 * NS), cap=ALERT, margin=1.0) == WATCH

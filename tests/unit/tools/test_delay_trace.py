@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from common.config import load_config
-from liqcascade.tools.delay_trace import CLOCKS, summary, trace
+from liqcascade.tools.delay_trace import CLOCKS, summary, table, trace
 from liqcascade.tools.scenario import build
 
 
@@ -23,3 +23,11 @@ def test_every_cascade_gets_its_clocks_in_the_order_alert_needs_them(scenario):
         assert r["gate"] == min(r[k] for k in ("gate_2s", "gate_10s", "gate_60s") if r[k] is not None)
     s = summary(rows)
     assert set(s) == set(CLOCKS) and s["alert"]["n"] == 2
+
+
+def test_the_table_has_a_row_per_cascade_and_the_medians(scenario):
+    rows = trace(load_config(env={}), *scenario)
+    lines = table(rows)
+    assert len(lines) == 1 + len(rows) + 1
+    assert lines[0].split()[-len(CLOCKS):] == list(CLOCKS)
+    assert lines[-1].split()[-1] == str(summary(rows)["alert"]["median"])
