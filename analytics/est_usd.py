@@ -29,6 +29,7 @@ a sampled one (Hyperliquid watched users' fills) is not scaled: its share of the
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -96,11 +97,7 @@ class Estimate:
         ref_usd = cols[refs].sum(axis=0)
         weights = self.decay ** np.arange(k - 1, -1, -1, dtype=float)  # newest bucket weighs 1
         total = self.decay ** k
-        for i, v in enumerate(venues):
-            if completeness.get(v) not in SCALED or not live.get(v):
-                continue
-            ratio = (sizes.get(v) or SHARE.get(v, 0.1)) / ref_size
-            c = st.venues.setdefault(v, _Calib())
+        for i, c, ratio in _scaled(st, venues, ref_size, completeness, live, sizes):
             shown = cols[i]
             c.shown = c.shown * total + float(weights @ shown)
             c.expected = c.expected * total + float(weights @ ref_usd) * ratio
@@ -112,11 +109,7 @@ class Estimate:
         most two reference venues every sum has one order, so the floats are the array path's."""
         ref_usd = col[refs[0]] + col[refs[1]] if len(refs) == 2 else col[refs[0]]
         total = self.decay
-        for i, v in enumerate(venues):
-            if completeness.get(v) not in SCALED or not live.get(v):
-                continue
-            ratio = (sizes.get(v) or SHARE.get(v, 0.1)) / ref_size
-            c = st.venues.setdefault(v, _Calib())
+        for i, c, ratio in _scaled(st, venues, ref_size, completeness, live, sizes):
             shown = col[i]
             c.shown = c.shown * total + shown
             c.expected = c.expected * total + ref_usd * ratio
@@ -152,3 +145,12 @@ def est_phrase(observed: float, est: float, low: float, high: float, money) -> s
     if est <= observed * 1.05:  # nothing calibrated as hidden: the observed figure stands alone
         return ""
     return f"est. true {money(est)} in 10 s ({money(low)}–{money(high)}) vs {money(observed)} observed"
+
+
+def _scaled(st: _Symbol, venues: list[str], ref_size: float, completeness: dict[str, str], live: dict[str, bool],
+            sizes: dict[str, float]) -> Iterator[tuple[int, _Calib, float]]:
+    """The live venues whose flow is scaled (throttled, unknown): grid row, calibration, and the share of
+    the reference venues' flow each is expected to show (by open interest when known)."""
+    for i, v in enumerate(venues):
+        if completeness.get(v) in SCALED and live.get(v):
+            yield i, st.venues.setdefault(v, _Calib()), (sizes.get(v) or SHARE.get(v, 0.1)) / ref_size

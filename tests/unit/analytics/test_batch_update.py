@@ -70,12 +70,28 @@ def close(a, b, path: str = "") -> None:
         assert a == b, path
 
 
+def one_by_one(events: list[Liquidation]):
+    eng = engine()
+    for liq in events:
+        eng.update(liq)
+    return eng
+
+
+def assert_same_rings(one, many) -> None:
+    """The same counts and ring contents (dead buckets, which the rings no longer keep, may differ until
+    read: both are cleaned first)."""
+    assert (many.duplicates, many.rejected) == (one.duplicates, one.rejected)
+    for eng in (one, many):
+        for st in eng.symbols.values():
+            eng.intake.book.clean(st.slot)
+    for a, b in zip(one.intake.book.data, many.intake.book.data, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-6)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_batches_of_any_size_match_event_by_event(seed: int) -> None:
     events = stream(seed)
-    one = engine()
-    for liq in events:
-        one.update(liq)
+    one = one_by_one(events)
     rng = random.Random(seed)
     many = engine()
     i = 0
@@ -83,14 +99,9 @@ def test_batches_of_any_size_match_event_by_event(seed: int) -> None:
         k = rng.choice((1, 5, SMALL_BATCH, 100, 700))
         many.update_batch(events[i:i + k])
         i += k
-    assert (many.duplicates, many.rejected) == (one.duplicates, one.rejected)
     assert one.duplicates > 50 and one.rejected > 10  # the stream exercises both
     assert sorted(many.symbols) == sorted(one.symbols)
-    for eng in (one, many):  # dead buckets (ids the rings no longer keep) may differ until read: zero them
-        for st in eng.symbols.values():
-            eng.intake.book.clean(st.slot)
-    for a, b in zip(one.intake.book.data, many.intake.book.data, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-6)
+    assert_same_rings(one, many)
     now = max(e.ts_event for e in events)
     for at_ns in (now, now + 3 * NS, now + 400 * NS):
         close(snapshots(one, at_ns), snapshots(many, at_ns))
@@ -150,9 +161,7 @@ def test_column_batches_match_event_by_event(seed: int) -> None:
     """Columns straight in (LiquidationBatch: as the wire decodes them, rejects included), joined the
     way a shard joins a poll round's frames: the same state and snapshots as one event at a time."""
     events = stream(seed)
-    one = engine()
-    for liq in events:
-        one.update(liq)
+    one = one_by_one(events)
     rng = random.Random(seed)
     many = engine()
     i = 0
@@ -163,12 +172,7 @@ def test_column_batches_match_event_by_event(seed: int) -> None:
             parts.append(LiquidationBatch.of(events[i:i + k]))
             i += k
         many.update_batch(LiquidationBatch.concat(parts))
-    assert (many.duplicates, many.rejected) == (one.duplicates, one.rejected)
-    for eng in (one, many):
-        for st in eng.symbols.values():
-            eng.intake.book.clean(st.slot)
-    for a, b in zip(one.intake.book.data, many.intake.book.data, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-6)
+    assert_same_rings(one, many)
     for sym in one.symbols:  # the throttled feeds' shown times, which the censored estimate reads
         assert {v: list(s.times) for v, s in one.shown.get(sym).items()} == \
             {v: list(s.times) for v, s in many.shown.get(sym).items()}
@@ -182,9 +186,7 @@ def test_wire_decoded_batches_match_event_by_event() -> None:
     events = stream(7)
     passed = [e for e in events if e.side in ("long", "short") and math.isfinite(e.notional_usd)
               and e.notional_usd > 0]
-    one = engine()
-    for liq in passed:
-        one.update(liq)
+    one = one_by_one(passed)
     many = engine()
     for i in range(0, len(events), 256):
         batch = decode(encode(b"liq", "test", 1, events[i:i + 256]), [])[3]
