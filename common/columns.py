@@ -106,6 +106,34 @@ class LiquidationBatch(Sequence[Liquidation]):
         out.n = len(out.num["price"])
         return out
 
+    def groups(self, *fields: str) -> list[tuple[tuple[Any, ...], LiquidationBatch]]:
+        """The events split by the values of text `fields` (e.g. exchange and symbol), each group in arrival
+        order, the groups in order of first appearance: whole-column work, no Python per event. Structs
+        already built are carried over."""
+        if not self.n:
+            return []
+        key = np.zeros(self.n, np.int64)
+        for f in fields:
+            table, codes = self.text[f]
+            key = key * len(table) + codes
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        order = np.argsort(inverse, kind="stable")  # events of a group together, each in arrival order
+        members = np.split(order, np.cumsum(np.bincount(inverse))[:-1])
+        by_value: dict[tuple[Any, ...], list[np.ndarray]] = {}
+        for g in np.argsort(first).tolist():
+            idx = members[g]
+            row = int(idx[0])
+            value = tuple(self.text[f][0][self.text[f][1][row]] for f in fields)
+            by_value.setdefault(value, []).append(idx)  # a joined table may name one value twice
+        out = []
+        for value, parts in by_value.items():
+            idx = parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts))
+            group = self.take(idx)
+            if self._structs is not None:
+                group._structs = [self._structs[i] for i in idx.tolist()]  # noqa: SLF001 - its own cache
+            out.append((value, group))
+        return out
+
     @staticmethod
     def concat(parts: Sequence[LiquidationBatch]) -> LiquidationBatch:
         """One batch of `parts` in order: their tables joined (a value may repeat), codes offset."""

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from common import topics
+from common.columns import LiquidationBatch
 from common.schema import Liquidation, MetricsSnapshot
 
 LINGER_S = 0.05  # the tape and the snapshots reach Redis at most this much later than the PUB
@@ -32,17 +33,13 @@ class PublisherOutbox:
         self.stamp = stamp
         self.linger_s = linger_s
         self.monotonic = monotonic
-        self.tape: dict[bytes, list[Liquidation]] = {}
+        self.tape: dict[bytes, list[Sequence[Liquidation]]] = {}  # topic -> batches held, joined at the flush
         self.rows = 0
         self.snapshots: dict[str, MetricsSnapshot] = {}
         self.due: float | None = None  # monotonic time of the next flush; None while empty
 
-    def add_tape(self, topic: bytes, rows: list[Liquidation]) -> None:
-        held = self.tape.get(topic)
-        if held is None:
-            self.tape[topic] = list(rows)
-        else:
-            held.extend(rows)
+    def add_tape(self, topic: bytes, rows: Sequence[Liquidation]) -> None:
+        self.tape.setdefault(topic, []).append(rows)
         self.rows += len(rows)
         self._arm()
         if self.rows >= MAX_ROWS:
@@ -62,11 +59,18 @@ class PublisherOutbox:
         """Everything held, one message per tape topic and one for the snapshots."""
         tape, snaps = self.tape, self.snapshots
         self.tape, self.rows, self.snapshots, self.due = {}, 0, {}, None
-        for topic, rows in tape.items():
-            self.push(self.stamp(topic, rows))
+        for topic, parts in tape.items():
+            self.push(self.stamp(topic, _joined(parts)))
         if snaps:
             self.push(self.stamp(SNAPSHOTS, list(snaps.values())))
 
     def _arm(self) -> None:
         if self.due is None:
             self.due = self.monotonic() + self.linger_s
+
+
+def _joined(parts: list[Sequence[Liquidation]]) -> Sequence[Liquidation]:
+    """One batch of `parts` in order: column batches stay columns (no struct built), rows stay rows."""
+    if all(isinstance(p, LiquidationBatch) for p in parts):
+        return LiquidationBatch.concat(parts)  # type: ignore[arg-type]
+    return [liq for p in parts for liq in p]

@@ -11,6 +11,7 @@ import click
 import zmq
 
 from common import metrics, topics
+from common.columns import LiquidationBatch
 from common.config import Config, get_config
 from common.lifecycle import StopFlag
 from common.logs import RateLimitedLog, clip
@@ -115,20 +116,16 @@ class SignalsProcess(Worker):
         one message per `liq.<exchange>.<SYMBOL>`, so subscribers filter by venue and symbol; the
         publisher gets the rows coalesced (`outbox`). One message per shard batch in, instead of one per
         symbol, is what keeps the tape's wakeups few at high rates."""
-        tape = [m for m in liqs if type(m) is Liquidation]  # another kind on a tape topic is not relayed
-        if not tape:
+        if isinstance(liqs, LiquidationBatch):  # a column body (32+ rows): split on whole columns
+            groups = liqs.groups("exchange", "symbol")
+        else:  # a few rows: a dict costs less than numpy calls; another kind on a tape topic is not relayed
+            liqs = [m for m in liqs if type(m) is Liquidation]
+            groups = _by_symbol(liqs)
+        if not groups:
             return
-        self.outbox.add_tape(topic, tape)
+        self.outbox.add_tape(topic, liqs)
         self._wake_for_outbox()
-        by_symbol: dict[tuple[str, str], list[Any]] = {}
-        for liq in tape:
-            key = (liq.exchange, liq.symbol)
-            group = by_symbol.get(key)
-            if group is None:
-                by_symbol[key] = [liq]
-            else:
-                group.append(liq)
-        for (exchange, symbol), group in by_symbol.items():
+        for (exchange, symbol), group in groups:
             self._pub.send_multipart(self.stamper.stamp(topics.liquidation(exchange, symbol), group), copy=False)
 
     def on_tick(self, now_ns: int) -> None:
@@ -227,3 +224,16 @@ def command(ctx: click.Context) -> None:
 
     cfg = get_config(ctx, process="signals")
     sys.exit(SignalsProcess(cfg, StopFlag().install()).run())
+
+
+def _by_symbol(liqs: list[Liquidation]) -> list[tuple[tuple[str, str], list[Liquidation]]]:
+    """Rows split by (exchange, symbol), each in arrival order (`LiquidationBatch.groups` for rows)."""
+    groups: dict[tuple[str, str], list[Liquidation]] = {}
+    for liq in liqs:
+        key = (liq.exchange, liq.symbol)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [liq]
+        else:
+            group.append(liq)
+    return list(groups.items())

@@ -67,6 +67,58 @@ def test_the_signals_relay_forwards_column_frames_and_drops_only_the_invalid_row
     assert not thread.is_alive() and proc.rc == 0
 
 
+def test_a_shard_batch_of_columns_reaches_the_pub_split_per_venue_and_symbol(tmp_path: Path) -> None:
+    """The ingester's tape comes per shard (`liq.shardK`); subscribers filter on `liq.<exchange>.<SYMBOL>`:
+    signals splits a column batch on its columns (LiquidationBatch.groups), each topic's rows in order."""
+    cfg = load_config(overrides={"pipeline": {"ipc_dir": str(tmp_path), "heartbeat_s": 0.2},
+                                 "redis": {"enabled": False}}, env={})
+    proc = SignalsProcess(cfg)
+    ctx = zmq.Context()
+    publisher = ctx.socket(zmq.PULL)
+    publisher.bind(cfg.endpoint("publisher"))
+    thread = threading.Thread(target=lambda: setattr(proc, "rc", proc.run()), daemon=True)
+    thread.start()
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
+    sub.connect(cfg.endpoint("pub"))
+    push = ctx.socket(zmq.PUSH)
+    push.connect(cfg.endpoint("signals"))
+    stamper = SeqStamper("ingest.bybit")
+    try:
+        now = time.time_ns()
+        st = FeedStatus("bybit", True, False, 0, 1, 0, 1, now, now)
+        deadline = time.monotonic() + 10
+        joined: list = []
+        while not joined and time.monotonic() < deadline:  # PUB/SUB joins late: a status until SUB sees one
+            push.send_multipart(stamper.stamp(topics.status("bybit"), [st]))
+            joined = recv_until(sub, lambda g: any(t.startswith(b"status.") for t, _ in g), 0.3)
+        assert joined, "SUB never joined"
+        rows = [liq._replace(exchange=("bybit", "okx")[i % 2]) for i, liq in
+                enumerate(liqs(now, symbol="BTCUSDT") + liqs(now, symbol="ETHUSDT"))]
+        rows = rows[::2] + rows[1::2][::-1]  # venues and symbols interleaved, arrival order not by symbol
+        push.send_multipart(stamper.stamp(topics.liq_batch(0), rows))
+        want: dict[bytes, list[Liquidation]] = {}
+        for liq in rows:
+            want.setdefault(topics.liquidation(liq.exchange, liq.symbol), []).append(liq)
+
+        def tape(g: list) -> dict[bytes, list[Liquidation]]:
+            out: dict[bytes, list[Liquidation]] = {}
+            for t, msgs in g:
+                if t.startswith(b"liq."):
+                    out.setdefault(t, []).extend(msgs)
+            return out
+
+        got = recv_until(sub, lambda g: sum(map(len, tape(g).values())) >= len(rows))
+        assert tape(got) == want and len(want) == 4
+    finally:
+        proc.stop.set()
+        thread.join(timeout=10)
+        for sock in (push, sub, publisher):
+            sock.close(0)
+        ctx.term()
+    assert not thread.is_alive() and proc.rc == 0
+
+
 def test_an_analytics_shard_reads_a_column_frame(tmp_path: Path) -> None:
     cfg = load_config(overrides={"pipeline": {"ipc_dir": str(tmp_path), "shards": 1}}, env={})
     ctx = zmq.Context()

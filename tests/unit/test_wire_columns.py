@@ -112,3 +112,16 @@ def test_concat_and_take_keep_the_events_in_order():
     assert both == liqs and len(both) == len(liqs)
     mask = np.arange(len(liqs)) % 3 == 0
     assert both.take(mask) == [x for i, x in enumerate(liqs) if i % 3 == 0]
+
+
+def test_groups_split_by_venue_and_symbol_in_arrival_order_even_across_joined_tables():
+    liqs = events()
+    # a decoded batch (no structs yet) joined to one built from structs: the joined tables name values twice
+    both = LiquidationBatch.concat([decode(encode(b"t", "s", 1, liqs[:40]))[3], LiquidationBatch.of(liqs[40:])])
+    want: dict[tuple[str, str], list[Liquidation]] = {}
+    for x in liqs:
+        want.setdefault((x.exchange, x.symbol), []).append(x)
+    got = both.groups("exchange", "symbol")
+    assert [key for key, _ in got] == list(want)  # one group per value, in order of first appearance
+    assert {key: list(group) for key, group in got} == want
+    assert LiquidationBatch.of([]).groups("exchange") == []
