@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 
 import numpy as np
 
@@ -28,7 +28,7 @@ from analytics.state import (
     Layout,
     Measures,
     SymbolState,
-    measure_many,
+    measure_batch,
 )
 from analytics.throttle import MIN_SPACINGS, events_per_shown, pooled_rate
 from analytics.windows import NS, parse_window
@@ -135,18 +135,19 @@ class Engine:
         if len(live) < 2:
             yield from (self.snapshot(s, now_ns) for s in symbols)
             return
-        measures = measure_many([st for _, st in live], now_ns, self._ref)
-        kin = kinematics_many(np.stack([m.totals for m in measures]), self.builder.secs_arr)
-        sums = dict(zip((s for s, _ in live), zip(measures, kin, strict=True), strict=True))
+        totals, measures = measure_batch([st for _, st in live], now_ns, self._ref)
+        kin = kinematics_many(totals, self.builder.secs_arr)
+        sums = dict(zip((s for s, _ in live), zip(measures, kin, totals.tolist(), strict=True), strict=True))
         build = self.builder.build
         for s, st in states:
             if st is not None and s in sums:
-                m, k = sums[s]
-                yield build(s, st, m, now_ns, k)
+                m, k, t = sums[s]
+                yield build(s, st, m, now_ns, k, t)
             else:
                 yield self._empty(s, now_ns)
 
-    def _censored(self, st: SymbolState, m: Measures, now_ns: int) -> tuple[float, float]:
+    def _censored(self, st: SymbolState, m: Measures, now_ns: int,
+                  throttled: Container[str] | None = None) -> tuple[float, float]:
         """USD the saturated throttled feeds probably held back over the last 10 s and the last 2 s.
 
         Each feed's occupancy gives a Poisson reading (gates.censored_usd). When two or more throttled
@@ -156,8 +157,10 @@ class Engine:
         10 s and over the last 2 s (a cascade ramping at onset hides in the newest seconds, not evenly).
         """
         least = min(SATURATION_MIN * SATURATION_SECONDS, MIN_SPACINGS + 1)  # below both readings: nothing hidden
-        rows = [(v, i) for v, i in st.venues.items() if (feed := self.feeds.venues.get(v)) is not None
-                and feed.throttled and m.venue_events[i] >= least]
+        if throttled is None:  # the throttled feeds' names (a snapshot passes those it read with the feeds)
+            throttled = {v for v, feed in self.feeds.venues.items() if feed.throttled}
+        events = m.venue_events
+        rows = [(v, i) for v, i in st.venues.items() if v in throttled and events[i] >= least]
         if not rows:
             return 0.0, 0.0
         occupied = (m.grid[:, -SATURATION_SECONDS:] > 0.0).sum(axis=1).tolist()

@@ -44,9 +44,12 @@ def gates_for(explicit: Sequence[float] | None, ref_usd_per_s: float,
 def gate_level(side_usd: dict[str, float], gates: Sequence[float]) -> int:
     """How many gates (0..3) the named side's USD meets in at least one scoring window."""
     met = 0
-    for i, gate in enumerate(gates):
-        if any(usd >= gate * WINDOW_SCALE[w] for w, usd in side_usd.items()):
-            met = i + 1
+    scale = WINDOW_SCALE
+    for i, gate in enumerate(gates, 1):
+        for w, usd in side_usd.items():  # any window (a loop, not any(): this runs per snapshot)
+            if usd >= gate * scale[w]:
+                met = i
+                break
     return met
 
 

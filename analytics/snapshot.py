@@ -7,6 +7,7 @@ all of them are one set of array operations (`kinematics_many`), bit for bit the
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -55,6 +56,21 @@ def kinematics_many(sums: np.ndarray, secs: np.ndarray) -> list[Kinematics]:
     return list(zip(*(c.tolist() for c in cols), strict=True))
 
 
+@dataclass(slots=True)
+class FeedView:
+    """Venues described at one `now` (FeedBook.describe_all) and what each snapshot reads of them: the same
+    for every symbol whose venues the FeedBook knows (all of them, once the intake has seen their events),
+    so a second's snapshots describe the feeds once (`Builder.feed_view`)."""
+
+    key: tuple[int, int]  # (now_ns, FeedBook.version) it was described at
+    known: list[str]  # venue names, sorted
+    feeds: dict[str, tuple[str, bool, bool]]  # venue -> (completeness, connected, stale), in `known` order
+    coverage: float  # FeedBook.coverage_of the feeds
+    completeness: dict[str, str]
+    live: dict[str, bool]  # connected and not stale
+    throttled: frozenset[str]  # venues whose feed is throttled (Engine._censored reads these)
+
+
 class Builder:
     """Builds snapshots for one Engine (its config, feeds, context and estimate)."""
 
@@ -71,6 +87,26 @@ class Builder:
         self.scoring = tuple((n, i, self.secs[i], self.secs[i] < ref_secs) for n, i in eng._scoring)
         self.index = eng._index
         self._gates: tuple[float, tuple[float, ...]] | None = None  # (reference USD/s, its tier gates)
+        self._feeds: FeedView | None = None  # every FeedBook venue at the last `now` (`feed_view`)
+
+    def describe(self, known: list[str], now_ns: int) -> FeedView:
+        """The FeedView of venues `known` (sorted) at now_ns."""
+        book = self.eng.feeds
+        feeds = book.describe_all(known, now_ns)
+        return FeedView((now_ns, book.version), known, feeds, book.coverage_of(feeds.values()),
+                        {v: d[0] for v, d in feeds.items()}, {v: d[1] and not d[2] for v, d in feeds.items()},
+                        frozenset(v for v, f in book.venues.items() if f.throttled))
+
+    def feed_view(self, venues: dict[str, int], now_ns: int) -> FeedView:
+        """The FeedView of the union of `venues` (a symbol's) and the FeedBook's at now_ns: the FeedBook's
+        alone, kept while `now` and the FeedBook stay the same, when it knows all of `venues`."""
+        book = self.eng.feeds
+        if venues.keys() <= book.venues.keys():
+            last = self._feeds
+            if last is None or last.key != (now_ns, book.version):
+                last = self._feeds = self.describe(sorted(book.venues), now_ns)
+            return last
+        return self.describe(sorted(set(venues).union(book.venues)), now_ns)
 
     def gates(self, symbol: str, ref_usd_per_s: float) -> tuple[float, ...]:
         """`gates_for` the symbol; the tier gates of the last reference flow are kept (same input, same gates)."""
@@ -85,11 +121,13 @@ class Builder:
         return gates
 
     def build(self, symbol: str, st: SymbolState, m: Measures, now_ns: int,
-              kin: Kinematics | None = None) -> MetricsSnapshot:
+              kin: Kinematics | None = None, t: list[list[list[float]]] | None = None) -> MetricsSnapshot:
         """The symbol's flow picture at now_ns (`Engine.snapshot`) from its window sums `m`; `kin`: its
-        `kinematics` when computed with other symbols' (`kinematics_many`)."""
+        `kinematics` when computed with other symbols' (`kinematics_many`); `t`: m.totals as lists, when
+        listed with other symbols'."""
         eng, cfg, secs = self.eng, self.cfg, self.secs
-        t = m.totals.tolist()
+        if t is None:
+            t = m.totals.tolist()
         vel, acc, jerk, cnt, lo, sh = kin or kinematics(t, secs)
         names = self.names
         index = st.venues
@@ -105,7 +143,8 @@ class Builder:
         baseline = st.baseline(now_ns, clean=False) if m.baseline is None else m.baseline
         floor = cfg.floor_usd_per_s.get(symbol, cfg.floor_usd_per_s_default)
         reference = max(baseline, floor)
-        hidden, hidden_2s = eng._censored(st, m, now_ns)
+        view = self.feed_view(index, now_ns)
+        hidden, hidden_2s = eng._censored(st, m, now_ns, view.throttled)
         long_share = long_usd / usd_ref if usd_ref > 0 else 0.0
         windows, side_l, side_s, whale = [], {}, {}, {}
         for n, i, w, short in self.scoring:
@@ -122,13 +161,11 @@ class Builder:
         raw_scores, factor_windows, ratio = score_factors(flow)
         risk, factors = combine_normalized(raw_scores, eng._weights)
 
-        book = eng.feeds
-        known = sorted(set(venues).union(book.venues))
-        feeds = book.describe_all(known, now_ns)  # (completeness, connected, stale)
-        conf = confidence(tg[CL] + tg[CS], (now_ns - st.last_event_ns) / NS, book.coverage_of(feeds.values()))
+        known, feeds = view.known, view.feeds  # (completeness, connected, stale) of each venue
+        conf = confidence(tg[CL] + tg[CS], (now_ns - st.last_event_ns) / NS, view.coverage)
         reading = eng.context.read(symbol, now_ns)  # OI falling with the flow confirms it (never alone)
         risk, conf, oi_s = confirm(risk, conf, reading, min(1.0, ratio), cfg.oi_weight)
-        est = self.estimate(symbol, st, m, feeds, reading, now_ns)
+        est = self.estimate(symbol, st, m, view, reading, now_ns)
         # Direction, velocity, ratio and sentence all read the velocity factor's window: the side named
         # is the side that carries the flow the ratio measures (ties: the 60 s window decides).
         vname = factor_windows["velocity"]
@@ -182,18 +219,17 @@ class Builder:
             direction=direction, factors=factors, explanation=text, ts_trigger_event=trig_event,
             ts_trigger_recv=trig_recv, extra=extra, **snapshot_fields(reading, est[:3]))
 
-    def estimate(self, symbol: str, st: SymbolState, m: Measures, feeds: dict[str, tuple[str, bool, bool]],
+    def estimate(self, symbol: str, st: SymbolState, m: Measures, view: FeedView,
                  reading: object, now_ns: int) -> tuple[float, float, float, dict[str, float]]:
         """est_usd over 10 s (est_usd.py): calibrate on the completed seconds (those not folded in yet, if
         any: most snapshots of a second have none), then scale the observed USD."""
         est = self.eng.est
-        completeness = {v: d[0] for v, d in feeds.items()}
+        completeness = view.completeness
         if est.due(symbol, now_ns):
             venues = [""] * len(m.venue_usd)  # grid rows and venue sums are book venue indices; "" = not this symbol's
             for v, i in st.venues.items():
                 venues[i] = v
-            live = {v: d[1] and not d[2] for v, d in feeds.items()}
             sizes = getattr(reading, "oi_by_venue", None) or {}
-            est.observe(symbol, venues, m.grid, now_ns, completeness, live, sizes)
+            est.observe(symbol, venues, m.grid, now_ns, completeness, view.live, sizes)
         venue_usd = m.venue_usd
         return est.estimate(symbol, {v: venue_usd[i] for v, i in st.venues.items()}, completeness)

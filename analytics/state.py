@@ -239,6 +239,12 @@ def measure_many(states: list[SymbolState], now: int, venue_window: int) -> list
     """`SymbolState.measure` of several symbols of one book at one `now`, their views gathered at once:
     bucket ids h-n+1..h of a level are the same columns for every symbol, only which of them each ring
     still holds (id in (head - n, head]) differs, so each level is one gather and a mask."""
+    return measure_batch(states, now, venue_window)[1]
+
+
+def measure_batch(states: list[SymbolState], now: int, venue_window: int) -> tuple[np.ndarray, list[Measures]]:
+    """`measure_many`, and every symbol's totals stacked (symbols, windows, 3, TOTALS): each Measures'
+    totals is a view of it, so what reads all symbols' sums at once needs no stack."""
     book, lay = states[0].book, states[0].layout
     slots = np.fromiter((st.slot for st in states), np.intp, len(states))
     book.clean_many(slots)
@@ -287,8 +293,8 @@ def measure_many(states: list[SymbolState], now: int, venue_window: int) -> list
     own[np.repeat(np.arange(count), [len(st.venues) for st in states]),
         [i for st in states for i in st.venues.values()]] = True
     rhos = correlations(grid, own)
-    return [Measures(sums[i], r[0::2], r[1::2], grid_usd[i], grid[i], baselines[i], rhos[i])
-            for i, r in enumerate(ref)]
+    return sums, [Measures(sums[i], r[0::2], r[1::2], grid_usd[i], grid[i], baselines[i], rhos[i])
+                  for i, r in enumerate(ref)]
 
 
 def _baseline_usd(book: Book, slots: np.ndarray, now: int, lookback_ns: int) -> np.ndarray:
