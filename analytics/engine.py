@@ -137,7 +137,8 @@ class Engine:
             return
         totals, measures = measure_batch([st for _, st in live], now_ns, self._ref)
         kin = kinematics_many(totals, self.builder.secs_arr)
-        sums = dict(zip((s for s, _ in live), zip(measures, kin, totals.tolist(), strict=True), strict=True))
+        t = totals[:, self.builder.read].tolist()
+        sums = dict(zip((s for s, _ in live), zip(measures, kin, t, strict=True), strict=True))
         build = self.builder.build
         for s, st in states:
             if st is not None and s in sums:

@@ -84,7 +84,12 @@ class Builder:
         ref_secs = self.secs[self.ref]
         # (name, index, seconds, the 2 s censored estimate applies): the censored estimate covers the last
         # 10 s, all of a 10 s or longer window; a shorter one has its own
-        self.scoring = tuple((n, i, self.secs[i], self.secs[i] < ref_secs) for n, i in eng._scoring)
+        # The windows a snapshot reads the raw sums of (the scoring ones, the reference and the grid window):
+        # `build` gets those rows of the totals as lists (`t`), `read` their positions there.
+        self.read = sorted({self.ref, self.grid, *(i for _, i in eng._scoring)})
+        at = {i: p for p, i in enumerate(self.read)}
+        self.ref_at, self.grid_at = at[self.ref], at[self.grid]
+        self.scoring = tuple((n, i, at[i], self.secs[i], self.secs[i] < ref_secs) for n, i in eng._scoring)
         self.index = eng._index
         self._gates: tuple[float, tuple[float, ...]] | None = None  # (reference USD/s, its tier gates)
         self._feeds: FeedView | None = None  # every FeedBook venue at the last `now` (`feed_view`)
@@ -123,16 +128,20 @@ class Builder:
     def build(self, symbol: str, st: SymbolState, m: Measures, now_ns: int,
               kin: Kinematics | None = None, t: list[list[list[float]]] | None = None) -> MetricsSnapshot:
         """The symbol's flow picture at now_ns (`Engine.snapshot`) from its window sums `m`; `kin`: its
-        `kinematics` when computed with other symbols' (`kinematics_many`); `t`: m.totals as lists, when
-        listed with other symbols'."""
+        `kinematics` when computed with other symbols' (`kinematics_many`); `t`: m.totals[self.read] as
+        lists, when listed with other symbols'."""
         eng, cfg, secs = self.eng, self.cfg, self.secs
-        if t is None:
-            t = m.totals.tolist()
-        vel, acc, jerk, cnt, lo, sh = kin or kinematics(t, secs)
+        if kin is None:
+            full = m.totals.tolist()
+            kin = kinematics(full, secs)
+            t = [full[i] for i in self.read]
+        elif t is None:
+            t = m.totals[self.read].tolist()
+        vel, acc, jerk, cnt, lo, sh = kin
         names = self.names
         index = st.venues
         venues = sorted(index, key=index.__getitem__)  # in the book's venue order
-        tr, tg = t[self.ref][0], t[self.grid][0]
+        tr, tg = t[self.ref_at][0], t[self.grid_at][0]
         long_usd, short_usd = tr[UL], tr[US]
         usd_ref = long_usd + short_usd
         n_eff_ref = n_effective(usd_ref, tr[SQ])
@@ -147,9 +156,9 @@ class Builder:
         hidden, hidden_2s = eng._censored(st, m, now_ns, view.throttled)
         long_share = long_usd / usd_ref if usd_ref > 0 else 0.0
         windows, side_l, side_s, whale = [], {}, {}, {}
-        for n, i, w, short in self.scoring:
+        for n, i, at, w, short in self.scoring:
             h = hidden_2s if short else hidden
-            ti = t[i]
+            ti = t[at]
             s0 = ti[0]
             windows.append(WindowFlow(n, w, (vel[i] + h / w, (ti[1][UL] + ti[1][US]) / w, (ti[2][UL] + ti[2][US]) / w),
                                       n_effective(s0[UL] + s0[US], s0[SQ]), h / w))
