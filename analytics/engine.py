@@ -135,15 +135,18 @@ class Engine:
         if len(live) < 2:
             yield from (self.snapshot(s, now_ns) for s in symbols)
             return
-        totals, measures = measure_batch([st for _, st in live], now_ns, self._ref)
-        kin = kinematics_many(totals, self.builder.secs_arr)
-        t = totals[:, self.builder.read].tolist()
-        sums = dict(zip((s for s, _ in live), zip(measures, kin, t, strict=True), strict=True))
-        build = self.builder.build
+        names, held = [s for s, _ in live], [st for _, st in live]
+        totals, measures = measure_batch(held, now_ns, self._ref)
+        builder = self.builder
+        kin = kinematics_many(totals, builder.secs_arr)
+        t = totals[:, builder.read].tolist()
+        scored = builder.score_many(names, held, measures, totals, now_ns)
+        sums = dict(zip(names, zip(measures, kin, t, scored, strict=True), strict=True))
+        build = builder.build
         for s, st in states:
             if st is not None and s in sums:
-                m, k, t = sums[s]
-                yield build(s, st, m, now_ns, k, t)
+                m, k, t, sc = sums[s]
+                yield build(s, st, m, now_ns, k, t, sc)
             else:
                 yield self._empty(s, now_ns)
 

@@ -18,6 +18,7 @@ from analytics.explain import money, sentence
 from analytics.gates import GATE_LEVELS, gate_level, gate_margin, gates_for
 from analytics.market_context import confirm, oi_phrase, oi_score, snapshot_fields
 from analytics.risk import Flow, WindowFlow, combine_normalized, confidence, n_effective, score_factors
+from analytics.risk_many import score_many
 from analytics.state import CNT_L, CNT_S, GLOBAL_ROWS, SQ, USD_L, USD_S, WHALE, Measures, SymbolState
 from analytics.windows import NS
 from common.schema import LONG, SHORT, MetricsSnapshot
@@ -28,6 +29,13 @@ if TYPE_CHECKING:
 # Columns of state.Measures.totals: USD and counts of each side, all venues summed
 UL, US, CL, CS = GLOBAL_ROWS + USD_L, GLOBAL_ROWS + USD_S, GLOBAL_ROWS + CNT_L, GLOBAL_ROWS + CNT_S
 Kinematics = tuple[list[float], list[float], list[float], list[float], list[float], list[float]]
+# (ρ, venues taking part, baseline, floor, reference, hidden 10 s, hidden 2 s, risk, factors, factor windows, ratio)
+Scored = tuple[float, int, float, float, float, float, float, float, dict[str, dict[str, float]], dict[str, str], float]
+
+
+def _n_effective(usd: np.ndarray, usd_sq: np.ndarray) -> np.ndarray:
+    """`risk.n_effective` elementwise."""
+    return np.divide(usd * usd, usd_sq, out=np.zeros(len(usd)), where=usd_sq > 0.0)
 
 
 def kinematics(t: list[list[list[float]]], secs: list[float]) -> Kinematics:
@@ -125,11 +133,11 @@ class Builder:
         self._gates = (ref_usd_per_s, gates)
         return gates
 
-    def build(self, symbol: str, st: SymbolState, m: Measures, now_ns: int,
-              kin: Kinematics | None = None, t: list[list[list[float]]] | None = None) -> MetricsSnapshot:
+    def build(self, symbol: str, st: SymbolState, m: Measures, now_ns: int, kin: Kinematics | None = None,
+              t: list[list[list[float]]] | None = None, scored: Scored | None = None) -> MetricsSnapshot:
         """The symbol's flow picture at now_ns (`Engine.snapshot`) from its window sums `m`; `kin`: its
         `kinematics` when computed with other symbols' (`kinematics_many`); `t`: m.totals[self.read] as
-        lists, when listed with other symbols'."""
+        lists, and `scored` its `score`, when computed with other symbols' (`score_many`)."""
         eng, cfg, secs = self.eng, self.cfg, self.secs
         if kin is None:
             full = m.totals.tolist()
@@ -145,30 +153,18 @@ class Builder:
         long_usd, short_usd = tr[UL], tr[US]
         usd_ref = long_usd + short_usd
         n_eff_ref = n_effective(usd_ref, tr[SQ])
-        if len(venues) < 2:  # one venue: no correlation, and it takes part if it has any USD
-            rho, taking_part = 0.0, int(m.grid_usd > 0.0)
-        else:
-            rho, taking_part = m.rho or venue_correlation(m.grid[[index[v] for v in venues]])
-        baseline = st.baseline(now_ns, clean=False) if m.baseline is None else m.baseline
-        floor = cfg.floor_usd_per_s.get(symbol, cfg.floor_usd_per_s_default)
-        reference = max(baseline, floor)
         view = self.feed_view(index, now_ns)
-        hidden, hidden_2s = eng._censored(st, m, now_ns, view.throttled)
+        if scored is None:
+            scored = self.score(symbol, st, m, now_ns, vel, t, view)
+        rho, taking_part, baseline, floor, reference, hidden, hidden_2s, risk, factors, factor_windows, ratio = scored
         long_share = long_usd / usd_ref if usd_ref > 0 else 0.0
-        windows, side_l, side_s, whale = [], {}, {}, {}
-        for n, i, at, w, short in self.scoring:
+        side_l, side_s, whale = {}, {}, {}
+        for n, _, at, _, short in self.scoring:
             h = hidden_2s if short else hidden
-            ti = t[at]
-            s0 = ti[0]
-            windows.append(WindowFlow(n, w, (vel[i] + h / w, (ti[1][UL] + ti[1][US]) / w, (ti[2][UL] + ti[2][US]) / w),
-                                      n_effective(s0[UL] + s0[US], s0[SQ]), h / w))
+            s0 = t[at][0]
             side_l[n] = s0[UL] + h * long_share
             side_s[n] = s0[US] + h * (1.0 - long_share)
             whale[n] = s0[WHALE]
-        flow = Flow(windows=tuple(windows), ref_usd_per_s=reference, long_usd=long_usd, short_usd=short_usd,
-                    whale_usd=tr[WHALE], n_eff=n_eff_ref, rho=rho, venues_active=taking_part)
-        raw_scores, factor_windows, ratio = score_factors(flow)
-        risk, factors = combine_normalized(raw_scores, eng._weights)
 
         known, feeds = view.known, view.feeds  # (completeness, connected, stale) of each venue
         conf = confidence(tg[CL] + tg[CS], (now_ns - st.last_event_ns) / NS, view.coverage)
@@ -227,6 +223,59 @@ class Builder:
             by_venue=by_venue, correlation=rho, venues_active=taking_part, risk=risk, confidence=conf,
             direction=direction, factors=factors, explanation=text, ts_trigger_event=trig_event,
             ts_trigger_recv=trig_recv, extra=extra, **snapshot_fields(reading, est[:3]))
+
+    def inputs(self, symbol: str, st: SymbolState, m: Measures, now_ns: int,
+               throttled: frozenset[str]) -> tuple[float, int, float, float, float, float, float]:
+        """What scoring reads beside the sums: (ρ, venues taking part, baseline, floor, reference flow
+        max(baseline, floor), USD held back by saturated throttled feeds over 10 s and over 2 s)."""
+        index = st.venues
+        if len(index) < 2:  # one venue: no correlation, and it takes part if it has any USD
+            rho, taking_part = 0.0, int(m.grid_usd > 0.0)
+        else:
+            rho, taking_part = m.rho or venue_correlation(m.grid[sorted(index.values())])
+        baseline = st.baseline(now_ns, clean=False) if m.baseline is None else m.baseline
+        floor = self.cfg.floor_usd_per_s.get(symbol, self.cfg.floor_usd_per_s_default)
+        return (rho, taking_part, baseline, floor, max(baseline, floor),
+                *self.eng._censored(st, m, now_ns, throttled))
+
+    def score(self, symbol: str, st: SymbolState, m: Measures, now_ns: int, vel: list[float],
+              t: list[list[list[float]]], view: FeedView) -> Scored:
+        """The symbol's risk (`score_factors`, `combine_normalized`) and what it was read from."""
+        rho, taking_part, baseline, floor, reference, hidden, hidden_2s = got = self.inputs(
+            symbol, st, m, now_ns, view.throttled)
+        windows = []
+        for n, i, at, w, short in self.scoring:
+            h = hidden_2s if short else hidden
+            ti = t[at]
+            s0 = ti[0]
+            windows.append(WindowFlow(n, w, (vel[i] + h / w, (ti[1][UL] + ti[1][US]) / w, (ti[2][UL] + ti[2][US]) / w),
+                                      n_effective(s0[UL] + s0[US], s0[SQ]), h / w))
+        tr = t[self.ref_at][0]
+        flow = Flow(windows=tuple(windows), ref_usd_per_s=reference, long_usd=tr[UL], short_usd=tr[US],
+                    whale_usd=tr[WHALE], n_eff=n_effective(tr[UL] + tr[US], tr[SQ]), rho=rho, venues_active=taking_part)
+        raw_scores, factor_windows, ratio = score_factors(flow)
+        risk, factors = combine_normalized(raw_scores, self.eng._weights)
+        return (*got, risk, factors, factor_windows, ratio)
+
+    def score_many(self, symbols: list[str], states: list[SymbolState], measures: list[Measures], totals: np.ndarray,
+                   now_ns: int) -> list[Scored]:
+        """`score` of many symbols (totals: their stacked sums), the factors computed for all at once
+        (`risk_many.score_many`): the same floats."""
+        got = [self.inputs(s, st, m, now_ns, self.feed_view(st.venues, now_ns).throttled)
+               for s, st, m in zip(symbols, states, measures, strict=True)]
+        rho, taking_part, _, _, reference, hidden, hidden_2s = (np.array(c) for c in zip(*got, strict=True))
+        v, n_eff_w, censored = [], [], []
+        for _, i, _, w, short in self.scoring:
+            h = hidden_2s if short else hidden
+            s = totals[:, i, :, UL] + totals[:, i, :, US]  # (symbols, 3): USD of the window and the two before
+            v.append(((s[:, 0] / w) + h / w, s[:, 1] / w, s[:, 2] / w))  # as kinematics_many's velocity, + hidden
+            n_eff_w.append(_n_effective(s[:, 0], totals[:, i, 0, SQ]))
+            censored.append(h / w)
+        tr = totals[:, self.ref, 0]
+        seconds, names = [w for _, _, _, w, _ in self.scoring], [n for n, *_ in self.scoring]
+        scores = score_many(v, n_eff_w, censored, seconds, names, reference, tr[:, UL], tr[:, US], tr[:, WHALE],
+                            _n_effective(tr[:, UL] + tr[:, US], tr[:, SQ]), rho, taking_part, self.eng._weights)
+        return [(*g, *sc) for g, sc in zip(got, scores, strict=True)]
 
     def estimate(self, symbol: str, st: SymbolState, m: Measures, view: FeedView,
                  reading: object, now_ns: int) -> tuple[float, float, float, dict[str, float]]:
