@@ -55,6 +55,9 @@ class _Calib:
         return 1.0 + 2.0 / math.sqrt(self.seconds + 1.0)
 
 
+_PRIOR = _Calib()  # a venue not calibrated yet (read only: `estimate` never writes it)
+
+
 @dataclass(slots=True)
 class _Symbol:
     last_bucket: int = 0  # id of the newest 1 s bucket already folded in
@@ -119,6 +122,7 @@ class Estimate:
                  completeness: dict[str, str]) -> tuple[float, float, float, dict[str, float]]:
         """(est_usd, est_low, est_high, visible fraction per throttled venue) for the given observed USD."""
         st = self.symbols.get(symbol)
+        calibs = st.venues if st is not None else {}
         est = low = high = 0.0
         fractions: dict[str, float] = {}
         for v, usd in venue_usd.items():
@@ -127,8 +131,7 @@ class Estimate:
                 low += usd
                 high += usd
                 continue
-            c = st.venues.get(v) if st is not None else None
-            c = c or _Calib()
+            c = calibs.get(v) or _PRIOR
             f, spread = c.fraction(), c.spread()
             fractions[v] = f
             est += usd / f
