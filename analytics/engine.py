@@ -139,14 +139,14 @@ class Engine:
         totals, measures = measure_batch(held, now_ns, self._ref)
         builder = self.builder
         kin = kinematics_many(totals, builder.secs_arr)
-        t = totals[:, builder.read].tolist()
+        s0 = totals[:, builder.read, 0].tolist()
         scored = builder.score_many(names, held, measures, totals, now_ns)
-        sums = dict(zip(names, zip(measures, kin, t, scored, strict=True), strict=True))
+        sums = dict(zip(names, zip(measures, kin, s0, scored, strict=True), strict=True))
         build = builder.build
         for s, st in states:
             if st is not None and s in sums:
-                m, k, t, sc = sums[s]
-                yield build(s, st, m, now_ns, k, t, sc)
+                m, k, rows, sc = sums[s]
+                yield build(s, st, m, now_ns, k, rows, sc)
             else:
                 yield self._empty(s, now_ns)
 
@@ -162,7 +162,7 @@ class Engine:
         """
         least = min(SATURATION_MIN * SATURATION_SECONDS, MIN_SPACINGS + 1)  # below both readings: nothing hidden
         if throttled is None:  # the throttled feeds' names (a snapshot passes those it read with the feeds)
-            throttled = {v for v, feed in self.feeds.venues.items() if feed.throttled}
+            throttled = self.feeds.throttled()
         events = m.venue_events
         rows = [(v, i) for v, i in st.venues.items() if v in throttled and events[i] >= least]
         if not rows:

@@ -64,6 +64,10 @@ class FeedBook:
         feed.status_ns = int(st.ts)
         feed.last_frame_ns = max(feed.last_frame_ns, int(st.last_frame_ns))
 
+    def throttled(self) -> frozenset[str]:
+        """The venues whose feed is throttled."""
+        return frozenset(v for v, f in self.venues.items() if f.throttled)
+
     def stale(self, venue: str, now: int) -> bool:
         """No status for status_stale_s (the ingester went quiet), or no frame for frame_stale_s."""
         feed = self.venues.get(venue)

@@ -92,8 +92,8 @@ class Builder:
         ref_secs = self.secs[self.ref]
         # (name, index, seconds, the 2 s censored estimate applies): the censored estimate covers the last
         # 10 s, all of a 10 s or longer window; a shorter one has its own
-        # The windows a snapshot reads the raw sums of (the scoring ones, the reference and the grid window):
-        # `build` gets those rows of the totals as lists (`t`), `read` their positions there.
+        # The windows `build` reads the newest span's raw sums of (the scoring ones, the reference and the grid
+        # window): it gets those rows of the totals as lists (`s0`), `..._at` their positions there.
         self.read = sorted({self.ref, self.grid, *(i for _, i in eng._scoring)})
         at = {i: p for p, i in enumerate(self.read)}
         self.ref_at, self.grid_at = at[self.ref], at[self.grid]
@@ -108,7 +108,7 @@ class Builder:
         feeds = book.describe_all(known, now_ns)
         return FeedView((now_ns, book.version), known, feeds, book.coverage_of(feeds.values()),
                         {v: d[0] for v, d in feeds.items()}, {v: d[1] and not d[2] for v, d in feeds.items()},
-                        frozenset(v for v, f in book.venues.items() if f.throttled))
+                        book.throttled())
 
     def feed_view(self, venues: dict[str, int], now_ns: int) -> FeedView:
         """The FeedView of the union of `venues` (a symbol's) and the FeedBook's at now_ns: the FeedBook's
@@ -134,37 +134,38 @@ class Builder:
         return gates
 
     def build(self, symbol: str, st: SymbolState, m: Measures, now_ns: int, kin: Kinematics | None = None,
-              t: list[list[list[float]]] | None = None, scored: Scored | None = None) -> MetricsSnapshot:
+              s0: list[list[float]] | None = None, scored: Scored | None = None) -> MetricsSnapshot:
         """The symbol's flow picture at now_ns (`Engine.snapshot`) from its window sums `m`; `kin`: its
-        `kinematics` when computed with other symbols' (`kinematics_many`); `t`: m.totals[self.read] as
+        `kinematics` when computed with other symbols' (`kinematics_many`); `s0`: m.totals[self.read, 0] as
         lists, and `scored` its `score`, when computed with other symbols' (`score_many`)."""
         eng, cfg, secs = self.eng, self.cfg, self.secs
+        full = None
         if kin is None:
             full = m.totals.tolist()
             kin = kinematics(full, secs)
-            t = [full[i] for i in self.read]
-        elif t is None:
-            t = m.totals[self.read].tolist()
+            s0 = [full[i][0] for i in self.read]
+        elif s0 is None:
+            s0 = m.totals[self.read, 0].tolist()
         vel, acc, jerk, cnt, lo, sh = kin
         names = self.names
         index = st.venues
         venues = sorted(index, key=index.__getitem__)  # in the book's venue order
-        tr, tg = t[self.ref_at][0], t[self.grid_at][0]
+        tr, tg = s0[self.ref_at], s0[self.grid_at]
         long_usd, short_usd = tr[UL], tr[US]
         usd_ref = long_usd + short_usd
         n_eff_ref = n_effective(usd_ref, tr[SQ])
         view = self.feed_view(index, now_ns)
         if scored is None:
-            scored = self.score(symbol, st, m, now_ns, vel, t, view)
+            scored = self.score(symbol, st, m, now_ns, vel, full or m.totals.tolist(), view)
         rho, taking_part, baseline, floor, reference, hidden, hidden_2s, risk, factors, factor_windows, ratio = scored
         long_share = long_usd / usd_ref if usd_ref > 0 else 0.0
         side_l, side_s, whale = {}, {}, {}
         for n, _, at, _, short in self.scoring:
             h = hidden_2s if short else hidden
-            s0 = t[at][0]
-            side_l[n] = s0[UL] + h * long_share
-            side_s[n] = s0[US] + h * (1.0 - long_share)
-            whale[n] = s0[WHALE]
+            row = s0[at]
+            side_l[n] = row[UL] + h * long_share
+            side_s[n] = row[US] + h * (1.0 - long_share)
+            whale[n] = row[WHALE]
 
         known, feeds = view.known, view.feeds  # (completeness, connected, stale) of each venue
         conf = confidence(tg[CL] + tg[CS], (now_ns - st.last_event_ns) / NS, view.coverage)
@@ -240,17 +241,18 @@ class Builder:
 
     def score(self, symbol: str, st: SymbolState, m: Measures, now_ns: int, vel: list[float],
               t: list[list[list[float]]], view: FeedView) -> Scored:
-        """The symbol's risk (`score_factors`, `combine_normalized`) and what it was read from."""
+        """The symbol's risk (`score_factors`, `combine_normalized`) and what it was read from (t: m.totals
+        as lists)."""
         rho, taking_part, baseline, floor, reference, hidden, hidden_2s = got = self.inputs(
             symbol, st, m, now_ns, view.throttled)
         windows = []
-        for n, i, at, w, short in self.scoring:
+        for n, i, _, w, short in self.scoring:
             h = hidden_2s if short else hidden
-            ti = t[at]
+            ti = t[i]
             s0 = ti[0]
             windows.append(WindowFlow(n, w, (vel[i] + h / w, (ti[1][UL] + ti[1][US]) / w, (ti[2][UL] + ti[2][US]) / w),
                                       n_effective(s0[UL] + s0[US], s0[SQ]), h / w))
-        tr = t[self.ref_at][0]
+        tr = t[self.ref][0]
         flow = Flow(windows=tuple(windows), ref_usd_per_s=reference, long_usd=tr[UL], short_usd=tr[US],
                     whale_usd=tr[WHALE], n_eff=n_effective(tr[UL] + tr[US], tr[SQ]), rho=rho, venues_active=taking_part)
         raw_scores, factor_windows, ratio = score_factors(flow)
@@ -261,8 +263,8 @@ class Builder:
                    now_ns: int) -> list[Scored]:
         """`score` of many symbols (totals: their stacked sums), the factors computed for all at once
         (`risk_many.score_many`): the same floats."""
-        got = [self.inputs(s, st, m, now_ns, self.feed_view(st.venues, now_ns).throttled)
-               for s, st, m in zip(symbols, states, measures, strict=True)]
+        throttled = self.eng.feeds.throttled()
+        got = [self.inputs(s, st, m, now_ns, throttled) for s, st, m in zip(symbols, states, measures, strict=True)]
         rho, taking_part, _, _, reference, hidden, hidden_2s = (np.array(c) for c in zip(*got, strict=True))
         v, n_eff_w, censored = [], [], []
         for _, i, _, w, short in self.scoring:
