@@ -57,7 +57,12 @@ def gate_margin(side_usd: dict[str, float], gate: float) -> float:
     """How far the named side's USD is above (>1) or below (<1) one gate, in its best scoring window."""
     if gate <= 0.0:
         return 0.0
-    return max((usd / (gate * WINDOW_SCALE[w]) for w, usd in side_usd.items()), default=0.0)
+    best = None  # max(..., default=0.0) as a loop (this runs per snapshot): the first of equal ratios stays
+    for w, usd in side_usd.items():
+        ratio = usd / (gate * WINDOW_SCALE[w])
+        if best is None or ratio > best:
+            best = ratio
+    return 0.0 if best is None else best
 
 
 def censoring_ratio(occupied: int, cap: float) -> float:
