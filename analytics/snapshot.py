@@ -168,7 +168,8 @@ class Builder:
             whale[n] = row[WHALE]
 
         known, feeds = view.known, view.feeds  # (completeness, connected, stale) of each venue
-        conf = confidence(tg[CL] + tg[CS], (now_ns - st.last_event_ns) / NS, view.coverage)
+        last = st.last_event_ns if m.last_event_ns is None else m.last_event_ns
+        conf = confidence(tg[CL] + tg[CS], (now_ns - last) / NS, view.coverage)
         reading = eng.context.read(symbol, now_ns)  # OI falling with the flow confirms it (never alone)
         risk, conf, oi_s = confirm(risk, conf, reading, min(1.0, ratio), cfg.oi_weight)
         est = self.estimate(symbol, st, m, view, reading, now_ns)
@@ -216,7 +217,7 @@ class Builder:
             "market_context": {"oi_score": oi_score(reading), "oi_confirmation": oi_s, "visible_fraction": est[3],
                                "oi_usd_by_venue": reading.oi_by_venue if reading else {}},
         }
-        trig_event, trig_recv = st.trigger
+        trig_event, trig_recv = m.trigger or st.trigger
         return MetricsSnapshot(
             symbol=symbol, ts=int(now_ns), velocity_usd_per_s=dict(zip(names, vel, strict=False)),
             acceleration_usd_per_s2=dict(zip(names, acc, strict=False)),

@@ -129,6 +129,10 @@ class Measures:
     grid: np.ndarray  # (book venues, GRID_BUCKETS) USD per 1 s bucket, both sides
     baseline: float | None = None  # the baseline's USD/s when read with the sums (`measure_many`)
     rho: tuple[float, int] | None = None  # venue_correlation of the symbol's venues, when read with them
+    # newest ts_event and the trigger (ts_event, ts_recv) of the latest liquidation, when read with the sums
+    # (`measure_many`: one read of the book's arrays for all symbols instead of numpy scalars per symbol)
+    last_event_ns: int | None = None
+    trigger: tuple[int, int] | None = None
 
 
 class SymbolState:
@@ -293,8 +297,9 @@ def measure_batch(states: list[SymbolState], now: int, venue_window: int) -> tup
     own[np.repeat(np.arange(count), [len(st.venues) for st in states]),
         [i for st in states for i in st.venues.values()]] = True
     rhos = correlations(grid, own)
-    return sums, [Measures(sums[i], r[0::2], r[1::2], grid_usd[i], grid[i], baselines[i], rhos[i])
-                  for i, r in enumerate(ref)]
+    lasts, trig = book.last[slots].tolist(), book.trig[:, slots].T.tolist()
+    return sums, [Measures(sums[i], r[0::2], r[1::2], grid_usd[i], grid[i], baselines[i], rhos[i], lasts[i],
+                           (trig[i][0], trig[i][1])) for i, r in enumerate(ref)]
 
 
 def _baseline_usd(book: Book, slots: np.ndarray, now: int, lookback_ns: int) -> np.ndarray:
