@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 SCORING_WINDOWS = ("2s", "10s", "60s")  # what risk reads: fast enough for onset, long enough for a wave
 REF_WINDOW = "10s"  # by_venue, direction, imbalance, concentration
 GRID_WINDOW = "60s"  # participation and sample size
+_LEAST = min(SATURATION_MIN * SATURATION_SECONDS, MIN_SPACINGS + 1)  # events below both censored readings: none hidden
 
 
 class Engine:
@@ -160,7 +161,7 @@ class Engine:
         says how many events stand behind each one a feed showed: then the larger reading counts, over
         10 s and over the last 2 s (a cascade ramping at onset hides in the newest seconds, not evenly).
         """
-        least = min(SATURATION_MIN * SATURATION_SECONDS, MIN_SPACINGS + 1)  # below both readings: nothing hidden
+        least = _LEAST
         if throttled is None:  # the throttled feeds' names (a snapshot passes those it read with the feeds)
             throttled = self.feeds.throttled()
         events = m.venue_events
