@@ -129,8 +129,9 @@ class Engine:
         return self.builder.build(symbol, st, st.measure(now_ns, self._ref), now_ns)
 
     def snapshots(self, symbols: Sequence[str], now_ns: int) -> Iterator[MetricsSnapshot]:
-        """`snapshot` of each of `symbols` in order (the same values), their window sums read for all at
-        once; each snapshot is built when the iterator reaches it (a sender can send it right away)."""
+        """`snapshot` of each of `symbols` in order (the same values), their window sums read and their risk
+        factors scored for all at once (at the first `next`); each snapshot is built when the iterator reaches
+        it (a sender can send it right away)."""
         states = [(s, self.symbols.get(s)) for s in symbols]
         live = [(s, st) for s, st in states if st is not None and st.venues]
         if len(live) < 2:
