@@ -56,7 +56,7 @@ def from_usd_many(usd: np.ndarray, lookback_ns: int, now: int, first_seen: np.nd
     if lookback_ns <= 0:
         return np.zeros(len(usd))
     observed = np.maximum(end - np.maximum(start, first_seen), MIN_COVERAGE * lookback_ns) / NS
-    return np.where(end > first_seen, np.maximum(usd, 0.0) / observed, 0.0)
+    return np.where(end > first_seen, np.where(0.0 > usd, 0.0, usd) / observed, 0.0)  # max(usd, 0.0) as Python's
 
 
 def weights(n: int, lookback_ns: int, now: int) -> np.ndarray:
