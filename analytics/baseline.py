@@ -48,6 +48,17 @@ def from_usd(usd: float, lookback_ns: int, now: int, first_seen: int) -> float:
     return max(usd, 0.0) / (max(observed, MIN_COVERAGE * lookback_ns) / NS)
 
 
+def from_usd_many(usd: np.ndarray, lookback_ns: int, now: int, first_seen: np.ndarray) -> np.ndarray:
+    """`from_usd` of many symbols (first_seen int64): the same operations elementwise, so the same floats
+    (the nanosecond counts are exact in float64: spans below 2^53 ns, 104 days)."""
+    end = now - EXCLUDE_NS
+    start = end - lookback_ns
+    if lookback_ns <= 0:
+        return np.zeros(len(usd))
+    observed = np.maximum(end - np.maximum(start, first_seen), MIN_COVERAGE * lookback_ns) / NS
+    return np.where(end > first_seen, np.where(0.0 > usd, 0.0, usd) / observed, 0.0)  # max(usd, 0.0) as Python's
+
+
 def weights(n: int, lookback_ns: int, now: int) -> np.ndarray:
     """(n,) weight of each bucket of the view at `now` (ids h-n+1 .. h, oldest first) in the lookback's
     USD: C(end) - C(start) with C the piecewise-linear cumulative of `windows.BucketRing`, bucket by

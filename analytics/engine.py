@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 
 import numpy as np
 
@@ -28,7 +28,7 @@ from analytics.state import (
     Layout,
     Measures,
     SymbolState,
-    measure_many,
+    measure_batch,
 )
 from analytics.throttle import MIN_SPACINGS, events_per_shown, pooled_rate
 from analytics.windows import NS, parse_window
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 SCORING_WINDOWS = ("2s", "10s", "60s")  # what risk reads: fast enough for onset, long enough for a wave
 REF_WINDOW = "10s"  # by_venue, direction, imbalance, concentration
 GRID_WINDOW = "60s"  # participation and sample size
+_LEAST = min(SATURATION_MIN * SATURATION_SECONDS, MIN_SPACINGS + 1)  # events below both censored readings: none hidden
 
 
 class Engine:
@@ -128,25 +129,31 @@ class Engine:
         return self.builder.build(symbol, st, st.measure(now_ns, self._ref), now_ns)
 
     def snapshots(self, symbols: Sequence[str], now_ns: int) -> Iterator[MetricsSnapshot]:
-        """`snapshot` of each of `symbols` in order (the same values), their window sums read for all at
-        once; each snapshot is built when the iterator reaches it (a sender can send it right away)."""
+        """`snapshot` of each of `symbols` in order (the same values), their window sums read and their risk
+        factors scored for all at once (at the first `next`); each snapshot is built when the iterator reaches
+        it (a sender can send it right away)."""
         states = [(s, self.symbols.get(s)) for s in symbols]
         live = [(s, st) for s, st in states if st is not None and st.venues]
         if len(live) < 2:
             yield from (self.snapshot(s, now_ns) for s in symbols)
             return
-        measures = measure_many([st for _, st in live], now_ns, self._ref)
-        kin = kinematics_many(np.stack([m.totals for m in measures]), self.builder.secs_arr)
-        sums = dict(zip((s for s, _ in live), zip(measures, kin, strict=True), strict=True))
-        build = self.builder.build
+        names, held = [s for s, _ in live], [st for _, st in live]
+        totals, measures = measure_batch(held, now_ns, self._ref)
+        builder = self.builder
+        kin = kinematics_many(totals, builder.secs_arr)
+        s0 = totals[:, builder.read, 0].tolist()
+        scored = builder.score_many(names, held, measures, totals, now_ns)
+        sums = dict(zip(names, zip(measures, kin, s0, scored, strict=True), strict=True))
+        build = builder.build
         for s, st in states:
             if st is not None and s in sums:
-                m, k = sums[s]
-                yield build(s, st, m, now_ns, k)
+                m, k, rows, sc = sums[s]
+                yield build(s, st, m, now_ns, k, rows, sc)
             else:
                 yield self._empty(s, now_ns)
 
-    def _censored(self, st: SymbolState, m: Measures, now_ns: int) -> tuple[float, float]:
+    def _censored(self, st: SymbolState, m: Measures, now_ns: int,
+                  throttled: Container[str] | None = None) -> tuple[float, float]:
         """USD the saturated throttled feeds probably held back over the last 10 s and the last 2 s.
 
         Each feed's occupancy gives a Poisson reading (gates.censored_usd). When two or more throttled
@@ -155,9 +162,11 @@ class Engine:
         says how many events stand behind each one a feed showed: then the larger reading counts, over
         10 s and over the last 2 s (a cascade ramping at onset hides in the newest seconds, not evenly).
         """
-        least = min(SATURATION_MIN * SATURATION_SECONDS, MIN_SPACINGS + 1)  # below both readings: nothing hidden
-        rows = [(v, i) for v, i in st.venues.items() if (feed := self.feeds.venues.get(v)) is not None
-                and feed.throttled and m.venue_events[i] >= least]
+        least = _LEAST
+        if throttled is None:  # the throttled feeds' names (a snapshot passes those it read with the feeds)
+            throttled = self.feeds.throttled()
+        events = m.venue_events
+        rows = [(v, i) for v, i in st.venues.items() if v in throttled and events[i] >= least]
         if not rows:
             return 0.0, 0.0
         occupied = (m.grid[:, -SATURATION_SECONDS:] > 0.0).sum(axis=1).tolist()

@@ -47,12 +47,27 @@ class _Calib:
     shown: float = 0.0  # A_v
     expected: float = 0.0  # B_v
     seconds: float = 0.0  # N_v
+    # (f_v, min(1, f_v·k_v), max(f_v / k_v, F_MIN)): what `estimate` divides by, computed when the sums change
+    # (`fold`), not per snapshot
+    divisors: tuple[float, float, float] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.fold(self.shown, self.expected, self.seconds)
+
+    def fold(self, shown: float, expected: float, seconds: float) -> None:
+        """Set the sums (A_v, B_v, N_v) and the divisors they give."""
+        self.shown, self.expected, self.seconds = shown, expected, seconds
+        f, spread = self.fraction(), self.spread()
+        self.divisors = (f, min(1.0, f * spread), max(f / spread, F_MIN))
 
     def fraction(self) -> float:
         return min(max((self.shown + PRIOR_USD) / (self.expected + PRIOR_USD), F_MIN), 1.0)
 
     def spread(self) -> float:
         return 1.0 + 2.0 / math.sqrt(self.seconds + 1.0)
+
+
+_PRIOR = _Calib()  # a venue not calibrated yet (read only: `estimate` never writes it)
 
 
 @dataclass(slots=True)
@@ -99,9 +114,8 @@ class Estimate:
         total = self.decay ** k
         for i, c, ratio in _scaled(st, venues, ref_size, completeness, live, sizes):
             shown = cols[i]
-            c.shown = c.shown * total + float(weights @ shown)
-            c.expected = c.expected * total + float(weights @ ref_usd) * ratio
-            c.seconds = c.seconds * total + float(weights @ ((shown > 0) | (ref_usd > 0)))
+            c.fold(c.shown * total + float(weights @ shown), c.expected * total + float(weights @ ref_usd) * ratio,
+                   c.seconds * total + float(weights @ ((shown > 0) | (ref_usd > 0))))
 
     def _fold_one(self, st: _Symbol, venues: list[str], col: list[float], refs: list[int], ref_size: float,
                   completeness: dict[str, str], live: dict[str, bool], sizes: dict[str, float]) -> None:
@@ -111,14 +125,14 @@ class Estimate:
         total = self.decay
         for i, c, ratio in _scaled(st, venues, ref_size, completeness, live, sizes):
             shown = col[i]
-            c.shown = c.shown * total + shown
-            c.expected = c.expected * total + ref_usd * ratio
-            c.seconds = c.seconds * total + (1.0 if shown > 0 or ref_usd > 0 else 0.0)
+            c.fold(c.shown * total + shown, c.expected * total + ref_usd * ratio,
+                   c.seconds * total + (1.0 if shown > 0 or ref_usd > 0 else 0.0))
 
     def estimate(self, symbol: str, venue_usd: dict[str, float],
                  completeness: dict[str, str]) -> tuple[float, float, float, dict[str, float]]:
         """(est_usd, est_low, est_high, visible fraction per throttled venue) for the given observed USD."""
         st = self.symbols.get(symbol)
+        calibs = st.venues if st is not None else {}
         est = low = high = 0.0
         fractions: dict[str, float] = {}
         for v, usd in venue_usd.items():
@@ -127,13 +141,11 @@ class Estimate:
                 low += usd
                 high += usd
                 continue
-            c = st.venues.get(v) if st is not None else None
-            c = c or _Calib()
-            f, spread = c.fraction(), c.spread()
+            f, f_low, f_high = (calibs.get(v) or _PRIOR).divisors  # f, min(1, f·k), max(f / k, F_MIN)
             fractions[v] = f
             est += usd / f
-            low += usd / min(1.0, f * spread)
-            high += usd / max(f / spread, F_MIN)
+            low += usd / f_low
+            high += usd / f_high
         return est, low, high, fractions
 
     def forget(self, symbol: str) -> None:

@@ -13,10 +13,14 @@ def money(usd: float) -> str:
 
 def window_label(name: str) -> str:
     """'10s' -> '10 s', '500ms' -> '500 ms'."""
-    for unit in ("ms", "s", "m", "h"):
-        if name.endswith(unit):
-            return f"{name[: -len(unit)]} {unit}"
-    return name
+    label = _LABELS.get(name)
+    if label is None:
+        unit = next((u for u in ("ms", "s", "m", "h") if name.endswith(u)), "")
+        label = _LABELS[name] = f"{name[: -len(unit)]} {unit}" if unit else name
+    return label
+
+
+_LABELS: dict[str, str] = {}  # window name -> label: a handful of names, each labelled once
 
 
 def sentence(symbol: str, *, side_usd: float, direction: str, window: str, ratio: float,
@@ -28,7 +32,7 @@ def sentence(symbol: str, *, side_usd: float, direction: str, window: str, ratio
     `notes` (market context, the true-USD estimate) follow after semicolons."""
     if usd_60s <= 0.0:
         return f"{symbol}: quiet, no liquidations in the last 60 s"
-    ref = "its 1 h baseline" if baseline >= floor else f"the {money(floor)}/s floor"
+    ref = "its 1 h baseline" if baseline >= floor else _floor_phrase(floor)
     if accel_score >= 0.3:
         trend = "accelerating"
     elif accel < 0.0:
@@ -41,8 +45,19 @@ def sentence(symbol: str, *, side_usd: float, direction: str, window: str, ratio
         text += f" (incl. ~{money(censored)} held back by saturated throttled feeds)"
     if 0.0 < n_eff < 1.5:
         text += ", mostly one large liquidation"
-    text += f", on {venues_active} of {max(venues_known, venues_active)} venue"
-    text += "s" if max(venues_known, venues_active) != 1 else ""
+    known = max(venues_known, venues_active)
+    text += f", on {venues_active} of {known} venues" if known != 1 else f", on {venues_active} of 1 venue"
     if venues_active >= 2:
         text += f" (ρ {rho:.2f})"
-    return "; ".join((text, *(n for n in notes if n)))
+    return "; ".join((text, *(n for n in notes if n))) if any(notes) else text
+
+
+def _floor_phrase(floor: float) -> str:
+    """'the $50k/s floor': one per configured floor, kept."""
+    phrase = _FLOORS.get(floor)
+    if phrase is None:
+        phrase = _FLOORS[floor] = f"the {money(floor)}/s floor"
+    return phrase
+
+
+_FLOORS: dict[float, str] = {}

@@ -36,12 +36,14 @@ class FeedBook:
 
     def __init__(self, cfg: AnalyticsConfig) -> None:
         self.venues: dict[str, VenueFeed] = {}
+        self.version = 0  # bumped by every `seen` and `update`: what a reader caches stays valid while it holds
         self.status_stale_ns = int(cfg.status_stale_s * NS)
         self.frame_stale_ns = int(cfg.frame_stale_s * NS)
         # a config naming only some levels keeps the defaults of the others
         self.weight = {**AnalyticsConfig().completeness_weight, **cfg.completeness_weight}
 
     def seen(self, venue: str, completeness: str) -> None:
+        self.version += 1
         feed = self.venues.get(venue)
         if feed is None:
             feed = self.venues[venue] = VenueFeed()
@@ -49,6 +51,7 @@ class FeedBook:
             feed.completeness = completeness
 
     def update(self, st: FeedStatus) -> None:
+        self.version += 1
         feed = self.venues.get(st.exchange)
         if feed is None:
             feed = self.venues[st.exchange] = VenueFeed()
@@ -60,6 +63,10 @@ class FeedBook:
             feed.completeness = comp
         feed.status_ns = int(st.ts)
         feed.last_frame_ns = max(feed.last_frame_ns, int(st.last_frame_ns))
+
+    def throttled(self) -> frozenset[str]:
+        """The venues whose feed is throttled."""
+        return frozenset(v for v, f in self.venues.items() if f.throttled)
 
     def stale(self, venue: str, now: int) -> bool:
         """No status for status_stale_s (the ingester went quiet), or no frame for frame_stale_s."""

@@ -44,9 +44,12 @@ def gates_for(explicit: Sequence[float] | None, ref_usd_per_s: float,
 def gate_level(side_usd: dict[str, float], gates: Sequence[float]) -> int:
     """How many gates (0..3) the named side's USD meets in at least one scoring window."""
     met = 0
-    for i, gate in enumerate(gates):
-        if any(usd >= gate * WINDOW_SCALE[w] for w, usd in side_usd.items()):
-            met = i + 1
+    scale = WINDOW_SCALE
+    for i, gate in enumerate(gates, 1):
+        for w, usd in side_usd.items():  # any window (a loop, not any(): this runs per snapshot)
+            if usd >= gate * scale[w]:
+                met = i
+                break
     return met
 
 
@@ -54,7 +57,12 @@ def gate_margin(side_usd: dict[str, float], gate: float) -> float:
     """How far the named side's USD is above (>1) or below (<1) one gate, in its best scoring window."""
     if gate <= 0.0:
         return 0.0
-    return max((usd / (gate * WINDOW_SCALE[w]) for w, usd in side_usd.items()), default=0.0)
+    best = None  # max(..., default=0.0) as a loop (this runs per snapshot): the first of equal ratios stays
+    for w, usd in side_usd.items():
+        ratio = usd / (gate * WINDOW_SCALE[w])
+        if best is None or ratio > best:
+            best = ratio
+    return 0.0 if best is None else best
 
 
 def censoring_ratio(occupied: int, cap: float) -> float:

@@ -74,17 +74,22 @@ def score_factors(flow: Flow) -> tuple[dict[str, tuple[float, float]], dict[str,
     The last three describe the shape of the flow, which means nothing without flow: they are scaled
     by activity = min(1, velocity ratio), so calm noise cannot add up to a signal.
     """
+    # saturate() and evidence() written out (the same expressions): this runs per snapshot
+    exp = math.exp
     ref = max(flow.ref_usd_per_s, 1e-9)
     vel = acc = jerk = (-math.inf, 0.0, "")  # (score, raw, window); ties -> the first (shortest)
     for w in flow.windows:
         v0, v1, v2 = w.v
-        ev = evidence(w.n_eff)
+        x = w.n_eff - 1.0
+        ev = 1.0 - exp(-x / 2.0) if x > 0.0 else 0.0  # evidence(n_eff)
         if v0 / ref > vel[0]:
             vel = (v0 / ref, v0 - w.censored, w.name)  # raw: the velocity the snapshot carries
-        a_score = saturate((v0 - v1) / ref, 2.0) * ev
+        x = (v0 - v1) / ref
+        a_score = (1.0 - exp(-x / 2.0) if x > 0.0 else 0.0) * ev
         if a_score > acc[0]:
             acc = (a_score, (v0 - v1) / w.seconds, w.name)
-        j_score = saturate((v0 - 2.0 * v1 + v2) / ref, 2.0) * ev
+        x = (v0 - 2.0 * v1 + v2) / ref
+        j_score = (1.0 - exp(-x / 2.0) if x > 0.0 else 0.0) * ev
         if j_score > jerk[0]:
             jerk = (j_score, (v0 - 2.0 * v1 + v2) / (w.seconds * w.seconds), w.name)
     ratio = vel[0]
@@ -92,11 +97,13 @@ def score_factors(flow: Flow) -> tuple[dict[str, tuple[float, float]], dict[str,
     total = flow.long_usd + flow.short_usd
     share = flow.whale_usd / total if total > 0.0 else 0.0
     imbalance = (flow.long_usd - flow.short_usd) / total if total > 0.0 else 0.0
-    breadth = saturate(flow.n_eff - 1.0, 3.0)
+    x = flow.n_eff - 1.0
+    breadth = 1.0 - exp(-x / 3.0) if x > 0.0 else 0.0
     part = 0.5 + 0.5 * min(1.0, (flow.venues_active - 1) / 2.0)
     corr = max(flow.rho, 0.0) * part if flow.venues_active >= 2 else 0.0
+    x = ratio - 1.0
     factors = {
-        "velocity": (vel[1], saturate(ratio - 1.0, 2.0)),
+        "velocity": (vel[1], 1.0 - exp(-x / 2.0) if x > 0.0 else 0.0),
         "acceleration": (acc[1], acc[0]),
         "jerk": (jerk[1], jerk[0]),
         "concentration": (share, (1.0 - share) * breadth * activity),
@@ -129,9 +136,10 @@ def combine_normalized(factors: dict[str, tuple[float, float]],
     for name, w in norm:
         raw, score = factors[name]
         score = (0.0 if score < 0.0 else 1.0 if score > 1.0 else float(score)) if isfinite(score) else 0.0
-        risk += w * score
+        contribution = w * score
+        risk += contribution
         out[name] = {"raw": float(raw) if isfinite(raw) else 0.0, "score": score, "weight": w,
-                     "contribution": w * score}
+                     "contribution": contribution}
     return min(max(risk, 0.0), 1.0), out
 
 

@@ -7,6 +7,7 @@ all of them are one set of array operations (`kinematics_many`), bit for bit the
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,6 +18,7 @@ from analytics.explain import money, sentence
 from analytics.gates import GATE_LEVELS, gate_level, gate_margin, gates_for
 from analytics.market_context import confirm, oi_phrase, oi_score, snapshot_fields
 from analytics.risk import Flow, WindowFlow, combine_normalized, confidence, n_effective, score_factors
+from analytics.risk_many import score_many
 from analytics.state import CNT_L, CNT_S, GLOBAL_ROWS, SQ, USD_L, USD_S, WHALE, Measures, SymbolState
 from analytics.windows import NS
 from common.schema import LONG, SHORT, MetricsSnapshot
@@ -27,6 +29,13 @@ if TYPE_CHECKING:
 # Columns of state.Measures.totals: USD and counts of each side, all venues summed
 UL, US, CL, CS = GLOBAL_ROWS + USD_L, GLOBAL_ROWS + USD_S, GLOBAL_ROWS + CNT_L, GLOBAL_ROWS + CNT_S
 Kinematics = tuple[list[float], list[float], list[float], list[float], list[float], list[float]]
+# (ρ, venues taking part, baseline, floor, reference, hidden 10 s, hidden 2 s, risk, factors, factor windows, ratio)
+Scored = tuple[float, int, float, float, float, float, float, float, dict[str, dict[str, float]], dict[str, str], float]
+
+
+def _n_effective(usd: np.ndarray, usd_sq: np.ndarray) -> np.ndarray:
+    """`risk.n_effective` elementwise."""
+    return np.divide(usd * usd, usd_sq, out=np.zeros(len(usd)), where=usd_sq > 0.0)
 
 
 def kinematics(t: list[list[list[float]]], secs: list[float]) -> Kinematics:
@@ -55,6 +64,21 @@ def kinematics_many(sums: np.ndarray, secs: np.ndarray) -> list[Kinematics]:
     return list(zip(*(c.tolist() for c in cols), strict=True))
 
 
+@dataclass(slots=True)
+class FeedView:
+    """Venues described at one `now` (FeedBook.describe_all) and what each snapshot reads of them: the same
+    for every symbol whose venues the FeedBook knows (all of them, once the intake has seen their events),
+    so a second's snapshots describe the feeds once (`Builder.feed_view`)."""
+
+    key: tuple[int, int]  # (now_ns, FeedBook.version) it was described at
+    known: list[str]  # venue names, sorted
+    feeds: dict[str, tuple[str, bool, bool]]  # venue -> (completeness, connected, stale), in `known` order
+    coverage: float  # FeedBook.coverage_of the feeds
+    completeness: dict[str, str]
+    live: dict[str, bool]  # connected and not stale
+    throttled: frozenset[str]  # venues whose feed is throttled (Engine._censored reads these)
+
+
 class Builder:
     """Builds snapshots for one Engine (its config, feeds, context and estimate)."""
 
@@ -68,9 +92,34 @@ class Builder:
         ref_secs = self.secs[self.ref]
         # (name, index, seconds, the 2 s censored estimate applies): the censored estimate covers the last
         # 10 s, all of a 10 s or longer window; a shorter one has its own
-        self.scoring = tuple((n, i, self.secs[i], self.secs[i] < ref_secs) for n, i in eng._scoring)
+        # The windows `build` reads the newest span's raw sums of (the scoring ones, the reference and the grid
+        # window): it gets those rows of the totals as lists (`s0`), `..._at` their positions there.
+        self.read = sorted({self.ref, self.grid, *(i for _, i in eng._scoring)})
+        at = {i: p for p, i in enumerate(self.read)}
+        self.ref_at, self.grid_at = at[self.ref], at[self.grid]
+        self.scoring = tuple((n, i, at[i], self.secs[i], self.secs[i] < ref_secs) for n, i in eng._scoring)
         self.index = eng._index
         self._gates: tuple[float, tuple[float, ...]] | None = None  # (reference USD/s, its tier gates)
+        self._feeds: FeedView | None = None  # every FeedBook venue at the last `now` (`feed_view`)
+
+    def describe(self, known: list[str], now_ns: int) -> FeedView:
+        """The FeedView of venues `known` (sorted) at now_ns."""
+        book = self.eng.feeds
+        feeds = book.describe_all(known, now_ns)
+        return FeedView((now_ns, book.version), known, feeds, book.coverage_of(feeds.values()),
+                        {v: d[0] for v, d in feeds.items()}, {v: d[1] and not d[2] for v, d in feeds.items()},
+                        book.throttled())
+
+    def feed_view(self, venues: dict[str, int], now_ns: int) -> FeedView:
+        """The FeedView of the union of `venues` (a symbol's) and the FeedBook's at now_ns: the FeedBook's
+        alone, kept while `now` and the FeedBook stay the same, when it knows all of `venues`."""
+        book = self.eng.feeds
+        if venues.keys() <= book.venues.keys():
+            last = self._feeds
+            if last is None or last.key != (now_ns, book.version):
+                last = self._feeds = self.describe(sorted(book.venues), now_ns)
+            return last
+        return self.describe(sorted(set(venues).union(book.venues)), now_ns)
 
     def gates(self, symbol: str, ref_usd_per_s: float) -> tuple[float, ...]:
         """`gates_for` the symbol; the tier gates of the last reference flow are kept (same input, same gates)."""
@@ -84,51 +133,46 @@ class Builder:
         self._gates = (ref_usd_per_s, gates)
         return gates
 
-    def build(self, symbol: str, st: SymbolState, m: Measures, now_ns: int,
-              kin: Kinematics | None = None) -> MetricsSnapshot:
+    def build(self, symbol: str, st: SymbolState, m: Measures, now_ns: int, kin: Kinematics | None = None,
+              s0: list[list[float]] | None = None, scored: Scored | None = None) -> MetricsSnapshot:
         """The symbol's flow picture at now_ns (`Engine.snapshot`) from its window sums `m`; `kin`: its
-        `kinematics` when computed with other symbols' (`kinematics_many`)."""
+        `kinematics` when computed with other symbols' (`kinematics_many`); `s0`: m.totals[self.read, 0] as
+        lists, and `scored` its `score`, when computed with other symbols' (`score_many`)."""
         eng, cfg, secs = self.eng, self.cfg, self.secs
-        t = m.totals.tolist()
-        vel, acc, jerk, cnt, lo, sh = kin or kinematics(t, secs)
+        full = None
+        if kin is None:
+            full = m.totals.tolist()
+            kin = kinematics(full, secs)
+            s0 = [full[i][0] for i in self.read]
+        elif s0 is None:
+            s0 = m.totals[self.read, 0].tolist()
+        vel, acc, jerk, cnt, lo, sh = kin
         names = self.names
         index = st.venues
         venues = sorted(index, key=index.__getitem__)  # in the book's venue order
-        tr, tg = t[self.ref][0], t[self.grid][0]
+        tr, tg = s0[self.ref_at], s0[self.grid_at]
         long_usd, short_usd = tr[UL], tr[US]
         usd_ref = long_usd + short_usd
         n_eff_ref = n_effective(usd_ref, tr[SQ])
-        if len(venues) < 2:  # one venue: no correlation, and it takes part if it has any USD
-            rho, taking_part = 0.0, int(m.grid_usd > 0.0)
-        else:
-            rho, taking_part = m.rho or venue_correlation(m.grid[[index[v] for v in venues]])
-        baseline = st.baseline(now_ns, clean=False) if m.baseline is None else m.baseline
-        floor = cfg.floor_usd_per_s.get(symbol, cfg.floor_usd_per_s_default)
-        reference = max(baseline, floor)
-        hidden, hidden_2s = eng._censored(st, m, now_ns)
+        view = self.feed_view(index, now_ns)
+        if scored is None:
+            scored = self.score(symbol, st, m, now_ns, vel, full or m.totals.tolist(), view)
+        rho, taking_part, baseline, floor, reference, hidden, hidden_2s, risk, factors, factor_windows, ratio = scored
         long_share = long_usd / usd_ref if usd_ref > 0 else 0.0
-        windows, side_l, side_s, whale = [], {}, {}, {}
-        for n, i, w, short in self.scoring:
+        side_l, side_s, whale = {}, {}, {}
+        for n, _, at, _, short in self.scoring:
             h = hidden_2s if short else hidden
-            ti = t[i]
-            s0 = ti[0]
-            windows.append(WindowFlow(n, w, (vel[i] + h / w, (ti[1][UL] + ti[1][US]) / w, (ti[2][UL] + ti[2][US]) / w),
-                                      n_effective(s0[UL] + s0[US], s0[SQ]), h / w))
-            side_l[n] = s0[UL] + h * long_share
-            side_s[n] = s0[US] + h * (1.0 - long_share)
-            whale[n] = s0[WHALE]
-        flow = Flow(windows=tuple(windows), ref_usd_per_s=reference, long_usd=long_usd, short_usd=short_usd,
-                    whale_usd=tr[WHALE], n_eff=n_eff_ref, rho=rho, venues_active=taking_part)
-        raw_scores, factor_windows, ratio = score_factors(flow)
-        risk, factors = combine_normalized(raw_scores, eng._weights)
+            row = s0[at]
+            side_l[n] = row[UL] + h * long_share
+            side_s[n] = row[US] + h * (1.0 - long_share)
+            whale[n] = row[WHALE]
 
-        book = eng.feeds
-        known = sorted(set(venues).union(book.venues))
-        feeds = book.describe_all(known, now_ns)  # (completeness, connected, stale)
-        conf = confidence(tg[CL] + tg[CS], (now_ns - st.last_event_ns) / NS, book.coverage_of(feeds.values()))
+        known, feeds = view.known, view.feeds  # (completeness, connected, stale) of each venue
+        last = st.last_event_ns if m.last_event_ns is None else m.last_event_ns
+        conf = confidence(tg[CL] + tg[CS], (now_ns - last) / NS, view.coverage)
         reading = eng.context.read(symbol, now_ns)  # OI falling with the flow confirms it (never alone)
         risk, conf, oi_s = confirm(risk, conf, reading, min(1.0, ratio), cfg.oi_weight)
-        est = self.estimate(symbol, st, m, feeds, reading, now_ns)
+        est = self.estimate(symbol, st, m, view, reading, now_ns)
         # Direction, velocity, ratio and sentence all read the velocity factor's window: the side named
         # is the side that carries the flow the ratio measures (ties: the 60 s window decides).
         vname = factor_windows["velocity"]
@@ -173,7 +217,7 @@ class Builder:
             "market_context": {"oi_score": oi_score(reading), "oi_confirmation": oi_s, "visible_fraction": est[3],
                                "oi_usd_by_venue": reading.oi_by_venue if reading else {}},
         }
-        trig_event, trig_recv = st.trigger
+        trig_event, trig_recv = m.trigger or st.trigger
         return MetricsSnapshot(
             symbol=symbol, ts=int(now_ns), velocity_usd_per_s=dict(zip(names, vel, strict=False)),
             acceleration_usd_per_s2=dict(zip(names, acc, strict=False)),
@@ -182,18 +226,71 @@ class Builder:
             direction=direction, factors=factors, explanation=text, ts_trigger_event=trig_event,
             ts_trigger_recv=trig_recv, extra=extra, **snapshot_fields(reading, est[:3]))
 
-    def estimate(self, symbol: str, st: SymbolState, m: Measures, feeds: dict[str, tuple[str, bool, bool]],
+    def inputs(self, symbol: str, st: SymbolState, m: Measures, now_ns: int,
+               throttled: frozenset[str]) -> tuple[float, int, float, float, float, float, float]:
+        """What scoring reads beside the sums: (ρ, venues taking part, baseline, floor, reference flow
+        max(baseline, floor), USD held back by saturated throttled feeds over 10 s and over 2 s)."""
+        index = st.venues
+        if len(index) < 2:  # one venue: no correlation, and it takes part if it has any USD
+            rho, taking_part = 0.0, int(m.grid_usd > 0.0)
+        else:
+            rho, taking_part = m.rho or venue_correlation(m.grid[sorted(index.values())])
+        baseline = st.baseline(now_ns, clean=False) if m.baseline is None else m.baseline
+        floor = self.cfg.floor_usd_per_s.get(symbol, self.cfg.floor_usd_per_s_default)
+        return (rho, taking_part, baseline, floor, max(baseline, floor),
+                *self.eng._censored(st, m, now_ns, throttled))
+
+    def score(self, symbol: str, st: SymbolState, m: Measures, now_ns: int, vel: list[float],
+              t: list[list[list[float]]], view: FeedView) -> Scored:
+        """The symbol's risk (`score_factors`, `combine_normalized`) and what it was read from (t: m.totals
+        as lists)."""
+        rho, taking_part, baseline, floor, reference, hidden, hidden_2s = got = self.inputs(
+            symbol, st, m, now_ns, view.throttled)
+        windows = []
+        for n, i, _, w, short in self.scoring:
+            h = hidden_2s if short else hidden
+            ti = t[i]
+            s0 = ti[0]
+            windows.append(WindowFlow(n, w, (vel[i] + h / w, (ti[1][UL] + ti[1][US]) / w, (ti[2][UL] + ti[2][US]) / w),
+                                      n_effective(s0[UL] + s0[US], s0[SQ]), h / w))
+        tr = t[self.ref][0]
+        flow = Flow(windows=tuple(windows), ref_usd_per_s=reference, long_usd=tr[UL], short_usd=tr[US],
+                    whale_usd=tr[WHALE], n_eff=n_effective(tr[UL] + tr[US], tr[SQ]), rho=rho, venues_active=taking_part)
+        raw_scores, factor_windows, ratio = score_factors(flow)
+        risk, factors = combine_normalized(raw_scores, self.eng._weights)
+        return (*got, risk, factors, factor_windows, ratio)
+
+    def score_many(self, symbols: list[str], states: list[SymbolState], measures: list[Measures], totals: np.ndarray,
+                   now_ns: int) -> list[Scored]:
+        """`score` of many symbols (totals: their stacked sums), the factors computed for all at once
+        (`risk_many.score_many`): the same floats."""
+        throttled = self.eng.feeds.throttled()
+        got = [self.inputs(s, st, m, now_ns, throttled) for s, st, m in zip(symbols, states, measures, strict=True)]
+        rho, taking_part, _, _, reference, hidden, hidden_2s = (np.array(c) for c in zip(*got, strict=True))
+        v, n_eff_w, censored = [], [], []
+        for _, i, _, w, short in self.scoring:
+            h = hidden_2s if short else hidden
+            s = totals[:, i, :, UL] + totals[:, i, :, US]  # (symbols, 3): USD of the window and the two before
+            v.append(((s[:, 0] / w) + h / w, s[:, 1] / w, s[:, 2] / w))  # as kinematics_many's velocity, + hidden
+            n_eff_w.append(_n_effective(s[:, 0], totals[:, i, 0, SQ]))
+            censored.append(h / w)
+        tr = totals[:, self.ref, 0]
+        seconds, names = [w for _, _, _, w, _ in self.scoring], [n for n, *_ in self.scoring]
+        scores = score_many(v, n_eff_w, censored, seconds, names, reference, tr[:, UL], tr[:, US], tr[:, WHALE],
+                            _n_effective(tr[:, UL] + tr[:, US], tr[:, SQ]), rho, taking_part, self.eng._weights)
+        return [(*g, *sc) for g, sc in zip(got, scores, strict=True)]
+
+    def estimate(self, symbol: str, st: SymbolState, m: Measures, view: FeedView,
                  reading: object, now_ns: int) -> tuple[float, float, float, dict[str, float]]:
         """est_usd over 10 s (est_usd.py): calibrate on the completed seconds (those not folded in yet, if
         any: most snapshots of a second have none), then scale the observed USD."""
         est = self.eng.est
-        completeness = {v: d[0] for v, d in feeds.items()}
+        completeness = view.completeness
         if est.due(symbol, now_ns):
             venues = [""] * len(m.venue_usd)  # grid rows and venue sums are book venue indices; "" = not this symbol's
             for v, i in st.venues.items():
                 venues[i] = v
-            live = {v: d[1] and not d[2] for v, d in feeds.items()}
             sizes = getattr(reading, "oi_by_venue", None) or {}
-            est.observe(symbol, venues, m.grid, now_ns, completeness, live, sizes)
+            est.observe(symbol, venues, m.grid, now_ns, completeness, view.live, sizes)
         venue_usd = m.venue_usd
         return est.estimate(symbol, {v: venue_usd[i] for v, i in st.venues.items()}, completeness)

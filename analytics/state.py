@@ -129,6 +129,10 @@ class Measures:
     grid: np.ndarray  # (book venues, GRID_BUCKETS) USD per 1 s bucket, both sides
     baseline: float | None = None  # the baseline's USD/s when read with the sums (`measure_many`)
     rho: tuple[float, int] | None = None  # venue_correlation of the symbol's venues, when read with them
+    # newest ts_event and the trigger (ts_event, ts_recv) of the latest liquidation, when read with the sums
+    # (`measure_many`: one read of the book's arrays for all symbols instead of numpy scalars per symbol)
+    last_event_ns: int | None = None
+    trigger: tuple[int, int] | None = None
 
 
 class SymbolState:
@@ -239,14 +243,21 @@ def measure_many(states: list[SymbolState], now: int, venue_window: int) -> list
     """`SymbolState.measure` of several symbols of one book at one `now`, their views gathered at once:
     bucket ids h-n+1..h of a level are the same columns for every symbol, only which of them each ring
     still holds (id in (head - n, head]) differs, so each level is one gather and a mask."""
+    return measure_batch(states, now, venue_window)[1]
+
+
+def measure_batch(states: list[SymbolState], now: int, venue_window: int) -> tuple[np.ndarray, list[Measures]]:
+    """`measure_many`, and every symbol's totals stacked (symbols, windows, 3, TOTALS): each Measures'
+    totals is a view of it, so what reads all symbols' sums at once needs no stack."""
     book, lay = states[0].book, states[0].layout
     slots = np.fromiter((st.slot for st in states), np.intp, len(states))
     book.clean_many(slots)
+    count = len(states)
     frac = []
     venues = np.zeros(0)
-    # (symbols, view rows + 1, TOTALS): each level's gather lands in it through its mask, one pass less than
-    # masking in place and concatenating; the last row stays zero (the +f term of k = 0, see `Layout`)
-    view = np.empty((len(states), lay.whole.shape[1], TOTALS))
+    # (symbols, view rows + 1, TOTALS): each level's buckets copied in; the last row stays zero (the +f term
+    # of k = 0, see `Layout`)
+    view = np.empty((count, lay.whole.shape[1], TOTALS))
     view[:, -1] = 0.0
     start = 0
     for lvl, width in enumerate(book.widths[:-1]):
@@ -254,14 +265,18 @@ def measure_many(states: list[SymbolState], now: int, venue_window: int) -> list
         h = -(-now // width)
         ids = h - n + 1 + np.arange(n, dtype=np.int64)
         head = book.head[lvl, slots][:, None]
-        rows = book.data[lvl][slots[:, None], (ids % n)[None, :]]  # (symbols, n, rows)
-        held = ((ids <= head) & (ids > head - n))[:, :, None]
+        # One take of whole buckets (rows contiguous) from the level's (slots·n, rows) array: far cheaper than
+        # 2-D fancy indexing. Buckets a ring does not hold (ids past its head, or too old) read as zero:
+        # assigning 0.0 equals the multiply by a mask (every sum is finite and >= 0), without a pass over all.
+        rows = book.buckets[lvl].take((slots[:, None] * n + ids % n).ravel(), axis=0).reshape(count, n, -1)
+        gone = (ids > head) | (ids <= head - n)
+        if gone.any():
+            rows[gone] = 0.0
         if lvl == lay.grid_level:
-            rows *= held
             venues = rows[:, :, TOTALS:]
             view[:, start:start + n] = rows[:, :, :TOTALS]
         else:
-            np.multiply(rows, held, out=view[:, start:start + n])
+            view[:, start:start + n] = rows
         start += n
         frac.append((now - (h - 1) * width) / width)
     out = lay.whole @ view
@@ -277,11 +292,14 @@ def measure_many(states: list[SymbolState], now: int, venue_window: int) -> list
     grid = venues[:, -GRID_BUCKETS:, 0::2].transpose(0, 2, 1)
     grid_usd = (out[:, -1, USD_L] + out[:, -1, USD_S]).tolist()
     lookback = states[0].lookback_ns
-    usd = _baseline_usd(book, slots, now, lookback).tolist()
-    baselines = [base.from_usd(u, lookback, now, int(f)) for u, f in zip(usd, book.first[slots].tolist(), strict=True)]
-    rhos = correlations(grid, [sorted(st.venues.values()) for st in states])
-    return [Measures(sums[i], r[0::2], r[1::2], grid_usd[i], grid[i], baselines[i], rhos[i])
-            for i, r in enumerate(ref)]
+    baselines = base.from_usd_many(_baseline_usd(book, slots, now, lookback), lookback, now, book.first[slots]).tolist()
+    own = np.zeros((count, grid.shape[1]), dtype=bool)  # which book venues (grid rows) are each symbol's
+    own[np.repeat(np.arange(count), [len(st.venues) for st in states]),
+        [i for st in states for i in st.venues.values()]] = True
+    rhos = correlations(grid, own)
+    lasts, trig = book.last[slots].tolist(), book.trig[:, slots].T.tolist()
+    return sums, [Measures(sums[i], r[0::2], r[1::2], grid_usd[i], grid[i], baselines[i], rhos[i], lasts[i],
+                           (trig[i][0], trig[i][1])) for i, r in enumerate(ref)]
 
 
 def _baseline_usd(book: Book, slots: np.ndarray, now: int, lookback_ns: int) -> np.ndarray:
@@ -291,25 +309,24 @@ def _baseline_usd(book: Book, slots: np.ndarray, now: int, lookback_ns: int) -> 
     h = -(-now // base.BUCKET_NS)
     ids = h - n + 1 + np.arange(n, dtype=np.int64)
     head = book.head[lvl, slots][:, None]
-    rows = book.data[lvl][slots[:, None], (ids % n)[None, :]]  # (symbols, n, TOTALS)
+    rows = book.buckets[lvl].take((slots[:, None] * n + ids % n).ravel(), axis=0).reshape(len(slots), n, -1)
     usd = rows[:, :, USD_L] + rows[:, :, USD_S]
-    usd *= (ids <= head) & (ids > head - n)
+    usd[(ids > head) | (ids <= head - n)] = 0.0  # buckets the ring does not hold (as in `measure_many`)
     return usd @ base.weights(n, lookback_ns, now)
 
 
-def correlations(grid: np.ndarray, venues: list[list[int]]) -> list[tuple[float, int] | None]:
-    """venue_correlation of each symbol's venues (grid rows), with the centred products of every
-    symbol's rows in one batched matmul; None for a symbol with fewer than two venues (no correlation)."""
-    out: list[tuple[float, int] | None] = [None] * len(venues)
-    many = [i for i, v in enumerate(venues) if len(v) >= 2]
-    if not many:
+def correlations(grid: np.ndarray, own: np.ndarray) -> list[tuple[float, int] | None]:
+    """venue_correlation of each symbol's venues (`own` (symbols, grid rows): which rows are its), with the
+    centred products of every symbol's rows in one batched matmul; None for a symbol with fewer than two
+    venues (no correlation)."""
+    out: list[tuple[float, int] | None] = [None] * len(own)
+    many = np.flatnonzero(own.sum(axis=1) >= 2)
+    if not len(many):
         return out
     g = grid[many]
-    x = g - (g.sum(axis=2) / g.shape[2])[:, :, None]
-    own = np.zeros(g.shape[:2], dtype=bool)
-    for j, i in enumerate(many):
-        own[j, venues[i]] = True
-    for i, r in zip(many, correlation_many(g.sum(axis=2), x @ x.transpose(0, 2, 1), own), strict=True):
+    usd = g.sum(axis=2)
+    x = g - (usd / g.shape[2])[:, :, None]
+    for i, r in zip(many.tolist(), correlation_many(usd, x @ x.transpose(0, 2, 1), own[many]), strict=True):
         out[i] = r
     return out
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from analytics_helpers import at, engine, liq
 
 from analytics.feeds import FeedBook
 from common.config import AnalyticsConfig
@@ -49,3 +50,24 @@ def test_every_venue_module_declares_a_completeness_level():
         assert venue.COMPLETENESS in COMPLETENESS_LEVELS, venue.NAME
     assert EXCHANGES["hyperliquid"].COMPLETENESS == "sampled"  # watched users' fills, not the venue's tape
     assert hyperliquid_node.COMPLETENESS == "complete"
+
+
+def test_a_status_between_two_snapshots_of_the_same_second_shows_in_the_second():
+    """Snapshots of one `now` share the feeds' description (snapshot.FeedView): a status that arrives in between
+    must still show, in that venue's entry, the coverage and the throttled feeds' reading."""
+    eng = engine()
+    for s in range(20):
+        for venue in ("bybit", "okx"):
+            eng.update(liq(at(s + 0.5), 10_000.0, venue=venue, symbol="BTCUSDT"))
+            eng.update(liq(at(s + 0.5), 10_000.0, venue=venue, symbol="ETHUSDT"))
+    now = at(20)
+    before = {s.symbol: s for s in eng.snapshots(["BTCUSDT", "ETHUSDT"], now)}
+    eng.update_status(FeedStatus("okx", False, True, 0, 1, 0, 1, now, now, completeness="throttled"))
+    after = {s.symbol: s for s in eng.snapshots(["BTCUSDT", "ETHUSDT"], now)}
+    one = eng.snapshot("ETHUSDT", now)
+    for snaps in (after, {"ETHUSDT": one}):
+        for snap in snaps.values():
+            assert snap.extra["venues"]["okx"]["connected"] is False
+            assert snap.extra["venues"]["okx"]["completeness"] == "throttled"
+            assert snap.confidence < before[snap.symbol].confidence  # okx no longer counts in coverage
+    assert before["BTCUSDT"].extra["venues"]["okx"]["connected"] is True
