@@ -18,9 +18,12 @@ ROUND_MIN = 8  # a round of fewer events than this (~15 numpy calls): the rest g
 
 
 def stable_order(g: np.ndarray) -> np.ndarray:
-    """argsort(g, kind="stable"), ~2x faster here: the keys made unique by their position (g·m + i) let the
-    default sort give the same order."""
+    """argsort(g, kind="stable") of non-negative keys, fast: keys below 2¹⁶ (slots x venues of a shard) as
+    uint16, which numpy sorts stably by radix (~5x faster on a batch of 1,024); else made unique by their
+    position (g·m + i), which the default sort orders the same way, ~2x faster than its stable sort."""
     m = len(g)
+    if m and int(g.max()) < 1 << 16:
+        return np.argsort(g.astype(np.uint16), kind="stable")
     return np.argsort(g * m + np.arange(m))
 
 
@@ -79,25 +82,30 @@ class Positions:
         first = np.empty(m, dtype=bool)
         first[0] = True
         np.not_equal(gs[1:], gs[:-1], out=first[1:])
-        held = gs[first]
-        prev_t, prev_p, prev_n = np.empty_like(t), np.empty_like(p), np.ones(m, dtype=np.int64)
+        at = np.flatnonzero(first)
+        held = gs[at]
+        prev_t, prev_p = np.empty_like(t), np.empty_like(p)
         prev_t[1:], prev_p[1:] = t[:-1], p[:-1]
-        prev_t[first], prev_p[first], prev_n[first] = self.ts[held], self.price[held], self.n[held]
-        dt = t - prev_t
-        maybe = ((prev_n >= 1) & (prev_n < FILL_MAX) & (dt >= 0) & (dt <= FILL_GAP_NS)
-                 & (np.abs(p - prev_p) <= FILL_PRICE_TOL * prev_p)) | ~(p > 0.0)  # a fill, or starts nothing
+        prev_t[at], prev_p[at] = self.ts[held], self.price[held]
+        # 0 <= dt <= FILL_GAP_NS as one unsigned comparison; the event before in the group is one fill (n = 1)
+        maybe = ((t - prev_t).view(np.uint64) <= FILL_GAP_NS) & (np.abs(p - prev_p) <= FILL_PRICE_TOL * prev_p)
+        n = self.n[held]
+        maybe[at] &= (n >= 1) & (n < FILL_MAX)
+        maybe |= ~(p > 0.0)  # a fill, or starts nothing
+        last = np.empty(m, dtype=bool)  # each group's last event: the position it leaves, if all start one
+        last[-1] = True
+        last[:-1] = first[1:]
         if not maybe.any():
-            self._last_of(gs, first, t, p, usd[order])
+            self._set(gs[last], t[last], p[last], usd[order[last]])
             return np.zeros(m)
         seg = np.cumsum(first) - 1
         hard_seg = np.zeros(len(held), dtype=bool)
         hard_seg[seg[maybe]] = True  # every event of a group with a possible fill goes the long way
-        easy = ~hard_seg[seg]
-        hard = np.empty(m, dtype=bool)
-        hard[order] = ~easy
+        hard = hard_seg[seg]
+        last &= ~hard
+        self._set(gs[last], t[last], p[last], usd[order[last]])
+        sel = np.sort(order[hard])
         before = np.zeros(m)
-        self._last_of(gs[easy], first[easy], t[easy], p[easy], usd[order][easy])
-        sel = np.flatnonzero(hard)
         if len(sel) >= 4 * ROUND_MIN:
             before[sel] = self._rounds(g[sel], ts[sel], price[sel], usd[sel])
             return before
@@ -107,14 +115,9 @@ class Positions:
             before[i] = one(gi, t1, p1, u1)
         return before
 
-    def _last_of(self, gs: np.ndarray, first: np.ndarray, t: np.ndarray, p: np.ndarray, u: np.ndarray) -> None:
-        """Groups (sorted, `first` marks each one's first event) where every event starts a position:
-        the last one is each group's position."""
-        if not len(gs):
-            return
-        last = np.append(first[1:], True)
-        gl = gs[last]
-        self.ts[gl], self.price[gl], self.usd[gl], self.n[gl] = t[last], p[last], u[last], 1
+    def _set(self, gl: np.ndarray, t: np.ndarray, p: np.ndarray, u: np.ndarray) -> None:
+        """Positions `gl` (distinct) start afresh at these events."""
+        self.ts[gl], self.price[gl], self.usd[gl], self.n[gl] = t, p, u, 1
 
     def _rounds(self, g: np.ndarray, ts: np.ndarray, price: np.ndarray, usd: np.ndarray) -> np.ndarray:
         """`one` for every event, in rounds: round r decides, on whole columns, the r-th event of every

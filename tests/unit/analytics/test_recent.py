@@ -40,6 +40,29 @@ def test_batches_and_single_keys_decide_like_a_set(seed: int) -> None:
     assert len(many) == len(one) == len({k | 1 for b in batches for k, _ in b})
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_batches_without_a_prune_decide_like_a_set(seed: int) -> None:
+    """The one-pass path (no prune due): keys crowding a few slots of a large table, so that probe chains
+    and several events aiming at one free slot (the same key or not) go through the vectorized rounds."""
+    rng = random.Random(seed)
+    r = Recent(4096, 10**18)
+    size = r.mask + 1
+    pool = [rng.randrange(8) + size * rng.getrandbits(40) for _ in range(120)]  # 8 home slots
+    batches = [[(rng.choice(pool), t) for t in range(rng.randrange(40, 200))] for _ in range(12)]
+    for batch, keep in zip(batches, reference(batches), strict=True):
+        assert r.count + len(batch) <= r.cap  # the path under test
+        keys = np.array([k for k, _ in batch], dtype=np.uint64)
+        assert r.add(keys, np.array([t for _, t in batch], dtype=np.int64), 0).tolist() == keep
+    held = {k | 1 for b in batches for k, _ in b}
+    assert len(r) == len(held) == np.count_nonzero(r.keys)
+    assert set(r.keys[r.keys != 0].tolist()) == held
+    first_ts = {}
+    for b in batches:
+        for k, t in b:
+            first_ts.setdefault(k | 1, t)
+    assert {int(k): int(t) for k, t in zip(r.keys, r.ts, strict=True) if k} == first_ts  # each key's first event
+
+
 def test_keys_older_than_the_memory_are_forgotten_when_the_table_fills() -> None:
     r = Recent(4, 2 * NS)
     assert r.add(np.array([10, 20], dtype=np.uint64), np.array([0, 0]), 0).all()
