@@ -22,7 +22,6 @@ TOTALS = 6
 V_USD, V_CNT = 0, 1  # per venue, both sides: row TOTALS + 2·venue + V_USD / V_CNT
 
 
-
 class _Columns(NamedTuple):
     """Per-level constants of `Book.place`, each a (levels, 1) column."""
 
@@ -31,15 +30,8 @@ class _Columns(NamedTuple):
     size: np.ndarray  # buckets per ring
     rows: np.ndarray  # rows per bucket
     off: np.ndarray  # the level's first element in `buf`
-    slot_span: np.ndarray  # elements per slot (size x rows)
     scol: np.ndarray  # the level's first stamp column
     head_at: np.ndarray  # the level's first element in head.reshape(-1)
-
-
-def _windows(buf: np.ndarray, width: int) -> np.ndarray:
-    """A view of `buf` whose row i is buf[i:i + width] (rows overlap): a fancy assignment to rows at any starts."""
-    return np.lib.stride_tricks.as_strided(buf, shape=(max(len(buf) - width + 1, 0), width),
-                                           strides=(buf.itemsize, buf.itemsize))
 
 
 class Book:
@@ -106,12 +98,8 @@ class Book:
         col = np.asarray  # per-level constants as (levels, 1) columns, broadcast against a batch's (m,) columns
         self.cols = _Columns(len(self.widths), col(self.widths, dtype=np.int64)[:, None],
                              col(self.sizes, dtype=np.int64)[:, None], self.nrows[:, None], self.off[:, None],
-                             (col(self.sizes, dtype=np.int64) * self.nrows)[:, None], self.scol[:, None],
+                             self.scol[:, None],
                              np.arange(len(self.widths), dtype=np.intp)[:, None] * cap)
-        # bucket starts -> their TOTALS rows / a venue-level bucket's venue rows (from its row TOTALS): overlapping
-        # windows of the buffer, so that zeroing whole buckets of every level is one fancy assignment
-        self.rows_at = _windows(self.buf, TOTALS)
-        self.venue_rows_at = _windows(self.buf, 2 * venues)
         return old
 
     def grow(self, cap: int) -> None:
@@ -256,15 +244,16 @@ class Book:
         kept = k > heads[at] - c.size
         whole = bool(kept.all())
         col = k % c.size
-        base = c.off + slots * c.slot_span + col * c.rows  # (levels, m): first buffer row of each event's bucket
+        bucket = slots * c.size + col  # (levels, m): row of each event's bucket in `buckets[level]`
+        base = c.off + bucket * c.rows  # its first element in `buf`
         cell = c.scol + slots * self.stamp.shape[1] + col
         stamps = self.stamp.reshape(-1)
         stale = stamps[cell] != k  # buckets that start again (see `stamp`)
         if not whole:
             stale &= kept
         if stale.any():
-            self.rows_at[base[stale]] = 0.0  # the TOTALS rows of every level's bucket, then the venue rows
-            self.venue_rows_at[base[self.venue_level][stale[self.venue_level]] + TOTALS] = 0.0
+            for lvl, rows_of in enumerate(self.buckets):  # whole buckets (every row) zeroed at once
+                rows_of[bucket[lvl][stale[lvl]]] = 0.0
             stamps[cell[stale]] = k[stale]
         # rows USD and count of the event's side and Σ usd² on every level, then the venue level's venue rows
         # and the whale rows, in one index array; per bucket and row the events stay in arrival order

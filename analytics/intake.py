@@ -183,6 +183,8 @@ class Intake:
         table, codes = b.text[field]
         index = self.slot_of if field == "symbol" else self.venue_of
         of = np.fromiter(map(index.get, table, repeat(-1, len(table))), np.intp, len(table))
+        if of.min() >= 0:  # every name of the table known (the usual batch): no check per event
+            return of[codes]
         out = of[codes]
         if (out < 0).any():
             used, first = np.unique(codes, return_index=True)
@@ -224,8 +226,8 @@ def event_keys(sym: np.ndarray, venue: np.ndarray, is_long: np.ndarray, ts: np.n
                usd: np.ndarray) -> np.ndarray:
     """Duplicate keys of a batch (uint64; see MASK): the same fold as `key_one`."""
     h = sym.astype(np.uint64)
-    for x in (venue.astype(np.uint64), is_long.astype(np.uint64), ts.astype(np.uint64), price.view(np.uint64),
-              usd.view(np.uint64)):
+    for x in (venue.view(np.uint64), is_long.astype(np.uint64), ts.view(np.uint64), price.view(np.uint64),
+              usd.view(np.uint64)):  # the int64 columns as their bits: as astype would give, without a copy
         h ^= x
         h *= np.uint64(P)
     return h ^ (h >> np.uint64(29))

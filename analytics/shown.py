@@ -56,7 +56,8 @@ class ShownBook:
         order = stable_order(g)
         gs, t = g[order], ts[order]
         n = self.total[gs]
-        last = self.times[gs, (n - 1) % HISTORY]
+        flat = self.times.reshape(-1)  # 1-d indices: cheaper than a (feed, column) pair
+        last = flat[gs * HISTORY + (n - 1) % HISTORY]
         # a running maximum per feed: times relative to the batch's oldest, each feed's offset past the one
         # before it (ranks instead when the span is too wide for int64)
         starts = _firsts(gs)
@@ -75,16 +76,16 @@ class ShownBook:
         new &= (n == 0) | (t > last)
         if not new.any():
             return
-        gn, tn = gs[new], t[new]
-        first = _firsts(gn)
-        grp = np.cumsum(first) - 1
-        start_of = np.flatnonzero(first)
-        j = np.arange(len(gn)) - start_of[grp]  # ordinal of each new time within its feed
-        count = np.diff(np.append(start_of, len(gn)))
-        keep = j >= count[grp] - HISTORY  # only the last HISTORY of a feed stay in its ring
-        base = self.total[gn]
-        self.times[gn[keep], (base[keep] + j[keep]) % HISTORY] = tn[keep]
-        self.total[gn[first]] += count
+        # ordinal of each event among its feed's new times (`before`: new times ahead of it in the batch), each
+        # feed's count of new times; its ring takes the last HISTORY of them, after its `n`
+        before = np.cumsum(new) - new
+        at = np.flatnonzero(starts)
+        j = before - before[at][seg]
+        count = np.append(before[at[1:]], before[-1] + new[-1]) - before[at]
+        if count.max() > HISTORY:
+            new &= j >= count[seg] - HISTORY
+        flat[gs[new] * HISTORY + (n[new] + j[new]) % HISTORY] = t[new]
+        self.total[gs[at]] += count
 
     def of(self, g: int) -> ShownTimes:
         """Feed `g`'s shown times, oldest first, as the snapshot side reads them."""
