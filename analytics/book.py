@@ -95,6 +95,7 @@ class Book:
         self.buckets = [d.reshape(cap * n, r) for d, n, r in zip(self.data, self.sizes, rows, strict=True)]
         self.nrows = np.asarray(rows, dtype=np.int64)
         self.flat = memoryview(self.buf)
+        self.latest = np.full(cap, -1, dtype=np.intp)  # scratch of `place`, -1 between batches
         col = np.asarray  # per-level constants as (levels, 1) columns, broadcast against a batch's (m,) columns
         self.cols = _Columns(len(self.widths), col(self.widths, dtype=np.int64)[:, None],
                              col(self.sizes, dtype=np.int64)[:, None], self.nrows[:, None], self.off[:, None],
@@ -242,7 +243,7 @@ class Book:
         heads = new.reshape(-1)
         np.maximum.at(heads, at.reshape(-1), k.reshape(-1))
         kept = k > heads[at] - c.size
-        whole = bool(kept.all())
+        whole = np.count_nonzero(kept) == kept.size  # counts: cheaper than .all() / .any() here
         col = k % c.size
         bucket = slots * c.size + col  # (levels, m): row of each event's bucket in `buckets[level]`
         base = c.off + bucket * c.rows  # its first element in `buf`
@@ -251,14 +252,14 @@ class Book:
         stale = stamps[cell] != k  # buckets that start again (see `stamp`)
         if not whole:
             stale &= kept
-        if stale.any():
+        if np.count_nonzero(stale):
             for lvl, rows_of in enumerate(self.buckets):  # whole buckets (every row) zeroed at once
                 rows_of[bucket[lvl][stale[lvl]]] = 0.0
             stamps[cell[stale]] = k[stale]
         # rows USD and count of the event's side and Σ usd² on every level, then the venue level's venue rows
         # and the whale rows, in one index array; per bucket and row the events stay in arrival order
         lm = k.size
-        whales = np.flatnonzero(whale)  # most events add nothing to the whale row: leave them out
+        whales = whale.nonzero()[0]  # most events add nothing to the whale row: leave them out
         size = 3 * lm + 2 * m + len(whales) * c.levels
         idx = np.empty(size, dtype=np.intp)
         vals = np.empty(size)
@@ -285,9 +286,10 @@ class Book:
         self.head[...] = new  # in place: the scalar path's memoryviews stay valid
         np.maximum.at(self.last, slots, ts)
         np.minimum.at(self.first, slots, ts)
-        latest = np.full(self.cap, -1, dtype=np.intp)
+        latest = self.latest
         np.maximum.at(latest, slots, np.arange(m, dtype=np.intp))  # each slot's last event of the batch
-        hit = np.flatnonzero(latest >= 0)
+        hit = (latest >= 0).nonzero()[0]
         last = latest[hit]
+        latest[hit] = -1
         self.trig[0, hit], self.trig[1, hit] = ts[last], recv[last]
         return 0 if whole else int(m - np.count_nonzero(kept.any(axis=0)))

@@ -143,15 +143,16 @@ class Intake:
         usd = b.num["notional_usd"]
         valid = (long_of | np.fromiter(map(SHORT.__eq__, sides), bool, len(sides)))[side_codes]
         valid &= np.isfinite(usd) & (usd > 0.0)
-        if not valid.all():
-            self.rejected += b.n - int(np.count_nonzero(valid))
+        n_valid = np.count_nonzero(valid)  # counts: cheaper than .all() / .any() (reductions) on these sizes
+        if n_valid < b.n:
+            self.rejected += b.n - n_valid
             b = b.take(valid)
             side_codes, usd = b.text["side"][1], b.num["notional_usd"]
         m = b.n
         if not m:
             return
         price, recv, ts = b.num["price"], b.num["ts_recv"], b.num["ts_event"]
-        if not (ts > 0).all():
+        if np.count_nonzero(ts <= 0):
             ts = np.where(ts > 0, ts, recv)
         slots = self._codes(b, "symbol", ts)
         vidx = self._codes(b, "exchange", ts)
@@ -161,12 +162,13 @@ class Intake:
             self.newest = newest
         is_long = long_of[side_codes]
         shown = b.num["throttled"].view(bool)
-        if shown.any():  # every shown event, duplicates too: ShownBook.batch tells a repeat from a new one
+        if np.count_nonzero(shown):  # every shown event, duplicates too: ShownBook.batch tells a repeat from a new one
             self.shown.batch(self.shown.key(slots[shown], vidx[shown]), ts[shown])
         keep = self.recent.add(event_keys(self.book.key[slots], vidx, is_long, ts, price, usd), ts, self.newest)
-        if not keep.all():
-            self.duplicates += m - int(np.count_nonzero(keep))
-            if not keep.any():
+        n_keep = np.count_nonzero(keep)
+        if n_keep < m:
+            self.duplicates += m - n_keep
+            if not n_keep:
                 return
             slots, vidx, is_long, ts, recv, price, usd = (a[keep] for a in (slots, vidx, is_long, ts, recv, price, usd))
         self._pairs(slots, vidx)
@@ -202,7 +204,7 @@ class Intake:
         """Each symbol's set of venues: the (symbol, venue) pairs new here, from the slots' venue bits."""
         bits = self.book.venue_bits
         new = ((bits[slots] >> vidx) & 1) == 0
-        if new.any():
+        if np.count_nonzero(new):
             names = self.venue_names
             for slot, v in zip(slots[new].tolist(), vidx[new].tolist(), strict=True):
                 if not (bits[slot] >> v) & 1:

@@ -32,7 +32,8 @@ class Recent:
         self.mask = size - 1
         self.keys = np.zeros(size, dtype=np.uint64)
         self.ts = np.zeros(size, dtype=np.int64)
-        self._claim = np.full(size, _UNCLAIMED, dtype=np.intp)  # scratch of `_add`, left unclaimed between batches
+        if len(getattr(self, "_claim", ())) != size:  # scratch of `_add`, left unclaimed between batches: kept
+            self._claim = np.full(size, _UNCLAIMED, dtype=np.intp)
         self.count = 0
         self._k, self._t = memoryview(self.keys), memoryview(self.ts)
 

@@ -53,7 +53,7 @@ class ShownBook:
         m = len(g)
         if not m:
             return
-        order = stable_order(g)
+        order = stable_order(g, len(self.total))
         gs, t = g[order], ts[order]
         n = self.total[gs]
         flat = self.times.reshape(-1)  # 1-d indices: cheaper than a (feed, column) pair
@@ -61,7 +61,7 @@ class ShownBook:
         # a running maximum per feed: times relative to the batch's oldest, each feed's offset past the one
         # before it (ranks instead when the span is too wide for int64)
         starts = _firsts(gs)
-        seg = np.cumsum(starts) - 1
+        seg = starts.cumsum() - 1
         lo = int(t.min())
         span = int(t.max()) - lo + 1
         if span * (int(seg[-1]) + 1) < 1 << 62:
@@ -74,15 +74,18 @@ class ShownBook:
         np.less(run[:-1], key[1:], out=new[1:])
         new |= starts
         new &= (n == 0) | (t > last)
-        if not new.any():
+        if not np.count_nonzero(new):
             return
         # ordinal of each event among its feed's new times (`before`: new times ahead of it in the batch), each
         # feed's count of new times; its ring takes the last HISTORY of them, after its `n`
-        before = np.cumsum(new) - new
-        at = np.flatnonzero(starts)
-        j = before - before[at][seg]
-        count = np.append(before[at[1:]], before[-1] + new[-1]) - before[at]
-        if count.max() > HISTORY:
+        before = new.cumsum() - new
+        at = starts.nonzero()[0]
+        edges = np.empty(len(at) + 1, dtype=before.dtype)  # new times ahead of each feed, and in all
+        edges[:-1] = before[at]
+        edges[-1] = before[-1] + new[-1]
+        j = before - edges[seg]
+        count = edges[1:] - edges[:-1]
+        if np.count_nonzero(count > HISTORY):
             new &= j >= count[seg] - HISTORY
         flat[gs[new] * HISTORY + (n[new] + j[new]) % HISTORY] = t[new]
         self.total[gs[at]] += count
