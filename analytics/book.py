@@ -32,6 +32,7 @@ class _Columns(NamedTuple):
     off: np.ndarray  # the level's first element in `buf`
     scol: np.ndarray  # the level's first stamp column
     head_at: np.ndarray  # the level's first element in head.reshape(-1)
+    steps: np.ndarray  # (levels + 1,) 0, 1, 2, ...: x m, each level's start in a flat (levels, m) batch column
 
 
 class Book:
@@ -100,7 +101,8 @@ class Book:
         self.cols = _Columns(len(self.widths), col(self.widths, dtype=np.int64)[:, None],
                              col(self.sizes, dtype=np.int64)[:, None], self.nrows[:, None], self.off[:, None],
                              self.scol[:, None],
-                             np.arange(len(self.widths), dtype=np.intp)[:, None] * cap)
+                             np.arange(len(self.widths), dtype=np.intp)[:, None] * cap,
+                             np.arange(len(self.widths) + 1, dtype=np.intp))
         return old
 
     def grow(self, cap: int) -> None:
@@ -252,10 +254,13 @@ class Book:
         stale = stamps[cell] != k  # buckets that start again (see `stamp`)
         if not whole:
             stale &= kept
-        if np.count_nonzero(stale):
+        s = stale.reshape(-1).nonzero()[0]  # (level, event) flat: index arrays, cheaper than boolean masks
+        if len(s):
+            ends = np.searchsorted(s, c.steps * m).tolist()
+            flat_bucket = bucket.reshape(-1)
             for lvl, rows_of in enumerate(self.buckets):  # whole buckets (every row) zeroed at once
-                rows_of[bucket[lvl][stale[lvl]]] = 0.0
-            stamps[cell[stale]] = k[stale]
+                rows_of[flat_bucket[s[ends[lvl]:ends[lvl + 1]]]] = 0.0
+            stamps[cell.reshape(-1)[s]] = k.reshape(-1)[s]
         # rows USD and count of the event's side and Σ usd² on every level, then the venue level's venue rows
         # and the whale rows, in one index array; per bucket and row the events stay in arrival order
         lm = k.size

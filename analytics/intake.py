@@ -163,7 +163,8 @@ class Intake:
         is_long = long_of[side_codes]
         shown = b.num["throttled"].view(bool)
         if np.count_nonzero(shown):  # every shown event, duplicates too: ShownBook.batch tells a repeat from a new one
-            self.shown.batch(self.shown.key(slots[shown], vidx[shown]), ts[shown])
+            i = shown.nonzero()[0]  # an index array: cheaper than the mask, used three times
+            self.shown.batch(self.shown.key(slots[i], vidx[i]), ts[i])
         keep = self.recent.add(event_keys(self.book.key[slots], vidx, is_long, ts, price, usd), ts, self.newest)
         n_keep = np.count_nonzero(keep)
         if n_keep < m:

@@ -87,30 +87,35 @@ class Recent:
         done: kept if it wrote it, else a duplicate (held before, or an earlier event of the batch)."""
         m = len(keys)
         keep = np.zeros(m, dtype=bool)
-        pos = (keys & np.uint64(self.mask)).astype(np.intp)
-        todo = np.arange(m)
+        mask = self.mask
+        p = (keys & np.uint64(mask)).astype(np.intp)  # each probing event's slot
+        todo, kt = None, keys  # the probing events (None: all) and their keys
         table, claim = self.keys, self._claim
-        while len(todo) > STRAGGLERS:
-            p = pos[todo]
-            free = table[p] == EMPTY
-            f, pf = todo[free], p[free]
+        while True:
+            fi = (table[p] == EMPTY).nonzero()[0]  # index arrays: cheaper than boolean masks here
+            f = fi if todo is None else todo[fi]
+            pf = p[fi]
             np.minimum.at(claim, pf, f)
-            won = claim[pf] == f
+            wi = (claim[pf] == f).nonzero()[0]
             claim[pf] = _UNCLAIMED
-            w, pw = f[won], pf[won]
+            w, pw = f[wi], pf[wi]
             table[pw] = keys[w]
             self.ts[pw] = ts[w]
             keep[w] = True
             self.count += len(w)
-            todo = todo[table[p] != keys[todo]]  # another key holds the slot: probe on
-            pos[todo] = (pos[todo] + 1) & self.mask
-        k, t, mask = self._k, self._t, self.mask
-        for i in todo.tolist():  # the few long probe chains: one event at a time, in arrival order
-            key, p = int(keys[i]), int(pos[i])
-            while k[p] != key and k[p] != EMPTY:
-                p = (p + 1) & mask
-            if k[p] == EMPTY:
-                k[p], t[p] = key, int(ts[i])
+            on = (table[p] != kt).nonzero()[0]  # another key holds the slot: probe on
+            todo = on if todo is None else todo[on]
+            p = (p[on] + 1) & mask
+            if len(todo) <= STRAGGLERS:
+                break
+            kt = kt[on]
+        k, t = self._k, self._t
+        for i, start in zip(todo.tolist(), p.tolist(), strict=True):  # the few long probe chains: one at a time
+            key, q = int(keys[i]), start
+            while k[q] != key and k[q] != EMPTY:
+                q = (q + 1) & mask
+            if k[q] == EMPTY:
+                k[q], t[q] = key, int(ts[i])
                 self.count += 1
                 keep[i] = True
         return keep

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 
-from analytics.positions import stable_order
+from analytics.positions import segments, stable_order
 from analytics.throttle import HISTORY, ShownTimes
 
 
@@ -61,7 +61,8 @@ class ShownBook:
         # a running maximum per feed: times relative to the batch's oldest, each feed's offset past the one
         # before it (ranks instead when the span is too wide for int64)
         starts = _firsts(gs)
-        seg = starts.cumsum() - 1
+        at = starts.nonzero()[0]
+        seg = segments(at, m)
         lo = int(t.min())
         span = int(t.max()) - lo + 1
         if span * (int(seg[-1]) + 1) < 1 << 62:
@@ -76,18 +77,21 @@ class ShownBook:
         new &= (n == 0) | (t > last)
         if not np.count_nonzero(new):
             return
-        # ordinal of each event among its feed's new times (`before`: new times ahead of it in the batch), each
-        # feed's count of new times; its ring takes the last HISTORY of them, after its `n`
-        before = new.cumsum() - new
-        at = starts.nonzero()[0]
-        edges = np.empty(len(at) + 1, dtype=before.dtype)  # new times ahead of each feed, and in all
-        edges[:-1] = before[at]
-        edges[-1] = before[-1] + new[-1]
-        j = before - edges[seg]
+        # each new time's ordinal among its feed's (`c`: new times up to it in the batch; `edges`: ahead of each
+        # feed, and in all), each feed's count of new times; its ring takes the last HISTORY, after its `n`
+        c = new.astype(np.intp)
+        np.add.accumulate(c, out=c)
+        edges = np.empty(len(at) + 1, dtype=np.intp)
+        edges[:-1] = c[at]
+        edges[:-1] -= new[at]
+        edges[-1] = c[-1]
         count = edges[1:] - edges[:-1]
+        i = new.nonzero()[0]  # index arrays: cheaper than boolean masks, used four times
+        j = c[i] - 1 - edges[seg[i]]
         if np.count_nonzero(count > HISTORY):
-            new &= j >= count[seg] - HISTORY
-        flat[gs[new] * HISTORY + (n[new] + j[new]) % HISTORY] = t[new]
+            kept = (j >= count[seg[i]] - HISTORY).nonzero()[0]
+            i, j = i[kept], j[kept]
+        flat[gs[i] * HISTORY + (n[i] + j) % HISTORY] = t[i]
         self.total[gs[at]] += count
 
     def of(self, g: int) -> ShownTimes:
