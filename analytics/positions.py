@@ -94,11 +94,12 @@ class Positions:
         held = gs[at]
         prev_t, prev_p = np.empty_like(t), np.empty_like(p)
         prev_t[1:], prev_p[1:] = t[:-1], p[:-1]
-        prev_t[at], prev_p[at] = self.ts[held], self.price[held]
-        # 0 <= dt <= FILL_GAP_NS as one unsigned comparison; the event before in the group is one fill (n = 1)
+        prev_t[at] = self.ts[held]
+        # a held position that takes no fill (n = 0 or FILL_MAX: 1 <= n < FILL_MAX as one unsigned comparison)
+        # gets a NaN price, which no price matches; the event before in the group is one fill (n = 1)
+        prev_p[at] = np.where((self.n[held] - 1).view(np.uint64) < FILL_MAX - 1, self.price[held], np.nan)
+        # 0 <= dt <= FILL_GAP_NS as one unsigned comparison
         maybe = ((t - prev_t).view(np.uint64) <= FILL_GAP_NS) & (np.abs(p - prev_p) <= FILL_PRICE_TOL * prev_p)
-        n = self.n[held]
-        maybe[at] &= (n >= 1) & (n < FILL_MAX)
         maybe |= ~(p > 0.0)  # a fill, or starts nothing
         last = np.empty(len(at), dtype=np.intp)  # each group's last event: the position it leaves, if all start one
         last[:-1] = at[1:] - 1
