@@ -62,31 +62,30 @@ class Recent:
     def add(self, keys: np.ndarray, ts: np.ndarray, newest: int) -> np.ndarray:
         """Mask of the events to keep: the first of each key in the batch, if not held; holds them.
         The same decisions as `add_one` event by event, pruning (if due) before this batch's keys go
-        in rather than when the cap is crossed among them."""
+        in rather than when the cap is crossed among them: the batch goes in, then if that crossed the
+        cap the table is rebuilt as the prune would have left it, plus the batch's keys (`_rebuild`)."""
         keys = _nonzero(keys)
-        if self.count + len(keys) <= self.cap:  # no prune due whatever the batch holds: look up and insert at once
-            return self._add(keys, ts)
-        first = np.argsort(keys)  # no key twice (the usual batch): this sort is np.unique's, unstable and ~2x faster
-        uniq = keys[first]
-        if not (uniq[1:] != uniq[:-1]).all():
-            uniq, first = np.unique(keys, return_index=True)  # each key's first event
-        pos = (uniq & np.uint64(self.mask)).astype(np.intp)
-        held = self._find(uniq, pos)
-        new = np.flatnonzero(~held)
-        if self.count + len(new) > self.cap:  # decided above; make room before inserting
-            self.prune(newest, len(new))
-            pos = (uniq & np.uint64(self.mask)).astype(np.intp)
-        self._insert(uniq[new], ts[first[new]], pos[new])
-        keep = np.zeros(len(keys), dtype=bool)
-        keep[first[new]] = True
+        keep, placed = self._add(keys, ts)
+        if self.count > self.cap:
+            self._rebuild(newest, np.concatenate(placed))
         return keep
 
-    def _add(self, keys: np.ndarray, ts: np.ndarray) -> np.ndarray:
-        """`add` when no prune is due: every event probes from its key's slot; at an empty slot the earliest
-        event aiming at it writes its key (`claim`), and every event that then reads its own key there is
-        done: kept if it wrote it, else a duplicate (held before, or an earlier event of the batch)."""
+    def _rebuild(self, newest: int, placed: np.ndarray) -> None:
+        """`prune(newest, len(placed))` of the table without the keys a batch just placed at `placed`, then
+        those keys inserted again: the table, count and cap that pruning before the batch would give."""
+        new_keys, new_ts = self.keys[placed], self.ts[placed]
+        self.keys[placed] = EMPTY  # out of the prune's sight (a probe chain through them is not needed: no lookups)
+        self.prune(newest, len(placed))
+        self._insert(new_keys, new_ts, (new_keys & np.uint64(self.mask)).astype(np.intp))
+
+    def _add(self, keys: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Mask of the events to keep and where their keys went: every event probes from its key's slot; at
+        an empty slot the earliest event aiming at it writes its key (`claim`), and every event that then
+        reads its own key there is done: kept if it wrote it, else a duplicate (held before, or an earlier
+        event of the batch)."""
         m = len(keys)
         keep = np.zeros(m, dtype=bool)
+        placed = []
         mask = self.mask
         p = (keys & np.uint64(mask)).astype(np.intp)  # each probing event's slot
         todo, kt = None, keys  # the probing events (None: all) and their keys
@@ -99,6 +98,7 @@ class Recent:
             wi = (claim[pf] == f).nonzero()[0]
             claim[pf] = _UNCLAIMED
             w, pw = f[wi], pf[wi]
+            placed.append(pw)
             table[pw] = keys[w]
             self.ts[pw] = ts[w]
             keep[w] = True
@@ -110,6 +110,7 @@ class Recent:
                 break
             kt = kt[on]
         k, t = self._k, self._t
+        tail = []
         for i, start in zip(todo.tolist(), p.tolist(), strict=True):  # the few long probe chains: one at a time
             key, q = int(keys[i]), start
             while k[q] != key and k[q] != EMPTY:
@@ -118,25 +119,9 @@ class Recent:
                 k[q], t[q] = key, int(ts[i])
                 self.count += 1
                 keep[i] = True
-        return keep
-
-    def _find(self, keys: np.ndarray, pos: np.ndarray) -> np.ndarray:
-        """Which keys are held; leaves `pos` at each key's slot or at the empty slot that ends its probe."""
-        found = np.zeros(len(keys), dtype=bool)
-        todo = np.arange(len(keys))
-        while len(todo) > STRAGGLERS:
-            t = self.keys[pos[todo]]
-            hit = t == keys[todo]
-            found[todo[hit]] = True
-            todo = todo[~hit & (t != EMPTY)]
-            pos[todo] = (pos[todo] + 1) & self.mask
-        k, mask = self._k, self.mask
-        for i in todo.tolist():  # the few long probe chains: one key at a time
-            key, p = int(keys[i]), int(pos[i])
-            while k[p] != key and k[p] != EMPTY:
-                p = (p + 1) & mask
-            found[i], pos[i] = k[p] == key, p
-        return found
+                tail.append(q)
+        placed.append(np.array(tail, dtype=np.intp))
+        return keep, placed
 
     def _insert(self, keys: np.ndarray, ts: np.ndarray, pos: np.ndarray) -> None:
         """Insert distinct keys not held, each probing from `pos` (an empty slot, unless a key of this batch
