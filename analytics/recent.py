@@ -30,11 +30,13 @@ class Recent:
         self.cap = cap
         size = 1 << (8 * cap - 1).bit_length()
         self.mask = size - 1
+        self.count = 0
+        if len(getattr(self, "keys", ())) == size:  # a prune of the same size: cleared in place (a fresh table
+            self.keys.fill(EMPTY)  # is page faults on every first touch); an empty slot's time is never read
+            return
         self.keys = np.zeros(size, dtype=np.uint64)
         self.ts = np.zeros(size, dtype=np.int64)
-        if len(getattr(self, "_claim", ())) != size:  # scratch of `_add`, left unclaimed between batches: kept
-            self._claim = np.full(size, _UNCLAIMED, dtype=np.intp)
-        self.count = 0
+        self._claim = np.full(size, _UNCLAIMED, dtype=np.intp)  # scratch of `_add`, left unclaimed between batches
         self._k, self._t = memoryview(self.keys), memoryview(self.ts)
 
     def __len__(self) -> int:
