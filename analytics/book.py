@@ -233,7 +233,7 @@ class Book:
         first, see `stamp`), all levels and rows in one `np.add.at`, which adds in index order: per
         bucket and row in arrival order, as event by event. An event the head moved past would have
         been zeroed event by event too (its bucket is dead either way). Index columns are (levels, m),
-        built from per-level constants (`_columns`) with few numpy calls: a call costs about as much
+        built from per-level constants (`cols`) with few numpy calls: a call costs about as much
         as its work on a batch of 1,024.
         """
         m = len(ts)
