@@ -164,19 +164,25 @@ class Intake:
             self.newest = newest
         is_long = long_of[side_codes]
         shown = b.num["throttled"].view(bool)
+        feed = self.shown.key(slots, vidx)  # (symbol, venue): the shown times' key, the fills' without the side
         if np.count_nonzero(shown):  # every shown event, duplicates too: ShownBook.batch tells a repeat from a new one
-            i = shown.nonzero()[0]  # an index array: cheaper than the mask, used three times
-            self.shown.batch(self.shown.key(slots[i], vidx[i]), ts[i])
+            i = shown.nonzero()[0]  # an index array: cheaper than the mask, used twice
+            self.shown.batch(feed[i], ts[i])
         keep = self.recent.add(event_keys(self.book.key[slots], vidx, is_long, ts, price, usd), ts, self.newest)
         n_keep = np.count_nonzero(keep)
         if n_keep < m:
             self.duplicates += m - n_keep
             if not n_keep:
                 return
-            slots, vidx, is_long, ts, recv, price, usd = (a[keep] for a in (slots, vidx, is_long, ts, recv, price, usd))
+            slots, vidx, is_long, ts, recv, price, usd, feed = (
+                a[keep] for a in (slots, vidx, is_long, ts, recv, price, usd, feed))
         self._pairs(slots, vidx)
-        side = (~is_long).astype(np.intp)
-        before = self.positions.batch(self.positions.key(slots, vidx, side), ts, price, usd)
+        if self.positions.venues == self.shown.venues:  # (they grow alike) the feed key, x 2 + 1 for a short
+            g = feed * 2
+            g += ~is_long
+        else:
+            g = self.positions.key(slots, vidx, (~is_long).astype(np.intp))
+        before = self.positions.batch(g, ts, price, usd)
         total = before + usd
         whale = self.book.whale[slots]
         add = np.where(total >= whale, np.where(before >= whale, usd, total), 0.0)
