@@ -256,7 +256,7 @@ class Book:
             stale &= kept
         s = stale.reshape(-1).nonzero()[0]  # (level, event) flat: index arrays, cheaper than boolean masks
         if len(s):
-            ends = np.searchsorted(s, c.steps * m).tolist()
+            ends = s.searchsorted(c.steps * m).tolist()
             flat_bucket = bucket.reshape(-1)
             for lvl, rows_of in enumerate(self.buckets):  # whole buckets (every row) zeroed at once
                 rows_of[flat_bucket[s[ends[lvl]:ends[lvl + 1]]]] = 0.0

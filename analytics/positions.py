@@ -23,7 +23,7 @@ def stable_order(g: np.ndarray, bound: int) -> np.ndarray:
     position (g·m + i), which the default sort orders the same way, ~2x faster than its stable sort."""
     m = len(g)
     if bound <= 1 << 16:
-        return np.argsort(g.astype(np.uint16), kind="stable")
+        return g.astype(np.uint16).argsort(kind="stable")  # the method: np.argsort's Python wrapper costs ~0.5 us
     return np.argsort(g * m + np.arange(m))
 
 
@@ -112,7 +112,8 @@ class Positions:
         hard_seg[seg[maybe.nonzero()[0]]] = True  # every event of a group with a possible fill goes the long way
         last = last[~hard_seg]
         self._set(gs[last], t[last], p[last], usd[order[last]])
-        sel = np.sort(order[hard_seg[seg].nonzero()[0]])
+        sel = order[hard_seg[seg].nonzero()[0]]
+        sel.sort()
         before = np.zeros(m)
         if len(sel) >= 4 * ROUND_MIN:
             before[sel] = self._rounds(g[sel], ts[sel], price[sel], usd[sel])
