@@ -5,6 +5,7 @@ import math
 import struct
 from collections.abc import Sequence
 from itertools import repeat
+from operator import itemgetter
 
 import numpy as np
 
@@ -141,17 +142,19 @@ class Intake:
         sides, side_codes = b.text["side"]
         long_of = np.fromiter(map(LONG.__eq__, sides), bool, len(sides))
         usd = b.num["notional_usd"]
-        valid = (long_of | np.fromiter(map(SHORT.__eq__, sides), bool, len(sides)))[side_codes]
-        valid &= np.isfinite(usd) & (usd > 0.0)
-        if not valid.all():
-            self.rejected += b.n - int(np.count_nonzero(valid))
+        valid = (usd > 0.0) & (usd < math.inf)  # positive and finite (NaN fails both)
+        if not all(type(s) is str and (s == LONG or s == SHORT) for s in sides):  # usually no side to check
+            valid &= (long_of | np.fromiter(map(SHORT.__eq__, sides), bool, len(sides)))[side_codes]
+        n_valid = np.count_nonzero(valid)  # counts: cheaper than .all() / .any() (reductions) on these sizes
+        if n_valid < b.n:
+            self.rejected += b.n - n_valid
             b = b.take(valid)
             side_codes, usd = b.text["side"][1], b.num["notional_usd"]
         m = b.n
         if not m:
             return
         price, recv, ts = b.num["price"], b.num["ts_recv"], b.num["ts_event"]
-        if not (ts > 0).all():
+        if np.count_nonzero(ts <= 0):
             ts = np.where(ts > 0, ts, recv)
         slots = self._codes(b, "symbol", ts)
         vidx = self._codes(b, "exchange", ts)
@@ -161,17 +164,25 @@ class Intake:
             self.newest = newest
         is_long = long_of[side_codes]
         shown = b.num["throttled"].view(bool)
-        if shown.any():  # every shown event, duplicates too: ShownBook.batch tells a repeat from a new one
-            self.shown.batch(self.shown.key(slots[shown], vidx[shown]), ts[shown])
+        feed = self.shown.key(slots, vidx)  # (symbol, venue): the shown times' key, the fills' without the side
+        if np.count_nonzero(shown):  # every shown event, duplicates too: ShownBook.batch tells a repeat from a new one
+            i = shown.nonzero()[0]  # an index array: cheaper than the mask, used twice
+            self.shown.batch(feed[i], ts[i])
         keep = self.recent.add(event_keys(self.book.key[slots], vidx, is_long, ts, price, usd), ts, self.newest)
-        if not keep.all():
-            self.duplicates += m - int(np.count_nonzero(keep))
-            if not keep.any():
+        n_keep = np.count_nonzero(keep)
+        if n_keep < m:
+            self.duplicates += m - n_keep
+            if not n_keep:
                 return
-            slots, vidx, is_long, ts, recv, price, usd = (a[keep] for a in (slots, vidx, is_long, ts, recv, price, usd))
+            slots, vidx, is_long, ts, recv, price, usd, feed = (
+                a[keep] for a in (slots, vidx, is_long, ts, recv, price, usd, feed))
         self._pairs(slots, vidx)
-        side = (~is_long).astype(np.intp)
-        before = self.positions.batch(self.positions.key(slots, vidx, side), ts, price, usd)
+        if self.positions.venues == self.shown.venues:  # (they grow alike) the feed key, x 2 + 1 for a short
+            g = feed * 2
+            g += ~is_long
+        else:
+            g = self.positions.key(slots, vidx, (~is_long).astype(np.intp))
+        before = self.positions.batch(g, ts, price, usd)
         total = before + usd
         whale = self.book.whale[slots]
         add = np.where(total >= whale, np.where(before >= whale, usd, total), 0.0)
@@ -182,6 +193,11 @@ class Intake:
         here get theirs in arrival order (a symbol first seen at its first event's ts)."""
         table, codes = b.text[field]
         index = self.slot_of if field == "symbol" else self.venue_of
+        try:  # every name of the table known (the usual batch): one C-level lookup each, no check per event
+            known = itemgetter(*table)(index) if len(table) > 1 else (index[table[0]],)
+            return np.fromiter(known, np.intp, len(table))[codes]
+        except KeyError:
+            pass
         of = np.fromiter(map(index.get, table, repeat(-1, len(table))), np.intp, len(table))
         out = of[codes]
         if (out < 0).any():
@@ -200,7 +216,7 @@ class Intake:
         """Each symbol's set of venues: the (symbol, venue) pairs new here, from the slots' venue bits."""
         bits = self.book.venue_bits
         new = ((bits[slots] >> vidx) & 1) == 0
-        if new.any():
+        if np.count_nonzero(new):
             names = self.venue_names
             for slot, v in zip(slots[new].tolist(), vidx[new].tolist(), strict=True):
                 if not (bits[slot] >> v) & 1:
@@ -224,8 +240,8 @@ def event_keys(sym: np.ndarray, venue: np.ndarray, is_long: np.ndarray, ts: np.n
                usd: np.ndarray) -> np.ndarray:
     """Duplicate keys of a batch (uint64; see MASK): the same fold as `key_one`."""
     h = sym.astype(np.uint64)
-    for x in (venue.astype(np.uint64), is_long.astype(np.uint64), ts.astype(np.uint64), price.view(np.uint64),
-              usd.view(np.uint64)):
+    for x in (venue.view(np.uint64), is_long.astype(np.uint64), ts.view(np.uint64), price.view(np.uint64),
+              usd.view(np.uint64)):  # the int64 columns as their bits: as astype would give, without a copy
         h ^= x
         h *= np.uint64(P)
     return h ^ (h >> np.uint64(29))

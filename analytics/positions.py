@@ -17,11 +17,22 @@ FILL_MAX = 3  # a position goes in a few fills; a longer same-price chain is a c
 ROUND_MIN = 8  # a round of fewer events than this (~15 numpy calls): the rest goes event by event
 
 
-def stable_order(g: np.ndarray) -> np.ndarray:
-    """argsort(g, kind="stable"), ~2x faster here: the keys made unique by their position (g·m + i) let the
-    default sort give the same order."""
+def stable_order(g: np.ndarray, bound: int) -> np.ndarray:
+    """argsort(g, kind="stable") of keys in [0, bound), fast: keys below 2¹⁶ (slots x venues of a shard) as
+    uint16, which numpy sorts stably by radix (~5x faster on a batch of 1,024); else made unique by their
+    position (g·m + i), which the default sort orders the same way, ~2x faster than its stable sort."""
     m = len(g)
+    if bound <= 1 << 16:
+        return g.astype(np.uint16).argsort(kind="stable")  # the method: np.argsort's Python wrapper costs ~0.5 us
     return np.argsort(g * m + np.arange(m))
+
+
+def segments(starts: np.ndarray, m: int) -> np.ndarray:
+    """Group number of each of m sorted events, its groups starting at `starts` (cumsum of a bool mask, without
+    the bool-to-int cast that makes that ~2x slower)."""
+    seg = np.zeros(m, dtype=np.intp)
+    seg[starts[1:]] = 1
+    return np.add.accumulate(seg, out=seg)
 
 
 class Positions:
@@ -74,30 +85,36 @@ class Positions:
         m = len(g)
         if not m:
             return np.zeros(0)
-        order = stable_order(g)
+        order = stable_order(g, len(self.n))
         gs, t, p = g[order], ts[order], price[order]
         first = np.empty(m, dtype=bool)
         first[0] = True
         np.not_equal(gs[1:], gs[:-1], out=first[1:])
-        held = gs[first]
-        prev_t, prev_p, prev_n = np.empty_like(t), np.empty_like(p), np.ones(m, dtype=np.int64)
+        at = first.nonzero()[0]
+        held = gs[at]
+        prev_t, prev_p = np.empty_like(t), np.empty_like(p)
         prev_t[1:], prev_p[1:] = t[:-1], p[:-1]
-        prev_t[first], prev_p[first], prev_n[first] = self.ts[held], self.price[held], self.n[held]
-        dt = t - prev_t
-        maybe = ((prev_n >= 1) & (prev_n < FILL_MAX) & (dt >= 0) & (dt <= FILL_GAP_NS)
-                 & (np.abs(p - prev_p) <= FILL_PRICE_TOL * prev_p)) | ~(p > 0.0)  # a fill, or starts nothing
-        if not maybe.any():
-            self._last_of(gs, first, t, p, usd[order])
+        prev_t[at] = self.ts[held]
+        # a held position that takes no fill (n = 0 or FILL_MAX: 1 <= n < FILL_MAX as one unsigned comparison)
+        # gets a NaN price, which no price matches; the event before in the group is one fill (n = 1)
+        prev_p[at] = np.where((self.n[held] - 1).view(np.uint64) < FILL_MAX - 1, self.price[held], np.nan)
+        # 0 <= dt <= FILL_GAP_NS as one unsigned comparison
+        maybe = ((t - prev_t).view(np.uint64) <= FILL_GAP_NS) & (np.abs(p - prev_p) <= FILL_PRICE_TOL * prev_p)
+        maybe |= ~(p > 0.0)  # a fill, or starts nothing
+        last = np.empty(len(at), dtype=np.intp)  # each group's last event: the position it leaves, if all start one
+        last[:-1] = at[1:] - 1
+        last[-1] = m - 1
+        if not np.count_nonzero(maybe):
+            self._set(gs[last], t[last], p[last], usd[order[last]])
             return np.zeros(m)
-        seg = np.cumsum(first) - 1
+        seg = segments(at, m)
         hard_seg = np.zeros(len(held), dtype=bool)
-        hard_seg[seg[maybe]] = True  # every event of a group with a possible fill goes the long way
-        easy = ~hard_seg[seg]
-        hard = np.empty(m, dtype=bool)
-        hard[order] = ~easy
+        hard_seg[seg[maybe.nonzero()[0]]] = True  # every event of a group with a possible fill goes the long way
+        last = last[~hard_seg]
+        self._set(gs[last], t[last], p[last], usd[order[last]])
+        sel = order[hard_seg[seg].nonzero()[0]]
+        sel.sort()
         before = np.zeros(m)
-        self._last_of(gs[easy], first[easy], t[easy], p[easy], usd[order][easy])
-        sel = np.flatnonzero(hard)
         if len(sel) >= 4 * ROUND_MIN:
             before[sel] = self._rounds(g[sel], ts[sel], price[sel], usd[sel])
             return before
@@ -107,21 +124,16 @@ class Positions:
             before[i] = one(gi, t1, p1, u1)
         return before
 
-    def _last_of(self, gs: np.ndarray, first: np.ndarray, t: np.ndarray, p: np.ndarray, u: np.ndarray) -> None:
-        """Groups (sorted, `first` marks each one's first event) where every event starts a position:
-        the last one is each group's position."""
-        if not len(gs):
-            return
-        last = np.append(first[1:], True)
-        gl = gs[last]
-        self.ts[gl], self.price[gl], self.usd[gl], self.n[gl] = t[last], p[last], u[last], 1
+    def _set(self, gl: np.ndarray, t: np.ndarray, p: np.ndarray, u: np.ndarray) -> None:
+        """Positions `gl` (distinct) start afresh at these events."""
+        self.ts[gl], self.price[gl], self.usd[gl], self.n[gl] = t, p, u, 1
 
     def _rounds(self, g: np.ndarray, ts: np.ndarray, price: np.ndarray, usd: np.ndarray) -> np.ndarray:
         """`one` for every event, in rounds: round r decides, on whole columns, the r-th event of every
         group that has one; the long tail of a few busy groups (rounds with few events) goes event by event."""
         m = len(g)
         before = np.zeros(m)
-        order = stable_order(g)
+        order = stable_order(g, len(self.n))
         gs = g[order]
         starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]])
         if len(starts) == m:  # every group once: one round

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 
-from analytics.positions import stable_order
+from analytics.positions import segments, stable_order
 from analytics.throttle import HISTORY, ShownTimes
 
 
@@ -53,14 +53,16 @@ class ShownBook:
         m = len(g)
         if not m:
             return
-        order = stable_order(g)
+        order = stable_order(g, len(self.total))
         gs, t = g[order], ts[order]
         n = self.total[gs]
-        last = self.times[gs, (n - 1) % HISTORY]
+        flat = self.times.reshape(-1)  # 1-d indices: cheaper than a (feed, column) pair
+        last = flat[gs * HISTORY + (n - 1) % HISTORY]
         # a running maximum per feed: times relative to the batch's oldest, each feed's offset past the one
         # before it (ranks instead when the span is too wide for int64)
         starts = _firsts(gs)
-        seg = np.cumsum(starts) - 1
+        at = starts.nonzero()[0]
+        seg = segments(at, m)
         lo = int(t.min())
         span = int(t.max()) - lo + 1
         if span * (int(seg[-1]) + 1) < 1 << 62:
@@ -73,18 +75,24 @@ class ShownBook:
         np.less(run[:-1], key[1:], out=new[1:])
         new |= starts
         new &= (n == 0) | (t > last)
-        if not new.any():
+        if not np.count_nonzero(new):
             return
-        gn, tn = gs[new], t[new]
-        first = _firsts(gn)
-        grp = np.cumsum(first) - 1
-        start_of = np.flatnonzero(first)
-        j = np.arange(len(gn)) - start_of[grp]  # ordinal of each new time within its feed
-        count = np.diff(np.append(start_of, len(gn)))
-        keep = j >= count[grp] - HISTORY  # only the last HISTORY of a feed stay in its ring
-        base = self.total[gn]
-        self.times[gn[keep], (base[keep] + j[keep]) % HISTORY] = tn[keep]
-        self.total[gn[first]] += count
+        # each new time's ordinal among its feed's (`c`: new times up to it in the batch; `edges`: ahead of each
+        # feed, and in all), each feed's count of new times; its ring takes the last HISTORY, after its `n`
+        c = new.astype(np.intp)
+        np.add.accumulate(c, out=c)
+        edges = np.empty(len(at) + 1, dtype=np.intp)
+        edges[:-1] = c[at]
+        edges[:-1] -= new[at]
+        edges[-1] = c[-1]
+        count = edges[1:] - edges[:-1]
+        i = new.nonzero()[0]  # index arrays: cheaper than boolean masks, used four times
+        j = c[i] - 1 - edges[seg[i]]
+        if np.count_nonzero(count > HISTORY):
+            kept = (j >= count[seg[i]] - HISTORY).nonzero()[0]
+            i, j = i[kept], j[kept]
+        flat[gs[i] * HISTORY + (n[i] + j) % HISTORY] = t[i]
+        self.total[gs[at]] += count
 
     def of(self, g: int) -> ShownTimes:
         """Feed `g`'s shown times, oldest first, as the snapshot side reads them."""
