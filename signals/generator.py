@@ -95,6 +95,7 @@ class SignalGenerator:
         st = self.states.setdefault(snap.symbol, LevelState())
         st.last_snapshot_ns = now_ns
         out: list[Signal] = []
+        broad = self._broad(snap)  # read once: `_cap` and the gate margin both ask
         turned = bool(st.level and st.side and snap.direction != st.side)
         if turned and st.level < ALERT:
             out.append(self._close_episode(snap.symbol, st, snap.direction, now_ns))
@@ -107,20 +108,21 @@ class SignalGenerator:
             components["side_turned"] = snap.direction
             shown = st.context.get("snap", snap)
         else:
-            cap = st.cap = self._cap(snap)
+            cap = st.cap = self._cap(snap, broad)
             shown = snap
         components["capped"] = cap < TOP
         dq = self.data_quality(snap, now_ns)
         confidence = snap.confidence
         if regime.regime == UNKNOWN:
             confidence *= self.scfg.unknown_regime_confidence
-        confidence *= self.scfg.degraded_venue_confidence ** dq["degraded_count"]
+        if dq["degraded_count"]:
+            confidence *= self.scfg.degraded_venue_confidence ** dq["degraded_count"]
         st.context = {"snap": shown, "regime": regime, "components": components, "data_quality": dq,
                       "confidence": confidence, "turned": snap.direction if turned else ""}
         gate = snap.extra.get("gate") or {}
         proven = not turned and gate.get("met") in ("CRITICAL", "EXTREME")
         # the gate margin counts only while the whale guard passes: a guard failure stops the gate clock too
-        margin = st.margin = 0.0 if turned or not self._broad(snap) else gate.get("margin", 0.0)
+        margin = st.margin = 0.0 if turned or not broad else gate.get("margin", 0.0)
         prev = self.machine.apply(st, p, now_ns, cap, proven, margin)
         if st.level and not st.side:
             st.side = snap.direction  # a new episode: it names this side until it is back at NONE
@@ -185,14 +187,14 @@ class SignalGenerator:
         }
         return p, components
 
-    def _cap(self, snap: MetricsSnapshot) -> int:
+    def _cap(self, snap: MetricsSnapshot, broad: bool | None = None) -> int:
         """Whale guard: ALERT+ needs breadth, else the level stops at WATCH.
 
         Breadth = at least `alert_min_events` liquidations in the last 10 s and an effective count
         (n_eff = (Σusd)²/Σusd², from analytics) of at least `alert_min_n_eff`: one huge liquidation
         among a few crumbs is still one liquidation.
         """
-        if not self._broad(snap):
+        if not (self._broad(snap) if broad is None else broad):
             return WATCH
         gate = snap.extra.get("gate")
         if gate is not None:  # dollar gates (analytics/gates.py): no ALERT+ below the named side's USD gate
@@ -211,13 +213,23 @@ class SignalGenerator:
     def data_quality(self, snap: MetricsSnapshot, now_ns: int) -> dict[str, Any]:
         """Which venues the signal rests on and how trustworthy each is (snapshot + FeedStatus)."""
         venues: dict[str, dict[str, Any]] = snap.extra.get("venues") or {}
-        contributing = sorted(v for v, d in venues.items() if d.get("events") or d.get("usd_per_s")) \
-            or sorted(v for v, usd in snap.by_venue.items() if usd)
-        completeness = {v: self._completeness(v, venues.get(v, {})) for v in contributing}
-        throttled = [v for v in contributing if completeness[v] == "throttled"]
-        partial = [v for v in contributing if completeness[v] in ("sampled", "unknown")]
-        stale = {v for v, d in venues.items() if d.get("stale")}
-        disconnected = {v for v, d in venues.items() if d.get("connected") is False}
+        # one pass over the venues (this runs per snapshot): who contributes, who is stale or disconnected
+        contributing, stale, disconnected = [], set(), set()
+        for v, d in venues.items():
+            if d.get("events") or d.get("usd_per_s"):
+                contributing.append(v)
+            if d.get("stale"):
+                stale.add(v)
+            if d.get("connected") is False:
+                disconnected.add(v)
+        contributing = sorted(contributing) or sorted(v for v, usd in snap.by_venue.items() if usd)
+        if contributing:
+            completeness = {v: self._completeness(v, venues.get(v, {})) for v in contributing}
+            complete = [v for v in contributing if completeness[v] == "complete"]
+            throttled = [v for v in contributing if completeness[v] == "throttled"]
+            partial = [v for v in contributing if completeness[v] in ("sampled", "unknown")]
+        else:
+            completeness, complete, throttled, partial = {}, [], [], []
         feeds = {}
         for v, st in self.feeds.items():
             age = (now_ns - st.ts) / NS
@@ -226,13 +238,13 @@ class SignalGenerator:
                 disconnected.add(v)
             elif age > self.scfg.feed_stale_s:
                 stale.add(v)
-        degraded = stale | disconnected
+        degraded = len(stale | disconnected) if stale or disconnected else 0
         quality = ("degraded" if degraded else "unknown" if not contributing
                    else "partial" if partial else "throttled" if throttled else "complete")
-        return {"venues": contributing, "complete": [v for v in contributing if completeness[v] == "complete"],
+        return {"venues": contributing, "complete": complete,
                 "throttled": throttled, "partial": partial, "completeness": completeness,
                 "stale": sorted(stale), "disconnected": sorted(disconnected),
-                "degraded_count": len(degraded), "quality": quality,
+                "degraded_count": degraded, "quality": quality,
                 "price": self.detector.price_state(now_ns), "feeds": feeds}
 
     def _completeness(self, venue: str, snap_info: dict[str, Any]) -> str:
