@@ -174,14 +174,18 @@ class Replay:
 
     def _advance(self, t: int) -> None:
         """Run the periodic snapshots and ticks that fall due up to event time t."""
-        while self._next_tick is not None and min(self._next_tick, self._next_snap) <= t:
+        while self._next_tick is not None:  # runs per message: one comparison when nothing is due
             if self._next_snap <= self._next_tick:
+                if self._next_snap > t:
+                    break
                 now = self._next_snap
                 self._flush_pending(now)
                 for sym in self.engine.active_symbols(now):
                     self._snapshot(sym, now)
                 self._next_snap += self._every_ns
             else:
+                if self._next_tick > t:
+                    break
                 now = self._next_tick
                 self._flush_pending(now)
                 self.signals += self.gen.on_tick(now)
@@ -189,6 +193,8 @@ class Replay:
                 self._next_tick += NS
 
     def _flush_pending(self, now: int) -> None:
+        if not self._pending:  # the usual case: runs per message and per due step
+            return
         for sym in sorted(self._pending):
             if now - self._last_emit.get(sym, -self._min_emit_ns) >= self._min_emit_ns:
                 self._snapshot(sym, now)
