@@ -18,6 +18,7 @@ __all__ = ["CNT_L", "CNT_S", "GLOBAL_ROWS", "SQ", "TOTALS", "USD_L", "USD_S", "W
 GLOBAL_ROWS = 0  # Measures.totals columns are the book's TOTALS rows: SQ, WHALE, USD_L, USD_S, CNT_L, CNT_S
 GRID_NS = NS  # correlation grid: 1 s buckets ...
 GRID_BUCKETS = 60  # ... over the last 60 s
+_NO_ROWS = np.zeros((0, TOTALS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +194,7 @@ class SymbolState:
         heads = self.clean()
         parts: list[np.ndarray] = []
         frac = []
-        full = np.zeros((0, TOTALS))
+        full = _NO_ROWS  # set at the venue level, which every layout has
         for lvl, width in enumerate(book.widths[:-1]):  # the kinematic levels (the last is the baseline's)
             ps = pieces(book.data[lvl][slot], heads[lvl], width, now)
             if lvl == lay.grid_level:  # its every row (totals, then per venue) copied once: `grid` is a view of it
