@@ -16,8 +16,8 @@ from common.schema import (
     PriceTick,
     Regime,
     Signal,
-    completeness_of,
 )
+from signals.data_quality import data_quality
 from signals.levels import NS, TOP, LevelMachine, LevelState, market_target
 from signals.price_feed import PriceFeed
 from signals.regime import UNKNOWN, RegimeDetector
@@ -211,50 +211,8 @@ class SignalGenerator:
         return n_eff is None or n_eff >= self.scfg.alert_min_n_eff
 
     def data_quality(self, snap: MetricsSnapshot, now_ns: int) -> dict[str, Any]:
-        """Which venues the signal rests on and how trustworthy each is (snapshot + FeedStatus)."""
-        venues: dict[str, dict[str, Any]] = snap.extra.get("venues") or {}
-        # one pass over the venues (this runs per snapshot): who contributes, who is stale or disconnected
-        contributing, stale, disconnected = [], set(), set()
-        for v, d in venues.items():
-            if d.get("events") or d.get("usd_per_s"):
-                contributing.append(v)
-            if d.get("stale"):
-                stale.add(v)
-            if d.get("connected") is False:
-                disconnected.add(v)
-        contributing = sorted(contributing) or sorted(v for v, usd in snap.by_venue.items() if usd)
-        if contributing:
-            completeness = {v: self._completeness(v, venues.get(v, {})) for v in contributing}
-            complete = [v for v in contributing if completeness[v] == "complete"]
-            throttled = [v for v in contributing if completeness[v] == "throttled"]
-            partial = [v for v in contributing if completeness[v] in ("sampled", "unknown")]
-        else:
-            completeness, complete, throttled, partial = {}, [], [], []
-        feeds = {}
-        for v, st in self.feeds.items():
-            age = (now_ns - st.ts) / NS
-            feeds[v] = {"connected": st.connected, "age_s": round(age, 3), "reconnects": st.reconnects}
-            if not st.connected:
-                disconnected.add(v)
-            elif age > self.scfg.feed_stale_s:
-                stale.add(v)
-        degraded = len(stale | disconnected) if stale or disconnected else 0
-        quality = ("degraded" if degraded else "unknown" if not contributing
-                   else "partial" if partial else "throttled" if throttled else "complete")
-        return {"venues": contributing, "complete": complete,
-                "throttled": throttled, "partial": partial, "completeness": completeness,
-                "stale": sorted(stale), "disconnected": sorted(disconnected),
-                "degraded_count": degraded, "quality": quality,
-                "price": self.detector.price_state(now_ns), "feeds": feeds}
-
-    def _completeness(self, venue: str, snap_info: dict[str, Any]) -> str:
-        """What a venue's feed shows: the snapshot's word, else its last FeedStatus (an older sender: `throttled`)."""
-        st = self.feeds.get(venue)
-        if "completeness" in snap_info:
-            return str(snap_info["completeness"])
-        if snap_info.get("throttled"):
-            return "throttled"
-        return completeness_of(st.completeness, st.throttled) if st is not None else "complete"
+        """Which venues the signal rests on and how trustworthy each is (`data_quality.data_quality`)."""
+        return data_quality(snap, self.feeds, self.scfg.feed_stale_s, self.detector.price_state(now_ns), now_ns)
 
     def _signal(self, sym: str, st: LevelState, prev: int, now_ns: int, *, heartbeat: bool = False,
                 stale: bool = False) -> Signal:
