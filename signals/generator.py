@@ -16,8 +16,8 @@ from common.schema import (
     PriceTick,
     Regime,
     Signal,
-    completeness_of,
 )
+from signals.data_quality import data_quality
 from signals.levels import NS, TOP, LevelMachine, LevelState, market_target
 from signals.price_feed import PriceFeed
 from signals.regime import UNKNOWN, RegimeDetector
@@ -95,6 +95,7 @@ class SignalGenerator:
         st = self.states.setdefault(snap.symbol, LevelState())
         st.last_snapshot_ns = now_ns
         out: list[Signal] = []
+        broad = self._broad(snap)  # read once: `_cap` and the gate margin both ask
         turned = bool(st.level and st.side and snap.direction != st.side)
         if turned and st.level < ALERT:
             out.append(self._close_episode(snap.symbol, st, snap.direction, now_ns))
@@ -107,20 +108,21 @@ class SignalGenerator:
             components["side_turned"] = snap.direction
             shown = st.context.get("snap", snap)
         else:
-            cap = st.cap = self._cap(snap)
+            cap = st.cap = self._cap(snap, broad)
             shown = snap
         components["capped"] = cap < TOP
         dq = self.data_quality(snap, now_ns)
         confidence = snap.confidence
         if regime.regime == UNKNOWN:
             confidence *= self.scfg.unknown_regime_confidence
-        confidence *= self.scfg.degraded_venue_confidence ** dq["degraded_count"]
+        if dq["degraded_count"]:
+            confidence *= self.scfg.degraded_venue_confidence ** dq["degraded_count"]
         st.context = {"snap": shown, "regime": regime, "components": components, "data_quality": dq,
                       "confidence": confidence, "turned": snap.direction if turned else ""}
         gate = snap.extra.get("gate") or {}
         proven = not turned and gate.get("met") in ("CRITICAL", "EXTREME")
         # the gate margin counts only while the whale guard passes: a guard failure stops the gate clock too
-        margin = st.margin = 0.0 if turned or not self._broad(snap) else gate.get("margin", 0.0)
+        margin = st.margin = 0.0 if turned or not broad else gate.get("margin", 0.0)
         prev = self.machine.apply(st, p, now_ns, cap, proven, margin)
         if st.level and not st.side:
             st.side = snap.direction  # a new episode: it names this side until it is back at NONE
@@ -185,14 +187,14 @@ class SignalGenerator:
         }
         return p, components
 
-    def _cap(self, snap: MetricsSnapshot) -> int:
+    def _cap(self, snap: MetricsSnapshot, broad: bool | None = None) -> int:
         """Whale guard: ALERT+ needs breadth, else the level stops at WATCH.
 
         Breadth = at least `alert_min_events` liquidations in the last 10 s and an effective count
         (n_eff = (Σusd)²/Σusd², from analytics) of at least `alert_min_n_eff`: one huge liquidation
         among a few crumbs is still one liquidation.
         """
-        if not self._broad(snap):
+        if not (self._broad(snap) if broad is None else broad):
             return WATCH
         gate = snap.extra.get("gate")
         if gate is not None:  # dollar gates (analytics/gates.py): no ALERT+ below the named side's USD gate
@@ -209,40 +211,8 @@ class SignalGenerator:
         return n_eff is None or n_eff >= self.scfg.alert_min_n_eff
 
     def data_quality(self, snap: MetricsSnapshot, now_ns: int) -> dict[str, Any]:
-        """Which venues the signal rests on and how trustworthy each is (snapshot + FeedStatus)."""
-        venues: dict[str, dict[str, Any]] = snap.extra.get("venues") or {}
-        contributing = sorted(v for v, d in venues.items() if d.get("events") or d.get("usd_per_s")) \
-            or sorted(v for v, usd in snap.by_venue.items() if usd)
-        completeness = {v: self._completeness(v, venues.get(v, {})) for v in contributing}
-        throttled = [v for v in contributing if completeness[v] == "throttled"]
-        partial = [v for v in contributing if completeness[v] in ("sampled", "unknown")]
-        stale = {v for v, d in venues.items() if d.get("stale")}
-        disconnected = {v for v, d in venues.items() if d.get("connected") is False}
-        feeds = {}
-        for v, st in self.feeds.items():
-            age = (now_ns - st.ts) / NS
-            feeds[v] = {"connected": st.connected, "age_s": round(age, 3), "reconnects": st.reconnects}
-            if not st.connected:
-                disconnected.add(v)
-            elif age > self.scfg.feed_stale_s:
-                stale.add(v)
-        degraded = stale | disconnected
-        quality = ("degraded" if degraded else "unknown" if not contributing
-                   else "partial" if partial else "throttled" if throttled else "complete")
-        return {"venues": contributing, "complete": [v for v in contributing if completeness[v] == "complete"],
-                "throttled": throttled, "partial": partial, "completeness": completeness,
-                "stale": sorted(stale), "disconnected": sorted(disconnected),
-                "degraded_count": len(degraded), "quality": quality,
-                "price": self.detector.price_state(now_ns), "feeds": feeds}
-
-    def _completeness(self, venue: str, snap_info: dict[str, Any]) -> str:
-        """What a venue's feed shows: the snapshot's word, else its last FeedStatus (an older sender: `throttled`)."""
-        st = self.feeds.get(venue)
-        if "completeness" in snap_info:
-            return str(snap_info["completeness"])
-        if snap_info.get("throttled"):
-            return "throttled"
-        return completeness_of(st.completeness, st.throttled) if st is not None else "complete"
+        """Which venues the signal rests on and how trustworthy each is (`data_quality.data_quality`)."""
+        return data_quality(snap, self.feeds, self.scfg.feed_stale_s, self.detector.price_state(now_ns), now_ns)
 
     def _signal(self, sym: str, st: LevelState, prev: int, now_ns: int, *, heartbeat: bool = False,
                 stale: bool = False) -> Signal:

@@ -81,7 +81,9 @@ class LevelMachine:
                margin: float = 0.0) -> int:
         """The level `st` should move to now (== st.level when it should stay); updates the arming."""
         raise_by = self.gap if self.in_cooldown(st, now_ns) else 0.0
-        up = max((lv for lv in range(1, TOP + 1) if p >= self.enter[lv] + raise_by), default=0)
+        up, enter = TOP, self.enter  # the highest level p enters (runs per snapshot: a plain loop)
+        while up and p < enter[up] + raise_by:
+            up -= 1
         cur = st.level
         # Two clocks: p must have supported ALERT+ for confirm_s, and the cap (dollar gates) must have
         # allowed it for half that, so flow whose p held while its dollars built up is not held back twice.

@@ -19,6 +19,7 @@ class PriceFeed:
 
     def __init__(self, preference: tuple[str, ...] = PREFERENCE, stale_s: float = 5.0) -> None:
         self.preference = preference
+        self._rank = {v: i for i, v in reversed(list(enumerate(preference)))}  # a venue listed twice: its first place
         self.stale_ns = int(stale_s * 1e9)
         self.last_seen: dict[str, int] = {}
         self.source: str | None = None
@@ -33,6 +34,11 @@ class PriceFeed:
         return tick.exchange == chosen
 
     def _choose(self, now_ns: int) -> str | None:
-        fresh = [v for v, t in self.last_seen.items() if now_ns - t <= self.stale_ns]
-        ranked = sorted(fresh, key=lambda v: self.preference.index(v) if v in self.preference else len(self.preference))
-        return ranked[0] if ranked else None
+        """The fresh venue first in `preference` (those not in it rank last, first seen first); runs per tick."""
+        best, best_rank = None, len(self.preference) + 1
+        for v, t in self.last_seen.items():
+            if now_ns - t <= self.stale_ns:
+                rank = self._rank.get(v, len(self.preference))
+                if rank < best_rank:
+                    best, best_rank = v, rank
+        return best

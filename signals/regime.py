@@ -4,8 +4,6 @@ from __future__ import annotations
 import bisect
 import logging
 import math
-from collections.abc import Callable
-from typing import Any
 
 from common.config import SignalsConfig
 from common.schema import PriceTick, Regime
@@ -23,6 +21,9 @@ VOL_WEIGHTS = {"1m": 0.5, "5m": 0.3, "15m": 0.2}
 # A window is "warming up" until its price history covers this share of it: 17 s of ticks are no
 # 5 min volatility, and a window that is warming never moves the regime or its multiplier.
 WARM_SHARE = 0.8
+# (name, window s, history the window needs before it counts): the per-tick loop reads these, not the dicts
+_WINDOWS = tuple((name, w, WARM_SHARE * w) for name, w in VOL_WINDOWS.items())
+KEEP_BARS = 4 * VOL_WINDOWS["15m"]  # past this many bars, the ones older than the longest window are dropped
 LIQUIDITY_TAU_S = 3600.0  # time constant of the trade-activity baseline
 
 
@@ -33,6 +34,15 @@ def realized_vol(sum_r2: float, span_s: float) -> float:
     still filling, or has gaps between ticks, an unbiased estimate.
     """
     return math.sqrt(max(sum_r2, 0.0) / span_s * SECONDS_PER_YEAR)
+
+
+def _first_after(secs: list[int], target: float, window_s: float) -> int:
+    """bisect_right(secs, target) for target = secs[-1] - window_s, checked first where it falls when the bars
+    are consecutive seconds (the usual case): two reads instead of a bisect's dozen, each a likely cache miss."""
+    g = len(secs) - int(window_s)
+    if 0 < g < len(secs) and secs[g - 1] <= target < secs[g]:
+        return g
+    return bisect.bisect_right(secs, target)
 
 
 class RegimeDetector:
@@ -60,7 +70,8 @@ class RegimeDetector:
         # Bumped by every tick taken in: what is read from the bars alone (trend, liquidity, a price move)
         # is kept with the version it was read at and reused until a tick changes the bars.
         self._version = 0
-        self._read: dict[object, tuple[int, object]] = {}
+        self._moves: dict[float, tuple[int, float]] = {}  # window_s -> (version, price move)
+        self._shape: tuple[int, str, float, str] = (-1, "flat", 0.0, "UNKNOWN")  # (version, trend, strength, liq.)
 
     # -- input ---------------------------------------------------------------------------------
     def update(self, tick: PriceTick) -> None:
@@ -83,14 +94,14 @@ class RegimeDetector:
         self._closes.append(tick.price)
         self._cum_r2.append((self._cum_r2[-1] if self._cum_r2 else 0.0) + r2)
         self._cum_usd.append((self._cum_usd[-1] if self._cum_usd else 0.0) + usd)
-        if len(secs) > 4 * VOL_WINDOWS["15m"]:
+        if len(secs) > KEEP_BARS:
             cut = bisect.bisect_right(secs, sec - VOL_WINDOWS["15m"] - 1)
             for arr in (secs, self._closes, self._cum_r2, self._cum_usd):
                 del arr[:cut]
 
     def _start(self, window_s: float) -> int:
         """Index of the first bar inside the last `window_s` seconds."""
-        return bisect.bisect_right(self._secs, self._secs[-1] - window_s)
+        return _first_after(self._secs, self._secs[-1] - window_s, window_s)
 
     def _close_bar(self, next_sec: int) -> None:
         """Recompute vols and the hysteretic band once per closed second."""
@@ -107,14 +118,20 @@ class RegimeDetector:
 
     def _vols(self) -> dict[str, float]:
         out: dict[str, float] = {}
-        for name, window in VOL_WINDOWS.items():
-            i = self._start(window)
-            span = self._secs[-1] - self._secs[i]
-            if len(self._secs) - i >= 3 and self._secs[-1] - self._secs[0] >= WARM_SHARE * window:
-                out[name] = realized_vol(self._cum_r2[-1] - self._cum_r2[i], span)
-        weights = {k: VOL_WEIGHTS[k] for k in out}
-        if weights:
-            out["composite"] = sum(out[k] * w for k, w in weights.items()) / sum(weights.values())
+        secs, cum = self._secs, self._cum_r2
+        last, n = secs[-1], len(secs)
+        covered = last - secs[0]
+        for name, window, warm in _WINDOWS:  # runs per tick: locals, no helper calls
+            i = _first_after(secs, last - window, window)
+            if n - i >= 3 and covered >= warm:
+                out[name] = realized_vol(cum[-1] - cum[i], last - secs[i])
+        if out:  # the weighted mean of the warm windows, summed in their order (as sum() would)
+            num = den = 0
+            for k, v in out.items():
+                w = VOL_WEIGHTS[k]
+                num += v * w
+                den += w
+            out["composite"] = num / den
         return out
 
     def _band(self, vol: float) -> int:
@@ -144,17 +161,12 @@ class RegimeDetector:
         """Log return of the reference price over the last `window_s` seconds; None if stale."""
         if not self.fresh(now_ns) or len(self._secs) < 2:
             return None
-        return self._cached(("move", window_s),
-                            lambda: math.log(self._closes[-1] / self._closes[self._start(window_s)]))
-
-    def _cached(self, key: object, read: Callable[[], Any]) -> Any:
-        """read() of the bars, once per version (the bars change only in `update`)."""
-        hit = self._read.get(key)
+        hit = self._moves.get(window_s)  # read once per version: the bars change only in `update`
         if hit is not None and hit[0] == self._version:
             return hit[1]
-        value = read()
-        self._read[key] = (self._version, value)
-        return value
+        move = math.log(self._closes[-1] / self._closes[self._start(window_s)])
+        self._moves[window_s] = (self._version, move)
+        return move
 
     def current(self, now_ns: int) -> Regime:
         if not self.fresh(now_ns):
@@ -162,7 +174,9 @@ class RegimeDetector:
         if self._index is None:
             return Regime(regime=WARMING_UP, multiplier=1.0, ts=now_ns, vol=dict(self._vol))
         name = REGIMES[self._index]
-        trend, strength, liquidity = self._cached("shape", lambda: (*self._trend(), self._liquidity()))
+        if self._shape[0] != self._version:  # read once per version, as price_move
+            self._shape = (self._version, *self._trend(), self._liquidity())
+        _, trend, strength, liquidity = self._shape
         return Regime(regime=name, multiplier=float(self.cfg.regime_multipliers.get(name, 1.0)), ts=now_ns,
                       vol=dict(self._vol), liquidity=liquidity, trend=trend, trend_strength=strength)
 

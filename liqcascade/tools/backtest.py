@@ -24,9 +24,7 @@ from common.schema import (
     as_dict,
     completeness_of,
 )
-from ingest.commands import normalize_recorded
 from ingest.dedupe import Deduper
-from ingest.exchanges.hyperliquid import FillDeduper
 from liqcascade.tools.scoring import class_of, is_positive
 from signals.generator import MARKET, SignalGenerator
 
@@ -46,6 +44,10 @@ def recorded_normalizer() -> Callable[[dict[str, Any]], list[Any]]:
 
     One Hyperliquid fill de-duplicator is shared by the whole file, as in the live ingester.
     """
+    # imported here: only raw recordings need the venues' parsers, and importing them costs ~0.1 s per replay
+    from ingest.commands import normalize_recorded
+    from ingest.exchanges.hyperliquid import FillDeduper
+
     deduper = FillDeduper()
     return lambda d: normalize_recorded(d, deduper)
 
@@ -80,14 +82,16 @@ def parse(lines: Iterable[bytes | str]) -> Iterator[Message]:
     for n, line in enumerate(lines, 1):
         try:
             d = orjson.loads(line)
-            if "raw" in d and "exchange" in d:
-                normalizer = normalizer or recorded_normalizer()
-                if normalizer is None:
-                    log.warning("backtest: line %d is a raw recording and ingest is not installed", n)
-                    continue
-                rows = [x if isinstance(x, dict) else {"type": x.KIND, **as_dict(x)} for x in normalizer(d)]
-            else:
-                rows = [d]
+            if "raw" not in d or "exchange" not in d:  # a normalized line: the usual case, one message
+                msg = to_message(d)
+                if msg is not None:
+                    yield msg
+                continue
+            normalizer = normalizer or recorded_normalizer()
+            if normalizer is None:
+                log.warning("backtest: line %d is a raw recording and ingest is not installed", n)
+                continue
+            rows = [x if isinstance(x, dict) else {"type": x.KIND, **as_dict(x)} for x in normalizer(d)]
             for row in rows:
                 msg = to_message(row)
                 if msg is not None:
@@ -174,14 +178,18 @@ class Replay:
 
     def _advance(self, t: int) -> None:
         """Run the periodic snapshots and ticks that fall due up to event time t."""
-        while self._next_tick is not None and min(self._next_tick, self._next_snap) <= t:
+        while self._next_tick is not None:  # runs per message: one comparison when nothing is due
             if self._next_snap <= self._next_tick:
+                if self._next_snap > t:
+                    break
                 now = self._next_snap
                 self._flush_pending(now)
                 for sym in self.engine.active_symbols(now):
                     self._snapshot(sym, now)
                 self._next_snap += self._every_ns
             else:
+                if self._next_tick > t:
+                    break
                 now = self._next_tick
                 self._flush_pending(now)
                 self.signals += self.gen.on_tick(now)
@@ -189,6 +197,8 @@ class Replay:
                 self._next_tick += NS
 
     def _flush_pending(self, now: int) -> None:
+        if not self._pending:  # the usual case: runs per message and per due step
+            return
         for sym in sorted(self._pending):
             if now - self._last_emit.get(sym, -self._min_emit_ns) >= self._min_emit_ns:
                 self._snapshot(sym, now)

@@ -1,10 +1,11 @@
 """Regime detector: vol bands, hysteresis, UNKNOWN without prices, trend and liquidity."""
 from __future__ import annotations
 
+import bisect
 import math
 import random
 
-from signals.regime import REGIMES, SECONDS_PER_YEAR, RegimeDetector
+from signals.regime import REGIMES, SECONDS_PER_YEAR, RegimeDetector, _first_after
 from tests.unit.signals.helpers import NS, config, tick
 
 
@@ -103,3 +104,14 @@ def test_a_window_with_too_little_history_is_warming_up_and_moves_nothing():
         det.update(tick(price, s))
     r = det.current(59 * NS)
     assert r.regime == "EXTREME" and set(r.vol) == {"1m", "composite"}  # 5 and 15 min still warming
+
+
+def test_window_start_is_bisect_right_with_or_without_gaps_in_the_bars():
+    """The consecutive-seconds guess of `_first_after` must give bisect's answer whatever the bars are."""
+    rng = random.Random(3)
+    for _ in range(3000):
+        n = rng.randint(1, 40)
+        secs = list(range(10, 10 + n)) if rng.random() < 0.5 else sorted(rng.sample(range(80), n))
+        for w in (0, 1, 5, 7.5, 30, 60, 60.0, 100):
+            target = secs[-1] - w
+            assert _first_after(secs, target, w) == bisect.bisect_right(secs, target), (secs, w)
