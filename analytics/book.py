@@ -241,8 +241,8 @@ class Book:
         k = np.floor_divide(-ts, c.width)  # (levels, m) bucket ids: ceil(ts / width)
         np.negative(k, out=k)
         at = c.head_at + slots  # (levels, m) index into head.reshape(-1)
-        new = self.head.copy()
-        heads = new.reshape(-1)
+        heads = self.head.reshape(-1)  # a view: moved in place (the scalar path's memoryviews stay valid)
+        held = heads[at]  # the heads before this batch (the head array is small and hot; stamps are not)
         np.maximum.at(heads, at.reshape(-1), k.reshape(-1))
         kept = k > heads[at] - c.size
         whole = np.count_nonzero(kept) == kept.size  # counts: cheaper than .all() / .any() here
@@ -251,7 +251,13 @@ class Book:
         base = c.off + bucket * c.rows  # its first element in `buf`
         cell = c.scol + slots * self.stamp.shape[1] + col
         stamps = self.stamp.reshape(-1)
-        stale = stamps[cell] != k  # buckets that start again (see `stamp`)
+        # buckets that start again (stamp != k, see `stamp`), read from the heads: a ring's head bucket
+        # holds its head's id (every kept event writes its stamp; `clean` zeroes only dead ids), and
+        # no bucket holds an id past the head, so only an event behind its ring's head reads its stamp
+        stale = k > held
+        behind = (k < held).reshape(-1).nonzero()[0]
+        if len(behind):
+            stale.reshape(-1)[behind] = stamps[cell.reshape(-1)[behind]] != k.reshape(-1)[behind]
         if not whole:
             stale &= kept
         s = stale.reshape(-1).nonzero()[0]  # (level, event) flat: index arrays, cheaper than boolean masks
@@ -288,7 +294,6 @@ class Book:
                                    kept[self.venue_level], kept[:, whales].reshape(-1)])
             idx, vals = idx[keep], vals[keep]
         np.add.at(self.buf, idx, vals)
-        self.head[...] = new  # in place: the scalar path's memoryviews stay valid
         np.maximum.at(self.last, slots, ts)
         np.minimum.at(self.first, slots, ts)
         latest = self.latest
