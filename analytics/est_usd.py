@@ -57,7 +57,9 @@ class _Calib:
     def fold(self, shown: float, expected: float, seconds: float) -> None:
         """Set the sums (A_v, B_v, N_v) and the divisors they give."""
         self.shown, self.expected, self.seconds = shown, expected, seconds
-        f, spread = self.fraction(), self.spread()
+        # `fraction` and `spread` written out: every symbol's throttled venues fold once a second
+        f = min(max((shown + PRIOR_USD) / (expected + PRIOR_USD), F_MIN), 1.0)
+        spread = 1.0 + 2.0 / math.sqrt(seconds + 1.0)
         self.divisors = (f, min(1.0, f * spread), max(f / spread, F_MIN))
 
     def fraction(self) -> float:
@@ -163,6 +165,10 @@ def _scaled(st: _Symbol, venues: list[str], ref_size: float, completeness: dict[
             sizes: dict[str, float]) -> Iterator[tuple[int, _Calib, float]]:
     """The live venues whose flow is scaled (throttled, unknown): grid row, calibration, and the share of
     the reference venues' flow each is expected to show (by open interest when known)."""
+    calibs = st.venues
     for i, v in enumerate(venues):
         if completeness.get(v) in SCALED and live.get(v):
-            yield i, st.venues.setdefault(v, _Calib()), (sizes.get(v) or SHARE.get(v, 0.1)) / ref_size
+            c = calibs.get(v)
+            if c is None:  # not setdefault(v, _Calib()): that builds (and folds) a _Calib every call
+                c = calibs[v] = _Calib()
+            yield i, c, (sizes.get(v) or SHARE.get(v, 0.1)) / ref_size

@@ -16,12 +16,12 @@ from analytics.correlation import venue_correlation
 from analytics.est_usd import est_phrase
 from analytics.explain import money, sentence
 from analytics.gates import GATE_LEVELS, gate_level, gate_margin, gates_for
-from analytics.market_context import confirm, oi_phrase, oi_score, snapshot_fields
+from analytics.market_context import confirm, oi_phrase, oi_score, snapshot_values
 from analytics.risk import Flow, WindowFlow, combine_normalized, confidence, n_effective, score_factors
 from analytics.risk_many import score_many
 from analytics.state import CNT_L, CNT_S, GLOBAL_ROWS, SQ, USD_L, USD_S, WHALE, Measures, SymbolState
 from analytics.windows import NS
-from common.schema import LONG, SHORT, MetricsSnapshot
+from common.schema import LONG, SHORT, MetricsSnapshot, metrics_snapshot
 
 if TYPE_CHECKING:
     from analytics.engine import Engine
@@ -218,13 +218,12 @@ class Builder:
                                "oi_usd_by_venue": reading.oi_by_venue if reading else {}},
         }
         trig_event, trig_recv = m.trigger or st.trigger
-        return MetricsSnapshot(
-            symbol=symbol, ts=int(now_ns), velocity_usd_per_s=dict(zip(names, vel, strict=False)),
-            acceleration_usd_per_s2=dict(zip(names, acc, strict=False)),
-            jerk_usd_per_s3=dict(zip(names, jerk, strict=False)), count_per_s=dict(zip(names, cnt, strict=False)),
-            by_venue=by_venue, correlation=rho, venues_active=taking_part, risk=risk, confidence=conf,
-            direction=direction, factors=factors, explanation=text, ts_trigger_event=trig_event,
-            ts_trigger_recv=trig_recv, extra=extra, **snapshot_fields(reading, est[:3]))
+        # MetricsSnapshot's fields in declaration order (its fast constructor, common.schema.metrics_snapshot)
+        return metrics_snapshot(
+            symbol, int(now_ns), dict(zip(names, vel, strict=False)), dict(zip(names, acc, strict=False)),
+            dict(zip(names, jerk, strict=False)), dict(zip(names, cnt, strict=False)), by_venue, rho, taking_part,
+            risk, conf, direction, factors, text, trig_event, trig_recv, extra, *snapshot_values(reading),
+            est[0], est[1], est[2])
 
     def inputs(self, symbol: str, st: SymbolState, m: Measures, now_ns: int,
                throttled: frozenset[str]) -> tuple[float, int, float, float, float, float, float]:
