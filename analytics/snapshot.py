@@ -225,10 +225,11 @@ class Builder:
             risk, conf, direction, factors, text, trig_event, trig_recv, extra, *snapshot_values(reading),
             est[0], est[1], est[2])
 
-    def inputs(self, symbol: str, st: SymbolState, m: Measures, now_ns: int,
-               throttled: frozenset[str]) -> tuple[float, int, float, float, float, float, float]:
+    def inputs(self, symbol: str, st: SymbolState, m: Measures, now_ns: int, throttled: frozenset[str],
+               censored: bool = True) -> tuple[float, int, float, float, float, float, float]:
         """What scoring reads beside the sums: (ρ, venues taking part, baseline, floor, reference flow
-        max(baseline, floor), USD held back by saturated throttled feeds over 10 s and over 2 s)."""
+        max(baseline, floor), USD held back by saturated throttled feeds over 10 s and over 2 s); censored=False:
+        `Engine.censor_candidates` found nothing held back (0.0, 0.0)."""
         index = st.venues
         if len(index) < 2:  # one venue: no correlation, and it takes part if it has any USD
             rho, taking_part = 0.0, int(m.grid_usd > 0.0)
@@ -236,6 +237,8 @@ class Builder:
             rho, taking_part = m.rho or venue_correlation(m.grid[sorted(index.values())])
         baseline = st.baseline(now_ns, clean=False) if m.baseline is None else m.baseline
         floor = self.cfg.floor_usd_per_s.get(symbol, self.cfg.floor_usd_per_s_default)
+        if not censored:
+            return rho, taking_part, baseline, floor, max(baseline, floor), 0.0, 0.0
         return (rho, taking_part, baseline, floor, max(baseline, floor),
                 *self.eng._censored(st, m, now_ns, throttled))
 
@@ -264,7 +267,8 @@ class Builder:
         """`score` of many symbols (totals: their stacked sums), the factors computed for all at once
         (`risk_many.score_many`): the same floats."""
         throttled = self.eng.feeds.throttled()
-        got = [self.inputs(s, st, m, now_ns, throttled) for s, st, m in zip(symbols, states, measures, strict=True)]
+        inputs, maybe = self.inputs, self.eng.censor_candidates(measures, throttled)
+        got = [inputs(s, st, m, now_ns, throttled, c) for s, st, m, c in zip(symbols, states, measures, maybe, strict=True)]
         rho, taking_part, _, _, reference, hidden, hidden_2s = (np.array(c) for c in zip(*got, strict=True))
         v, n_eff_w, censored = [], [], []
         for _, i, _, w, short in self.scoring:
