@@ -295,5 +295,4 @@ class Builder:
                 venues[i] = v
             sizes = getattr(reading, "oi_by_venue", None) or {}
             est.observe(symbol, venues, m.grid, now_ns, completeness, view.live, sizes)
-        venue_usd = m.venue_usd
-        return est.estimate(symbol, {v: venue_usd[i] for v, i in st.venues.items()}, completeness)
+        return est.estimate_at(symbol, st.venues, m.venue_usd, completeness)
