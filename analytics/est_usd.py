@@ -141,8 +141,8 @@ class Estimate:
     def estimate(self, symbol: str, venue_usd: dict[str, float],
                  completeness: dict[str, str]) -> tuple[float, float, float, dict[str, float]]:
         """(est_usd, est_low, est_high, visible fraction per throttled venue) for the given observed USD."""
-        return self.estimate_at(symbol, dict(zip(venue_usd, range(len(venue_usd)))), list(venue_usd.values()),
-                                completeness)
+        index = {v: i for i, v in enumerate(venue_usd)}
+        return self.estimate_at(symbol, index, list(venue_usd.values()), completeness)
 
     def estimate_at(self, symbol: str, index: dict[str, int], usd_at: list[float],
                     completeness: dict[str, str]) -> tuple[float, float, float, dict[str, float]]:

@@ -268,7 +268,8 @@ class Builder:
         (`risk_many.score_many`): the same floats."""
         throttled = self.eng.feeds.throttled()
         inputs, maybe = self.inputs, self.eng.censor_candidates(measures, throttled)
-        got = [inputs(s, st, m, now_ns, throttled, c) for s, st, m, c in zip(symbols, states, measures, maybe, strict=True)]
+        got = [inputs(s, st, m, now_ns, throttled, c)
+               for s, st, m, c in zip(symbols, states, measures, maybe, strict=True)]
         rho, taking_part, _, _, reference, hidden, hidden_2s = (np.array(c) for c in zip(*got, strict=True))
         v, n_eff_w, censored = [], [], []
         for _, i, _, w, short in self.scoring:
