@@ -57,7 +57,9 @@ class _Calib:
     def fold(self, shown: float, expected: float, seconds: float) -> None:
         """Set the sums (A_v, B_v, N_v) and the divisors they give."""
         self.shown, self.expected, self.seconds = shown, expected, seconds
-        f, spread = self.fraction(), self.spread()
+        # `fraction` and `spread` written out: every symbol's throttled venues fold once a second
+        f = min(max((shown + PRIOR_USD) / (expected + PRIOR_USD), F_MIN), 1.0)
+        spread = 1.0 + 2.0 / math.sqrt(seconds + 1.0)
         self.divisors = (f, min(1.0, f * spread), max(f / spread, F_MIN))
 
     def fraction(self) -> float:
@@ -92,7 +94,9 @@ class Estimate:
                 live: dict[str, bool], sizes: dict[str, float]) -> None:
         """Fold in the completed 1 s buckets of `grid` ((venues, n) USD, last column the bucket ending at
         now, as `SymbolState.measure` gives) not seen yet and at least LAG_S old."""
-        st = self.symbols.setdefault(symbol, _Symbol())
+        st = self.symbols.get(symbol)
+        if st is None:  # not setdefault(symbol, _Symbol()): that builds a _Symbol every call
+            st = self.symbols[symbol] = _Symbol()
         n = grid.shape[1]
         newest = -(-now_ns // NS)  # id of the last column's bucket
         ready = newest - LAG_S
@@ -123,19 +127,33 @@ class Estimate:
         most two reference venues every sum has one order, so the floats are the array path's."""
         ref_usd = col[refs[0]] + col[refs[1]] if len(refs) == 2 else col[refs[0]]
         total = self.decay
-        for i, c, ratio in _scaled(st, venues, ref_size, completeness, live, sizes):
-            shown = col[i]
-            c.fold(c.shown * total + shown, c.expected * total + ref_usd * ratio,
-                   c.seconds * total + (1.0 if shown > 0 or ref_usd > 0 else 0.0))
+        calibs = st.venues
+        for i, v in enumerate(venues):  # `_scaled` written out (no generator: this runs per symbol per second)
+            if completeness.get(v) in SCALED and live.get(v):
+                c = calibs.get(v)
+                if c is None:
+                    c = calibs[v] = _Calib()
+                ratio = (sizes.get(v) or SHARE.get(v, 0.1)) / ref_size
+                shown = col[i]
+                c.fold(c.shown * total + shown, c.expected * total + ref_usd * ratio,
+                       c.seconds * total + (1.0 if shown > 0 or ref_usd > 0 else 0.0))
 
     def estimate(self, symbol: str, venue_usd: dict[str, float],
                  completeness: dict[str, str]) -> tuple[float, float, float, dict[str, float]]:
         """(est_usd, est_low, est_high, visible fraction per throttled venue) for the given observed USD."""
+        index = {v: i for i, v in enumerate(venue_usd)}
+        return self.estimate_at(symbol, index, list(venue_usd.values()), completeness)
+
+    def estimate_at(self, symbol: str, index: dict[str, int], usd_at: list[float],
+                    completeness: dict[str, str]) -> tuple[float, float, float, dict[str, float]]:
+        """`estimate` with venue v's observed USD at usd_at[index[v]] (a snapshot's venue sums, read in place
+        instead of a dict of them per snapshot), the venues in `index` order."""
         st = self.symbols.get(symbol)
         calibs = st.venues if st is not None else {}
         est = low = high = 0.0
         fractions: dict[str, float] = {}
-        for v, usd in venue_usd.items():
+        for v, i in index.items():
+            usd = usd_at[i]
             if completeness.get(v) not in SCALED:
                 est += usd
                 low += usd
@@ -163,6 +181,10 @@ def _scaled(st: _Symbol, venues: list[str], ref_size: float, completeness: dict[
             sizes: dict[str, float]) -> Iterator[tuple[int, _Calib, float]]:
     """The live venues whose flow is scaled (throttled, unknown): grid row, calibration, and the share of
     the reference venues' flow each is expected to show (by open interest when known)."""
+    calibs = st.venues
     for i, v in enumerate(venues):
         if completeness.get(v) in SCALED and live.get(v):
-            yield i, st.venues.setdefault(v, _Calib()), (sizes.get(v) or SHARE.get(v, 0.1)) / ref_size
+            c = calibs.get(v)
+            if c is None:  # not setdefault(v, _Calib()): that builds (and folds) a _Calib every call
+                c = calibs[v] = _Calib()
+            yield i, c, (sizes.get(v) or SHARE.get(v, 0.1)) / ref_size

@@ -179,10 +179,13 @@ def oi_phrase(reading: ContextReading | None) -> str:
     return ", ".join(parts)
 
 
-def snapshot_fields(reading: ContextReading | None, est: tuple[float, float, float]) -> dict[str, float | None]:
-    """The MetricsSnapshot context and est_usd fields (None where no venue reports the context)."""
+_NO_CONTEXT = (None,) * 6
+
+
+def snapshot_values(reading: ContextReading | None) -> tuple[float | None, ...]:
+    """The MetricsSnapshot context fields in declaration order (oi_usd, oi_change_1m_usd, oi_change_5m_usd,
+    oi_change_5m_frac, funding, basis): None where no venue reports the context."""
     r = reading
-    return {"oi_usd": r.oi_usd if r else None, "oi_change_1m_usd": r.change_1m_usd if r else None,
-            "oi_change_5m_usd": r.change_5m_usd if r else None, "oi_change_5m_frac": r.frac_5m if r else None,
-            "funding": r.funding if r else None, "basis": r.basis if r else None,
-            "est_usd": est[0], "est_usd_low": est[1], "est_usd_high": est[2]}
+    if r is None:
+        return _NO_CONTEXT
+    return r.oi_usd, r.change_1m_usd, r.change_5m_usd, r.frac_5m, r.funding, r.basis

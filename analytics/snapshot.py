@@ -16,12 +16,12 @@ from analytics.correlation import venue_correlation
 from analytics.est_usd import est_phrase
 from analytics.explain import money, sentence
 from analytics.gates import GATE_LEVELS, gate_level, gate_margin, gates_for
-from analytics.market_context import confirm, oi_phrase, oi_score, snapshot_fields
+from analytics.market_context import confirm, oi_phrase, oi_score, snapshot_values
 from analytics.risk import Flow, WindowFlow, combine_normalized, confidence, n_effective, score_factors
 from analytics.risk_many import score_many
 from analytics.state import CNT_L, CNT_S, GLOBAL_ROWS, SQ, USD_L, USD_S, WHALE, Measures, SymbolState
 from analytics.windows import NS
-from common.schema import LONG, SHORT, MetricsSnapshot
+from common.schema import LONG, SHORT, MetricsSnapshot, metrics_snapshot
 
 if TYPE_CHECKING:
     from analytics.engine import Engine
@@ -218,18 +218,18 @@ class Builder:
                                "oi_usd_by_venue": reading.oi_by_venue if reading else {}},
         }
         trig_event, trig_recv = m.trigger or st.trigger
-        return MetricsSnapshot(
-            symbol=symbol, ts=int(now_ns), velocity_usd_per_s=dict(zip(names, vel, strict=False)),
-            acceleration_usd_per_s2=dict(zip(names, acc, strict=False)),
-            jerk_usd_per_s3=dict(zip(names, jerk, strict=False)), count_per_s=dict(zip(names, cnt, strict=False)),
-            by_venue=by_venue, correlation=rho, venues_active=taking_part, risk=risk, confidence=conf,
-            direction=direction, factors=factors, explanation=text, ts_trigger_event=trig_event,
-            ts_trigger_recv=trig_recv, extra=extra, **snapshot_fields(reading, est[:3]))
+        # MetricsSnapshot's fields in declaration order (its fast constructor, common.schema.metrics_snapshot)
+        return metrics_snapshot(
+            symbol, int(now_ns), dict(zip(names, vel, strict=False)), dict(zip(names, acc, strict=False)),
+            dict(zip(names, jerk, strict=False)), dict(zip(names, cnt, strict=False)), by_venue, rho, taking_part,
+            risk, conf, direction, factors, text, trig_event, trig_recv, extra, *snapshot_values(reading),
+            est[0], est[1], est[2])
 
-    def inputs(self, symbol: str, st: SymbolState, m: Measures, now_ns: int,
-               throttled: frozenset[str]) -> tuple[float, int, float, float, float, float, float]:
+    def inputs(self, symbol: str, st: SymbolState, m: Measures, now_ns: int, throttled: frozenset[str],
+               censored: bool = True) -> tuple[float, int, float, float, float, float, float]:
         """What scoring reads beside the sums: (ρ, venues taking part, baseline, floor, reference flow
-        max(baseline, floor), USD held back by saturated throttled feeds over 10 s and over 2 s)."""
+        max(baseline, floor), USD held back by saturated throttled feeds over 10 s and over 2 s); censored=False:
+        `Engine.censor_candidates` found nothing held back (0.0, 0.0)."""
         index = st.venues
         if len(index) < 2:  # one venue: no correlation, and it takes part if it has any USD
             rho, taking_part = 0.0, int(m.grid_usd > 0.0)
@@ -237,6 +237,8 @@ class Builder:
             rho, taking_part = m.rho or venue_correlation(m.grid[sorted(index.values())])
         baseline = st.baseline(now_ns, clean=False) if m.baseline is None else m.baseline
         floor = self.cfg.floor_usd_per_s.get(symbol, self.cfg.floor_usd_per_s_default)
+        if not censored:
+            return rho, taking_part, baseline, floor, max(baseline, floor), 0.0, 0.0
         return (rho, taking_part, baseline, floor, max(baseline, floor),
                 *self.eng._censored(st, m, now_ns, throttled))
 
@@ -265,7 +267,9 @@ class Builder:
         """`score` of many symbols (totals: their stacked sums), the factors computed for all at once
         (`risk_many.score_many`): the same floats."""
         throttled = self.eng.feeds.throttled()
-        got = [self.inputs(s, st, m, now_ns, throttled) for s, st, m in zip(symbols, states, measures, strict=True)]
+        inputs, maybe = self.inputs, self.eng.censor_candidates(measures, throttled)
+        got = [inputs(s, st, m, now_ns, throttled, c)
+               for s, st, m, c in zip(symbols, states, measures, maybe, strict=True)]
         rho, taking_part, _, _, reference, hidden, hidden_2s = (np.array(c) for c in zip(*got, strict=True))
         v, n_eff_w, censored = [], [], []
         for _, i, _, w, short in self.scoring:
@@ -292,5 +296,4 @@ class Builder:
                 venues[i] = v
             sizes = getattr(reading, "oi_by_venue", None) or {}
             est.observe(symbol, venues, m.grid, now_ns, completeness, view.live, sizes)
-        venue_usd = m.venue_usd
-        return est.estimate(symbol, {v: venue_usd[i] for v, i in st.venues.items()}, completeness)
+        return est.estimate_at(symbol, st.venues, m.venue_usd, completeness)

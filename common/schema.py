@@ -168,6 +168,22 @@ class MetricsSnapshot:
     est_usd_high: float = 0.0
 
 
+# The engine builds a MetricsSnapshot per active symbol per second: the dataclass __init__ (25 keyword
+# arguments, an object.__setattr__ per field) costs ~3.7 us there, writing the slots through their
+# descriptors ~1.7 us. Same object either way (same type, fields, equality, wire form).
+_METRICS_SETTERS = tuple(MetricsSnapshot.__dict__[f.name].__set__ for f in fields(MetricsSnapshot))
+
+
+def metrics_snapshot(*values: Any) -> MetricsSnapshot:
+    """MetricsSnapshot(*values) with every field given, in declaration order (the engine's fast path)."""
+    if len(values) != len(_METRICS_SETTERS):
+        raise TypeError(f"metrics_snapshot takes {len(_METRICS_SETTERS)} values, got {len(values)}")
+    snap = object.__new__(MetricsSnapshot)
+    for put, value in zip(_METRICS_SETTERS, values):  # noqa: B905 - lengths checked above
+        put(snap, value)
+    return snap
+
+
 @dataclass(frozen=True, slots=True)
 class Regime:
     """Market regime from BTC realized volatility; UNKNOWN without price ticks."""

@@ -83,3 +83,20 @@ def test_a_clock_like_feed_is_read_at_the_rate_the_other_feed_supports():
         eng.update(liq(at(100 + s + rng.uniform(0.05, 0.95)), 5_000.0, "okx", throttled=True))
     snap = eng.snapshot("BTCUSDT", at(106.0))
     assert snap.extra["censored_usd_10s"] < 5 * 2 * 6 * 5_000.0  # Binance at its own ~25/s would be 12x
+
+
+def test_many_symbols_at_once_read_the_hidden_flow_as_one_at_a_time():
+    """Engine.snapshots skips the censored reading of symbols without a throttled feed at >= _LEAST events
+    (Engine.censor_candidates): a saturated symbol is still read, and every snapshot equals the single one."""
+    eng = engine()
+    saturated(eng, ("binance", "okx"), 6, random.Random(3))  # BTCUSDT: two saturated throttles
+    eng.update(liq(at(103.0), 9_000.0, "binance", symbol="ETHUSDT", throttled=True))  # one throttled event
+    for s in range(6):
+        eng.update(liq(at(100.5 + s), 7_000.0, "bybit", symbol="SOLUSDT"))  # complete venue only
+    symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
+    assert eng.censor_candidates([eng.symbols[s].measure(at(106.0), eng._ref) for s in symbols],
+                                 eng.feeds.throttled()) == [True, False, False]
+    many = list(eng.snapshots(symbols, at(106.0)))
+    assert many == [eng.snapshot(s, at(106.0)) for s in symbols]
+    assert many[0].extra["censored_usd_10s"] > 10 * 2 * 6 * 5_000.0
+    assert many[1].extra["censored_usd_10s"] == 0.0 == many[2].extra["censored_usd_10s"]
