@@ -18,8 +18,7 @@ from common.config import load_config
 from common.lifecycle import StopFlag
 from common.schema import FeedStatus, Liquidation
 from common.wire import COLUMNS_MIN, SeqStamper
-from signals.process import SignalsProcess
-from tests.integration.test_signals_process import recv_until
+from tests.integration.signals_rig import recv_until, running_signals
 
 NS = 1_000_000_000
 
@@ -32,39 +31,24 @@ def liqs(now: int, n: int = 2 * COLUMNS_MIN, symbol: str = "BTCUSDT") -> list[Li
 def test_the_signals_relay_forwards_column_frames_and_drops_only_the_invalid_rows(tmp_path: Path) -> None:
     cfg = load_config(overrides={"pipeline": {"ipc_dir": str(tmp_path), "heartbeat_s": 0.2},
                                  "redis": {"enabled": False}}, env={})
-    proc = SignalsProcess(cfg)
-    ctx = zmq.Context()
-    publisher = ctx.socket(zmq.PULL)
-    publisher.bind(cfg.endpoint("publisher"))
-    thread = threading.Thread(target=lambda: setattr(proc, "rc", proc.run()), daemon=True)
-    thread.start()
-    push = ctx.socket(zmq.PUSH)
-    push.connect(cfg.endpoint("signals"))
-    stamper = SeqStamper("ingest.bybit")
-    try:
+    with running_signals(cfg, "ingest.bybit") as rig:
         now = time.time_ns()
         good = liqs(now)
-        frames = stamper.stamp(topics.liquidation("bybit", "BTCUSDT"), good)
+        frames = rig.stamper.stamp(topics.liquidation("bybit", "BTCUSDT"), good)
         assert type(msgpack.unpackb(frames[2])[2]) is dict  # a column body
-        push.send_multipart(frames)
+        rig.push.send_multipart(frames)
         bad = [*good[:10], good[10]._replace(side="sideways"), *good[11:]]
-        push.send_multipart(stamper.stamp(topics.liquidation("bybit", "BTCUSDT"), bad))
+        rig.send(topics.liquidation("bybit", "BTCUSDT"), bad)
         want = good + good[:10] + good[11:]  # the second frame without its invalid row
 
         def rows(g: list) -> list[Liquidation]:
             return [liq for t, msgs in g if t.startswith(b"liq.") for liq in msgs]
 
-        got = recv_until(publisher, lambda g: len(rows(g)) >= len(want))
+        got = recv_until(rig.publisher, lambda g: len(rows(g)) >= len(want))
         # the publisher-bound tape is coalesced per topic (signals/outbox.py): one or two messages
         assert all(isinstance(msgs, LiquidationBatch) for t, msgs in got if t.startswith(b"liq."))
         assert rows(got) == want
-    finally:
-        proc.stop.set()
-        thread.join(timeout=10)
-        push.close(0)
-        publisher.close(0)
-        ctx.term()
-    assert not thread.is_alive() and proc.rc == 0
+    assert not rig.thread.is_alive() and rig.proc.rc == 0
 
 
 def test_a_shard_batch_of_columns_reaches_the_pub_split_per_venue_and_symbol(tmp_path: Path) -> None:
@@ -72,31 +56,13 @@ def test_a_shard_batch_of_columns_reaches_the_pub_split_per_venue_and_symbol(tmp
     signals splits a column batch on its columns (LiquidationBatch.groups), each topic's rows in order."""
     cfg = load_config(overrides={"pipeline": {"ipc_dir": str(tmp_path), "heartbeat_s": 0.2},
                                  "redis": {"enabled": False}}, env={})
-    proc = SignalsProcess(cfg)
-    ctx = zmq.Context()
-    publisher = ctx.socket(zmq.PULL)
-    publisher.bind(cfg.endpoint("publisher"))
-    thread = threading.Thread(target=lambda: setattr(proc, "rc", proc.run()), daemon=True)
-    thread.start()
-    sub = ctx.socket(zmq.SUB)
-    sub.setsockopt(zmq.SUBSCRIBE, b"")
-    sub.connect(cfg.endpoint("pub"))
-    push = ctx.socket(zmq.PUSH)
-    push.connect(cfg.endpoint("signals"))
-    stamper = SeqStamper("ingest.bybit")
-    try:
+    with running_signals(cfg, "ingest.bybit") as rig:
         now = time.time_ns()
-        st = FeedStatus("bybit", True, False, 0, 1, 0, 1, now, now)
-        deadline = time.monotonic() + 10
-        joined: list = []
-        while not joined and time.monotonic() < deadline:  # PUB/SUB joins late: a status until SUB sees one
-            push.send_multipart(stamper.stamp(topics.status("bybit"), [st]))
-            joined = recv_until(sub, lambda g: any(t.startswith(b"status.") for t, _ in g), 0.3)
-        assert joined, "SUB never joined"
+        rig.join_sub(FeedStatus("bybit", True, False, 0, 1, 0, 1, now, now))
         rows = [liq._replace(exchange=("bybit", "okx")[i % 2]) for i, liq in
                 enumerate(liqs(now, symbol="BTCUSDT") + liqs(now, symbol="ETHUSDT"))]
         rows = rows[::2] + rows[1::2][::-1]  # venues and symbols interleaved, arrival order not by symbol
-        push.send_multipart(stamper.stamp(topics.liq_batch(0), rows))
+        rig.send(topics.liq_batch(0), rows)
         want: dict[bytes, list[Liquidation]] = {}
         for liq in rows:
             want.setdefault(topics.liquidation(liq.exchange, liq.symbol), []).append(liq)
@@ -108,15 +74,9 @@ def test_a_shard_batch_of_columns_reaches_the_pub_split_per_venue_and_symbol(tmp
                     out.setdefault(t, []).extend(msgs)
             return out
 
-        got = recv_until(sub, lambda g: sum(map(len, tape(g).values())) >= len(rows))
+        got = recv_until(rig.sub, lambda g: sum(map(len, tape(g).values())) >= len(rows))
         assert tape(got) == want and len(want) == 4
-    finally:
-        proc.stop.set()
-        thread.join(timeout=10)
-        for sock in (push, sub, publisher):
-            sock.close(0)
-        ctx.term()
-    assert not thread.is_alive() and proc.rc == 0
+    assert not rig.thread.is_alive() and rig.proc.rc == 0
 
 
 def test_an_analytics_shard_reads_a_column_frame(tmp_path: Path) -> None:

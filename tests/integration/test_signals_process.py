@@ -1,32 +1,17 @@
-"""SignalsProcess in a thread with real ipc sockets: metrics in -> signals, regime, metrics, status out."""
+"""SignalsProcess in a thread with real ipc sockets (signals_rig): metrics in -> signals, regime, status out."""
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
-
-import zmq
 
 from common import topics
 from common.config import load_config
 from common.schema import FeedStatus, MetricsSnapshot, PriceTick, Regime, Signal
-from common.wire import SeqStamper, decode
 from signals import outbox
-from signals.process import SignalsProcess
+from tests.integration.signals_rig import recv_until, running_signals
 from tests.unit.signals.helpers import snap
 
 NS = 1_000_000_000
-
-
-def recv_until(sock: zmq.Socket, want, timeout_s: float = 10.0) -> list[tuple[bytes, list]]:
-    """Collect (topic, msgs) until `want(collected)` is true or the timeout passes."""
-    got: list[tuple[bytes, list]] = []
-    deadline = time.monotonic() + timeout_s
-    while not want(got) and time.monotonic() < deadline:
-        if sock.poll(100):
-            topic, _, _, msgs = decode(sock.recv_multipart())
-            got.append((topic, msgs))
-    return got
 
 
 def test_signals_process_end_to_end(tmp_path: Path) -> None:
@@ -34,35 +19,16 @@ def test_signals_process_end_to_end(tmp_path: Path) -> None:
                                  "signals": {"alert_confirm_s": 0.0, "restart_grace_s": 0.0,
                                              "calibration": ""},
                                  "redis": {"enabled": False}}, env={})
-    proc = SignalsProcess(cfg)
-    ctx = zmq.Context()
-    publisher = ctx.socket(zmq.PULL)  # stands in for the publisher process
-    publisher.bind(cfg.endpoint("publisher"))
-    thread = threading.Thread(target=lambda: setattr(proc, "rc", proc.run()), daemon=True)
-    thread.start()
-    sub = ctx.socket(zmq.SUB)
-    sub.setsockopt(zmq.SUBSCRIBE, b"")
-    sub.connect(cfg.endpoint("pub"))
-    push = ctx.socket(zmq.PUSH)
-    push.connect(cfg.endpoint("signals"))
-    stamper = SeqStamper("test")
-    try:
-        # PUB/SUB joins late: resend a status until SUB sees it, then the real traffic
+    with running_signals(cfg, "test") as rig:
         now = time.time_ns()
-        st = FeedStatus(exchange="okx", connected=True, throttled=True, reconnects=0, frames=1, bad_frames=0,
-                        events=1, last_frame_ns=now, ts=now)
-        deadline = time.monotonic() + 10
-        seen = []
-        while not seen and time.monotonic() < deadline:
-            push.send_multipart(stamper.stamp(topics.status("okx"), [st]))
-            seen = recv_until(sub, lambda g: any(t == b"status.okx" for t, _ in g), 0.3)
-        assert seen, "SUB never joined"
+        rig.join_sub(FeedStatus(exchange="okx", connected=True, throttled=True, reconnects=0, frames=1,
+                                bad_frames=0, events=1, last_frame_ns=now, ts=now))
         # 60 s of ticks: a volatility window needs 80 % of its span before it is more than "warming up"
         ticks = [PriceTick(exchange="binance", symbol="BTCUSDT", price=60_000.0 + i / 2, qty=0.1,
                            ts_event=now - (60 - i) * NS, ts_recv=now - (60 - i) * NS) for i in range(60)]
-        push.send_multipart(stamper.stamp(topics.price("BTCUSDT"), ticks))
+        rig.send(topics.price("BTCUSDT"), ticks)
         s = snap(0.75, now / NS, symbol="ETHUSDT")
-        push.send_multipart(stamper.stamp(topics.metrics("ETHUSDT"), [s]))
+        rig.send(topics.metrics("ETHUSDT"), [s])
 
         def completes(metrics_topic):
             def complete(g):
@@ -72,8 +38,8 @@ def test_signals_process_end_to_end(tmp_path: Path) -> None:
             return complete
 
         # The PUB gets each snapshot under its symbol's topic; the publisher the latest per symbol, coalesced.
-        pub_got = recv_until(sub, completes(b"metrics.ETHUSDT"))
-        push_got = recv_until(publisher, completes(outbox.SNAPSHOTS))
+        pub_got = recv_until(rig.sub, completes(b"metrics.ETHUSDT"))
+        push_got = recv_until(rig.publisher, completes(outbox.SNAPSHOTS))
         for got, metrics_topic in ((pub_got, b"metrics.ETHUSDT"), (push_got, outbox.SNAPSHOTS)):
             assert completes(metrics_topic)(got), [t for t, _ in got]
             topic, sig = next((t, m) for t, ms in got if t.startswith(b"signal.") for m in ms)
@@ -89,11 +55,5 @@ def test_signals_process_end_to_end(tmp_path: Path) -> None:
             regime = [m for t, ms in got if t == topics.REGIME for m in ms][-1]  # earlier: before prices
             assert isinstance(regime, Regime) and regime.regime == "DORMANT" and regime.trend == "up"
         assert any(isinstance(m, FeedStatus) for t, ms in push_got if t == b"status.okx" for m in ms)
-    finally:
-        proc.stop.set()
-        thread.join(timeout=10)
-        for sock in (sub, push, publisher):
-            sock.close(linger=0)
-        ctx.term()
-    assert not thread.is_alive() and proc.rc == 0
-    assert proc.gaps.gaps == 0
+    assert not rig.thread.is_alive() and rig.proc.rc == 0
+    assert rig.proc.gaps.gaps == 0
