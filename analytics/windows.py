@@ -162,22 +162,15 @@ def span_sum(flat: memoryview, rows: int, head: int, w: int, a: int, b: int, now
     if first > last:
         return 0.0
 
-    # bucket k's USD x (its share of (a, b]), share = clamp((x - left_k) / width_k, 0, 1): for the two edge
-    # buckets, written out (this runs per snapshot: no closures, no min/max calls; `0.0 + x + y` is what
-    # sum() adds, in its order)
+    # bucket k's USD x (its share of (a, b]), share = clamp((x - left_k) / width_k, 0, 1): for the one or two edge
+    # buckets, inline (this runs per snapshot: no closures, no min/max calls; `0.0 + x + y` is what sum() adds,
+    # in its order; -0.0 + y is y exactly, so the first term is the total as it was)
     hw = now - (h - 1) * w  # the newest bucket's width: it ends at now
-    width = hw if first == h else w
-    left = (first - 1) * w
-    at = (first % n) * rows + row
-    val = flat[at] if count == 1 else 0.0 + flat[at] + flat[at + 1] if count == 2 else sum(flat[at:at + count])
-    hi_s, lo_s = (b - left) / width, (a - left) / width
-    hi_s = hi_s if 0.0 <= hi_s <= 1.0 else 0.0 if hi_s < 0.0 else 1.0
-    lo_s = lo_s if 0.0 <= lo_s <= 1.0 else 0.0 if lo_s < 0.0 else 1.0
-    total = val * (hi_s - lo_s)
-    if last > first:
-        width = hw if last == h else w
-        left = (last - 1) * w
-        at = (last % n) * rows + row
+    total = -0.0
+    for k in ((first,) if last == first else (first, last)):
+        width = hw if k == h else w
+        left = (k - 1) * w
+        at = (k % n) * rows + row
         val = flat[at] if count == 1 else 0.0 + flat[at] + flat[at + 1] if count == 2 else sum(flat[at:at + count])
         hi_s, lo_s = (b - left) / width, (a - left) / width
         hi_s = hi_s if 0.0 <= hi_s <= 1.0 else 0.0 if hi_s < 0.0 else 1.0
