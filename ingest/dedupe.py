@@ -4,7 +4,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from operator import itemgetter
 
 from common.schema import Liquidation
 from ingest.exchanges.base import Event
@@ -14,9 +15,11 @@ log = logging.getLogger(__name__)
 Key = tuple[str, str, str, int, float, float]
 
 
-def key_of(ev: Liquidation) -> Key:
-    """What makes two reports the same liquidation; the receive time is deliberately not part of it."""
-    return (ev.exchange, ev.native_symbol, ev.side, ev.ts_event, ev.qty, ev.price)
+# What makes two reports the same liquidation: (exchange, native_symbol, side, ts_event, qty, price); the
+# receive time is deliberately not part of it. An itemgetter: no Python call per event.
+_F = Liquidation._fields
+key_of: Callable[[Liquidation], Key] = itemgetter(*map(_F.index, ("exchange", "native_symbol", "side", "ts_event",
+                                                                  "qty", "price")))
 
 
 class Deduper:

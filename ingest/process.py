@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import ModuleType
 
 import click
@@ -15,10 +15,11 @@ import zmq
 import zmq.asyncio
 
 from common import metrics, topics
+from common.columns import LiquidationBatch
 from common.config import Config, get_config
 from common.schema import FeedStatus, Liquidation, MarketContext
 from common.sockets import make_socket
-from common.wire import SeqStamper
+from common.wire import COLUMNS_MIN, SeqStamper
 from ingest import exchanges
 from ingest.binance_oi import OpenInterestPoller
 from ingest.connection import Connection
@@ -63,7 +64,8 @@ class Ingester:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_requested = threading.Event()
         self._wake: asyncio.Event | None = None
-        self._tape: dict[bytes, list[Liquidation]] = {}  # shard topic -> tape rows not yet sent to signals
+        # shard topic -> tape batches not yet sent to signals (columns or rows, as they went to the shard)
+        self._tape: dict[bytes, list[Sequence[Liquidation]]] = {}
         self._tape_held: asyncio.Event | None = None
 
     @property
@@ -186,14 +188,16 @@ class Ingester:
                 await self._outs[dest].send_multipart(self._stampers[dest].stamp(topic, batch), copy=False)
                 continue
             self.events += len(batch)
+            if tape and len(batch) >= COLUMNS_MIN:  # columns built once for both sends (the shard's and the tape's)
+                batch = LiquidationBatch.of(batch)
             await self._outs[dest].send_multipart(self._liq_stamper.stamp(topic, batch), copy=False)
             if tape:
                 held = self._tape.get(topic)
                 if held is None:
-                    self._tape[topic] = batch
+                    self._tape[topic] = [batch]
                     self._tape_held.set()
                 else:
-                    held.extend(batch)
+                    held.append(batch)
         if final:
             await self._send_tape()
             await self._send_status(connected=False)
@@ -208,8 +212,8 @@ class Ingester:
 
     async def _send_tape(self) -> None:
         while self._tape:  # a topic leaves only once sent: a stop that cancels a send leaves it to the last flush
-            topic, rows = next(iter(self._tape.items()))
-            await self._outs[None].send_multipart(self._stampers[None].stamp(topic, rows), copy=False)
+            topic, parts = next(iter(self._tape.items()))
+            await self._outs[None].send_multipart(self._stampers[None].stamp(topic, _joined(parts)), copy=False)
             del self._tape[topic]
 
     async def _heartbeat(self) -> None:
@@ -238,6 +242,16 @@ class Ingester:
         topic = topics.status(self.venue.NAME)
         for dest, sock in self._outs.items():
             await sock.send_multipart(self._stampers[dest].stamp(topic, msg), copy=False)
+
+
+def _joined(parts: list[Sequence[Liquidation]]) -> Sequence[Liquidation]:
+    """One tape message of the batches held for a topic: their columns joined (numpy, no struct rebuilt) when
+    any went as columns; the rows of small ones otherwise. The tape's rows were encoded twice before."""
+    if len(parts) == 1:
+        return parts[0]
+    if all(type(p) is list for p in parts):
+        return [liq for p in parts for liq in p]
+    return LiquidationBatch.concat([LiquidationBatch.of(p) for p in parts])
 
 
 @click.command("ingest")

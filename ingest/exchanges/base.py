@@ -124,8 +124,8 @@ def liquidation(exchange: str, symbol: str, native: str, side: str, price: float
     `completeness` is the venue module's COMPLETENESS."""
     if not (_P0 <= price <= _P1 and _Q0 <= qty <= _Q1 and _N0 <= notional <= _N1):  # one test on the hot path
         raise _out_of_range(price=price, qty=qty, notional=notional)
-    return Liquidation(exchange, symbol, native, side, price, qty, notional, ts_event, ts_recv,
-                       completeness == "throttled", completeness)
+    return tuple.__new__(Liquidation, (exchange, symbol, native, side, price, qty, notional, ts_event, ts_recv,
+                                       completeness == "throttled", completeness))  # no Python-level __new__
 
 
 def price_tick(exchange: str, symbol: str, price: float, qty: float, ts_event: int, ts_recv: int) -> PriceTick:

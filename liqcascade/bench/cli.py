@@ -16,7 +16,7 @@ import numpy as np
 
 from common import progress
 from common.logs import setup_logging
-from liqcascade.bench import pipeline, stages, targets, transport
+from liqcascade.bench import pipeline, search, stages, targets, transport
 from liqcascade.bench import store as store_bench
 from liqcascade.bench.private_redis import PrivateRedis, PrivateRedisError
 from liqcascade.bench.stats import machine, percentiles_us
@@ -31,6 +31,9 @@ FULL = {"tp_events": 600_000, "tp_batched": 4_000_000, "chain_s": 10.0, "warmup_
 COMPARE = {True: (0, 250_000, 1.0, 1), False: (200_000, 1_000_000, 3.0, 3)}
 # The parts of a run, in order; `--only` picks some (a target whose figures were not run reads n/a).
 PARTS = ("transport", "compare", "stages", "pipeline", "store")
+# Throughput runs after the fixed ones (~20-25 s each): from 50,000 two doublings, then usually two runs to
+# resolve the maximum to 5 % (bench.search), at most SEARCH_STEPS in all.
+SEARCH_STEPS = 5
 
 
 def collect(rates: list[float], tp_rates: list[float], quick: bool, redis_url: str | None,
@@ -53,7 +56,8 @@ def collect(rates: list[float], tp_rates: list[float], quick: bool, redis_url: s
             res["errors"]["stages"] = str(exc)
     res["pipeline"] = {}
     if "pipeline" in only:
-        res["pipeline"] = _pipelines(rates, tp_rates, p, redis_url, echo, res["errors"], 0 if quick else 2,
+        res["pipeline"] = _pipelines(rates, tp_rates, p, redis_url, echo, res["errors"],
+                                     0 if quick else SEARCH_STEPS,
                                      tape_compare)
     res["redis"] = "private" if redis_url else None
     if "store" in only:
@@ -93,8 +97,9 @@ def _transport(res: dict[str, Any], p: dict[str, float], quick: bool, only: tupl
 def _pipelines(rates: list[float], tp_rates: list[float], p: dict[str, float], redis_url: str | None, echo: Any,
                errors: dict[str, str], search_steps: int, tape_compare: bool = False) -> dict[str, Any]:
     """Latency runs at `rates` (Binance, one frame per event, probes; keyed "1000", "10000"), then
-    throughput runs at `tp_rates` (Bybit batches; keyed "bybit-50000") and `search_steps` more between
-    the best sustained and the first failed rate (doubling while none failed).
+    throughput runs at `tp_rates` (Bybit batches; keyed "bybit-50000") and up to `search_steps` more
+    (`bench.search`: doubling while none failed, then between the best sustained and the first failed
+    rate, first at what the failed run moved), until the maximum is resolved to 5 %.
 
     The Python simulator sends at most ~20k Binance frames/s, so higher rates go through Bybit's batched
     tape, which is also how the complete liquidation flow of a venue arrives in reality.
@@ -132,23 +137,24 @@ def _pipelines(rates: list[float], tp_rates: list[float], p: dict[str, float], r
         if tape_compare:
             attempt(rate, "binance", tape=False)
         attempt(rate, "binance")
-    good, bad = 0.0, None
+    good, bad, moved = 0.0, None, None  # best sustained, lowest failed and what that failed run moved
+
+    def throughput(rate: float) -> None:
+        nonlocal good, bad, moved
+        if attempt(rate, "bybit"):
+            good = max(good, rate)
+        elif bad is None or rate < bad:
+            bad, moved = rate, runs.get(f"bybit-{int(rate)}", {}).get("events_per_s")
+
     for rate in sorted(tp_rates):
         if tape_compare:
             attempt(rate, "bybit", tape=False)
-        if attempt(rate, "bybit"):
-            good = max(good, rate)
-        elif bad is None:
-            bad = rate
+        throughput(rate)
     for _ in range(search_steps if tp_rates else 0):
-        probe = (good + bad) / 2 if bad else max(good, 1000.0) * 2
-        probe = round(probe, -3)
-        if probe <= good or (bad and probe >= bad):
+        probe = search.next_probe(good, bad, moved)
+        if probe is None:
             break
-        if attempt(probe, "bybit"):
-            good = probe
-        else:
-            bad = probe
+        throughput(probe)
     return runs
 
 

@@ -24,12 +24,15 @@ lines (analytics liquidations, gaps, drops).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import redis
 
 from common.config import load_config
 from liqcascade.bench.procs import SHARDS, BenchError, Pipeline
@@ -123,14 +126,17 @@ def _measure(pipe: Pipeline, watcher: Watcher, flow_args: list[str], sent: int, 
     watcher.pump(warmup_s)
     pipe.check_alive()
     obs = watcher.obs
-    pids = pipe.pids()
+    store = _RedisCounts(pipe.redis_url)
+    pids = {**pipe.pids(), **store.pid}
     cpu0, t0 = {n: cpu_seconds(p) for n, p in pids.items()}, time.monotonic()
     sched0 = {n: sched_stats(p) for n, p in pids.items()}
+    xadd0 = store.xadds()
     obs.recording = True
     watcher.pump(window_s)
     obs.recording = False
     cpu1, t1 = {n: cpu_seconds(p) for n, p in pids.items()}, time.monotonic()
     sched1 = {n: sched_stats(p) for n, p in pids.items()}
+    xadd1 = store.xadds()
     pipe.check_alive()
 
     # The replay ends by itself (every event sent); then let the ingester's frame count settle and
@@ -156,7 +162,29 @@ def _measure(pipe: Pipeline, watcher: Watcher, flow_args: list[str], sent: int, 
     res = _result(pipe, obs, final_status, pipe.rate, sent, t1 - t0, cpu0, cpu1)
     # Where latency goes on a loaded machine: waiting for a core at each wakeup (see README, Performance).
     res["scheduling"] = sched_delta(sched0, sched1, t1 - t0)
+    # The tape entries the publisher wrote (XADDs: liquidations and level changes) during the window: the
+    # publisher takes what CPU it gets while behind, so its CPU share alone does not say how much it wrote.
+    res["redis_xadd_per_s"] = round((xadd1 - xadd0) / (t1 - t0)) if xadd0 is not None and xadd1 is not None else None
     return res
+
+
+class _RedisCounts:
+    """The private redis-server's pid (its CPU is the pipeline's too) and its XADD count."""
+
+    def __init__(self, url: str | None) -> None:
+        self.client = redis.Redis.from_url(url, socket_timeout=2.0) if url else None
+        self.pid: dict[str, int] = {}
+        if self.client is not None:
+            with contextlib.suppress(redis.RedisError, OSError):
+                self.pid = {"redis": int(self.client.info("server")["process_id"])}
+
+    def xadds(self) -> int | None:
+        if self.client is None:
+            return None
+        try:
+            return int(self.client.info("commandstats").get("cmdstat_xadd", {}).get("calls", 0))
+        except (redis.RedisError, OSError):
+            return None
 
 
 def _rate_in(statuses: list[tuple[int, Any]]) -> float:

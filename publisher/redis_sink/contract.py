@@ -66,3 +66,14 @@ def liquidation_fields(liq: Liquidation) -> dict[str, str | int | float]:
     d: dict[str, str | int | float] = liq._asdict()
     d["throttled"] = int(liq.throttled)
     return d
+
+
+_THROTTLED = Liquidation._fields.index("throttled")
+
+
+def liquidation_args(liq: Liquidation) -> list[str | int | float]:
+    """`liquidation_fields` as XADD's flat field-value list, in the same order: what the publisher sends,
+    built without a dict per event (the tape is the publisher's per-event path)."""
+    values: list[str | int | float] = list(liq)
+    values[_THROTTLED] = int(liq.throttled)
+    return [x for pair in zip(Liquidation._fields, values, strict=True) for x in pair]

@@ -142,7 +142,9 @@ class RedisSink:
                            kind, key, clip(str(exc), 200))
 
     def _liquidation(self, pipe: redis.client.Pipeline, liq: Liquidation) -> list[str]:
-        pipe.xadd(c.LIQUIDATIONS, c.liquidation_fields(liq), maxlen=self.cfg.liquidations_maxlen, approximate=True)
+        # The command xadd() builds from liquidation_fields, without its per-call dict and argument checks.
+        pipe.execute_command("XADD", c.LIQUIDATIONS, "MAXLEN", "~", self.cfg.liquidations_maxlen, "*",
+                             *c.liquidation_args(liq))
         return [c.LIQUIDATIONS]
 
     def _regime(self, pipe: redis.client.Pipeline, reg: Any) -> list[str]:

@@ -125,3 +125,13 @@ def test_groups_split_by_venue_and_symbol_in_arrival_order_even_across_joined_ta
     assert [key for key, _ in got] == list(want)  # one group per value, in order of first appearance
     assert {key: list(group) for key, group in got} == want
     assert LiquidationBatch.of([]).groups("exchange") == []
+
+
+def test_concat_names_each_value_once_so_a_joined_batch_does_not_grow_its_tables():
+    liqs = events()
+    parts = [LiquidationBatch.of(liqs[i:i + 20]) for i in range(0, len(liqs), 20)]
+    both = LiquidationBatch.concat(parts)
+    assert both == liqs
+    for f, (table, _) in both.text.items():
+        assert sorted(table, key=str) == sorted({getattr(x, f) for x in liqs}, key=str)
+    assert decode(encode(b"t", "s", 1, both))[3] == liqs

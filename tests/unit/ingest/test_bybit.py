@@ -127,3 +127,35 @@ def test_module_constants() -> None:
     assert bybit.COMPLETENESS == "complete"
     assert bybit.KEEPALIVE == ('{"op":"ping"}', 20.0)
     assert bybit.url(bybit.URL, (), "BTCUSDT") == "wss://stream.bybit.com/v5/public/linear"
+
+
+def general(item: dict[str, object]) -> Liquidation:
+    """The general path `_liquidation` takes for anything unusual: what its inline path must equal."""
+    from ingest.exchanges.base import liquidation, lookup, ms_to_ns, positive
+
+    native = item.get("s")
+    symbol, mult = bybit._symbol(native)
+    side = lookup(bybit._SIDE, item.get("S"), "side")
+    qty, price = positive(item.get("v"), "v"), positive(item.get("p"), "p")
+    return liquidation(bybit.NAME, symbol, str(native), side, price / mult, qty * mult, qty * price,
+                       ms_to_ns(item.get("T"), "T"), TS, bybit.COMPLETENESS)
+
+
+@pytest.mark.parametrize("over", [
+    {}, {"s": "1000PEPEUSDT", "p": "0.0123", "v": "1500"}, {"S": "Sell"}, {"v": 0.5}, {"p": 60000},
+    {"T": "1739502302929"}, {"T": 1739502302929.0}, {"v": "1e-3"}, {"p": " 60000 "}, {"v": "1_000"},
+    {"v": "NaN"}, {"v": "0"}, {"v": "-1"},
+    {"p": "inf"}, {"p": "1e400"}, {"S": "Long"}, {"S": None}, {"s": "BTCUSDT_260925"}, {"s": "X" * 70 + "USDT"},
+    {"s": 7}, {"T": 0}, {"T": 2**62}, {"T": True}, {"v": "abc"}, {"p": "1e-30"},
+])
+def test_the_inline_path_gives_the_general_paths_event_or_fault(over: dict[str, object]) -> None:
+    item = dict(GOOD, **over)
+    try:
+        want: Liquidation | str = general(item)
+    except BadFrame as exc:
+        want = str(exc)
+    try:
+        got: Liquidation | str = bybit._liquidation(item, TS)
+    except BadFrame as exc:
+        got = str(exc)
+    assert got == want and type(got) is type(want)
