@@ -26,7 +26,6 @@ class _Columns(NamedTuple):
     """Per-level constants of `Book.place`, each a (levels, 1) column."""
 
     levels: int
-    width: np.ndarray  # bucket width (ns)
     size: np.ndarray  # buckets per ring
     rows: np.ndarray  # rows per bucket
     off: np.ndarray  # the level's first element in `buf`
@@ -94,13 +93,16 @@ class Book:
         self.data = [self.buf[o:o + z].reshape(cap, n, r)
                      for o, z, n, r in zip(self.off.tolist(), sizes, self.sizes, rows, strict=True)]
         self.buckets = [d.reshape(cap * n, r) for d, n, r in zip(self.data, self.sizes, rows, strict=True)]
+        # each level's buckets as one opaque item each (`place` zeroes whole buckets: a 1-d assignment of items
+        # costs ~half a 2-d one of rows), and a zeroed item to assign
+        self.items = [(b.view(np.dtype((np.void, 8 * r))).reshape(-1), np.zeros((), np.dtype((np.void, 8 * r))))
+                      for b, r in zip(self.buckets, rows, strict=True)]
         self.nrows = np.asarray(rows, dtype=np.int64)
         self.flat = memoryview(self.buf)
         self.latest = np.full(cap, -1, dtype=np.intp)  # scratch of `place`, -1 between batches
         col = np.asarray  # per-level constants as (levels, 1) columns, broadcast against a batch's (m,) columns
-        self.cols = _Columns(len(self.widths), col(self.widths, dtype=np.int64)[:, None],
-                             col(self.sizes, dtype=np.int64)[:, None], self.nrows[:, None], self.off[:, None],
-                             self.scol[:, None],
+        self.cols = _Columns(len(self.widths), col(self.sizes, dtype=np.int64)[:, None], self.nrows[:, None],
+                             self.off[:, None], self.scol[:, None],
                              np.arange(len(self.widths), dtype=np.intp)[:, None] * cap,
                              np.arange(len(self.widths) + 1, dtype=np.intp))
         return old
@@ -238,15 +240,24 @@ class Book:
         """
         m = len(ts)
         c = self.cols
-        k = np.floor_divide(-ts, c.width)  # (levels, m) bucket ids: ceil(ts / width)
+        # (levels, m) bucket ids, ceil(ts / width), and ring columns, k mod n, a level at a time: numpy divides
+        # int64 by a scalar fast (libdivide), by a (levels, 1) column ~15x slower, and has no fast remainder
+        k = np.empty((c.levels, m), dtype=np.int64)
+        col = np.empty((c.levels, m), dtype=np.int64)
+        neg = np.negative(ts)
+        for lvl, w in enumerate(self.widths):
+            np.floor_divide(neg, w, out=k[lvl])
         np.negative(k, out=k)
+        for lvl, n in enumerate(self.sizes):
+            np.floor_divide(k[lvl], n, out=col[lvl])
+        col *= c.size
+        np.subtract(k, col, out=col)
         at = c.head_at + slots  # (levels, m) index into head.reshape(-1)
         heads = self.head.reshape(-1)  # a view: moved in place (the scalar path's memoryviews stay valid)
         held = heads[at]  # the heads before this batch (the head array is small and hot; stamps are not)
         np.maximum.at(heads, at.reshape(-1), k.reshape(-1))
         kept = k > heads[at] - c.size
         whole = np.count_nonzero(kept) == kept.size  # counts: cheaper than .all() / .any() here
-        col = k % c.size
         bucket = slots * c.size + col  # (levels, m): row of each event's bucket in `buckets[level]`
         base = c.off + bucket * c.rows  # its first element in `buf`
         cell = c.scol + slots * self.stamp.shape[1] + col
@@ -264,8 +275,8 @@ class Book:
         if len(s):
             ends = s.searchsorted(c.steps * m).tolist()
             flat_bucket = bucket.reshape(-1)
-            for lvl, rows_of in enumerate(self.buckets):  # whole buckets (every row) zeroed at once
-                rows_of[flat_bucket[s[ends[lvl]:ends[lvl + 1]]]] = 0.0
+            for lvl, (items, zero) in enumerate(self.items):  # whole buckets (every row) zeroed at once
+                items[flat_bucket[s[ends[lvl]:ends[lvl + 1]]]] = zero
             stamps[cell.reshape(-1)[s]] = k.reshape(-1)[s]
         # rows USD and count of the event's side and Σ usd² on every level, then the venue level's venue rows
         # and the whale rows, in one index array; per bucket and row the events stay in arrival order
