@@ -62,23 +62,15 @@ class ShownBook:
         n = self.total[gs]
         flat = self.times.reshape(-1)  # 1-d indices: cheaper than a (feed, column) pair
         last = flat[gs * _HIST + (n - _ONE) % _HIST]
-        # a running maximum per feed: times relative to the batch's oldest, each feed's offset past the one
-        # before it (ranks instead when the span is too wide for int64)
         starts = _firsts(gs)
         at = starts.nonzero()[0]
         seg = segments(at, m)
-        lo = int(t.min())
-        span = int(t.max()) - lo + 1
-        if span * (int(seg[-1]) + 1) < 1 << 62:
-            key = seg * np.array(span, dtype=np.int64)
-            key += t
-            key -= np.array(lo, dtype=np.int64)
-        else:
-            _, rank = np.unique(t, return_inverse=True)  # equal times share a rank: a repeat is not newer
-            key = seg * (m + 1) + rank.reshape(-1)
-        run = np.maximum.accumulate(key)
+        # newer than every earlier event of its feed: than the one before it, while no feed's times go back
+        # (the usual batch); else a running maximum per feed
         new = starts.copy()
-        np.less(run[:-1], key[1:], out=new[1:])
+        np.greater(t[1:], t[:-1], out=new[1:])
+        if np.count_nonzero((t[1:] < t[:-1]) > starts[1:]):
+            self._running_max(seg, t, new)
         new |= starts
         new &= (n == _ZERO) | (t > last)
         if not np.count_nonzero(new):
@@ -100,6 +92,24 @@ class ShownBook:
             i, j = i[kept], j[kept]
         flat[gs[i] * _HIST + (n[i] + j) % _HIST] = t[i]
         self.total[gs[at]] += count
+
+    @staticmethod
+    def _running_max(seg: np.ndarray, t: np.ndarray, new: np.ndarray) -> None:
+        """new[1:] = whether each time is past the running maximum of the earlier ones of its feed: times
+        relative to the batch's oldest, each feed's offset past the one before it (ranks instead when the
+        span is too wide for int64)."""
+        m = len(t)
+        lo = int(t.min())
+        span = int(t.max()) - lo + 1
+        if span * (int(seg[-1]) + 1) < 1 << 62:
+            key = seg * np.array(span, dtype=np.int64)
+            key += t
+            key -= np.array(lo, dtype=np.int64)
+        else:
+            _, rank = np.unique(t, return_inverse=True)  # equal times share a rank: a repeat is not newer
+            key = seg * (m + 1) + rank.reshape(-1)
+        run = np.maximum.accumulate(key)
+        np.less(run[:-1], key[1:], out=new[1:])
 
     def of(self, g: int) -> ShownTimes:
         """Feed `g`'s shown times, oldest first, as the snapshot side reads them."""
