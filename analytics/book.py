@@ -26,6 +26,7 @@ _0D = {name: np.array(v, dtype=np.intp) for name, v in (("usd_l", USD_L), ("cnt"
                                                         ("v_usd", TOTALS + V_USD), ("v_cnt", TOTALS + V_CNT),
                                                         ("zero", 0))}
 _ONE_U8 = np.array(1, dtype=np.uint8)
+_ONE_F, _NO_EVENT = np.array(1.0), np.array(-1, dtype=np.intp)
 
 
 class _Columns(NamedTuple):
@@ -301,12 +302,12 @@ class Book:
         np.add(ix3[0], _0D["cnt"], out=ix3[1])
         np.add(base, _0D["sq"], out=ix3[2])
         v3 = vals[:3 * lm].reshape(3, c.levels, m)
-        v3[0], v3[1], v3[2] = usd, 1.0, sq
+        v3[0], v3[1], v3[2] = usd, _ONE_F, sq
         vb = base[self.venue_level] + venues
         vb += venues
         np.add(vb, _0D["v_usd"], out=idx[3 * lm:3 * lm + m])
         np.add(vb, _0D["v_cnt"], out=idx[3 * lm + m:3 * lm + 2 * m])
-        vals[3 * lm:3 * lm + m], vals[3 * lm + m:3 * lm + 2 * m] = usd, 1.0
+        vals[3 * lm:3 * lm + m], vals[3 * lm + m:3 * lm + 2 * m] = usd, _ONE_F
         if len(whales):
             np.add(base[:, whales], WHALE, out=idx[3 * lm + 2 * m:].reshape(c.levels, -1))
             vals[3 * lm + 2 * m:].reshape(c.levels, -1)[...] = whale[whales]
@@ -321,6 +322,6 @@ class Book:
         np.maximum.at(latest, slots, np.arange(m, dtype=np.intp))  # each slot's last event of the batch
         hit = (latest >= _0D["zero"]).nonzero()[0]
         last = latest[hit]
-        latest[hit] = -1
+        latest[hit] = _NO_EVENT
         self.trig[0, hit], self.trig[1, hit] = ts[last], recv[last]
         return 0 if whole else int(m - np.count_nonzero(kept.any(axis=0)))

@@ -20,6 +20,7 @@ ROUND_MIN = 8  # a round of fewer events than this (~15 numpy calls): the rest g
 _ONE = np.array(1, dtype=np.int64)
 _FILLS, _GAP = np.array(FILL_MAX - 1, dtype=np.uint64), np.array(FILL_GAP_NS, dtype=np.uint64)
 _TOL, _ZERO_F, _NAN = np.array(FILL_PRICE_TOL), np.array(0.0), np.array(np.nan)
+_ONE_P, _TRUE = np.array(1, dtype=np.intp), np.array(True)
 
 
 def stable_order(g: np.ndarray, bound: int) -> np.ndarray:
@@ -36,7 +37,7 @@ def segments(starts: np.ndarray, m: int) -> np.ndarray:
     """Group number of each of m sorted events, its groups starting at `starts` (cumsum of a bool mask, without
     the bool-to-int cast that makes that ~2x slower)."""
     seg = np.zeros(m, dtype=np.intp)
-    seg[starts[1:]] = 1
+    seg[starts[1:]] = _ONE_P
     return np.add.accumulate(seg, out=seg)
 
 
@@ -114,7 +115,7 @@ class Positions:
             return np.zeros(m)
         seg = segments(at, m)
         hard_seg = np.zeros(len(held), dtype=bool)
-        hard_seg[seg[maybe.nonzero()[0]]] = True  # every event of a group with a possible fill goes the long way
+        hard_seg[seg[maybe.nonzero()[0]]] = _TRUE  # every event of a group with a possible fill goes the long way
         last = last[~hard_seg]
         self._set(gs[last], t[last], p[last], usd[order[last]])
         sel = order[hard_seg[seg].nonzero()[0]]

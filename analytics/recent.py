@@ -8,10 +8,11 @@ EMPTY = 0  # a key is never 0 (`_nonzero`)
 STRAGGLERS = 16  # keys still probing after this few are probed one at a time (a numpy round costs ~10 calls)
 
 
-_UNCLAIMED = np.iinfo(np.intp).max
+_UNCLAIMED = np.array(np.iinfo(np.intp).max)  # 0-d, as the constants below
 # constant operands as 0-d arrays of the columns' dtypes: numpy takes a Python (or numpy) scalar operand
 # through its slower scalar path, ~1 µs more per call on a batch's columns; the same results
 _ONE_U, _EMPTY_U, _ONE_P = np.array(1, dtype=np.uint64), np.array(EMPTY, dtype=np.uint64), np.array(1, dtype=np.intp)
+_TRUE = np.array(True)
 
 
 def _nonzero(keys: np.ndarray) -> np.ndarray:
@@ -140,7 +141,7 @@ class Recent:
             placed.append(pw)
             table[pw] = keys[w]
             self.ts[pw] = ts[w]
-            keep[w] = True
+            keep[w] = _TRUE
             self.count += len(w)
             on = (table[p] != kt).nonzero()[0]  # another key holds the slot: probe on
             todo = on if todo is None else todo[on]
