@@ -284,9 +284,9 @@ class Book:
         s = stale.reshape(-1).nonzero()[0]  # (level, event) flat: index arrays, cheaper than boolean masks
         if len(s):
             ends = s.searchsorted(c.steps * m).tolist()
-            flat_bucket = bucket.reshape(-1)
+            stale_buckets = bucket.reshape(-1)[s]
             for lvl, (items, zero) in enumerate(self.items):  # whole buckets (every row) zeroed at once
-                items[flat_bucket[s[ends[lvl]:ends[lvl + 1]]]] = zero
+                items[stale_buckets[ends[lvl]:ends[lvl + 1]]] = zero
             stamps[cell.reshape(-1)[s]] = k.reshape(-1)[s]
         # rows USD and count of the event's side and Σ usd² on every level, then the venue level's venue rows
         # and the whale rows, in one index array; per bucket and row the events stay in arrival order
