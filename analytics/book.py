@@ -20,13 +20,19 @@ ZERO = 1 << 62  # stamp of a bucket that holds nothing: never taken for a dead o
 SQ, WHALE, USD_L, USD_S, CNT_L, CNT_S = range(6)  # Σ usd², Σ whale usd, USD and counts of each side
 TOTALS = 6
 V_USD, V_CNT = 0, 1  # per venue, both sides: row TOTALS + 2·venue + V_USD / V_CNT
+# `place`'s constant operands as 0-d arrays of the columns' dtypes: numpy takes a Python (or numpy) scalar
+# operand through its slower scalar path, ~1 µs more per call on a batch's columns; the same results
+_0D = {name: np.array(v, dtype=np.intp) for name, v in (("usd_l", USD_L), ("cnt", CNT_L - USD_L), ("sq", SQ),
+                                                        ("v_usd", TOTALS + V_USD), ("v_cnt", TOTALS + V_CNT),
+                                                        ("zero", 0))}
+_ONE_U8 = np.array(1, dtype=np.uint8)
+_ONE_F, _NO_EVENT = np.array(1.0), np.array(-1, dtype=np.intp)
 
 
 class _Columns(NamedTuple):
     """Per-level constants of `Book.place`, each a (levels, 1) column."""
 
     levels: int
-    width: np.ndarray  # bucket width (ns)
     size: np.ndarray  # buckets per ring
     rows: np.ndarray  # rows per bucket
     off: np.ndarray  # the level's first element in `buf`
@@ -45,6 +51,9 @@ class Book:
     def __init__(self, widths: tuple[int, ...], sizes: tuple[int, ...], venue_level: int, cap: int = 64) -> None:
         self.widths, self.sizes, self.venue_level = widths, sizes, venue_level
         self.base_level = len(widths) - 1  # the baseline: USD_L + USD_S read over 60 s buckets
+        # each level's bucket width and ring size as 0-d int64 (see _0D): `place`'s divisors
+        self.divisors = [(np.array(w, dtype=np.int64), np.array(n, dtype=np.int64)) for w, n in zip(widths, sizes,
+                                                                                                   strict=True)]
         self.venues = 0
         self.cap = 0
         self.buf = np.zeros(0)
@@ -94,13 +103,16 @@ class Book:
         self.data = [self.buf[o:o + z].reshape(cap, n, r)
                      for o, z, n, r in zip(self.off.tolist(), sizes, self.sizes, rows, strict=True)]
         self.buckets = [d.reshape(cap * n, r) for d, n, r in zip(self.data, self.sizes, rows, strict=True)]
+        # each level's buckets as one opaque item each (`place` zeroes whole buckets: a 1-d assignment of items
+        # costs ~half a 2-d one of rows), and a zeroed item to assign
+        self.items = [(b.view(np.dtype((np.void, 8 * r))).reshape(-1), np.zeros((), np.dtype((np.void, 8 * r))))
+                      for b, r in zip(self.buckets, rows, strict=True)]
         self.nrows = np.asarray(rows, dtype=np.int64)
         self.flat = memoryview(self.buf)
         self.latest = np.full(cap, -1, dtype=np.intp)  # scratch of `place`, -1 between batches
         col = np.asarray  # per-level constants as (levels, 1) columns, broadcast against a batch's (m,) columns
-        self.cols = _Columns(len(self.widths), col(self.widths, dtype=np.int64)[:, None],
-                             col(self.sizes, dtype=np.int64)[:, None], self.nrows[:, None], self.off[:, None],
-                             self.scol[:, None],
+        self.cols = _Columns(len(self.widths), col(self.sizes, dtype=np.int64)[:, None], self.nrows[:, None],
+                             self.off[:, None], self.scol[:, None],
                              np.arange(len(self.widths), dtype=np.intp)[:, None] * cap,
                              np.arange(len(self.widths) + 1, dtype=np.intp))
         return old
@@ -238,15 +250,24 @@ class Book:
         """
         m = len(ts)
         c = self.cols
-        k = np.floor_divide(-ts, c.width)  # (levels, m) bucket ids: ceil(ts / width)
+        # (levels, m) bucket ids, ceil(ts / width), and ring columns, k mod n, a level at a time: numpy divides
+        # int64 by a scalar fast (libdivide), by a (levels, 1) column ~15x slower, and has no fast remainder
+        k = np.empty((c.levels, m), dtype=np.int64)
+        col = np.empty((c.levels, m), dtype=np.int64)
+        neg = np.negative(ts)
+        for lvl, (w, _) in enumerate(self.divisors):
+            np.floor_divide(neg, w, out=k[lvl])
         np.negative(k, out=k)
+        for lvl, (_, n) in enumerate(self.divisors):
+            np.floor_divide(k[lvl], n, out=col[lvl])
+        col *= c.size
+        np.subtract(k, col, out=col)
         at = c.head_at + slots  # (levels, m) index into head.reshape(-1)
         heads = self.head.reshape(-1)  # a view: moved in place (the scalar path's memoryviews stay valid)
         held = heads[at]  # the heads before this batch (the head array is small and hot; stamps are not)
         np.maximum.at(heads, at.reshape(-1), k.reshape(-1))
         kept = k > heads[at] - c.size
         whole = np.count_nonzero(kept) == kept.size  # counts: cheaper than .all() / .any() here
-        col = k % c.size
         bucket = slots * c.size + col  # (levels, m): row of each event's bucket in `buckets[level]`
         base = c.off + bucket * c.rows  # its first element in `buf`
         cell = c.scol + slots * self.stamp.shape[1] + col
@@ -263,9 +284,9 @@ class Book:
         s = stale.reshape(-1).nonzero()[0]  # (level, event) flat: index arrays, cheaper than boolean masks
         if len(s):
             ends = s.searchsorted(c.steps * m).tolist()
-            flat_bucket = bucket.reshape(-1)
-            for lvl, rows_of in enumerate(self.buckets):  # whole buckets (every row) zeroed at once
-                rows_of[flat_bucket[s[ends[lvl]:ends[lvl + 1]]]] = 0.0
+            stale_buckets = bucket.reshape(-1)[s]
+            for lvl, (items, zero) in enumerate(self.items):  # whole buckets (every row) zeroed at once
+                items[stale_buckets[ends[lvl]:ends[lvl + 1]]] = zero
             stamps[cell.reshape(-1)[s]] = k.reshape(-1)[s]
         # rows USD and count of the event's side and Σ usd² on every level, then the venue level's venue rows
         # and the whale rows, in one index array; per bucket and row the events stay in arrival order
@@ -274,18 +295,19 @@ class Book:
         size = 3 * lm + 2 * m + len(whales) * c.levels
         idx = np.empty(size, dtype=np.intp)
         vals = np.empty(size)
-        short = is_long.view(np.uint8) ^ 1
+        short = is_long.view(np.uint8) ^ _ONE_U8
         ix3 = idx[:3 * lm].reshape(3, c.levels, m)
         np.add(base, short, out=ix3[0])
-        ix3[0] += USD_L
-        np.add(ix3[0], CNT_L - USD_L, out=ix3[1])
-        np.add(base, SQ, out=ix3[2])
+        ix3[0] += _0D["usd_l"]
+        np.add(ix3[0], _0D["cnt"], out=ix3[1])
+        np.add(base, _0D["sq"], out=ix3[2])
         v3 = vals[:3 * lm].reshape(3, c.levels, m)
-        v3[0], v3[1], v3[2] = usd, 1.0, sq
-        vb = base[self.venue_level] + 2 * venues
-        np.add(vb, TOTALS + V_USD, out=idx[3 * lm:3 * lm + m])
-        np.add(vb, TOTALS + V_CNT, out=idx[3 * lm + m:3 * lm + 2 * m])
-        vals[3 * lm:3 * lm + m], vals[3 * lm + m:3 * lm + 2 * m] = usd, 1.0
+        v3[0], v3[1], v3[2] = usd, _ONE_F, sq
+        vb = base[self.venue_level] + venues
+        vb += venues
+        np.add(vb, _0D["v_usd"], out=idx[3 * lm:3 * lm + m])
+        np.add(vb, _0D["v_cnt"], out=idx[3 * lm + m:3 * lm + 2 * m])
+        vals[3 * lm:3 * lm + m], vals[3 * lm + m:3 * lm + 2 * m] = usd, _ONE_F
         if len(whales):
             np.add(base[:, whales], WHALE, out=idx[3 * lm + 2 * m:].reshape(c.levels, -1))
             vals[3 * lm + 2 * m:].reshape(c.levels, -1)[...] = whale[whales]
@@ -298,8 +320,8 @@ class Book:
         np.minimum.at(self.first, slots, ts)
         latest = self.latest
         np.maximum.at(latest, slots, np.arange(m, dtype=np.intp))  # each slot's last event of the batch
-        hit = (latest >= 0).nonzero()[0]
+        hit = (latest >= _0D["zero"]).nonzero()[0]
         last = latest[hit]
-        latest[hit] = -1
+        latest[hit] = _NO_EVENT
         self.trig[0, hit], self.trig[1, hit] = ts[last], recv[last]
         return 0 if whole else int(m - np.count_nonzero(kept.any(axis=0)))

@@ -8,18 +8,23 @@ EMPTY = 0  # a key is never 0 (`_nonzero`)
 STRAGGLERS = 16  # keys still probing after this few are probed one at a time (a numpy round costs ~10 calls)
 
 
-_UNCLAIMED = np.iinfo(np.intp).max
+_UNCLAIMED = np.array(np.iinfo(np.intp).max)  # 0-d, as the constants below
+# constant operands as 0-d arrays of the columns' dtypes: numpy takes a Python (or numpy) scalar operand
+# through its slower scalar path, ~1 µs more per call on a batch's columns; the same results
+_ONE_U, _EMPTY_U, _ONE_P = np.array(1, dtype=np.uint64), np.array(EMPTY, dtype=np.uint64), np.array(1, dtype=np.intp)
+_TRUE = np.array(True)
 
 
 def _nonzero(keys: np.ndarray) -> np.ndarray:
-    return keys | np.uint64(1)  # halves the key space (2⁻⁶³ per pair), frees 0 for "empty"
+    return keys | _ONE_U  # halves the key space (2⁻⁶³ per pair), frees 0 for "empty"
 
 
 class Recent:
     """Keys with their event time; `cap` entries at most before the old ones are dropped (`prune`):
     those older than `keep_ns` before the newest, and the cap doubles when more than half of it is kept.
     Linear probing in a table of 8 × cap slots (load <= 1/8: most keys settle at their first slot, so a batch
-    takes a round or two of numpy calls; 4 × cap took one more, ~15 ns per event)."""
+    takes a round or two of numpy calls; 4 × cap took one more, ~15 ns per event). A key's first slot is read
+    from its bits above bit 0 (`_nonzero` sets bit 0: with it only odd slots would be first slots)."""
 
     def __init__(self, cap: int, keep_ns: int) -> None:
         self.min_cap = cap
@@ -30,7 +35,10 @@ class Recent:
         self.cap = cap
         size = 1 << (8 * cap - 1).bit_length()
         self.mask = size - 1
+        self._mask_u, self._mask_p = np.array(self.mask, dtype=np.uint64), np.array(self.mask, dtype=np.intp)
         self.count = 0
+        self._log: list[np.ndarray] = []  # where the held keys are, for `_rebuild` (`_ones`: those add_one placed)
+        self._ones: list[int] = []
         if len(getattr(self, "keys", ())) == size:  # a prune of the same size: cleared in place (a fresh table
             self.keys.fill(EMPTY)  # is page faults on every first touch); an empty slot's time is never read
             return
@@ -47,7 +55,7 @@ class Recent:
         """False if `key` is held (a duplicate); holds it otherwise."""
         key |= 1
         k, t, mask = self._k, self._t, self.mask
-        pos = key & mask
+        pos = (key >> 1) & mask
         while True:
             held = k[pos]
             if held == key:
@@ -55,6 +63,7 @@ class Recent:
             if held == EMPTY:
                 k[pos], t[pos] = key, ts
                 self.count += 1
+                self._ones.append(pos)
                 if self.count > self.cap:
                     self.prune(newest)
                 return True
@@ -70,15 +79,44 @@ class Recent:
         keep, placed = self._add(keys, ts)
         if self.count > self.cap:
             self._rebuild(newest, np.concatenate(placed))
+        else:
+            self._log += placed
         return keep
+
+    def _home(self, keys: np.ndarray) -> np.ndarray:
+        """Each key's first slot (bits 1.. of the key: bit 0 is always set)."""
+        p = keys >> _ONE_U
+        p &= self._mask_u
+        return p.astype(np.intp)
 
     def _rebuild(self, newest: int, placed: np.ndarray) -> None:
         """`prune(newest, len(placed))` of the table without the keys a batch just placed at `placed`, then
-        those keys inserted again: the table, count and cap that pruning before the batch would give."""
-        new_keys, new_ts = self.keys[placed], self.ts[placed]
-        self.keys[placed] = EMPTY  # out of the prune's sight (a probe chain through them is not needed: no lookups)
-        self.prune(newest, len(placed))
-        self._insert(new_keys, new_ts, (new_keys & np.uint64(self.mask)).astype(np.intp))
+        those keys inserted again: the table, count and cap that pruning before the batch would give.
+
+        When the table keeps its size, in place: the keys held before the batch (where `_log` says) that the
+        prune drops are emptied, and of the keys kept only those off their first slot (a probe chain through
+        a dropped key would break) are taken out and inserted again; the rest stay where a fresh insert
+        would put them too."""
+        held = np.concatenate([*self._log, np.array(self._ones, dtype=np.intp)])
+        old = self.ts[held] >= newest - self.keep_ns  # the keys held before the batch that the prune keeps
+        survivors = int(np.count_nonzero(old))
+        cap = max(self.min_cap, 2 * (survivors + len(placed)))
+        if 1 << (8 * cap - 1).bit_length() != len(self.keys):  # another size: a new table
+            new_keys, new_ts = self.keys[placed], self.ts[placed]
+            self.keys[placed] = EMPTY  # out of the prune's sight (a probe chain through them is not needed: no lookups)
+            self.prune(newest, len(placed))
+            self._log.append(self._insert(new_keys, new_ts, self._home(new_keys)))
+            return
+        if survivors < len(held):
+            self.keys[held[~old]] = EMPTY
+        kept = np.concatenate([held[old], placed]) if survivors else placed
+        home = self._home(self.keys[kept]) == kept
+        away = kept[~home]
+        keys, ts = self.keys[away], self.ts[away]
+        self.keys[away] = EMPTY
+        self.cap, self.count = cap, len(kept) - len(away)
+        self._log, self._ones = [kept[home]], []
+        self._log.append(self._insert(keys, ts, self._home(keys)))
 
     def _add(self, keys: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """Mask of the events to keep and where their keys went: every event probes from its key's slot; at
@@ -88,12 +126,12 @@ class Recent:
         m = len(keys)
         keep = np.zeros(m, dtype=bool)
         placed = []
-        mask = self.mask
-        p = (keys & np.uint64(mask)).astype(np.intp)  # each probing event's slot
+        mask = self._mask_p
+        p = self._home(keys)  # each probing event's slot
         todo, kt = None, keys  # the probing events (None: all) and their keys
         table, claim = self.keys, self._claim
         while True:
-            fi = (table[p] == EMPTY).nonzero()[0]  # index arrays: cheaper than boolean masks here
+            fi = (table[p] == _EMPTY_U).nonzero()[0]  # index arrays: cheaper than boolean masks here
             f = fi if todo is None else todo[fi]
             pf = p[fi]
             np.minimum.at(claim, pf, f)
@@ -103,15 +141,16 @@ class Recent:
             placed.append(pw)
             table[pw] = keys[w]
             self.ts[pw] = ts[w]
-            keep[w] = True
+            keep[w] = _TRUE
             self.count += len(w)
             on = (table[p] != kt).nonzero()[0]  # another key holds the slot: probe on
             todo = on if todo is None else todo[on]
-            p = (p[on] + 1) & mask
+            p = p[on] + _ONE_P
+            p &= mask
             if len(todo) <= STRAGGLERS:
                 break
             kt = kt[on]
-        k, t = self._k, self._t
+        k, t, mask = self._k, self._t, self.mask
         tail = []
         for i, start in zip(todo.tolist(), p.tolist(), strict=True):  # the few long probe chains: one at a time
             key, q = int(keys[i]), start
@@ -125,30 +164,36 @@ class Recent:
         placed.append(np.array(tail, dtype=np.intp))
         return keep, placed
 
-    def _insert(self, keys: np.ndarray, ts: np.ndarray, pos: np.ndarray) -> None:
+    def _insert(self, keys: np.ndarray, ts: np.ndarray, pos: np.ndarray) -> np.ndarray:
         """Insert distinct keys not held, each probing from `pos` (an empty slot, unless a key of this batch
         took it): every key aiming at a free slot is written there, the one that reads back won it (no sort
-        to pick one), the others probe on."""
+        to pick one), the others probe on. Returns where they went."""
         todo = np.arange(len(keys))
+        went = []
         while len(todo) > STRAGGLERS:
             p = pos[todo]
-            free = np.flatnonzero(self.keys[p] == EMPTY)
+            free = np.flatnonzero(self.keys[p] == _EMPTY_U)
             cand, at = todo[free], p[free]
             self.keys[at] = keys[cand]
             won = self.keys[at] == keys[cand]
-            self.ts[at[won]] = ts[cand[won]]
+            went.append(at[won])
+            self.ts[went[-1]] = ts[cand[won]]
             self.count += int(np.count_nonzero(won))
             lost = np.ones(len(todo), dtype=bool)
             lost[free[won]] = False
             todo = todo[lost]
-            pos[todo] = (pos[todo] + 1) & self.mask
+            pos[todo] = (pos[todo] + _ONE_P) & self._mask_p
         k, t, mask = self._k, self._t, self.mask
+        tail = []
         for i in todo.tolist():  # the few left: one key at a time
             p = int(pos[i])
             while k[p] != EMPTY:
                 p = (p + 1) & mask
             k[p], t[p] = int(keys[i]), int(ts[i])
             self.count += 1
+            tail.append(p)
+        went.append(np.array(tail, dtype=np.intp))
+        return np.concatenate(went)
 
     def prune(self, newest: int, extra: int = 0) -> None:
         """Drop the keys older than keep_ns before `newest`, with room for `extra` more (a rebuild:
@@ -156,4 +201,4 @@ class Recent:
         live = np.flatnonzero((self.keys != EMPTY) & (self.ts >= newest - self.keep_ns))
         keys, ts = self.keys[live], self.ts[live]
         self._alloc(max(self.min_cap, 2 * (len(live) + extra)))
-        self._insert(keys, ts, (keys & np.uint64(self.mask)).astype(np.intp))
+        self._log.append(self._insert(keys, ts, self._home(keys)))
