@@ -17,7 +17,7 @@ from analytics.est_usd import est_phrase
 from analytics.explain import money, sentence
 from analytics.gates import GATE_LEVELS, gate_level, gate_margin, gates_for
 from analytics.market_context import confirm, oi_phrase, oi_score, snapshot_values
-from analytics.risk import Flow, WindowFlow, combine_normalized, confidence, n_effective, score_factors
+from analytics.risk import combine_normalized, confidence, n_effective, score_flow
 from analytics.risk_many import score_many
 from analytics.state import CNT_L, CNT_S, GLOBAL_ROWS, SQ, USD_L, USD_S, WHALE, Measures, SymbolState
 from analytics.windows import NS
@@ -209,12 +209,11 @@ class Builder:
         crowd = {n: max(0.0, usd - whale[n]) for n, usd in side.items()}
         met = gate_level(crowd, gates)
         usd_60s = tg[UL] + tg[US]
-        text = sentence(symbol, side_usd=side_usd, direction=direction, window=vname,
-                        ratio=ratio, baseline=baseline, floor=floor,
-                        accel_score=factors["acceleration"]["score"], accel=acc[self.index[vname]],
-                        n_eff=n_eff_ref, venues_active=taking_part, venues_known=len(known), rho=rho,
-                        usd_60s=usd_60s, censored=hidden,
-                        notes=(oi_phrase(reading), est_phrase(usd_ref, *est[:3], money)))
+        # explain.sentence(symbol, side_usd, direction, window, ratio, baseline, floor, accel_score, accel, n_eff,
+        # venues_active, venues_known, rho, usd_60s, censored, notes)
+        text = sentence(symbol, side_usd, direction, vname, ratio, baseline, floor, factors["acceleration"]["score"],
+                        acc[self.index[vname]], n_eff_ref, taking_part, len(known), rho, usd_60s, hidden,
+                        (oi_phrase(reading), est_phrase(usd_ref, *est[:3], money)))
         ref_secs = secs[self.ref]
         venue_usd, venue_events = m.venue_usd, m.venue_events
         by_venue = {v: venue_usd[index[v]] / ref_secs for v in venues}
@@ -272,17 +271,14 @@ class Builder:
         rho, taking_part, baseline, floor, reference, hidden, hidden_2s = got = self.inputs(
             symbol, st, m, now_ns, view.throttled)
         windows = []
-        for n, i, _, w, short in self.scoring:
+        for n, i, _, w, short in self.scoring:  # risk.WindowTuple of each: WindowFlow's fields, flat
             h = hidden_2s if short else hidden
-            ti = t[i]
-            s0 = ti[0]
-            windows.append(WindowFlow(n, w, (vel[i] + h / w, (ti[1][UL] + ti[1][US]) / w, (ti[2][UL] + ti[2][US]) / w),
-                                      n_effective(s0[UL] + s0[US], s0[SQ]), h / w))
+            t0, t1, t2 = t[i]
+            windows.append((n, w, vel[i] + h / w, (t1[UL] + t1[US]) / w, (t2[UL] + t2[US]) / w,
+                            n_effective(t0[UL] + t0[US], t0[SQ]), h / w))
         tr = t[self.ref][0]
-        # positional: Flow(windows, ref_usd_per_s, long_usd, short_usd, whale_usd, n_eff, rho, venues_active)
-        flow = Flow(tuple(windows), reference, tr[UL], tr[US], tr[WHALE], n_effective(tr[UL] + tr[US], tr[SQ]), rho,
-                    taking_part)
-        raw_scores, factor_windows, ratio = score_factors(flow)
+        raw_scores, factor_windows, ratio = score_flow(tuple(windows), reference, tr[UL], tr[US], tr[WHALE],
+                                                       n_effective(tr[UL] + tr[US], tr[SQ]), rho, taking_part)
         risk, factors = combine_normalized(raw_scores, self.eng._weights)
         return (*got, risk, factors, factor_windows, ratio)
 
