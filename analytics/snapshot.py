@@ -317,7 +317,8 @@ class Builder:
             # no open interest is read (sizes)
             kept = self._plans.get(symbol)
             if (kept is not None and not sizes and kept[0] is st and kept[1] == len(st.venues)
-                    and kept[2] == len(m.venue_usd) and kept[3] == completeness and kept[4] == view.live):
+                    and kept[2] == len(m.venue_usd) and (kept[3] is completeness or kept[3] == completeness)
+                    and (kept[4] is view.live or kept[4] == view.live)):
                 venues, plan = kept[5], kept[6]
             else:
                 venues = [""] * len(m.venue_usd)  # grid rows and venue sums are book venue indices; "" = not its

@@ -148,14 +148,15 @@ class SymbolState:
 
 
 def _frac_column(lay: Layout, frac: list[float]) -> np.ndarray:
-    """(3·windows, 1): each column's level's f, as np.array(frac).take(lay.col_level)[:, None], kept per
+    """(3·windows, TOTALS): each column's level's f in every row, as np.array(frac).take(lay.col_level)[:, None]
+    broadcast (a same-shape multiply is cheaper than a broadcasting one; the products are the same), kept per
     layout and f: snapshots a second apart read the same few f's (1.0 on levels whose bucket a second fills)."""
     key = (id(lay), *frac)
     got = _FRAC_COLUMNS.get(key)
     if got is None or got[0] is not lay:
         if len(_FRAC_COLUMNS) >= 256:
             _FRAC_COLUMNS.clear()
-        col = np.array(frac).take(lay.col_level)[:, None]
+        col = np.repeat(np.array(frac).take(lay.col_level)[:, None], TOTALS, axis=1)
         col.flags.writeable = False
         got = _FRAC_COLUMNS[key] = (lay, col)
     return got[1]
@@ -206,7 +207,7 @@ def measure_batch(states: list[SymbolState], now: int, venue_window: int) -> tup
         frac.append((now - (h - 1) * width) / width)
     out = lay.whole @ view
     edge = view[:, lay.plus] - view[:, lay.minus]
-    edge *= np.array(frac)[lay.col_level][None, :, None]
+    edge *= _frac_column(lay, frac)  # broadcast over the symbols
     out[:, :-1] += edge
     for i, lvl, w in lay.generic:
         out[:, 3 * i:3 * i + 3] = states[0]._generic(view, now, lvl, w)
