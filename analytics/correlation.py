@@ -32,9 +32,9 @@ def venue_correlation(series: np.ndarray, min_share: float = MIN_SHARE) -> tuple
     # a handful of venues in plain floats. Each pair counted once (the weights' factor 2 cancels).
     if len(part) == len(usd):  # the row sums are `sums` already: the same reduction of the same rows
         x = series - (sums / series.shape[1])[:, None]  # = x - mean, as np.mean computes it
-    else:
-        x = series[part]
-        x = x - x.sum(axis=1, keepdims=True) / x.shape[1]
+    else:  # each row's mean from its sum (the same reduction of the same row), divided as numpy would
+        n = series.shape[1]
+        x = series[part] - np.array([[usd[i] / n] for i in part])
     c = (x @ x.T).tolist()
     return _weighted(usd, part, c)
 

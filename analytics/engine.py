@@ -116,6 +116,7 @@ class Engine:
         for s in dropped:
             self.intake.drop(s)
             self.est.forget(s)
+            self.builder.forget(s)
             self.shown.pop(s, None)
         self.context.expire(now_ns)
         return dropped

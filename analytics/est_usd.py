@@ -29,7 +29,6 @@ a sampled one (Hyperliquid watched users' fills) is not scaled: its share of the
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +39,9 @@ SHARE = {"binance": 0.35, "bybit": 0.35, "okx": 0.2, "hyperliquid": 0.1}  # hand
 LAG_S = 3  # seconds after a bucket closes before it is read (Bybit batches 500 ms; venues deliver late)
 PRIOR_USD = 100_000.0
 F_MIN = 0.05
+# `Estimate.plan`: (reference venues' grid rows, their summed size, (grid row, venue, expected share) of each
+# scaled venue)
+Plan = tuple[list[int], float, list[tuple[int, str, float]]]
 
 
 @dataclass(slots=True)
@@ -90,10 +92,25 @@ class Estimate:
         st = self.symbols.get(symbol)
         return st is None or -(-now_ns // NS) - LAG_S > st.last_bucket
 
+    @staticmethod
+    def plan(venues: list[str], completeness: dict[str, str], live: dict[str, bool],
+             sizes: dict[str, float]) -> Plan:
+        """What `observe` reads of the feeds: the reference venues' grid rows, their summed size, and each
+        scaled venue's (grid row, name, expected share of the reference flow). It depends on the feeds and
+        sizes only, so a caller whose feeds did not change passes the same plan again."""
+        refs = [i for i, v in enumerate(venues) if completeness.get(v) == "complete" and live.get(v)]
+        if not refs:
+            return refs, 0.0, []
+        ref_size = sum(sizes.get(venues[i]) or SHARE.get(venues[i], 0.1) for i in refs)
+        scaled = [(i, v, (sizes.get(v) or SHARE.get(v, 0.1)) / ref_size) for i, v in enumerate(venues)
+                  if completeness.get(v) in SCALED and live.get(v)]
+        return refs, ref_size, scaled
+
     def observe(self, symbol: str, venues: list[str], grid: np.ndarray, now_ns: int, completeness: dict[str, str],
-                live: dict[str, bool], sizes: dict[str, float]) -> None:
+                live: dict[str, bool], sizes: dict[str, float], plan: Plan | None = None) -> None:
         """Fold in the completed 1 s buckets of `grid` ((venues, n) USD, last column the bucket ending at
-        now, as `SymbolState.measure` gives) not seen yet and at least LAG_S old."""
+        now, as `SymbolState.measure` gives) not seen yet and at least LAG_S old; `plan`: `Estimate.plan` of
+        the same venues, completeness, live and sizes, when the caller has it already."""
         st = self.symbols.get(symbol)
         if st is None:  # not setdefault(symbol, _Symbol()): that builds a _Symbol every call
             st = self.symbols[symbol] = _Symbol()
@@ -103,40 +120,41 @@ class Estimate:
         first = max(st.last_bucket + 1, newest - n + 1, ready - n + 1)
         if ready < first:
             return
-        refs = [i for i, v in enumerate(venues) if completeness.get(v) == "complete" and live.get(v)]
-        cols = grid[:, first - (newest - n + 1): ready - (newest - n + 1) + 1]  # buckets first..ready
+        refs, ref_size, scaled = plan or self.plan(venues, completeness, live, sizes)
         st.last_bucket = ready
         if not refs:
             return
-        ref_size = sum(sizes.get(venues[i]) or SHARE.get(venues[i], 0.1) for i in refs)
-        k = cols.shape[1]
+        lo = first - (newest - n + 1)
+        k = ready - first + 1
         if k == 1 and len(refs) <= 2:  # one new second (a snapshot a second): the same sums in plain floats
-            self._fold_one(st, venues, cols[:, 0].tolist(), refs, ref_size, completeness, live, sizes)
+            self._fold_one(st, grid[:, lo].tolist(), refs, scaled)
             return
+        cols = grid[:, lo:lo + k]  # buckets first..ready
         ref_usd = cols[refs].sum(axis=0)
         weights = self.decay ** np.arange(k - 1, -1, -1, dtype=float)  # newest bucket weighs 1
         total = self.decay ** k
-        for i, c, ratio in _scaled(st, venues, ref_size, completeness, live, sizes):
+        calibs = st.venues
+        for i, v, ratio in scaled:
+            c = calibs.get(v)
+            if c is None:  # not setdefault(v, _Calib()): that builds (and folds) a _Calib every call
+                c = calibs[v] = _Calib()
             shown = cols[i]
             c.fold(c.shown * total + float(weights @ shown), c.expected * total + float(weights @ ref_usd) * ratio,
                    c.seconds * total + float(weights @ ((shown > 0) | (ref_usd > 0))))
 
-    def _fold_one(self, st: _Symbol, venues: list[str], col: list[float], refs: list[int], ref_size: float,
-                  completeness: dict[str, str], live: dict[str, bool], sizes: dict[str, float]) -> None:
+    def _fold_one(self, st: _Symbol, col: list[float], refs: list[int], scaled: list[tuple[int, str, float]]) -> None:
         """`observe`'s fold of a single second (weight 1, decay λ), in plain floats: with one bucket and at
         most two reference venues every sum has one order, so the floats are the array path's."""
         ref_usd = col[refs[0]] + col[refs[1]] if len(refs) == 2 else col[refs[0]]
         total = self.decay
         calibs = st.venues
-        for i, v in enumerate(venues):  # `_scaled` written out (no generator: this runs per symbol per second)
-            if completeness.get(v) in SCALED and live.get(v):
-                c = calibs.get(v)
-                if c is None:
-                    c = calibs[v] = _Calib()
-                ratio = (sizes.get(v) or SHARE.get(v, 0.1)) / ref_size
-                shown = col[i]
-                c.fold(c.shown * total + shown, c.expected * total + ref_usd * ratio,
-                       c.seconds * total + (1.0 if shown > 0 or ref_usd > 0 else 0.0))
+        for i, v, ratio in scaled:
+            c = calibs.get(v)
+            if c is None:
+                c = calibs[v] = _Calib()
+            shown = col[i]
+            c.fold(c.shown * total + shown, c.expected * total + ref_usd * ratio,
+                   c.seconds * total + (1.0 if shown > 0 or ref_usd > 0 else 0.0))
 
     def estimate(self, symbol: str, venue_usd: dict[str, float],
                  completeness: dict[str, str]) -> tuple[float, float, float, dict[str, float]]:
@@ -175,16 +193,3 @@ def est_phrase(observed: float, est: float, low: float, high: float, money) -> s
     if est <= observed * 1.05:  # nothing calibrated as hidden: the observed figure stands alone
         return ""
     return f"est. true {money(est)} in 10 s ({money(low)}–{money(high)}) vs {money(observed)} observed"
-
-
-def _scaled(st: _Symbol, venues: list[str], ref_size: float, completeness: dict[str, str], live: dict[str, bool],
-            sizes: dict[str, float]) -> Iterator[tuple[int, _Calib, float]]:
-    """The live venues whose flow is scaled (throttled, unknown): grid row, calibration, and the share of
-    the reference venues' flow each is expected to show (by open interest when known)."""
-    calibs = st.venues
-    for i, v in enumerate(venues):
-        if completeness.get(v) in SCALED and live.get(v):
-            c = calibs.get(v)
-            if c is None:  # not setdefault(v, _Calib()): that builds (and folds) a _Calib every call
-                c = calibs[v] = _Calib()
-            yield i, c, (sizes.get(v) or SHARE.get(v, 0.1)) / ref_size

@@ -23,13 +23,14 @@ def window_label(name: str) -> str:
 _LABELS: dict[str, str] = {}  # window name -> label: a handful of names, each labelled once
 
 
-def sentence(symbol: str, *, side_usd: float, direction: str, window: str, ratio: float,
+def sentence(symbol: str, side_usd: float, direction: str, window: str, ratio: float,
              baseline: float, floor: float, accel_score: float, accel: float, n_eff: float,
              venues_active: int, venues_known: int, rho: float, usd_60s: float, censored: float = 0.0,
              notes: tuple[str, ...] = ()) -> str:
     """E.g. "BTCUSDT: $12.4M of longs liquidated in 10 s, 8.2× its 1 h baseline, accelerating,
     on 3 of 4 venues (ρ 0.84)". `ratio` is against max(baseline, floor), named after the larger.
-    `notes` (market context, the true-USD estimate) follow after semicolons."""
+    `notes` (market context, the true-USD estimate) follow after semicolons. Positional arguments allowed: the
+    snapshot passes them so (a keyword costs a lookup per call)."""
     if usd_60s <= 0.0:
         return f"{symbol}: quiet, no liquidations in the last 60 s"
     ref = "its 1 h baseline" if baseline >= floor else _floor_phrase(floor)

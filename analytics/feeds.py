@@ -1,6 +1,7 @@
 """Each venue's feed state (connection, completeness, staleness) from FeedStatus messages and events."""
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -79,6 +80,25 @@ class FeedBook:
         if now - feed.status_ns > self.status_stale_ns:
             return True
         return feed.connected and feed.last_frame_ns > 0 and now - feed.last_frame_ns > self.frame_stale_ns
+
+    def steady(self, now: int) -> tuple[float, float]:
+        """(lo, hi): every feed's `_stale` is the same for all t with lo < t <= hi as at `now` (while `version`
+        holds). Staleness is `t > T` for a few thresholds T per feed, so a description stays valid between the
+        nearest thresholds around `now`: a reader need not describe the feeds again each second."""
+        lo, hi = -math.inf, math.inf
+        status, frame = self.status_stale_ns, self.frame_stale_ns
+        for feed in self.venues.values():
+            if feed.status_ns == 0:  # no status seen: never stale
+                continue
+            marks = [feed.status_ns + status]
+            if feed.connected and feed.last_frame_ns > 0:
+                marks.append(feed.last_frame_ns + frame)
+            for t in marks:
+                if now > t:
+                    lo = max(lo, t)
+                else:
+                    hi = min(hi, t)
+        return lo, hi
 
     def describe(self, venue: str, now: int) -> tuple[str, bool, bool]:
         """(completeness, connected, stale) of a venue; unknown venues are complete and connected."""

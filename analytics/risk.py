@@ -74,44 +74,55 @@ def score_factors(flow: Flow) -> tuple[dict[str, tuple[float, float]], dict[str,
     The last three describe the shape of the flow, which means nothing without flow: they are scaled
     by activity = min(1, velocity ratio), so calm noise cannot add up to a signal.
     """
+    return score_flow(tuple((w.name, w.seconds, *w.v, w.n_eff, w.censored) for w in flow.windows),
+                      flow.ref_usd_per_s, flow.long_usd, flow.short_usd, flow.whale_usd, flow.n_eff, flow.rho,
+                      flow.venues_active)
+
+
+# (name, seconds, v_0, v_1, v_2, n_eff, censored) of a scoring window: WindowFlow's fields, flat
+WindowTuple = tuple[str, float, float, float, float, float, float]
+
+
+def score_flow(windows: tuple[WindowTuple, ...], ref_usd_per_s: float, long_usd: float, short_usd: float,
+               whale_usd: float, n_eff: float, rho: float,
+               venues_active: int) -> tuple[dict[str, tuple[float, float]], dict[str, str], float]:
+    """`score_factors` of the Flow with these fields (windows as tuples): the snapshot builds no Flow objects."""
     # saturate() and evidence() written out (the same expressions): this runs per snapshot
     exp = math.exp
-    ref = max(flow.ref_usd_per_s, 1e-9)
+    ref = max(ref_usd_per_s, 1e-9)
     vel = acc = jerk = (-math.inf, 0.0, "")  # (score, raw, window); ties -> the first (shortest)
-    for w in flow.windows:
-        v0, v1, v2 = w.v
-        x = w.n_eff - 1.0
+    for name, seconds, v0, v1, v2, w_n_eff, censored in windows:
+        x = w_n_eff - 1.0
         ev = 1.0 - exp(-x / 2.0) if x > 0.0 else 0.0  # evidence(n_eff)
         if v0 / ref > vel[0]:
-            vel = (v0 / ref, v0 - w.censored, w.name)  # raw: the velocity the snapshot carries
+            vel = (v0 / ref, v0 - censored, name)  # raw: the velocity the snapshot carries
         x = (v0 - v1) / ref
         a_score = (1.0 - exp(-x / 2.0) if x > 0.0 else 0.0) * ev
         if a_score > acc[0]:
-            acc = (a_score, (v0 - v1) / w.seconds, w.name)
+            acc = (a_score, (v0 - v1) / seconds, name)
         x = (v0 - 2.0 * v1 + v2) / ref
         j_score = (1.0 - exp(-x / 2.0) if x > 0.0 else 0.0) * ev
         if j_score > jerk[0]:
-            jerk = (j_score, (v0 - 2.0 * v1 + v2) / (w.seconds * w.seconds), w.name)
+            jerk = (j_score, (v0 - 2.0 * v1 + v2) / (seconds * seconds), name)
     ratio = vel[0]
     activity = min(1.0, ratio)
-    total = flow.long_usd + flow.short_usd
-    share = flow.whale_usd / total if total > 0.0 else 0.0
-    imbalance = (flow.long_usd - flow.short_usd) / total if total > 0.0 else 0.0
-    x = flow.n_eff - 1.0
+    total = long_usd + short_usd
+    share = whale_usd / total if total > 0.0 else 0.0
+    imbalance = (long_usd - short_usd) / total if total > 0.0 else 0.0
+    x = n_eff - 1.0
     breadth = 1.0 - exp(-x / 3.0) if x > 0.0 else 0.0
-    part = 0.5 + 0.5 * min(1.0, (flow.venues_active - 1) / 2.0)
-    corr = max(flow.rho, 0.0) * part if flow.venues_active >= 2 else 0.0
+    part = 0.5 + 0.5 * min(1.0, (venues_active - 1) / 2.0)
+    corr = max(rho, 0.0) * part if venues_active >= 2 else 0.0
     x = ratio - 1.0
     factors = {
         "velocity": (vel[1], 1.0 - exp(-x / 2.0) if x > 0.0 else 0.0),
         "acceleration": (acc[1], acc[0]),
         "jerk": (jerk[1], jerk[0]),
         "concentration": (share, (1.0 - share) * breadth * activity),
-        "correlation": (flow.rho, corr * activity),
-        "one_sided": (imbalance, abs(imbalance) * evidence(flow.n_eff) * activity),
+        "correlation": (rho, corr * activity),
+        "one_sided": (imbalance, abs(imbalance) * evidence(n_eff) * activity),
     }
-    windows = {"velocity": vel[2], "acceleration": acc[2], "jerk": jerk[2]}
-    return factors, windows, ratio
+    return factors, {"velocity": vel[2], "acceleration": acc[2], "jerk": jerk[2]}, ratio
 
 
 def normalized_weights(weights: dict[str, float]) -> tuple[tuple[str, float], ...]:

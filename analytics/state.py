@@ -72,12 +72,13 @@ class SymbolState:
     @property
     def last_event_ns(self) -> int:
         """Newest ts_event seen."""
-        return int(self.book.last[self.slot])
+        return self.book.lasts[self.slot]  # the book's memoryview: a Python int, no numpy scalar
 
     @property
     def trigger(self) -> tuple[int, int]:
         """(ts_event, ts_recv) of the latest liquidation received."""
-        return int(self.book.trig[0, self.slot]), int(self.book.trig[1, self.slot])
+        book = self.book
+        return book.trigs[self.slot], book.trigs[book.cap + self.slot]  # trig (2, cap) through its memoryview
 
     def baseline(self, now: int, clean: bool = True) -> float:
         """Mean USD/s of the baseline (`baseline.usd_per_s`); clean=False right after `measure` (which cleans)."""
@@ -115,7 +116,7 @@ class SymbolState:
         out = lay.whole @ view
         edge = view.take(lay.plus, axis=0)
         edge -= view.take(lay.minus, axis=0)
-        edge *= np.array(frac).take(lay.col_level)[:, None]  # each column's f: ~3x cheaper than a list of them
+        edge *= _frac_column(lay, frac)
         out[:-1] += edge
         for i, lvl, w in lay.generic:
             out[3 * i:3 * i + 3] = self._generic(view, now, lvl, w)
@@ -126,7 +127,8 @@ class SymbolState:
             venue_window, lay.venue_weights(3 * venue_window))
         ref = (w @ venues - frac[lay.grid_level] * venues[minus]).tolist()
         grid = venues[-GRID_BUCKETS:, 0::2].T
-        return Measures(sums, ref[0::2], ref[1::2], float(out[-1, USD_L] + out[-1, USD_S]), grid)
+        grid_row = out[-1].tolist()  # one conversion, then the same float add as on numpy scalars
+        return Measures(sums, ref[0::2], ref[1::2], grid_row[USD_L] + grid_row[USD_S], grid)
 
     def _generic(self, view: np.ndarray, now: int, lvl: int, w: int) -> np.ndarray:
         """(3, columns of `view`) sums S_0..S_2 of a window not a whole number of buckets, by the clamp formula
@@ -143,6 +145,24 @@ class SymbolState:
     def nbytes(self) -> int:
         """Bytes of this symbol's slot in the book's arrays."""
         return self.book.nbytes()
+
+
+def _frac_column(lay: Layout, frac: list[float]) -> np.ndarray:
+    """(3·windows, TOTALS): each column's level's f in every row, as np.array(frac).take(lay.col_level)[:, None]
+    broadcast (a same-shape multiply is cheaper than a broadcasting one; the products are the same), kept per
+    layout and f: snapshots a second apart read the same few f's (1.0 on levels whose bucket a second fills)."""
+    key = (id(lay), *frac)
+    got = _FRAC_COLUMNS.get(key)
+    if got is None or got[0] is not lay:
+        if len(_FRAC_COLUMNS) >= 256:
+            _FRAC_COLUMNS.clear()
+        col = np.repeat(np.array(frac).take(lay.col_level)[:, None], TOTALS, axis=1)
+        col.flags.writeable = False
+        got = _FRAC_COLUMNS[key] = (lay, col)
+    return got[1]
+
+
+_FRAC_COLUMNS: dict[tuple, tuple[Layout, np.ndarray]] = {}
 
 
 def measure_many(states: list[SymbolState], now: int, venue_window: int) -> list[Measures]:
@@ -187,7 +207,7 @@ def measure_batch(states: list[SymbolState], now: int, venue_window: int) -> tup
         frac.append((now - (h - 1) * width) / width)
     out = lay.whole @ view
     edge = view[:, lay.plus] - view[:, lay.minus]
-    edge *= np.array(frac)[lay.col_level][None, :, None]
+    edge *= _frac_column(lay, frac)  # broadcast over the symbols
     out[:, :-1] += edge
     for i, lvl, w in lay.generic:
         out[:, 3 * i:3 * i + 3] = states[0]._generic(view, now, lvl, w)

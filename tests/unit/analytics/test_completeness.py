@@ -71,3 +71,39 @@ def test_a_status_between_two_snapshots_of_the_same_second_shows_in_the_second()
             assert snap.extra["venues"]["okx"]["completeness"] == "throttled"
             assert snap.confidence < before[snap.symbol].confidence  # okx no longer counts in coverage
     assert before["BTCUSDT"].extra["venues"]["okx"]["connected"] is True
+
+
+def test_steady_spans_the_nows_between_the_stale_thresholds():
+    """FeedBook.steady: the feeds read the same for every now in (lo, hi], and differently just past either end."""
+    book = FeedBook(AnalyticsConfig())
+    book.seen("bybit", "complete")  # no status: never stale
+    assert book.steady(T) == (float("-inf"), float("inf"))
+    book.update(FeedStatus("okx", True, True, 0, 1, 0, 1, T, T, completeness="throttled"))
+    lo, hi = book.steady(T)
+    assert lo == float("-inf") and T < hi < float("inf")
+    venues = sorted(book.venues)
+    assert book.describe_all(venues, T) == book.describe_all(venues, int(hi))
+    assert book.describe_all(venues, int(hi)) != book.describe_all(venues, int(hi) + 1)  # okx turns stale
+    lo2, hi2 = book.steady(int(hi) + 1)
+    assert lo2 == hi and hi2 > hi
+
+
+def test_a_feed_turning_stale_between_snapshots_shows_without_a_new_status():
+    """The feeds' description is kept across seconds (snapshot.FeedView) only until a feed turns stale: each
+    snapshot equals the one of an engine that describes the feeds anew for every snapshot."""
+    def fed():
+        eng = engine()
+        eng.update_status(FeedStatus("okx", True, True, 0, 1, 0, 1, at(0), at(0), completeness="throttled"))
+        for s in range(5):
+            for venue in ("bybit", "okx"):
+                eng.update(liq(at(s + 0.5), 10_000.0, venue=venue, symbol="BTCUSDT"))
+        return eng
+    kept, anew = fed(), fed()
+    stale_after = AnalyticsConfig().status_stale_s
+    seconds = [5, 6, int(stale_after), int(stale_after) + 1, int(stale_after) + 2]
+    got = [kept.snapshot("BTCUSDT", at(s)) for s in seconds]
+    assert got[0].extra["venues"]["okx"]["stale"] is False
+    assert got[-1].extra["venues"]["okx"]["stale"] is True
+    for s, snap in zip(seconds, got, strict=True):
+        anew.builder._feeds = None  # nothing kept: described at this now
+        assert snap == anew.snapshot("BTCUSDT", at(s))
