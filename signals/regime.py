@@ -192,7 +192,8 @@ class RegimeDetector:
             return Regime(regime=WARMING_UP, multiplier=1.0, ts=now_ns, vol=dict(self._vol))
         shape = self._shape
         if shape[0] != self._version:  # read once per version, as price_move
-            shape = self._shape = (self._version, *self._trend(), self._liquidity())
+            trend, strength = self._trend()
+            shape = self._shape = (self._version, trend, strength, self._liquidity())
         i = self._index
         return _regime(REGIMES[i], self._multipliers[i], now_ns, dict(self._vol), shape[3], shape[1], shape[2])
 
