@@ -18,13 +18,14 @@ def data_quality(snap: MetricsSnapshot, feeds: dict[str, FeedStatus], feed_stale
     stale: set[str] = set()
     disconnected: set[str] = set()
     for v, d in venues.items():
-        if d.get("events") or d.get("usd_per_s"):
+        get = d.get
+        if get("events") or get("usd_per_s"):
             contributing.append(v)
-        if d.get("stale"):
+        if get("stale"):
             stale.add(v)
-        if d.get("connected") is False:
+        if get("connected") is False:
             disconnected.add(v)
-    contributing = sorted(contributing) or sorted(v for v, usd in snap.by_venue.items() if usd)
+    contributing = sorted(contributing) or sorted([v for v, usd in snap.by_venue.items() if usd])
     if contributing:
         completeness = {v: venue_completeness(venues.get(v, {}), feeds.get(v)) for v in contributing}
         complete = [v for v in contributing if completeness[v] == "complete"]
@@ -44,7 +45,8 @@ def data_quality(snap: MetricsSnapshot, feeds: dict[str, FeedStatus], feed_stale
     quality = ("degraded" if degraded else "unknown" if not contributing
                else "partial" if partial else "throttled" if throttled else "complete")
     return {"venues": contributing, "complete": complete, "throttled": throttled, "partial": partial,
-            "completeness": completeness, "stale": sorted(stale), "disconnected": sorted(disconnected),
+            "completeness": completeness, "stale": sorted(stale) if stale else [],
+            "disconnected": sorted(disconnected) if disconnected else [],
             "degraded_count": degraded, "quality": quality, "price": price, "feeds": shown}
 
 

@@ -74,6 +74,10 @@ class SignalGenerator:
         self.market = LevelState()
         self.feeds: dict[str, FeedStatus] = {}
         self.map_a, self.map_b = calibration.risk_map(self.scfg.calibration)
+        # Per-snapshot terms that repeat (a quiet symbol's risk stays 0, the regime's multiplier is one of a few):
+        # the last risk's calibrated log-odds and its shown value, and ln(multiplier) per multiplier seen.
+        self._risk_memo: tuple[float, float, float] | None = None
+        self._log_mult: dict[float, float] = {}
 
     # -- inputs --------------------------------------------------------------------------------
     def on_price(self, tick: PriceTick) -> None:
@@ -90,7 +94,7 @@ class SignalGenerator:
 
     def on_metrics(self, snap: MetricsSnapshot, now_ns: int) -> list[Signal]:
         """Fold one snapshot in; return the level change it caused (and a MARKET change), if any."""
-        regime = self.regime(now_ns)
+        regime = self.detector.current(now_ns)  # = self.regime(now_ns), one call less per snapshot
         p, components = self.probability(snap, regime, now_ns)
         st = self.states.setdefault(snap.symbol, LevelState())
         st.last_snapshot_ns = now_ns
@@ -111,7 +115,7 @@ class SignalGenerator:
             cap = st.cap = self._cap(snap, broad)
             shown = snap
         components["capped"] = cap < TOP
-        dq = self.data_quality(snap, now_ns)
+        dq = data_quality(snap, self.feeds, self.scfg.feed_stale_s, self.detector.price_state(now_ns), now_ns)
         confidence = snap.confidence
         if regime.regime == UNKNOWN:
             confidence *= self.scfg.unknown_regime_confidence
@@ -171,12 +175,19 @@ class SignalGenerator:
         sign = -1.0 if snap.direction == LONG else 1.0 if snap.direction == SHORT else 0.0
         a = 0.0 if move is None else max(-1.0, min(1.0, sign * move * 1e4 / s.price_move_full_bps))
         price_mult = s.price_move_max ** a
-        calibrated = self.map_a + self.map_b * _logit(snap.risk)  # fitted on training streams (calibrate)
-        p = _sigmoid(calibrated + math.log(max(regime.multiplier, EPS)) + math.log(price_mult))
+        risk, memo = snap.risk, self._risk_memo
+        if memo is None or memo[0] != risk:  # (nan never equals itself: recomputed, as it should be)
+            calibrated = self.map_a + self.map_b * _logit(risk)  # fitted on training streams (calibrate)
+            memo = self._risk_memo = (risk, calibrated, round(_sigmoid(calibrated), 4))
+        calibrated = memo[1]
+        log_mult = self._log_mult.get(regime.multiplier)
+        if log_mult is None:
+            log_mult = self._log_mult[regime.multiplier] = math.log(max(regime.multiplier, EPS))
+        p = _sigmoid(calibrated + log_mult + math.log(price_mult))
         components = {
             "factors": snap.factors,
             "risk": snap.risk,
-            "risk_calibrated": round(_sigmoid(calibrated), 4),
+            "risk_calibrated": memo[2],
             "regime": regime.regime,
             "regime_multiplier": regime.multiplier,
             "price_move_bps": None if move is None else round(move * 1e4, 2),
@@ -244,7 +255,9 @@ class SignalGenerator:
     def _update_market(self, now_ns: int) -> list[Signal]:
         """MARKET follows the level that `market_min_symbols` symbols share (ALERT+), with dwell."""
         m = self.market
-        target = market_target([st.level for st in self.states.values()], self.scfg.market_min_symbols)
+        need = self.scfg.market_min_symbols
+        # fewer symbols than MARKET needs (one symbol replayed; quiet hours): 0, as market_target would say
+        target = 0 if len(self.states) < need else market_target([st.level for st in self.states.values()], need)
         if target == m.level or (target < m.level and now_ns - m.changed_ns < self.machine.dwell_ns):
             return []
         prev, m.level, m.changed_ns = m.level, target, now_ns

@@ -80,11 +80,13 @@ class LevelMachine:
     def target(self, st: LevelState, p: float, now_ns: int, cap: int = TOP, proven: bool = False,
                margin: float = 0.0) -> int:
         """The level `st` should move to now (== st.level when it should stay); updates the arming."""
-        raise_by = self.gap if self.in_cooldown(st, now_ns) else 0.0
+        cur = st.level
+        # in_cooldown, inlined (runs per snapshot)
+        raise_by = (self.gap if cur == 0 and st.none_since_ns is not None
+                    and now_ns - st.none_since_ns < self.cooldown_ns else 0.0)
         up, enter = TOP, self.enter  # the highest level p enters (runs per snapshot: a plain loop)
         while up and p < enter[up] + raise_by:
             up -= 1
-        cur = st.level
         # Two clocks: p must have supported ALERT+ for confirm_s, and the cap (dollar gates) must have
         # allowed it for half that, so flow whose p held while its dollars built up is not held back twice.
         if cur < ALERT <= up and st.armed_ns is None:

@@ -27,7 +27,8 @@ class PriceFeed:
     def accept(self, tick: PriceTick, now_ns: int) -> bool:
         """Record the tick's arrival; True if it comes from the venue that currently feeds the regime."""
         self.last_seen[tick.exchange] = now_ns
-        chosen = self._choose(now_ns)
+        # one venue sends prices (the usual replay): it is the fresh one, no need to rank (runs per tick)
+        chosen = tick.exchange if len(self.last_seen) == 1 and self.stale_ns >= 0 else self._choose(now_ns)
         if chosen != self.source:
             log.info("signals: BTC price source %s -> %s", self.source or "none", chosen)
             self.source = chosen

@@ -4,6 +4,7 @@ from __future__ import annotations
 import bisect
 import logging
 import math
+from dataclasses import fields
 
 from common.config import SignalsConfig
 from common.schema import PriceTick, Regime
@@ -25,6 +26,17 @@ WARM_SHARE = 0.8
 _WINDOWS = tuple((name, w, WARM_SHARE * w) for name, w in VOL_WINDOWS.items())
 KEEP_BARS = 4 * VOL_WINDOWS["15m"]  # past this many bars, the ones older than the longest window are dropped
 LIQUIDITY_TAU_S = 3600.0  # time constant of the trade-activity baseline
+# A Regime is built per snapshot: the frozen dataclass __init__ (an object.__setattr__ per field) costs about
+# twice writing its slots through their descriptors, as `common.schema.metrics_snapshot` does. Same object.
+_REGIME_SETTERS = tuple(Regime.__dict__[f.name].__set__ for f in fields(Regime))
+
+
+def _regime(*values: object) -> Regime:
+    """Regime(*values) with every field given, in declaration order."""
+    r = object.__new__(Regime)
+    for put, value in zip(_REGIME_SETTERS, values):  # noqa: B905 - the callers give every field
+        put(r, value)
+    return r
 
 
 def realized_vol(sum_r2: float, span_s: float) -> float:
@@ -72,6 +84,7 @@ class RegimeDetector:
         self._version = 0
         self._moves: dict[float, tuple[int, float]] = {}  # window_s -> (version, price move)
         self._shape: tuple[int, str, float, str] = (-1, "flat", 0.0, "UNKNOWN")  # (version, trend, strength, liq.)
+        self._multipliers = tuple(float(cfg.regime_multipliers.get(name, 1.0)) for name in REGIMES)  # per band
 
     # -- input ---------------------------------------------------------------------------------
     def update(self, tick: PriceTick) -> None:
@@ -121,10 +134,14 @@ class RegimeDetector:
         secs, cum = self._secs, self._cum_r2
         last, n = secs[-1], len(secs)
         covered = last - secs[0]
-        for name, window, warm in _WINDOWS:  # runs per tick: locals, no helper calls
-            i = _first_after(secs, last - window, window)
+        top = cum[-1]
+        for name, window, warm in _WINDOWS:  # runs per tick: locals, `_first_after` and `realized_vol` inlined
+            target = last - window
+            i = n - window
+            if not (0 < i < n and secs[i - 1] <= target < secs[i]):
+                i = bisect.bisect_right(secs, target)
             if n - i >= 3 and covered >= warm:
-                out[name] = realized_vol(cum[-1] - cum[i], last - secs[i])
+                out[name] = math.sqrt(max(top - cum[i], 0.0) / (last - secs[i]) * SECONDS_PER_YEAR)
         if out:  # the weighted mean of the warm windows, summed in their order (as sum() would)
             num = den = 0
             for k, v in out.items():
@@ -173,12 +190,12 @@ class RegimeDetector:
             return Regime(regime=UNKNOWN, multiplier=1.0, ts=now_ns, vol=dict(self._vol))
         if self._index is None:
             return Regime(regime=WARMING_UP, multiplier=1.0, ts=now_ns, vol=dict(self._vol))
-        name = REGIMES[self._index]
-        if self._shape[0] != self._version:  # read once per version, as price_move
-            self._shape = (self._version, *self._trend(), self._liquidity())
-        _, trend, strength, liquidity = self._shape
-        return Regime(regime=name, multiplier=float(self.cfg.regime_multipliers.get(name, 1.0)), ts=now_ns,
-                      vol=dict(self._vol), liquidity=liquidity, trend=trend, trend_strength=strength)
+        shape = self._shape
+        if shape[0] != self._version:  # read once per version, as price_move
+            trend, strength = self._trend()
+            shape = self._shape = (self._version, trend, strength, self._liquidity())
+        i = self._index
+        return _regime(REGIMES[i], self._multipliers[i], now_ns, dict(self._vol), shape[3], shape[1], shape[2])
 
     def _trend(self) -> tuple[str, float]:
         """Direction of the 5 min move and its size in standard deviations of that window's noise."""

@@ -55,6 +55,10 @@ def recorded_normalizer() -> Callable[[dict[str, Any]], list[Any]]:
 def to_message(d: dict[str, Any]) -> Message | None:
     """One normalized JSON object -> the message analytics/signals consume (None if not one)."""
     kind = d.get("type")
+    if kind == "price":  # the most frequent; positional: a NamedTuple binds them faster than keywords
+        ts = int(d["ts_event"])
+        return PriceTick(d.get("exchange", ""), d["symbol"], float(d["price"]), float(d.get("qty", 0.0)), ts,
+                         int(d.get("ts_recv") or ts))
     if kind == "liquidation":
         ts = int(d["ts_event"])
         comp = completeness_of(d.get("completeness", "complete"), bool(d.get("throttled")))
@@ -62,10 +66,6 @@ def to_message(d: dict[str, Any]) -> Message | None:
                            side=d["side"], price=float(d["price"]), qty=float(d["qty"]),
                            notional_usd=float(d["notional_usd"]), ts_event=ts, ts_recv=int(d.get("ts_recv") or ts),
                            throttled=comp == "throttled", completeness=comp)
-    if kind == "price":
-        ts = int(d["ts_event"])
-        return PriceTick(exchange=d.get("exchange", ""), symbol=d["symbol"], price=float(d["price"]),
-                         qty=float(d.get("qty", 0.0)), ts_event=ts, ts_recv=int(d.get("ts_recv") or ts))
     if kind == "status":
         return FeedStatus(exchange=d["exchange"], connected=bool(d["connected"]),
                           throttled=bool(d.get("throttled", False)), reconnects=int(d.get("reconnects", 0)),
