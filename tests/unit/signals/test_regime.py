@@ -115,3 +115,17 @@ def test_window_start_is_bisect_right_with_or_without_gaps_in_the_bars():
         for w in (0, 1, 5, 7.5, 30, 60, 60.0, 100):
             target = secs[-1] - w
             assert _first_after(secs, target, w) == bisect.bisect_right(secs, target), (secs, w)
+
+
+def test_the_fast_regime_builder_sets_every_field_as_the_constructor_does():
+    """`current` builds its Regime through the slots (`_regime`): a field added to Regime and not passed there
+    would be left unset; reading every field and comparing with the constructor's object catches it."""
+    from dataclasses import fields
+
+    from common.schema import Regime
+
+    det = RegimeDetector(config().signals)
+    feed(det, 0.45, 1000)
+    r = det.current(999 * NS)
+    values = [getattr(r, f.name) for f in fields(Regime)]  # AttributeError on an unset slot
+    assert r == Regime(*values) and r.regime == "NORMAL" and r.trend_strength == values[-1]
