@@ -45,8 +45,7 @@ def data_quality(snap: MetricsSnapshot, feeds: dict[str, FeedStatus], feed_stale
     quality = ("degraded" if degraded else "unknown" if not contributing
                else "partial" if partial else "throttled" if throttled else "complete")
     return {"venues": contributing, "complete": complete, "throttled": throttled, "partial": partial,
-            "completeness": completeness, "stale": sorted(stale) if stale else [],
-            "disconnected": sorted(disconnected) if disconnected else [],
+            "completeness": completeness, "stale": sorted(stale), "disconnected": sorted(disconnected),
             "degraded_count": degraded, "quality": quality, "price": price, "feeds": shown}
 
 

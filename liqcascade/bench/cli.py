@@ -31,8 +31,8 @@ FULL = {"tp_events": 600_000, "tp_batched": 4_000_000, "chain_s": 10.0, "warmup_
 COMPARE = {True: (0, 250_000, 1.0, 1), False: (200_000, 1_000_000, 3.0, 3)}
 # The parts of a run, in order; `--only` picks some (a target whose figures were not run reads n/a).
 PARTS = ("transport", "compare", "stages", "pipeline", "store")
-# Throughput runs after the fixed ones (~20-25 s each): from 50,000 two doublings, then usually two runs to
-# resolve the maximum to 5 % (bench.search), at most SEARCH_STEPS in all.
+# Throughput runs after the fixed ones (~20-25 s each): doublings from 50,000 until one fails, then runs that
+# resolve the maximum to 5 % (bench.search), at most SEARCH_STEPS in all (2 and 3 in the 2026-12-01 full runs).
 SEARCH_STEPS = 5
 
 
