@@ -91,7 +91,7 @@ class ShownTimes:
 
 
 def pooled_rate(deviations: list[float], z: float) -> float:
-    """λ from the pooled |spacing - 1 s| of saturated feeds, at the lower end of its sampling error.
+    """λ from the pooled |spacing - 1 s| of saturated feeds, `z` standard errors low (0: the point estimate).
 
     The mean of n deviations has a relative standard error of about 1/√n (the deviation of two
     exponentials is itself exponential); reading the mean `z` errors high gives a λ the data

@@ -100,9 +100,11 @@ class AnalyticsConfig:
     # est_usd (analytics/est_usd.py): half-life of the live calibration of throttled venues' visible fraction
     est_half_life_s: float = 600.0
     # ...and while two throttled feeds are saturated, the timing of the events they let through tells their
-    # hidden rate (analytics/throttle.py), read this many standard errors low so a sparse flow's lucky
-    # spacings do not read as a dense one.
-    throttle_timing_z: float = 1.0
+    # hidden rate (analytics/throttle.py), read this many standard errors low. 0, the point estimate: the
+    # guard against a sparse flow's lucky spacings is that two feeds must both tick and are read at the
+    # lower of their rates; one standard error low on top read half the hidden flow and cost throttled-only
+    # cascades ~2 s on train (README "Throttle timing").
+    throttle_timing_z: float = 0.0
     # Fitted factor weights (common/calibration.py): "builtin" = the file shipped with the package, a path,
     # or "" for the hand-set `weights` above.
     calibration: str = "builtin"

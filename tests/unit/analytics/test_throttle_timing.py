@@ -100,3 +100,19 @@ def test_many_symbols_at_once_read_the_hidden_flow_as_one_at_a_time():
     assert many == [eng.snapshot(s, at(106.0)) for s in symbols]
     assert many[0].extra["censored_usd_10s"] > 10 * 2 * 6 * 5_000.0
     assert many[1].extra["censored_usd_10s"] == 0.0 == many[2].extra["censored_usd_10s"]
+
+
+def test_the_default_reads_two_ticking_feeds_at_their_point_estimate():
+    """Four saturated seconds of two feeds at 12 events/s, 40 draws: the default reading of the hidden flow is
+    about the truth (the two feeds' agreement is the guard); one standard error low read about half of it."""
+    def ratio(seed: int, **cfg: float) -> float:
+        rng = random.Random(seed)
+        eng = engine(**cfg)
+        saturated(eng, ("binance", "okx"), 4, rng, rate=12.0)
+        hidden = (events_per_shown(12.0) - 1.0) * 2 * 4 * 5_000.0
+        return eng.snapshot("BTCUSDT", at(104.0)).extra["censored_usd_10s"] / hidden
+
+    default = sorted(ratio(s) for s in range(40))[20]
+    low = sorted(ratio(s, throttle_timing_z=1.0) for s in range(40))[20]
+    assert 0.8 <= default <= 1.5
+    assert low < 0.6
