@@ -51,6 +51,8 @@ def collect(rates: list[float], tp_rates: list[float], quick: bool, redis_url: s
             res.update(stages.analytics(quick))
             res["signal_step_us"] = stages.signal_step_us(quick)
             res["validate_ns_per_row"] = stages.validate_ns(quick)
+            if redis_url:
+                res["tape_write_us"] = stages.tape_write_us(redis_url, quick)
         except Exception as exc:  # noqa: BLE001
             log.exception("bench: stage figures failed")
             res["errors"]["stages"] = str(exc)
@@ -220,6 +222,7 @@ def _table(res: dict[str, Any]) -> str:
             f"({res.get('memory_bytes_per_symbol_11_venues', 0) / 1024:.1f} KB at 11 venues)",
             f"signal step  {res.get('signal_step_us')} us per snapshot",
             "validate     " + ", ".join(f"{k} {v:.0f} ns/row" for k, v in res.get("validate_ns_per_row", {}).items()),
+            "tape write   " + ", ".join(f"{k} {v}" for k, v in res.get("tape_write_us", {}).items()) + " (per entry)",
             "",
             f"{'offered/s':<12} {'in/s':>8} {'sent':>8} {'in':>8} {'out':>8} {'lost':>5} {'gaps':>5}  "
             "latency (probes)"]

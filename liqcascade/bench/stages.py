@@ -131,3 +131,34 @@ def signal_step_us(quick: bool = False) -> float | None:
         gen.on_metrics(snaps[k[0] % 50], now + k[0] * 1000)
 
     return round(_time_ns(step, 0.1 if quick else 0.3) / 1000, 2)
+
+
+def tape_write_us(redis_url: str, quick: bool = False) -> dict[str, float]:
+    """The publisher's tape write per liquidation (`RedisSink`, batches of the configured size) into the bench's
+    private Redis: the publisher's CPU and the Redis server's, µs per entry."""
+    import redis  # only this stage talks to Redis
+
+    from analytics.benchmark import flow
+    from publisher.redis_sink.sink import RedisSink
+
+    cfg = load_config(overrides={"redis": {"url": redis_url, "liquidations_maxlen": 100_000}}, env={})
+    sink, server = RedisSink(cfg.redis), redis.Redis.from_url(redis_url)
+    liqs = flow(50, 5_000 if quick else 50_000)
+
+    def server_cpu() -> float:
+        info = server.info("cpu")
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+    try:
+        cpu0, srv0 = time.process_time(), server_cpu()
+        for k in range(0, len(liqs), cfg.redis.batch):
+            sink.add(liqs[k:k + cfg.redis.batch])
+            sink.flush()
+        cpu, srv = time.process_time() - cpu0, server_cpu() - srv0
+        if sink.written != len(liqs):
+            raise RuntimeError(f"tape stage: {sink.written} of {len(liqs)} entries written")
+        return {"publisher_cpu_us": round(1e6 * cpu / len(liqs), 2), "redis_cpu_us": round(1e6 * srv / len(liqs), 2)}
+    finally:
+        server.delete("liquidations:stream")
+        sink.client.close()
+        server.close()

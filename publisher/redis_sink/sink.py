@@ -5,6 +5,7 @@ import logging
 import time
 from typing import Any
 
+import msgpack
 import redis
 
 from common.config import RedisConfig
@@ -43,6 +44,10 @@ class RedisSink:
         self._warn = RateLimitedLog(log)
         self.client = redis.Redis.from_url(cfg.url, socket_connect_timeout=0.5, socket_timeout=1.0,
                                            health_check_interval=0)
+        # The tape's batch writer (contract.TAPE_SCRIPT). Queued in a pipeline by its sha, not through the Script
+        # (that makes every pipeline ask SCRIPT EXISTS first: a round trip per batch); the rare NOSCRIPT (a Redis
+        # restarted or flushed) is retried through the Script, which loads it.
+        self._tape = self.client.register_script(c.TAPE_SCRIPT)
 
     @property
     def dropped(self) -> int:
@@ -103,16 +108,22 @@ class RedisSink:
         """
         pipe = self.client.pipeline(transaction=False)
         latest: dict[str, MetricsSnapshot] = {}
-        owners: list[tuple[int, str]] = []  # per queued command: (message index, key), for errors
+        owners: list[tuple[int, str]] = []  # per queued command after the tape's: (message index, key), for errors
         refused = 0
+        # The batch's liquidations first, in one tape command: the inputs before the signals they caused.
+        tape = [m for m in batch if type(m) is Liquidation]
+        if tape:
+            tape_args = self._tape_args(tape)
+            pipe.evalsha(self._tape.sha, 1, c.LIQUIDATIONS, *tape_args)
         for i, m in enumerate(batch):
             if isinstance(m, MetricsSnapshot):
                 latest[m.symbol] = m
                 continue
+            if type(m) is Liquidation:
+                continue
             before = len(pipe)
             try:
-                keys = (self._signal(pipe, m) if isinstance(m, Signal) else self._liquidation(pipe, m)
-                        if type(m) is Liquidation else self._regime(pipe, m))
+                keys = self._signal(pipe, m) if isinstance(m, Signal) else self._regime(pipe, m)
             except (TypeError, ValueError) as exc:  # cannot be serialized: that message only
                 del pipe.command_stack[before:]
                 self._refuse(kind_of(m), "?", exc)
@@ -127,7 +138,11 @@ class RedisSink:
                 self._refuse("metrics", c.velocity_key(sym), exc)
                 refused += 1
         failed: dict[int, tuple[str, Exception]] = {}
-        for (i, key), res in zip(owners, pipe.execute(raise_on_error=False), strict=True):
+        results = pipe.execute(raise_on_error=False)
+        if tape:
+            refused += self._tape_result(results[0], tape_args, len(tape))
+            results = results[1:]
+        for (i, key), res in zip(owners, results, strict=True):
             if isinstance(res, Exception):
                 failed.setdefault(i, (key, res))
         for i, (key, exc) in failed.items():
@@ -141,11 +156,30 @@ class RedisSink:
         self._warn.warning(f"refused:{type(exc).__name__}", "publisher: Redis refused a %s write to %s: %s",
                            kind, key, clip(str(exc), 200))
 
-    def _liquidation(self, pipe: redis.client.Pipeline, liq: Liquidation) -> list[str]:
-        # The command xadd() builds from liquidation_fields, without its per-call dict and argument checks.
-        pipe.execute_command("XADD", c.LIQUIDATIONS, "MAXLEN", "~", self.cfg.liquidations_maxlen, "*",
-                             *c.liquidation_args(liq))
-        return [c.LIQUIDATIONS]
+    def _tape_args(self, liqs: list[Liquidation]) -> tuple[int, int, bytes]:
+        """TAPE_SCRIPT's ARGV for these liquidations: (MAXLEN, entry width, every entry's strings as msgpack)."""
+        flat: list[str] = []
+        for liq in liqs:
+            flat += c.liquidation_args(liq)
+        return self.cfg.liquidations_maxlen, c.TAPE_WIDTH, msgpack.packb(flat)
+
+    def _tape_result(self, res: Any, args: tuple[int, int, bytes], entries: int) -> int:
+        """Entries of a tape write (`entries` in `args`) Redis refused, each counted and logged like a refused
+        message."""
+        if isinstance(res, redis.exceptions.NoScriptError):  # a restarted or flushed Redis: load it and write
+            try:
+                res = self._tape(keys=[c.LIQUIDATIONS], args=list(args))
+            except redis.ResponseError as exc:
+                res = exc
+        if isinstance(res, Exception):  # the script as a whole failed: every entry of the batch
+            for _ in range(entries):
+                self._refuse("liquidation", c.LIQUIDATIONS, res)
+            return entries
+        failed, first = int(res[0]), res[1]
+        message = first.decode(errors="replace") if isinstance(first, bytes) else str(first)
+        for _ in range(failed):
+            self._refuse("liquidation", c.LIQUIDATIONS, redis.ResponseError(message))
+        return failed
 
     def _regime(self, pipe: redis.client.Pipeline, reg: Any) -> list[str]:
         if not isinstance(reg, Regime):
