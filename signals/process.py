@@ -58,7 +58,7 @@ class SignalsProcess(Worker):
         self._pull: zmq.Socket | None = None
         self._push: zmq.Socket | None = None
         self._pub: zmq.Socket | None = None
-        self.outbox = PublisherOutbox(self._push_now, self.stamper.stamp)
+        self.outbox = PublisherOutbox(self._push_now, self.stamper.stamp, stamp_body=self.stamper.stamp_body)
         # The signal work of this poll round's messages, in arrival order: (handler, messages, receive clock).
         self._work: list[tuple[Callable[[list[Any], int], None], list[Any], int]] = []
 
@@ -90,11 +90,12 @@ class SignalsProcess(Worker):
             trusted = [s for s in msgs if isinstance(s, MetricsSnapshot) and self._trusted(s)]
             # Subscribers get the snapshot as received (one symbol per topic, no re-encoding) unless
             # something of it was refused.
-            if self.raw_body and len(trusted) == len(msgs):
-                self._pub.send_multipart(self.stamper.stamp_body(topic, self.raw_body), copy=False)
+            whole = self.raw_body if len(trusted) == len(msgs) else b""
+            if whole:
+                self._pub.send_multipart(self.stamper.stamp_body(topic, whole), copy=False)
             elif trusted:
                 self._pub.send_multipart(self.stamper.stamp(topic, trusted), copy=False)
-            self.outbox.add_snapshots(trusted)  # the publisher keeps the latest only: coalesced
+            self.outbox.add_snapshots(trusted, whole)  # the publisher keeps the latest only: coalesced
             self._work.append((self._on_metrics, trusted, now_ns))
         elif topic.startswith(topics.PRICE + b"."):
             self._pub.send_multipart(self.stamper.stamp_body(topic, self.raw_body), copy=False)  # dashboard
