@@ -17,6 +17,7 @@ from common.config import Config, get_config
 from common.lifecycle import StopFlag
 from common.logs import RateLimitedLog, clip
 from common.schema import FeedStatus, Liquidation, MetricsSnapshot, PriceTick, Regime, Signal
+from common.sockets import send_frames
 from common.worker import Worker
 from signals import restore
 from signals.generator import SignalGenerator
@@ -92,13 +93,13 @@ class SignalsProcess(Worker):
             # something of it was refused.
             whole = self.raw_body if len(trusted) == len(msgs) else b""
             if whole:
-                self._pub.send_multipart(self.stamper.stamp_body(topic, whole), copy=False)
+                send_frames(self._pub, self.stamper.stamp_body(topic, whole))
             elif trusted:
-                self._pub.send_multipart(self.stamper.stamp(topic, trusted), copy=False)
+                send_frames(self._pub, self.stamper.stamp(topic, trusted))
             self.outbox.add_snapshots(trusted, whole)  # the publisher keeps the latest only: coalesced
             self._work.append((self._on_metrics, trusted, now_ns))
         elif topic.startswith(topics.PRICE + b"."):
-            self._pub.send_multipart(self.stamper.stamp_body(topic, self.raw_body), copy=False)  # dashboard
+            send_frames(self._pub, self.stamper.stamp_body(topic, self.raw_body))  # dashboard
             self._work.append((self._on_prices, msgs, now_ns))
         elif topic.startswith(topics.LIQ + b"."):
             self._tape(topic, msgs)
@@ -153,7 +154,7 @@ class SignalsProcess(Worker):
         self.outbox.add_tape(topic, liqs)
         self._wake_for_outbox()
         for (exchange, symbol), group in groups:
-            self._pub.send_multipart(self.stamper.stamp(topics.liquidation(exchange, symbol), group), copy=False)
+            send_frames(self._pub, self.stamper.stamp(topics.liquidation(exchange, symbol), group))
 
     def on_tick(self, now_ns: int) -> None:
         out: dict[bytes, list[Any]] = defaultdict(list)
@@ -227,12 +228,12 @@ class SignalsProcess(Worker):
 
     def _send(self, frames: list[bytes]) -> None:
         """The same frames to the PUB and, never blocking, to the publisher."""
-        self._pub.send_multipart(frames, copy=False)
+        send_frames(self._pub, frames)
         self._push_now(frames)
 
     def _push_now(self, frames: list[bytes]) -> None:
         try:
-            self._push.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
+            send_frames(self._push, frames, zmq.NOBLOCK)
         except zmq.Again:
             self.dropped += 1
             self.warn.warning("push", "signals: publisher not keeping up, %d batch(es) dropped", self.dropped)
