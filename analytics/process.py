@@ -19,7 +19,7 @@ from common.lifecycle import StopFlag
 from common.logs import RateLimitedLog, clip
 from common.schema import FeedStatus, Liquidation, MarketContext, MetricsSnapshot
 from common.sharding import shard_of
-from common.sockets import describe
+from common.sockets import describe, send_frames
 from common.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -174,7 +174,7 @@ class AnalyticsShard(Worker):
             snap.extra["warming"] = True
             snap.extra["state_start_ns"] = self.started_ns or now_ns
         try:
-            self.out.send_multipart(self.stamper.stamp(topics.metrics(symbol), [snap]), zmq.NOBLOCK, copy=False)
+            send_frames(self.out, self.stamper.stamp(topics.metrics(symbol), [snap]), zmq.NOBLOCK)
             self.counters["snapshots"] += 1
         except zmq.Again:
             self.counters["dropped_snapshots"] += 1

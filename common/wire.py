@@ -35,6 +35,8 @@ MAX_SENDER = 64
 COLUMNS_MIN = 32
 
 _packb = msgpack.Packer(use_bin_type=True).pack
+_pack_array_header = msgpack.Packer(use_bin_type=True).pack_array_header
+_ONE_ROW_HEAD: dict[str, bytes] = {}  # kind -> the bytes before the row of a one-row body (`packed_row`)
 
 
 class WireError(ValueError):
@@ -112,6 +114,22 @@ def _reject(bad: list[tuple[int, str]], rejected: list[str] | None) -> list[int]
     else:
         _log.warning("rows", "dropped %d invalid row(s), e.g. %s", len(bad), bad[0][1])
     return [i for i, _ in bad]
+
+
+def packed_row(body: bytes, kind: str) -> bytes | None:
+    """The one row of a one-row body of `kind` as it was packed (a relay joins such rows with `rows_body`
+    instead of packing the messages again), or None for any other body. Only for a body `decode` accepted
+    whole: its row then ends where the body does."""
+    head = _ONE_ROW_HEAD.get(kind)
+    if head is None:
+        head = _ONE_ROW_HEAD[kind] = b"\x93" + _packb(SCHEMA_VERSION) + _packb(kind) + b"\x91"
+    return body[len(head):] if body.startswith(head) and len(body) > len(head) else None
+
+
+def rows_body(kind: str, rows: Sequence[bytes]) -> bytes:
+    """A body of `kind` from rows already packed (`packed_row`): what `encode` would pack for the messages
+    they were decoded from, when their sender packed them as `encode` does."""
+    return b"".join((b"\x93", _packb(SCHEMA_VERSION), _packb(kind), _pack_array_header(len(rows)), *rows))
 
 
 def decode_head(frames: Sequence[bytes]) -> tuple[bytes, str, int]:

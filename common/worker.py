@@ -19,7 +19,7 @@ from common import curve, metrics
 from common.config import Config
 from common.lifecycle import StopFlag
 from common.logs import RateLimitedLog, clip
-from common.sockets import make_socket
+from common.sockets import make_socket, send_frames
 from common.wire import GapCounter, SeqStamper, WireError, decode, decode_head
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ class Worker:
         if not msgs:
             return True
         try:
-            sock.send_multipart(self.stamper.stamp(topic, msgs), flags=0 if block else zmq.NOBLOCK, copy=False)
+            send_frames(sock, self.stamper.stamp(topic, msgs), 0 if block else zmq.NOBLOCK)
             self.events_out += len(msgs)
             return True
         except zmq.Again:

@@ -4,10 +4,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import zmq
+
 from common import topics
 from common.config import load_config
 from common.schema import FeedStatus, MetricsSnapshot, PriceTick, Regime, Signal
 from signals import outbox
+from signals.process import SignalsProcess
 from tests.integration.signals_rig import recv_until, running_signals
 from tests.unit.signals.helpers import snap
 
@@ -57,3 +60,38 @@ def test_signals_process_end_to_end(tmp_path: Path) -> None:
         assert any(isinstance(m, FeedStatus) for t, ms in push_got if t == b"status.okx" for m in ms)
     assert not rig.thread.is_alive() and rig.proc.rc == 0
     assert rig.proc.gaps.gaps == 0
+
+
+def test_a_poll_round_forwards_every_snapshot_before_the_signal_work_on_them(tmp_path: Path) -> None:
+    """Two snapshots received in one round: both reach the PUB before the signal the first one raises (the
+    second does not wait for the first's signal work), and that signal still follows its own snapshot."""
+    cfg = load_config(overrides={"pipeline": {"ipc_dir": str(tmp_path)},
+                                 "signals": {"alert_confirm_s": 0.0, "restart_grace_s": 0.0, "calibration": ""},
+                                 "redis": {"enabled": False}}, env={})
+    proc = SignalsProcess(cfg)
+    proc.ctx = zmq.Context()
+    proc.on_start()
+    sub = proc.ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
+    sub.connect(cfg.endpoint("pub"))
+    try:
+        now = time.time_ns()
+        status = FeedStatus(exchange="okx", connected=True, throttled=True, reconnects=0, frames=1, bad_frames=0,
+                            events=1, last_frame_ns=now, ts=now)
+        deadline = time.monotonic() + 10
+        while not sub.poll(100) and time.monotonic() < deadline:  # PUB/SUB joins late
+            proc._on_input(topics.status("okx"), [status], now)
+            proc.on_drained(now)
+        recv_until(sub, lambda g: False, 0.3)  # the statuses sent while joining
+        hot, calm = snap(0.75, now / NS, symbol="ETHUSDT"), snap(0.0, now / NS, symbol="SOLUSDT")
+        proc._on_input(topics.metrics("ETHUSDT"), [hot], now)
+        proc._on_input(topics.metrics("SOLUSDT"), [calm], now)
+        proc.on_drained(now)
+        got = [t for t, _ in recv_until(sub, lambda g: any(t.startswith(b"signal.") for t, _ in g), 5.0)]
+        assert got[:3] == [b"metrics.ETHUSDT", b"metrics.SOLUSDT", got[2]] and got[2].startswith(b"signal."), got
+        assert got[2].endswith(b".ETHUSDT")
+    finally:
+        sub.close(linger=0)
+        for sock in proc._sockets:
+            sock.close(linger=0)
+        proc.ctx.term()

@@ -4,7 +4,8 @@ import msgpack
 import pytest
 
 from common.schema import FeedStatus, Liquidation, MetricsSnapshot, Signal
-from common.wire import GapCounter, SeqStamper, WireError, decode, encode
+from common.wire import GapCounter, SeqStamper, WireError, decode, encode, packed_row, rows_body
+from tests.unit.signals.helpers import snap
 
 LIQ = Liquidation("binance", "BTCUSDT", "BTCUSDT", "long", 60000.0, 0.5, 30000.0, 1_700_000_000_000_000_000,
                   1_700_000_000_001_000_000, True)
@@ -59,3 +60,11 @@ def test_stamper_counts_per_topic_and_gap_counter_detects_drops():
     assert gc.gaps == 2
     assert gc.check("s", b"a", 1) == 0  # sender restarted: not a gap
     assert gc.check("other", b"a", 1) == 0  # senders are tracked separately
+
+
+def test_packed_rows_of_one_row_bodies_join_into_the_body_encode_packs_for_them():
+    a, b = snap(0.2, 1.0, symbol="BTCUSDT"), snap(0.3, 1.0, symbol="ETHUSDT")
+    rows = [packed_row(encode(b"metrics.x", "s", 1, [m])[2], "metrics") for m in (a, b)]
+    assert rows_body("metrics", rows) == encode(b"metrics.x", "s", 1, [a, b])[2]
+    assert packed_row(encode(b"metrics.x", "s", 1, [a, b])[2], "metrics") is None  # two rows: not one
+    assert packed_row(encode(b"metrics.x", "s", 1, [a])[2], "signal") is None  # another kind

@@ -58,3 +58,22 @@ def test_a_full_tape_goes_out_before_the_linger():
     box.add_tape(b"liq.shard0", [liq("BTCUSDT")])
     assert [len(msgs) for _, _, _, msgs in sent] == [outbox.MAX_ROWS]
     assert box.due is None
+
+
+def test_snapshots_received_whole_go_out_as_their_rows_joined_byte_for_byte_as_packed_again():
+    stamper = SeqStamper("analytics-0")
+    received = [snap(0.2, 1.0, symbol="BTCUSDT"), snap(0.3, 1.0, symbol="ETHUSDT"), snap(0.6, 2.0, symbol="BTCUSDT")]
+    bodies = [stamper.stamp(b"metrics." + s.symbol.encode(), [s])[2] for s in received]
+    frames: dict[str, list] = {"joined": [], "packed": [], "mixed": []}
+    boxes = {how: PublisherOutbox(frames[how].append, SeqStamper("signals").stamp,
+                                  stamp_body=SeqStamper("signals").stamp_body) for how in frames}
+    for i, (s, body) in enumerate(zip(received, bodies, strict=True)):
+        boxes["joined"].add_snapshots([s], body)
+        boxes["packed"].add_snapshots([s])
+        boxes["mixed"].add_snapshots([s], body if i < 2 else b"")  # the latest BTC came partly refused
+    for box in boxes.values():
+        box.flush()
+    assert [bytes(f) for f in frames["joined"][0]] == [bytes(f) for f in frames["packed"][0]]
+    assert [bytes(f) for f in frames["mixed"][0]] == [bytes(f) for f in frames["packed"][0]]
+    assert [m.risk for m in decode(frames["joined"][0])[3]] == [0.6, 0.3]  # latest per symbol, first-seen order
+    assert boxes["joined"].packed == {}
