@@ -27,6 +27,7 @@ from signals.trust import inconsistency
 NS = 1_000_000_000
 
 log = logging.getLogger(__name__)
+Outgoing = dict[bytes, list[Any]]  # topic -> messages a step sends (`_flush`)
 
 
 class SignalsProcess(Worker):
@@ -61,7 +62,7 @@ class SignalsProcess(Worker):
         self._pub: zmq.Socket | None = None
         self.outbox = PublisherOutbox(self._push_now, self.stamper.stamp, stamp_body=self.stamper.stamp_body)
         # The signal work of this poll round's messages, in arrival order: (handler, messages, receive clock).
-        self._work: list[tuple[Callable[[list[Any], int], None], list[Any], int]] = []
+        self._work: list[tuple[Callable[[Outgoing, list[Any], int], None], list[Any], int]] = []
 
     def on_start(self) -> None:
         self._pull = self.socket(zmq.PULL, self.cfg.endpoint("signals"), bind=True)
@@ -109,35 +110,32 @@ class SignalsProcess(Worker):
             log.warning("signals: unexpected topic %r", topic[:64])
 
     def on_drained(self, now_ns: int) -> None:
-        """The signal work of the round's messages, each with its own receive clock, as if done on receipt."""
+        """The signal work of the round's messages, each with its own receive clock, as if done on receipt:
+        what each message's work brings goes out before the next one's starts."""
         work, self._work = self._work, []
         for handle, msgs, received_ns in work:
-            handle(msgs, received_ns)
+            out: Outgoing = defaultdict(list)
+            handle(out, msgs, received_ns)
+            self._flush(out)
 
-    def _on_metrics(self, trusted: list[MetricsSnapshot], now_ns: int) -> None:
-        out: dict[bytes, list[Any]] = defaultdict(list)
+    def _on_metrics(self, out: Outgoing, trusted: list[MetricsSnapshot], now_ns: int) -> None:
         metrics.latency(trusted, now_ns)
         for snap in trusted:
             if self._hold(snap, now_ns):
                 continue
             self._collect(out, self.gen.on_metrics(snap, now_ns))
-        self._flush(out)
 
-    def _on_prices(self, ticks: list[Any], now_ns: int) -> None:
-        out: dict[bytes, list[Any]] = defaultdict(list)
+    def _on_prices(self, out: Outgoing, ticks: list[Any], now_ns: int) -> None:
         for tick in ticks:
             if isinstance(tick, PriceTick):
                 self.gen.on_price(tick)
         self._regime(out, now_ns, force=False)
-        self._flush(out)
 
-    def _on_statuses(self, statuses: list[Any], now_ns: int) -> None:
-        out: dict[bytes, list[Any]] = defaultdict(list)
+    def _on_statuses(self, out: Outgoing, statuses: list[Any], now_ns: int) -> None:
         for st in statuses:
             if isinstance(st, FeedStatus):
                 self.gen.on_status(st)
                 out[topics.status(st.exchange)].append(st)
-        self._flush(out)
 
     def _tape(self, topic: bytes, liqs: list[Any]) -> None:
         """An ingester's liquidation batch (one shard's rows of a flush, validated on decode): the PUB gets
@@ -157,7 +155,7 @@ class SignalsProcess(Worker):
             send_frames(self._pub, self.stamper.stamp(topics.liquidation(exchange, symbol), group))
 
     def on_tick(self, now_ns: int) -> None:
-        out: dict[bytes, list[Any]] = defaultdict(list)
+        out: Outgoing = defaultdict(list)
         self._collect(out, self.gen.on_tick(now_ns))
         self._regime(out, now_ns, force=True)
         self._flush(out)
@@ -190,7 +188,7 @@ class SignalsProcess(Worker):
                           self.untrusted, why)
         return False
 
-    def _collect(self, out: dict[bytes, list[Any]], sigs: list[Signal]) -> None:
+    def _collect(self, out: Outgoing, sigs: list[Signal]) -> None:
         if sigs and sigs[0].ts < self.grace_until:
             # A fresh process without saved levels cannot tell a change from what consumers already
             # know: its first levels go out once as states (heartbeats), never as changes.
@@ -204,7 +202,7 @@ class SignalsProcess(Worker):
         self.signals_sent += len(sigs)
         metrics.signals(sigs)
 
-    def _regime(self, out: dict[bytes, list[Any]], now_ns: int, force: bool) -> None:
+    def _regime(self, out: Outgoing, now_ns: int, force: bool) -> None:
         """Regime on change (name, liquidity, trend) and on every heartbeat."""
         regime: Regime = self.gen.regime(now_ns)
         key = (regime.regime, regime.liquidity, regime.trend)
@@ -212,7 +210,7 @@ class SignalsProcess(Worker):
             self._last_regime = key
             out[topics.REGIME].append(regime)
 
-    def _flush(self, out: dict[bytes, list[Any]]) -> None:
+    def _flush(self, out: Outgoing) -> None:
         for topic, msgs in out.items():
             self._send(self.stamper.stamp(topic, msgs))
             self.events_out += len(msgs)

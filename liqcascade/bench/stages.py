@@ -1,4 +1,4 @@
-"""Per-stage costs measured in this process: venue parsers, analytics engine, signal step."""
+"""Per-stage costs measured in this process: venue parsers, analytics engine, signal step, the tape write."""
 from __future__ import annotations
 
 import importlib
@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import redis
 
-from analytics.benchmark import measure
+from analytics.benchmark import flow, measure
 from analytics.engine import Engine
 from common.config import load_config
 from common.schema import FIELD_NAMES, Liquidation, MetricsSnapshot
 from common.validate import bad_rows
 from ingest import okx_instruments
+from publisher.redis_sink.sink import RedisSink
 from signals.generator import SignalGenerator
 
 log = logging.getLogger(__name__)
@@ -136,11 +138,6 @@ def signal_step_us(quick: bool = False) -> float | None:
 def tape_write_us(redis_url: str, quick: bool = False) -> dict[str, float]:
     """The publisher's tape write per liquidation (`RedisSink`, batches of the configured size) into the bench's
     private Redis: the publisher's CPU and the Redis server's, µs per entry."""
-    import redis  # only this stage talks to Redis
-
-    from analytics.benchmark import flow
-    from publisher.redis_sink.sink import RedisSink
-
     cfg = load_config(overrides={"redis": {"url": redis_url, "liquidations_maxlen": 100_000}}, env={})
     sink, server = RedisSink(cfg.redis), redis.Redis.from_url(redis_url)
     liqs = flow(50, 5_000 if quick else 50_000)
