@@ -11,13 +11,13 @@ from typing import Any
 import orjson
 import redis
 
-from analytics.benchmark import flow, measure
+from analytics.benchmark import flow, measure, wire_batches
 from analytics.engine import Engine
 from common.config import load_config
 from common.schema import FIELD_NAMES, Liquidation, MetricsSnapshot
 from common.validate import bad_rows
 from ingest import okx_instruments
-from publisher.redis_sink.sink import RedisSink
+from publisher.redis_sink.tape_sink import TapeSink
 from signals.generator import SignalGenerator
 
 log = logging.getLogger(__name__)
@@ -136,11 +136,13 @@ def signal_step_us(quick: bool = False) -> float | None:
 
 
 def tape_write_us(redis_url: str, quick: bool = False) -> dict[str, float]:
-    """The publisher's tape write per liquidation (`RedisSink`, batches of the configured size) into the bench's
-    private Redis: the publisher's CPU and the Redis server's, µs per entry."""
+    """The publisher's tape write per liquidation (`TapeSink`, batches of the configured size) into the bench's
+    private Redis, of column batches as the publisher receives them (decoded frames of 1,024): the publisher's CPU
+    and the Redis server's, µs per entry."""
     cfg = load_config(overrides={"redis": {"url": redis_url, "liquidations_maxlen": 100_000}}, env={})
-    sink, server = RedisSink(cfg.redis), redis.Redis.from_url(redis_url)
+    sink, server = TapeSink(cfg.redis), redis.Redis.from_url(redis_url)
     liqs = flow(50, 5_000 if quick else 50_000)
+    batches = wire_batches(liqs)
 
     def server_cpu() -> float:
         info = server.info("cpu")
@@ -148,8 +150,8 @@ def tape_write_us(redis_url: str, quick: bool = False) -> dict[str, float]:
 
     try:
         cpu0, srv0 = time.process_time(), server_cpu()
-        for k in range(0, len(liqs), cfg.redis.batch):
-            sink.add(liqs[k:k + cfg.redis.batch])
+        for batch in batches:
+            sink.add(batch)
             sink.flush()
         cpu, srv = time.process_time() - cpu0, server_cpu() - srv0
         if sink.written != len(liqs):

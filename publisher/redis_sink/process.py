@@ -14,6 +14,7 @@ from common.config import Config, get_config
 from common.worker import Worker
 from publisher.redis_sink.health import Health
 from publisher.redis_sink.sink import RedisSink
+from publisher.redis_sink.tape_sink import TapeSink
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ class Publisher(Worker):
         self.sink = RedisSink(cfg.redis)
         # The tape has its own buffer (and connection), so a flood of liquidations never pushes a
         # signal out of the signal buffer while Redis is slow or down.
-        self.tape = RedisSink(cfg.redis)
+        self.tape = TapeSink(cfg.redis)
         self.tick_s = 0.1  # retry/flush cadence while Redis is down
         self.health = Health(cfg.pipeline.ipc_dir)  # the liqcascade:health key
 

@@ -5,35 +5,32 @@ import logging
 import time
 from typing import Any
 
-import msgpack
 import redis
 
 from common.config import RedisConfig
 from common.logs import RateLimitedLog, clip
-from common.schema import Liquidation, MetricsSnapshot, Regime, Signal
+from common.schema import MetricsSnapshot, Regime, Signal
 from publisher.redis_sink import contract as c
-from publisher.redis_sink.buffer import PriorityBuffer, kind_of
+from publisher.redis_sink.buffer import Drops, PriorityBuffer, kind_of
 
 log = logging.getLogger(__name__)
 
 _REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
 
 
-class RedisSink:
-    """Buffers messages (`PriorityBuffer`: periodic ones dropped before level changes, counted) and
-    writes them in pipelined batches.
+class Sink:
+    """A bounded buffer written to Redis in batches, through one connection that backs off while Redis is
+    down: the pipeline never waits on Redis. While it is down, writes stop, reconnects back off up to
+    `backoff_max_s`, and the buffer keeps what matters (its own rule). A command Redis refuses (`OOM command
+    not allowed`, WRONGTYPE on a key someone else wrote) costs that one message, logged with the key and
+    counted as dropped, never the publisher. Subclasses give the buffer and `_write`."""
 
-    Metrics snapshots only update a key, so a batch keeps the newest per symbol; signals and regimes
-    are all written. While Redis is down, writes stop, reconnects back off up to `backoff_max_s`, and
-    the buffer keeps what matters. A command Redis refuses (`OOM command not allowed`, WRONGTYPE on
-    a key someone else wrote) costs that one message, logged with the key and counted as dropped,
-    never the publisher.
-    """
+    buffer: Any
 
-    def __init__(self, cfg: RedisConfig, monotonic=time.monotonic) -> None:
+    def __init__(self, cfg: RedisConfig, buffer: Drops, monotonic=time.monotonic) -> None:
         self.cfg = cfg
         self.monotonic = monotonic
-        self.buffer = PriorityBuffer(cfg.buffer, monotonic)
+        self.buffer = buffer
         self.written = 0
         self.refused = 0  # messages with a command Redis refused (also in `dropped`)
         self.failures = 0
@@ -44,10 +41,6 @@ class RedisSink:
         self._warn = RateLimitedLog(log)
         self.client = redis.Redis.from_url(cfg.url, socket_connect_timeout=0.5, socket_timeout=1.0,
                                            health_check_interval=0)
-        # The tape's batch writer (contract.TAPE_SCRIPT). Queued in a pipeline by its sha, not through the Script
-        # (that makes every pipeline ask SCRIPT EXISTS first: a round trip per batch); the rare NOSCRIPT (a Redis
-        # restarted or flushed) is retried through the Script, which loads it.
-        self._tape = self.client.register_script(c.TAPE_SCRIPT)
 
     @property
     def dropped(self) -> int:
@@ -61,9 +54,11 @@ class RedisSink:
         """Write as much of the buffer as Redis takes now; returns messages handled (written or refused)."""
         total = 0
         while self.buffer and self._ready():
+            held = len(self.buffer)
             batch = self.buffer.take(self.cfg.batch)
+            n = held - len(self.buffer)  # messages taken (a batch may hold them in parts)
             try:
-                refused = self._write([m for _, m in batch])
+                refused = self._write(batch)
             except _REDIS_ERRORS as exc:
                 self.buffer.put_back(batch)  # keep order; nothing is lost on a failed write
                 self._went_down(exc)
@@ -72,8 +67,8 @@ class RedisSink:
                 log.info("publisher: Redis is up at %s", self.where())
             self.up = True
             self._delay = 0.1
-            self.written += len(batch) - refused
-            total += len(batch)
+            self.written += n - refused
+            total += n
         self.buffer.report()
         return total
 
@@ -97,29 +92,43 @@ class RedisSink:
         self._delay = min(self._delay * 2, self.cfg.backoff_max_s)
         self.client.connection_pool.disconnect()
 
+    def _write(self, batch: Any) -> int:
+        """Write a batch taken from the buffer; returns the messages Redis refused (connection errors raise)."""
+        raise NotImplementedError
+
+    def _refuse(self, kind: str, key: str, exc: Exception) -> None:
+        """A message Redis (or serialization) refused: logged with the key, counted, skipped."""
+        self.refused += 1
+        self.buffer.count_drop(kind)
+        self._warn.warning(f"refused:{type(exc).__name__}", "publisher: Redis refused a %s write to %s: %s",
+                           kind, key, clip(str(exc), 200))
+
     def where(self) -> str:
         kw = self.client.connection_pool.connection_kwargs
         return f"{kw.get('host', kw.get('path', '?'))}:{kw.get('port', '')}/{kw.get('db', 0)}"
 
-    def _write(self, batch: list[Any]) -> int:
+
+class RedisSink(Sink):
+    """Signals, metrics snapshots and regimes (`PriorityBuffer`: periodic ones dropped before level changes,
+    counted), written in pipelined batches. Metrics snapshots only update a key, so a batch keeps the newest
+    per symbol; signals and regimes are all written."""
+
+    def __init__(self, cfg: RedisConfig, monotonic=time.monotonic) -> None:
+        super().__init__(cfg, PriorityBuffer(cfg.buffer, monotonic), monotonic)
+
+    def _write(self, taken: list[tuple[int, Any]]) -> int:
         """One pipelined round trip for the batch; returns how many messages Redis refused a command of.
 
         Connection errors propagate (the batch is kept and retried); per-command errors do not.
         """
+        batch = [m for _, m in taken]
         pipe = self.client.pipeline(transaction=False)
         latest: dict[str, MetricsSnapshot] = {}
-        owners: list[tuple[int, str]] = []  # per queued command after the tape's: (message index, key), for errors
+        owners: list[tuple[int, str]] = []  # per queued command: (message index, key), for errors
         refused = 0
-        # The batch's liquidations first, in one tape command: the inputs before the signals they caused.
-        tape = [m for m in batch if type(m) is Liquidation]
-        if tape:
-            tape_args = self._tape_args(tape)
-            pipe.evalsha(self._tape.sha, 1, c.LIQUIDATIONS, *tape_args)
         for i, m in enumerate(batch):
             if isinstance(m, MetricsSnapshot):
                 latest[m.symbol] = m
-                continue
-            if type(m) is Liquidation:
                 continue
             before = len(pipe)
             try:
@@ -139,47 +148,12 @@ class RedisSink:
                 refused += 1
         failed: dict[int, tuple[str, Exception]] = {}
         results = pipe.execute(raise_on_error=False)
-        if tape:
-            refused += self._tape_result(results[0], tape_args, len(tape))
-            results = results[1:]
         for (i, key), res in zip(owners, results, strict=True):
             if isinstance(res, Exception):
                 failed.setdefault(i, (key, res))
         for i, (key, exc) in failed.items():
             self._refuse("metrics" if i < 0 else kind_of(batch[i]), key, exc)
         return refused + len(failed)
-
-    def _refuse(self, kind: str, key: str, exc: Exception) -> None:
-        """A message Redis (or serialization) refused: logged with the key, counted, skipped."""
-        self.refused += 1
-        self.buffer.count_drop(kind)
-        self._warn.warning(f"refused:{type(exc).__name__}", "publisher: Redis refused a %s write to %s: %s",
-                           kind, key, clip(str(exc), 200))
-
-    def _tape_args(self, liqs: list[Liquidation]) -> tuple[int, int, bytes]:
-        """TAPE_SCRIPT's ARGV for these liquidations: (MAXLEN, entry width, every entry's strings as msgpack)."""
-        flat: list[str] = []
-        for liq in liqs:
-            flat += c.liquidation_args(liq)
-        return self.cfg.liquidations_maxlen, c.TAPE_WIDTH, msgpack.packb(flat)
-
-    def _tape_result(self, res: Any, args: tuple[int, int, bytes], entries: int) -> int:
-        """Entries of a tape write (`entries` in `args`) Redis refused, each counted and logged like a refused
-        message."""
-        if isinstance(res, redis.exceptions.NoScriptError):  # a restarted or flushed Redis: load it and write
-            try:
-                res = self._tape(keys=[c.LIQUIDATIONS], args=list(args))
-            except redis.ResponseError as exc:
-                res = exc
-        if isinstance(res, Exception):  # the script as a whole failed: every entry of the batch
-            for _ in range(entries):
-                self._refuse("liquidation", c.LIQUIDATIONS, res)
-            return entries
-        failed, first = int(res[0]), res[1]
-        message = first.decode(errors="replace") if isinstance(first, bytes) else str(first)
-        for _ in range(failed):
-            self._refuse("liquidation", c.LIQUIDATIONS, redis.ResponseError(message))
-        return failed
 
     def _regime(self, pipe: redis.client.Pipeline, reg: Any) -> list[str]:
         if not isinstance(reg, Regime):

@@ -22,7 +22,7 @@ from common.schema import FeedStatus, Liquidation
 from common.sockets import make_socket
 from common.wire import GapCounter, SeqStamper, decode
 from liqcascade.sim.venues import sim_urls
-from publisher.redis_sink.sink import RedisSink
+from publisher.redis_sink.tape_sink import TapeSink
 from tests.integration.pipeline_harness import REPO, OutputCollector, child_env, terminate_and_wait, write_config
 from tests.polling import wait_until
 from tests.redis_server import RedisServer, free_port
@@ -139,7 +139,7 @@ def test_tail_liquidations_shows_the_tape_above_a_minimum(tmp_path):
 def test_tail_liquidations_from_the_redis_stream(tmp_path):
     redis_server = RedisServer().start()
     config = write_config(tmp_path, redis_server.url)
-    sink = RedisSink(RedisConfig(url=redis_server.url))
+    sink = TapeSink(RedisConfig(url=redis_server.url))
     big = Liquidation("okx", "ETHUSDT", "ETH-USDT-SWAP", "short", 3012.5, 200.0, 602_500.0, 10**18, 10**18, True,
                      "throttled")
     proc = subprocess.Popen([sys.executable, "-m", "liqcascade", "tail", "--liquidations", "--json"], cwd=REPO,

@@ -11,7 +11,7 @@ from common.schema import Liquidation, Signal
 from common.wire import SeqStamper
 from publisher.redis_sink.contract import liquidation_fields
 from publisher.redis_sink.process import Publisher
-from publisher.redis_sink.sink import RedisSink
+from publisher.redis_sink.tape_sink import TapeSink
 from publisher.tape import from_fields
 from tests.polling import wait_until
 from tests.redis_server import RedisServer
@@ -63,8 +63,8 @@ def test_maxlen_zero_skips_the_tape_without_decoding_it(tmp_path):
         srv.stop()
 
 
-def tape_sink(url: str, maxlen: int = 1000) -> RedisSink:
-    return RedisSink(load_config(overrides={"redis": {"url": url, "liquidations_maxlen": maxlen}}, env={}).redis)
+def tape_sink(url: str, maxlen: int = 1000) -> TapeSink:
+    return TapeSink(load_config(overrides={"redis": {"url": url, "liquidations_maxlen": maxlen}}, env={}).redis)
 
 
 ODD = Liquidation("okx", "ETHUSDT", "ETH-USDT-SWAP", "short", 3012.35, 0.1 + 0.2, 904.0050000000001,
