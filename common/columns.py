@@ -193,6 +193,16 @@ class LiquidationBatch(Sequence[Liquidation]):
         return f"LiquidationBatch({self.n} events)"
 
 
+def joined(parts: Sequence[Sequence[Liquidation]]) -> Sequence[Liquidation]:
+    """One batch of consecutive parts (column batches or lists of structs), in order: their columns joined
+    (numpy, no struct rebuilt) when any part is columns, one list of the structs otherwise."""
+    if len(parts) == 1:
+        return parts[0]
+    if all(type(p) is list for p in parts):
+        return [liq for p in parts for liq in p]
+    return LiquidationBatch.concat([LiquidationBatch.of(p) for p in parts])
+
+
 def bad_events(batch: LiquidationBatch) -> list[tuple[int, str]]:
     """(index, reason) of every event of `batch` that fails the liquidation spec (common.validate), checked
     on whole columns: each distinct string once, the numbers with a few comparisons."""

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from common.columns import LiquidationBatch
 from ingest.exchanges.base import BadFrame, Event, ReconnectRequested, SubscriptionRejected
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ class FrameParser:
         self._bad_logged = float("-inf")
         self._clamp_logged = float("-inf")
 
-    def parse(self, frame: str | bytes, ts_recv_ns: int) -> list[Event]:
+    def parse(self, frame: str | bytes, ts_recv_ns: int) -> list[Event] | LiquidationBatch:
         try:
             events = self._parse(frame, ts_recv_ns)
         except ReconnectRequested:
@@ -50,9 +51,14 @@ class FrameParser:
             return []
         return self._bound_times(events, ts_recv_ns) if events else events
 
-    def _bound_times(self, events: list[Event], ts_recv_ns: int) -> list[Event]:
+    def _bound_times(self, events: list[Event] | LiquidationBatch, ts_recv_ns: int) -> list[Event] | LiquidationBatch:
         lo, hi = ts_recv_ns - self.past_ns, ts_recv_ns + self.future_ns
-        if all(lo <= ev.ts_event <= hi for ev in events):
+        if isinstance(events, LiquidationBatch):  # a frame read as columns: checked as one; rare misfits as structs
+            ts = events.num["ts_event"]
+            if ((ts >= lo) & (ts <= hi)).all():
+                return events
+            events = list(events)
+        elif all(lo <= ev.ts_event <= hi for ev in events):
             return events
         out: list[Event] = []
         for ev in events:

@@ -15,7 +15,7 @@ import zmq
 import zmq.asyncio
 
 from common import metrics, topics
-from common.columns import LiquidationBatch
+from common.columns import LiquidationBatch, joined
 from common.config import Config, get_config
 from common.schema import FeedStatus, Liquidation, MarketContext
 from common.sockets import make_socket, send_frames
@@ -184,7 +184,7 @@ class Ingester:
 
     async def _flush(self, final: bool = False) -> None:
         for dest, topic, batch, tape in self.router.take(self.clock()):
-            if dest is None or type(batch[0]) is MarketContext:  # prices to signals; context to its shard
+            if dest is None or type(batch) is list and type(batch[0]) is MarketContext:  # prices; context to its shard
                 await self._outs[dest].send(self._stampers[dest].stamp(topic, batch))
                 continue
             self.events += len(batch)
@@ -213,7 +213,7 @@ class Ingester:
     async def _send_tape(self) -> None:
         while self._tape:  # a topic leaves only once sent: a stop that cancels a send leaves it to the last flush
             topic, parts = next(iter(self._tape.items()))
-            await self._outs[None].send(self._stampers[None].stamp(topic, _joined(parts)))
+            await self._outs[None].send(self._stampers[None].stamp(topic, joined(parts)))
             del self._tape[topic]
 
     async def _heartbeat(self) -> None:
@@ -270,16 +270,6 @@ class _Sender:
             await self.sock.send_multipart(frames, copy=False)
         finally:
             self._waiting -= 1
-
-
-def _joined(parts: list[Sequence[Liquidation]]) -> Sequence[Liquidation]:
-    """One tape message of the batches held for a topic: their columns joined (numpy, no struct rebuilt) when
-    any went as columns; the rows of small ones otherwise. The tape's rows were encoded twice before."""
-    if len(parts) == 1:
-        return parts[0]
-    if all(type(p) is list for p in parts):
-        return [liq for p in parts for liq in p]
-    return LiquidationBatch.concat([LiquidationBatch.of(p) for p in parts])
 
 
 @click.command("ingest")

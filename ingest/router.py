@@ -1,9 +1,11 @@
 """Routes normalized events to their destinations in per-destination batches."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from common import topics
+from common.columns import LiquidationBatch, joined
 from common.schema import Liquidation, MarketContext, PriceTick
 from common.sharding import shard_of
 from ingest.context_merge import Coalescer
@@ -16,7 +18,7 @@ class Batch(NamedTuple):
 
     shard: int | None
     topic: bytes
-    events: list[Event]
+    events: Sequence[Event]  # a list, or a LiquidationBatch (liquidations of frames read as columns)
     tape: bool = False
 
 
@@ -39,7 +41,8 @@ class Router:
         self.symbols = frozenset(symbols)
         self.price_symbol = price_symbol
         self.tape = tape
-        self.liq: dict[tuple[int, bytes], list[Liquidation]] = {}  # (shard, topic) -> events
+        # (shard, topic) -> its events in parts: column batches as parsed, structs in lists (the last part grows)
+        self.liq: dict[tuple[int, bytes], list[Sequence[Liquidation]]] = {}
         self.prices: list[PriceTick] = []
         self.context = Coalescer(context_every_s)
         self._now = 0  # the newest receive time seen: the context clock when take() is given none
@@ -47,8 +50,11 @@ class Router:
         self.filtered = 0
         self._routes: dict[tuple[str, str], tuple[int, bytes]] = {}  # (exchange, symbol) -> (shard, topic)
 
-    def add(self, events: list[Event]) -> int:
-        """Queue events; returns how many were kept (tracked symbols only)."""
+    def add(self, events: Sequence[Event]) -> int:
+        """Queue events (a list, or a column batch of liquidations); returns how many were kept (tracked symbols
+        only)."""
+        if isinstance(events, LiquidationBatch):
+            return self._add_batch(events)
         kept = 0
         routes, liq = self._routes, self.liq
         for ev in events:
@@ -58,12 +64,14 @@ class Router:
                     continue
                 route = routes.get((ev.exchange, ev.symbol))
                 if route is None:
-                    route = routes[(ev.exchange, ev.symbol)] = self._route(ev)
-                batch = liq.get(route)
-                if batch is None:
-                    liq[route] = [ev]
+                    route = routes[(ev.exchange, ev.symbol)] = self._route(ev.symbol)
+                parts = liq.get(route)
+                if parts is None:
+                    liq[route] = [[ev]]
+                elif type(parts[-1]) is list:
+                    parts[-1].append(ev)
                 else:
-                    batch.append(ev)
+                    parts.append([ev])
             elif type(ev) is MarketContext:
                 if self.symbols and ev.symbol not in self.symbols:
                     continue
@@ -77,14 +85,34 @@ class Router:
         self.pending += kept
         return kept
 
-    def _route(self, ev: Liquidation) -> tuple[int, bytes]:
-        shard = shard_of(ev.symbol, self.shards)
+    def _add_batch(self, batch: LiquidationBatch) -> int:
+        """`add` of a column batch: split by (exchange, symbol) only when it holds more than one (a venue's batch
+        frame is one symbol's), each part queued whole."""
+        text = batch.text
+        one = len(text["exchange"][0]) == 1 and len(text["symbol"][0]) == 1
+        groups = ([((text["exchange"][0][0], text["symbol"][0][0]), batch)] if one
+                  else batch.groups("exchange", "symbol"))
+        kept = 0
+        for (exchange, symbol), part in groups:
+            if self.symbols and symbol not in self.symbols:
+                self.filtered += part.n
+                continue
+            route = self._routes.get((exchange, symbol))
+            if route is None:
+                route = self._routes[(exchange, symbol)] = self._route(symbol)
+            self.liq.setdefault(route, []).append(part)
+            kept += part.n
+        self.pending += kept
+        return kept
+
+    def _route(self, symbol: str) -> tuple[int, bytes]:
+        shard = shard_of(symbol, self.shards)
         return shard, topics.liq_batch(shard)
 
     def take(self, now_ns: int | None = None) -> list[Batch]:
         """Swap out the batches: liquidations per shard, the market contexts
         due at `now_ns` (default: the newest receive time seen), then prices."""
-        out = [Batch(shard, topic, batch, self.tape) for (shard, topic), batch in self.liq.items()]
+        out = [Batch(shard, topic, joined(parts), self.tape) for (shard, topic), parts in self.liq.items()]
         self.liq = {}
         if self.context.pending:
             for ctx in self.context.due(self._now if now_ns is None else now_ns):

@@ -11,8 +11,10 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
 
+import numpy as np
 import orjson
 
+from common.columns import LiquidationBatch
 from common.schema import NOTIONAL_RANGE, PRICE_RANGE, QTY_RANGE, Liquidation, MarketContext, PriceTick
 from ingest.symbols import UnknownSymbol
 
@@ -128,6 +130,24 @@ def liquidation(exchange: str, symbol: str, native: str, side: str, price: float
                                        completeness == "throttled", completeness))  # no Python-level __new__
 
 
+def liquidation_columns(exchange: str, symbol: str, native: str, sides: list[str], side_codes: np.ndarray,
+                        price: np.ndarray, qty: np.ndarray, notional: np.ndarray, ts_event: np.ndarray, ts_recv: int,
+                        completeness: str) -> LiquidationBatch | None:
+    """`liquidation` for a whole batch frame of one symbol, as columns (`sides`: the side table `side_codes` index):
+    the same range checks on whole columns, and None if any event fails them (the parser then takes its per-item
+    path, which keeps the good events and names the bad)."""
+    if not ((price >= _P0) & (price <= _P1) & (qty >= _Q0) & (qty <= _Q1) & (notional >= _N0)
+            & (notional <= _N1)).all():
+        return None
+    n = len(side_codes)
+    one = np.zeros(n, np.intp)  # the code of a field with one value in the batch (read-only by convention)
+    text = {"exchange": ([exchange], one), "symbol": ([symbol], one), "native_symbol": ([native], one),
+            "side": (sides, side_codes), "completeness": ([completeness], one)}
+    return LiquidationBatch(n, text, {"price": price, "qty": qty, "notional_usd": notional, "ts_event": ts_event,
+                                      "ts_recv": np.full(n, ts_recv, np.int64),
+                                      "throttled": np.full(n, completeness == "throttled", np.uint8)})
+
+
 def price_tick(exchange: str, symbol: str, price: float, qty: float, ts_event: int, ts_recv: int) -> PriceTick:
     """The one PriceTick constructor for parsers, range-checked like `liquidation`."""
     if not (_P0 <= price <= _P1 and _Q0 <= qty <= _Q1):
@@ -136,9 +156,10 @@ def price_tick(exchange: str, symbol: str, price: float, qty: float, ts_event: i
 
 
 class Report(NamedTuple):
-    """Events of one batch frame plus one message per skipped (bad) item of that batch."""
+    """Events of one batch frame plus one message per skipped (bad) item of that batch; the events of a frame
+    read as columns are a LiquidationBatch (a sequence of Liquidation)."""
 
-    events: list[Event]
+    events: list[Event] | LiquidationBatch
     skipped: list[str]
 
 
@@ -163,7 +184,7 @@ def each_item(label: str, items: Iterable[Any],
     return Report(events, skipped)
 
 
-def events_or_raise(report: Report) -> list[Event]:
+def events_or_raise(report: Report) -> list[Event] | LiquidationBatch:
     """Batch policy shared by the venues: good items pass; a frame whose every item is bad is a bad frame."""
     if report.skipped and not report.events:
         raise BadFrame("; ".join(report.skipped[:3]))

@@ -159,3 +159,39 @@ def test_the_inline_path_gives_the_general_paths_event_or_fault(over: dict[str, 
     except BadFrame as exc:
         got = str(exc)
     assert got == want and type(got) is type(want)
+
+
+ODDITIES = [{"s": "ETHUSDT"}, {"s": "1000PEPEUSDT", "p": "0.0123", "v": "1500"}, {"v": 0.5},
+            {"p": 60000}, {"T": "1739502302929"}, {"v": "NaN"}, {"v": "0"}, {"p": "inf"}, {"p": "1e400"},
+            {"S": "Long"}, {"S": None}, {"S": ["Buy"]}, {"s": "BTCUSDT_260925"}, {"s": "X" * 70 + "USDT"}, {"s": 7},
+            {"T": 0}, {"T": 2**62}, {"T": True}, {"v": "abc"}, {"p": "1e-30"}, {"v": "1e11"}]
+
+
+@pytest.mark.parametrize("over", [{}, {"S": "Sell", "v": "0.001"}, *ODDITIES])
+def test_a_busy_frame_read_as_columns_gives_the_per_item_events_and_faults(over: dict[str, object]) -> None:
+    """A frame of COLUMNS_MIN+ items is read as columns when every item is the usual one; one odd item sends it
+    the per-item way. Either way: each item's event or fault, as `_liquidation` gives it, in order."""
+    from common.columns import LiquidationBatch
+    from common.wire import COLUMNS_MIN
+    from ingest.exchanges.base import each_item
+
+    items = [dict(GOOD, T=GOOD["T"] + i, S="Buy" if i % 3 else "Sell", v=f"{1 + i % 7}.25")
+             for i in range(COLUMNS_MIN + 8)]
+    items[5] = dict(items[5], **over)
+    events, skipped = bybit.parse_report(liq_frame(*items), TS)
+    want = each_item("allLiquidation.BTCUSDT", items, lambda d: bybit._liquidation(d, TS))
+    assert list(events) == want.events and skipped == want.skipped
+    assert isinstance(events, LiquidationBatch) == (over not in ODDITIES)
+
+
+def test_a_busy_frame_of_a_scaled_contract_reads_per_coin_as_columns() -> None:
+    from common.columns import LiquidationBatch
+    from common.wire import COLUMNS_MIN
+
+    items = [dict(GOOD, s="1000PEPEUSDT", T=GOOD["T"] + i, v=f"{1500 + i}", p=f"0.01{i:02d}3")
+             for i in range(COLUMNS_MIN)]
+    frame = orjson.dumps({"topic": "allLiquidation.1000PEPEUSDT", "type": "snapshot", "ts": 1, "data": items})
+    events = bybit.parse(frame, TS)
+    assert isinstance(events, LiquidationBatch)
+    assert list(events) == [bybit._liquidation(d, TS) for d in items]
+    assert events[3].symbol == "PEPEUSDT" and events[3].qty == 1_503_000.0

@@ -1,6 +1,7 @@
 """The recent-key deduper: repeats dropped, prices untouched, memory bounded."""
 from __future__ import annotations
 
+from common.columns import LiquidationBatch
 from common.schema import Liquidation, PriceTick
 from ingest.dedupe import Deduper
 
@@ -23,6 +24,24 @@ def test_price_ticks_pass_even_when_identical():
 
 def test_capacity_bounds_memory_and_forgets_the_oldest_first():
     d = Deduper(capacity=3)
-    d.filter([liq(t) for t in range(5)])
-    assert len(d) == 3
-    assert d.filter([liq(0), liq(4)]) == [liq(0)]  # 0 was evicted, 4 is still remembered
+    d.filter([liq(t) for t in range(6)])
+    assert len(d) == 6  # up to twice the capacity ...
+    d.filter([liq(6)])
+    assert len(d) == 3  # ... then the newest `capacity` in one step
+    assert d.filter([liq(0), liq(3), liq(6)]) == [liq(0), liq(3)]  # 0..3 were forgotten, 6 is still remembered
+
+
+def test_a_column_batch_is_filtered_like_its_structs():
+    """Repeats of earlier batches and within the batch are dropped, the first report kept, in order; a batch with
+    none comes back as it is."""
+    d, ref = Deduper(), Deduper()
+    first = [liq(t) for t in range(40)]
+    assert d.filter(LiquidationBatch.of(first)) is not None and ref.filter(first) == first
+    again = [liq(t, recv=9) for t in range(30, 50)] + [liq(45), liq(60), liq(60, recv=3)]
+    batch = LiquidationBatch.of(again)
+    out = d.filter(batch)
+    want = [liq(t, recv=9) for t in range(40, 50)] + [liq(60)]
+    assert isinstance(out, LiquidationBatch) and list(out) == ref.filter(again) == want
+    assert d.dropped == ref.dropped == 12
+    fresh = LiquidationBatch.of([liq(t) for t in range(100, 140)])
+    assert d.filter(fresh) is fresh

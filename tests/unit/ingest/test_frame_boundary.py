@@ -134,3 +134,19 @@ def test_bybit_refused_topic_names_the_venue_and_the_symbol_once(caplog):
     assert lines == ["ingest.bybit: tracked symbol NOPEUSDT is not listed on bybit (subscription refused: "
                      "error:handler not found,topic:allLiquidation.NOPEUSDT)"]
     assert runner.bad == 3
+
+
+def test_a_frame_read_as_columns_has_its_times_bounded_like_structs():
+    from common.columns import LiquidationBatch
+    from common.wire import COLUMNS_MIN
+
+    t_ms = RECV // 10**6
+    items = [{"T": t_ms - i, "s": "BTCUSDT", "S": "Buy", "v": "1", "p": "100"} for i in range(COLUMNS_MIN)]
+    frame = orjson.dumps({"topic": "allLiquidation.BTCUSDT", "data": items})
+    runner = FrameParser("ingest.bybit", bybit.parse, past_s=3600, future_s=60)
+    fine = runner.parse(frame, RECV)
+    assert isinstance(fine, LiquidationBatch) and fine.n == COLUMNS_MIN and runner.ts_clamped == 0
+    items[3]["T"] = t_ms + 3_600_000  # an hour ahead
+    out = runner.parse(orjson.dumps({"topic": "allLiquidation.BTCUSDT", "data": items}), RECV)
+    assert [ev.ts_event for ev in out][2:5] == [(t_ms - 2) * 10**6, RECV, (t_ms - 4) * 10**6]
+    assert runner.ts_clamped == 1

@@ -51,3 +51,21 @@ def test_market_context_goes_to_its_symbols_shard_merged_and_at_most_once_a_seco
     [batch] = router.take(now_ns=1_000 + 1_000_000_000)
     [ctx] = batch.events
     assert ctx.open_interest == 500.0 and ctx.mark_price == 60_000.0 and ctx.open_interest_usd == 500.0 * 60_000.0
+
+
+def test_column_batches_are_routed_whole_split_by_symbol_and_joined_in_order_with_structs():
+    from common.columns import LiquidationBatch
+
+    router = Router(2, ("BTCUSDT", "ETHUSDT"), "BTCUSDT")
+    btc = [liq("BTCUSDT", usd=float(i)) for i in range(1, 41)]
+    mixed = [liq(s, usd=100.0 + i) for i, s in enumerate(["BTCUSDT", "ETHUSDT", "DOGEUSDT"] * 12)]
+    assert router.add(LiquidationBatch.of(btc)) == 40  # one symbol: queued as it is
+    assert router.add([liq("BTCUSDT", usd=0.5)]) == 1
+    assert router.add(LiquidationBatch.of(mixed)) == 24 and router.filtered == 12 and router.pending == 65
+    by_topic = {b.topic: b.events for b in router.take()}
+    want: dict[bytes, list[Liquidation]] = {}
+    for ev in [*btc, liq("BTCUSDT", usd=0.5), *mixed]:
+        if ev.symbol != "DOGEUSDT":
+            want.setdefault(b"liq.shard%d" % shard_of(ev.symbol, 2), []).append(ev)
+    assert {t: list(evs) for t, evs in by_topic.items()} == want
+    assert all(isinstance(evs, LiquidationBatch) for evs in by_topic.values())

@@ -1,10 +1,10 @@
-"""The ingester's tape message per shard topic: the batches held since the last one, as they went to the shard."""
+"""The ingester's tape message per shard topic (the batches held since the last one, as they went to the shard), and
+its router's batch per shard: parts joined by `common.columns.joined`."""
 from __future__ import annotations
 
-from common.columns import LiquidationBatch
+from common.columns import LiquidationBatch, joined
 from common.schema import Liquidation
 from common.wire import COLUMNS_MIN, decode, encode
-from ingest.process import _joined
 
 
 def liqs(n: int, start: int = 0) -> list[Liquidation]:
@@ -14,14 +14,14 @@ def liqs(n: int, start: int = 0) -> list[Liquidation]:
 
 def test_one_batch_is_sent_as_it_went_to_the_shard_not_encoded_again():
     cols = LiquidationBatch.of(liqs(COLUMNS_MIN * 2))
-    assert _joined([cols]) is cols
+    assert joined([cols]) is cols
 
 
 def test_small_batches_stay_rows_and_columns_join_as_columns():
     small = [liqs(5), liqs(3, 5)]
-    assert _joined(small) == liqs(8) and type(_joined(small)) is list
+    assert joined(small) == liqs(8) and type(joined(small)) is list
     mixed = [LiquidationBatch.of(liqs(COLUMNS_MIN)), liqs(3, COLUMNS_MIN),
              LiquidationBatch.of(liqs(40, COLUMNS_MIN + 3))]
-    joined = _joined(mixed)
-    assert isinstance(joined, LiquidationBatch) and joined == liqs(COLUMNS_MIN + 43)
-    assert decode(encode(b"liq.shard0", "ingest.bybit", 1, joined))[3] == liqs(COLUMNS_MIN + 43)
+    one = joined(mixed)
+    assert isinstance(one, LiquidationBatch) and one == liqs(COLUMNS_MIN + 43)
+    assert decode(encode(b"liq.shard0", "ingest.bybit", 1, one))[3] == liqs(COLUMNS_MIN + 43)
