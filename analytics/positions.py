@@ -14,7 +14,7 @@ from analytics.windows import NS
 FILL_GAP_NS = NS
 FILL_PRICE_TOL = 2e-4  # relative: fills of one position share its bankruptcy price (venues round it)
 FILL_MAX = 3  # a position goes in a few fills; a longer same-price chain is a crowd in a fast second
-ROUND_MIN = 32  # a round of fewer events than this (~15 numpy calls, ~30 one-by-one steps): the rest goes event by event
+ROUND_MIN = 32  # a round of fewer events than this (~15 numpy calls ~ 30 one-by-one steps): those go one by one
 # `batch`'s constant operands as 0-d arrays of the columns' dtypes: numpy takes a Python (or numpy) scalar
 # operand through its slower scalar path, ~1 µs more per call on a batch's columns; the same results
 _ONE = np.array(1, dtype=np.int64)
