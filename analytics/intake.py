@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import struct
 from collections.abc import Sequence
 from itertools import repeat
 from operator import itemgetter
@@ -17,23 +16,17 @@ from analytics.state import Layout, SymbolState
 from analytics.windows import NS
 from common.columns import LiquidationBatch
 from common.config import AnalyticsConfig
+from common.fingerprint import MASK, float_bits, fold, fold_one
 from common.schema import LONG, SHORT, Liquidation, completeness_of
 
 RECENT_KEEP_NS = 2 * NS  # how long an event is remembered for duplicate matching (re-deliveries come within ~1 s)
 RECENT_MAX = 4096  # prune the memory when it holds more than this many events (or twice what the last prune kept)
 SMALL_BATCH = 24  # below this, event by event is cheaper than the batch's fixed ~50 numpy calls
 
-# Duplicate keys: (symbol, venue, side, ts, price, USD) folded into 64 bits (h = (h ^ x) · P, then a final
-# xor-shift), one Python int per event: no tuple per event to allocate, hash and collect. Two different
-# events share a key with probability ~2⁻⁶⁴ per pair (~1e-15 per event with 2 s of events remembered).
-MASK = (1 << 64) - 1
-P = 0x9E3779B97F4A7C15
-_BITS = struct.Struct("<dd")
-_UNBITS = struct.Struct("<QQ")
+# Duplicate keys: (symbol, venue, side, ts, price, USD) as a `common.fingerprint` (~1e-15 chance per event of
+# meeting another's key with 2 s of events remembered).
 # constant operands of the batch path as 0-d arrays of the columns' dtypes: numpy takes a Python (or numpy)
 # scalar operand through its slower scalar path, ~1 µs more per call on a batch's columns; the same results
-_P = np.array(P, dtype=np.uint64)
-_SHIFT = np.array(29, dtype=np.uint64)
 _ZERO_F, _INF = np.array(0.0), np.array(math.inf)
 _ZERO_I, _ONE_I = np.array(0, dtype=np.int64), np.array(1, dtype=np.int64)
 
@@ -244,18 +237,12 @@ class Intake:
 
 def event_keys(sym: np.ndarray, venue: np.ndarray, is_long: np.ndarray, ts: np.ndarray, price: np.ndarray,
                usd: np.ndarray) -> np.ndarray:
-    """Duplicate keys of a batch (uint64; see MASK): the same fold as `key_one`."""
-    h = sym.astype(np.uint64)
-    for x in (venue.view(np.uint64), is_long.astype(np.uint64), ts.view(np.uint64), price.view(np.uint64),
-              usd.view(np.uint64)):  # the int64 columns as their bits: as astype would give, without a copy
-        h ^= x
-        h *= _P
-    return h ^ (h >> _SHIFT)
+    """Duplicate keys of a batch (uint64): the same fingerprints as `key_one`."""
+    # the int64 columns as their bits: as astype would give, without a copy
+    return fold(sym, (venue.view(np.uint64), is_long.astype(np.uint64), ts.view(np.uint64), price.view(np.uint64),
+                      usd.view(np.uint64)))
 
 
 def key_one(sym: int, venue: int, is_long: bool, ts: int, price: float, usd: float) -> int:
     """The duplicate key of one event, in Python ints (`event_keys` for one)."""
-    h = sym
-    for x in (venue, int(is_long), ts & MASK, *_UNBITS.unpack(_BITS.pack(price, usd))):
-        h = ((h ^ x) * P) & MASK
-    return h ^ (h >> 29)
+    return fold_one(sym, (venue, int(is_long), ts & MASK, *float_bits(price, usd)))

@@ -45,3 +45,15 @@ def test_a_column_batch_is_filtered_like_its_structs():
     assert d.dropped == ref.dropped == 12
     fresh = LiquidationBatch.of([liq(t) for t in range(100, 140)])
     assert d.filter(fresh) is fresh
+
+
+def test_a_batchs_keys_are_its_structs_keys():
+    """The fingerprint of a column batch's events (numpy) equals each struct's (plain Python): a repeat is found
+    whichever way either report came."""
+    from ingest.dedupe import key_of, keys_of
+
+    venues = (("okx", "BTC-USDT-SWAP"), ("bybit", "BTCUSDT"))
+    evs = [Liquidation(v, "BTCUSDT", n, s, p, q, p * q, t, 5) for v, n in venues for s in ("long", "short")
+           for p, q, t in ((97_300.5, 0.001, 10**18), (0.0123, 1e6, 1), (3.0, 2.0, 2**62))]
+    keys = keys_of(LiquidationBatch.of(evs))
+    assert keys == [key_of(e) for e in evs] and len(set(keys)) == len(evs)
