@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from common import topics
-from common.columns import LiquidationBatch
+from common.columns import joined
 from common.schema import Liquidation, MetricsSnapshot
 from common.wire import packed_row, rows_body
 
@@ -73,7 +73,7 @@ class PublisherOutbox:
         tape, snaps, packed = self.tape, self.snapshots, self.packed
         self.tape, self.rows, self.snapshots, self.packed, self.due = {}, 0, {}, {}, None
         for topic, parts in tape.items():
-            self.push(self.stamp(topic, _joined(parts)))
+            self.push(self.stamp(topic, joined(parts)))
         if not snaps:
             return
         if self.stamp_body is not None and len(packed) == len(snaps):  # every row as received: the same body
@@ -84,10 +84,3 @@ class PublisherOutbox:
     def _arm(self) -> None:
         if self.due is None:
             self.due = self.monotonic() + self.linger_s
-
-
-def _joined(parts: list[Sequence[Liquidation]]) -> Sequence[Liquidation]:
-    """One batch of `parts` in order: column batches stay columns (no struct built), rows stay rows."""
-    if all(isinstance(p, LiquidationBatch) for p in parts):
-        return LiquidationBatch.concat(parts)  # type: ignore[arg-type]
-    return [liq for p in parts for liq in p]
