@@ -16,7 +16,7 @@ import numpy as np
 
 from common import progress
 from common.logs import setup_logging
-from liqcascade.bench import pipeline, search, stages, targets, transport
+from liqcascade.bench import path_work, pipeline, search, stages, targets, transport
 from liqcascade.bench import store as store_bench
 from liqcascade.bench.private_redis import PrivateRedis, PrivateRedisError
 from liqcascade.bench.stats import machine, percentiles_us
@@ -51,6 +51,7 @@ def collect(rates: list[float], tp_rates: list[float], quick: bool, redis_url: s
             res.update(stages.analytics(quick))
             res["signal_step_us"] = stages.signal_step_us(quick)
             res["validate_ns_per_row"] = stages.validate_ns(quick)
+            res["latency_work_us"] = path_work.measure(quick)
             if redis_url:
                 res["tape_write_us"] = stages.tape_write_us(redis_url, quick)
         except Exception as exc:  # noqa: BLE001
@@ -191,6 +192,10 @@ def _summarize(res: dict[str, Any]) -> None:
         if near or res.get("transport_" + key[4:]):
             res[key] = near or res["transport_" + key[4:]]
     res["freshness_us"] = runs.get("10000", {}).get("freshness_us", empty)
+    # The least the pipeline's p50 at 1,000/s can be: the raw chain's hops plus the work on the path (`path_work`)
+    work, raw = res.get("latency_work_us", {}).get("total"), res.get("raw_3hop_latency_1k_us", {}).get("p50")
+    if work and raw:
+        res["latency_floor_1k_us"] = round(raw + work, 1)
     compared = {k: (res["pipeline"][k + "-notape"], r) for k, r in runs.items() if k + "-notape" in res["pipeline"]}
     if compared:
         res["tape_cost"] = {k: {"events_per_s": [off["events_per_s"], on["events_per_s"]],
@@ -223,6 +228,8 @@ def _table(res: dict[str, Any]) -> str:
             f"signal step  {res.get('signal_step_us')} us per snapshot",
             "validate     " + ", ".join(f"{k} {v:.0f} ns/row" for k, v in res.get("validate_ns_per_row", {}).items()),
             "tape write   " + ", ".join(f"{k} {v}" for k, v in res.get("tape_write_us", {}).items()) + " (per entry)",
+            "path work    " + ", ".join(f"{k} {v}" for k, v in res.get("latency_work_us", {}).items())
+            + " us per probe event (CPU on the latency path, no waits)",
             "",
             f"{'offered/s':<12} {'in/s':>8} {'sent':>8} {'in':>8} {'out':>8} {'lost':>5} {'gaps':>5}  "
             "latency (probes)"]

@@ -39,6 +39,9 @@ STATED = {
                               "latency_1k_us.p99", "raw_3hop_latency_1k_us.p99"),
     "update_one_by_one_vs_python_floor": ("Engine.update one event at a time / Python floor",
                                           "analytics_update_one_ns", "python_floor_ns"),
+    # the least latency_p50_1k_vs_raw can be: the raw chain's p50 plus the CPU work on the path (bench.path_work)
+    "latency_floor_1k_vs_raw": ("(raw chain p50 at 1,000/s + the work on the latency path) / raw chain p50",
+                                "latency_floor_1k_us", "raw_3hop_latency_1k_us.p50"),
 }
 
 

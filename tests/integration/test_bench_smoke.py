@@ -67,6 +67,9 @@ def test_quick_bench_reports_every_figure_and_leaves_the_users_redis_alone(tmp_p
     assert res["parse_ns"]["binance"] > 0
     assert all(ns > 0 for ns in res["parse_ns"].values())
     assert res["tape_write_us"]["publisher_cpu_us"] > 0 and res["tape_write_us"]["redis_cpu_us"] > 0
+    work = res["latency_work_us"]
+    assert work["total"] == pytest.approx(work["ingest"] + work["analytics"] + work["signals"], abs=0.2)
+    assert res["targets"]["latency_floor_1k_vs_raw"]["value"] > 1  # the raw chain plus the work: above the chain
     assert res["machine"]["cores"] >= 1 and res["machine"]["cpu"] and res["machine"]["python"]
     assert res["command"].startswith("liqcascade bench")
     for run in res["pipeline"].values():
