@@ -81,6 +81,8 @@ def _numbers(values: Any, floats: bool) -> list[str]:
     Python's str does (the shortest text that reads back the same) except below 1e-4, where its form differs
     (0.00005 for 5e-05); such a column, rare, is re-read and written by str (`tests/unit/publisher/
     test_tape_columns.py` checks every magnitude)."""
+    if isinstance(values, np.ndarray):  # orjson takes C-contiguous arrays only (a strided view is copied)
+        values = np.ascontiguousarray(values)
     raw = orjson.dumps(values, option=orjson.OPT_SERIALIZE_NUMPY)
     out = raw[1:-1].decode().split(",")
     if floats and (b"e-" in raw or b"0.0000" in raw):

@@ -63,3 +63,11 @@ def test_the_buffer_keeps_order_across_parts_and_drops_the_oldest_when_full():
     buf.put_back(first)  # a failed write: back in front, same order
     assert len(buf) == 25
     assert tape_columns(buf.take(100)) == expected(liqs[15:40]) and not buf
+
+
+def test_a_strided_column_is_written_too():
+    liqs = varied(64)
+    batch = LiquidationBatch.of(liqs)
+    strided = LiquidationBatch(32, {f: (t, c[::2]) for f, (t, c) in batch.text.items()},
+                               {f: a[::2] for f, a in batch.num.items()})
+    assert tape_columns([strided]) == expected(liqs[::2])
