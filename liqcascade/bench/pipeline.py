@@ -205,6 +205,8 @@ def _result(pipe: Pipeline, obs: Observation, status: Any, rate: float, sent: in
     gaps = sum(sum(_ints(r"stopping \([^)]*\); (\d+) gap", pipe.log_text(n))) for n in pipe.children)
     dropped = sum(_ints(r"dropped_snapshots (\d+)", "\n".join(shard_logs)))
     batches = sum(_ints(r"batches (\d+)", "\n".join(shard_logs)))
+    # the publisher's stop line: the tape's entries written to Redis and dropped (its buffer full)
+    tape = re.findall(r"liquidations (\d+) written, (\d+) dropped", pipe.log_text("publisher"))
     complete = bool(pushed) and all(analysed)
     events_in = status.events if status is not None else 0
     events_out = sum(a[-1] for a in analysed if a)
@@ -221,6 +223,8 @@ def _result(pipe: Pipeline, obs: Observation, status: Any, rate: float, sent: in
         "bad_frames": status.bad_frames if status is not None else None,
         "gaps": gaps,
         "dropped_snapshots": dropped,
+        "tape_written": int(tape[-1][0]) if tape else None,
+        "tape_dropped": int(tape[-1][1]) if tape else None,
         # Engine.update_batch calls of the shards (one per poll round that brought liquidations) and events per call
         "update_batches": batches,
         "events_per_update_batch": round(events_out / batches, 1) if complete and batches else None,
