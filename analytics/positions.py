@@ -14,7 +14,7 @@ from analytics.windows import NS
 FILL_GAP_NS = NS
 FILL_PRICE_TOL = 2e-4  # relative: fills of one position share its bankruptcy price (venues round it)
 FILL_MAX = 3  # a position goes in a few fills; a longer same-price chain is a crowd in a fast second
-ROUND_MIN = 32  # a round of fewer events than this (~15 numpy calls ~ 30 one-by-one steps): those go one by one
+WALK_MIN = 16  # a batch's events that may be fills: from this many, `_walk` (~20 numpy calls, then a light step)
 # `batch`'s constant operands as 0-d arrays of the columns' dtypes: numpy takes a Python (or numpy) scalar
 # operand through its slower scalar path, ~1 µs more per call on a batch's columns; the same results
 _ONE = np.array(1, dtype=np.int64)
@@ -87,7 +87,7 @@ class Positions:
         """`one` for every event of a batch (arrival order). Events of distinct groups are independent.
         Most groups hold no fill: if no event matches the one before it in its group (the first: the held
         position), each starts a position and the group's last event is the one left; those groups are
-        decided in one go, the others in rounds (`_rounds`)."""
+        decided in one go, the others walked event by event (`_walk`, or `one` for a few)."""
         m = len(g)
         if not m:
             return np.zeros(0)
@@ -121,10 +121,10 @@ class Positions:
         sel = order[hard_seg[seg].nonzero()[0]]
         sel.sort()
         before = np.zeros(m)
-        if len(sel) >= 4 * ROUND_MIN:
-            before[sel] = self._rounds(g[sel], ts[sel], price[sel], usd[sel])
+        if len(sel) >= WALK_MIN and FILL_MAX == 3 and bool((price[sel] > _ZERO_F).all()):
+            before[sel] = self._walk(g[sel], ts[sel], price[sel], usd[sel])
             return before
-        one = self.one  # a few events: in arrival order, one at a time
+        one = self.one  # a few events, or a price that starts nothing: in arrival order, one at a time
         for i, gi, t1, p1, u1 in zip(sel.tolist(), g[sel].tolist(), ts[sel].tolist(), price[sel].tolist(),
                                      usd[sel].tolist(), strict=True):
             before[i] = one(gi, t1, p1, u1)
@@ -134,42 +134,50 @@ class Positions:
         """Positions `gl` (distinct) start afresh at these events."""
         self.ts[gl], self.price[gl], self.usd[gl], self.n[gl] = t, p, u, 1
 
-    def _rounds(self, g: np.ndarray, ts: np.ndarray, price: np.ndarray, usd: np.ndarray) -> np.ndarray:
-        """`one` for every event, in rounds: round r decides, on whole columns, the r-th event of every
-        group that has one; the long tail of a few busy groups (rounds with few events) goes event by event."""
+    def _walk(self, g: np.ndarray, ts: np.ndarray, price: np.ndarray, usd: np.ndarray) -> np.ndarray:
+        """`one` for every event (arrival order; every price > 0, FILL_MAX = 3), each group's events walked in
+        order. An event can only be a fill of the position its group held before the batch or of the one its
+        previous one or two events opened (a position takes at most 3 fills), so whether it matches each of
+        those is computed on whole columns first (the same float and int operations as `one`), and the walk
+        is a counter and a sum per event instead of `one`'s reads and writes of the positions' arrays."""
         m = len(g)
-        before = np.zeros(m)
         order = stable_order(g, len(self.n))
-        gs = g[order]
-        starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]])
-        if len(starts) == m:  # every group once: one round
-            self._round(slice(None), g, ts, price, usd, before)
-            return before
-        sizes = np.diff(np.r_[starts, m])
-        rank = np.empty(m, dtype=np.int64)
-        rank[order] = np.arange(m) - np.repeat(starts, sizes)
-        per_round = np.bincount(sizes - 1)[::-1].cumsum()[::-1]  # events in round r: groups with > r events
-        r = 0
-        while r < len(per_round) and per_round[r] >= ROUND_MIN:
-            self._round(np.flatnonzero(rank == r), g, ts, price, usd, before)
-            r += 1
-        rest = np.flatnonzero(rank >= r)  # in arrival order: each group's rest in its order, one at a time
-        one = self.one
-        before[rest] = [one(gi, t1, p1, u1) for gi, t1, p1, u1 in zip(g[rest].tolist(), ts[rest].tolist(),
-                                                                       price[rest].tolist(), usd[rest].tolist(),
-                                                                       strict=True)]
-        return before
+        gs, t, p, u = g[order], ts[order], price[order], usd[order]
+        head = np.empty(m, dtype=bool)
+        head[0] = True
+        np.not_equal(gs[1:], gs[:-1], out=head[1:])
 
-    def _round(self, sel: slice | np.ndarray, g: np.ndarray, ts: np.ndarray, price: np.ndarray, usd: np.ndarray,
-               before: np.ndarray) -> None:
-        """`one` for events `sel`, all of distinct groups, on whole columns."""
-        gi, t, p, u = g[sel], ts[sel], price[sel], usd[sel]
-        pn, pt, pp, pu = self.n[gi], self.ts[gi], self.price[gi], self.usd[gi]
-        dt = t - pt
-        match = (pn >= 1) & (pn < FILL_MAX) & (dt >= 0) & (dt <= FILL_GAP_NS) & (np.abs(p - pp) <= FILL_PRICE_TOL * pp)
-        start = ~match & (p > 0.0)
-        before[sel] = np.where(match, pu, 0.0)
-        self.usd[gi] = np.where(match, pu + u, np.where(start, u, pu))
-        self.n[gi] = np.where(match, pn + 1, np.where(start, 1, pn))
-        self.ts[gi] = np.where(start, t, pt)
-        self.price[gi] = np.where(start, p, pp)
+        def match(k: int, at: np.ndarray, ap: np.ndarray) -> np.ndarray:
+            """Events k.. against anchors at times `at` and prices `ap`: within FILL_GAP_NS after and at the price."""
+            dt = t[k:] - at
+            return (dt >= 0) & (dt <= FILL_GAP_NS) & (np.abs(p[k:] - ap) <= FILL_PRICE_TOL * ap)
+
+        held = match(0, self.ts[gs], self.price[gs])  # against the group's position before the batch
+        prev1, prev2 = np.zeros(m, dtype=bool), np.zeros(m, dtype=bool)
+        prev1[1:] = match(1, t[:-1], p[:-1]) & ~head[1:]  # against the event before, in the same group
+        prev2[2:] = match(2, t[:-2], p[:-2]) & ~head[2:] & ~head[1:-1]  # against the one before that
+        heads, counts, sums = head.tolist(), self.n[gs].tolist(), self.usd[gs].tolist()
+        before = [0.0] * m
+        ends: list[tuple[int, int, int, float]] = []  # per group: (its last event, anchor (-1: held), fills, USD)
+        a = n = 0
+        acc = 0.0
+        for i, (first, u_i, h, m1, m2) in enumerate(zip(heads, u.tolist(), held.tolist(), prev1.tolist(),
+                                                        prev2.tolist(), strict=True)):
+            if first:
+                if i:
+                    ends.append((i - 1, a, n, acc))
+                a, n, acc = -1, counts[i], sums[i]
+            if 1 <= n < FILL_MAX and (h if a < 0 else m1 if a == i - 1 else m2):
+                before[i] = acc
+                acc += u_i
+                n += 1
+            else:
+                a, n, acc = i, 1, u_i
+        ends.append((m - 1, a, n, acc))
+        last, anchor, fills, total = (np.array(c) for c in zip(*ends, strict=True))
+        keys, own = gs[last], anchor >= 0  # a group left on the held position keeps its first fill's time and price
+        self.ts[keys[own]], self.price[keys[own]] = t[anchor[own]], p[anchor[own]]
+        self.usd[keys], self.n[keys] = total, fills
+        out = np.empty(m)
+        out[order] = before
+        return out
