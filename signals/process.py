@@ -211,6 +211,10 @@ class SignalsProcess(Worker):
             out[topics.REGIME].append(regime)
 
     def _flush(self, out: Outgoing) -> None:
+        if any(not m.heartbeat for topic, msgs in out.items() if topic.startswith(topics.SIGNAL) for m in msgs):
+            # A level change: what the outbox holds (the snapshots behind it) reaches the publisher first, so
+            # velocity:<SYMBOL> already holds them when the alert is published.
+            self.outbox.flush()
         for topic, msgs in out.items():
             self._send(self.stamper.stamp(topic, msgs))
             self.events_out += len(msgs)

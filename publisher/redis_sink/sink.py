@@ -126,9 +126,20 @@ class RedisSink(Sink):
         latest: dict[str, MetricsSnapshot] = {}
         owners: list[tuple[int, str]] = []  # per queued command: (message index, key), for errors
         refused = 0
-        for i, m in enumerate(batch):
+        for m in batch:
             if isinstance(m, MetricsSnapshot):
                 latest[m.symbol] = m
+        # The snapshots' keys first: a consumer that reads velocity:<SYMBOL> on an alert of this batch finds the
+        # snapshot behind it (Redis may serve that read between two parts of a long pipeline).
+        for j, (sym, snap) in enumerate(latest.items()):  # metrics get negative indices
+            try:
+                pipe.set(c.velocity_key(sym), c.velocity_json(snap), ex=self._ttl)
+                owners.append((-1 - j, c.velocity_key(sym)))
+            except (TypeError, ValueError) as exc:
+                self._refuse("metrics", c.velocity_key(sym), exc)
+                refused += 1
+        for i, m in enumerate(batch):
+            if isinstance(m, MetricsSnapshot):
                 continue
             before = len(pipe)
             try:
@@ -139,13 +150,6 @@ class RedisSink(Sink):
                 refused += 1
                 continue
             owners += [(i, k) for k in keys]
-        for j, (sym, snap) in enumerate(latest.items()):  # metrics get negative indices
-            try:
-                pipe.set(c.velocity_key(sym), c.velocity_json(snap), ex=self._ttl)
-                owners.append((-1 - j, c.velocity_key(sym)))
-            except (TypeError, ValueError) as exc:
-                self._refuse("metrics", c.velocity_key(sym), exc)
-                refused += 1
         failed: dict[int, tuple[str, Exception]] = {}
         results = pipe.execute(raise_on_error=False)
         for (i, key), res in zip(owners, results, strict=True):

@@ -141,3 +141,21 @@ def test_health_key_has_venues_last_signal_and_a_short_ttl(redis_server, publish
     assert 0 < r.ttl(KEY) <= TTL_S
     pub.stop.set()
     wait_until(lambda: r.ttl(KEY) == -2, TTL_S + 5, interval=0.2, what="the key to expire once the publisher stopped")
+
+
+def test_a_batch_sets_the_snapshot_keys_before_it_publishes_its_alerts(redis_server):
+    """Within one write the velocity key goes first: Redis may serve a consumer's read between two parts of a long
+    pipeline, and one that reads velocity:<SYMBOL> on an alert must find the snapshot that came with it."""
+    from publisher.redis_sink.sink import RedisSink
+
+    sink = RedisSink(load_config(overrides={"redis": {"url": redis_server.url}}, env={}).redis)
+    monitor = redis_server.client().monitor()
+    with monitor as m:
+        sink.add([sig("ALERT"), snap("BTCUSDT", 5e5)])
+        assert sink.flush() == 2
+        seen = []
+        while not any(c.startswith("PUBLISH") for c in seen):
+            seen.append(m.next_command()["command"])
+    order = [c.split()[0] + " " + c.split()[1] for c in seen if c.startswith(("SET", "PUBLISH"))]
+    assert order[:2] == ["SET velocity:BTCUSDT:current", "PUBLISH cascade:signals"], order
+    sink.client.close()

@@ -95,3 +95,19 @@ def test_a_poll_round_forwards_every_snapshot_before_the_signal_work_on_them(tmp
         for sock in proc._sockets:
             sock.close(linger=0)
         proc.ctx.term()
+
+
+def test_a_level_change_reaches_the_publisher_after_the_snapshots_behind_it(tmp_path: Path) -> None:
+    """The publisher gets the held snapshots before the signal, however long the outbox lingers: it writes
+    velocity:<SYMBOL> before it publishes the alert, so a consumer reading the key on the alert finds them."""
+    cfg = load_config(overrides={"pipeline": {"ipc_dir": str(tmp_path)},
+                                 "signals": {"alert_confirm_s": 0.0, "restart_grace_s": 0.0, "calibration": ""},
+                                 "redis": {"enabled": False}}, env={})
+    with running_signals(cfg, "test") as rig:
+        rig.proc.outbox.linger_s = 60.0  # held snapshots would otherwise reach the publisher a minute later
+        now = time.time_ns()
+        rig.send(topics.metrics("ETHUSDT"), [snap(0.75, now / NS, symbol="ETHUSDT")])
+        got = recv_until(rig.publisher, lambda g: any(t.startswith(b"signal.") for t, _ in g))
+        order = [t for t, _ in got if t == outbox.SNAPSHOTS or t.startswith(b"signal.")]
+        assert order[:2] == [outbox.SNAPSHOTS, topics.signal(got[-1][1][0].level, "ETHUSDT")], order
+    assert not rig.thread.is_alive() and rig.proc.rc == 0
