@@ -47,7 +47,8 @@ class Layout:
     col_level: np.ndarray  # (3·windows,) position (in level order) of each column's level, for f
     col_levels: tuple[int, ...]  # the same as Python ints (one symbol's f per column without numpy indexing)
     generic: tuple[tuple[int, int, int], ...]  # (window index, level, window ns) computed per call
-    scratch: dict[int, np.ndarray]  # ring rows -> reused buffer for the stacked view (see `stack`)
+    scratch: dict[int, tuple[np.ndarray, np.ndarray]]  # ring rows -> reused buffer for the stacked view, its rows
+    # but the last (see `stack`)
     grid_level: int  # position (in level order) of the 1 s level: per-venue rows live there only
     venue_cache: dict[int, tuple[np.ndarray, int]]  # window index -> `venue_weights` of its k = 0 column
 
@@ -103,9 +104,12 @@ class Layout:
         return w, int(self.minus[col]) - start
 
     def stack(self, parts: list[np.ndarray], rows: int) -> np.ndarray:
-        """Concatenate view pieces into a buffer reused by every symbol: a fresh ~50 KB array per
-        snapshot costs more in page faults (malloc returns it to the OS on free) than the copy."""
-        buf = self.scratch.get(rows)
-        if buf is None:
-            buf = self.scratch[rows] = np.empty((self.whole.shape[1], rows))
-        return np.concatenate(parts, axis=0, out=buf)
+        """Concatenate view pieces into a buffer reused by every symbol, whose last row stays zero (the +f
+        term of k = 0): a fresh ~50 KB array per snapshot costs more in page faults (malloc returns it to the
+        OS on free) than the copy. Returns the whole buffer (view rows + 1, rows)."""
+        kept = self.scratch.get(rows)
+        if kept is None:
+            buf = np.zeros((self.whole.shape[1], rows))
+            kept = self.scratch[rows] = (buf, buf[:-1])
+        np.concatenate(parts, axis=0, out=kept[1])
+        return kept[0]

@@ -10,7 +10,7 @@ from analytics.book import CNT_L, CNT_S, SQ, TOTALS, USD_L, USD_S, WHALE, Book
 from analytics.correlation import correlation_many
 from analytics.derivatives import lag_offsets
 from analytics.layout import GRID_BUCKETS, Layout
-from analytics.windows import LEVEL_WIDTHS_NS, pieces, zeros_block
+from analytics.windows import LEVEL_WIDTHS_NS, pieces
 
 __all__ = ["CNT_L", "CNT_S", "GLOBAL_ROWS", "SQ", "TOTALS", "USD_L", "USD_S", "WHALE", "Layout", "Measures",
            "SymbolState"]
@@ -111,8 +111,7 @@ class SymbolState:
             else:
                 parts += ps
             frac.append((now - (-(-now // width) - 1) * width) / width)
-        parts.append(zeros_block(TOTALS, 1))
-        view = lay.stack(parts, TOTALS)  # (view rows + 1, TOTALS): every level's view
+        view = lay.stack(parts, TOTALS)  # (view rows + 1, TOTALS): every level's view, then a row of zeros
         out = lay.whole @ view
         edge = view.take(lay.plus, axis=0)
         edge -= view.take(lay.minus, axis=0)

@@ -96,7 +96,9 @@ class SignalGenerator:
         """Fold one snapshot in; return the level change it caused (and a MARKET change), if any."""
         regime = self.detector.current(now_ns)  # = self.regime(now_ns), one call less per snapshot
         p, components = self.probability(snap, regime, now_ns)
-        st = self.states.setdefault(snap.symbol, LevelState())
+        st = self.states.get(snap.symbol)
+        if st is None:  # not setdefault(symbol, LevelState()): that builds a LevelState every snapshot
+            st = self.states[snap.symbol] = LevelState()
         st.last_snapshot_ns = now_ns
         out: list[Signal] = []
         broad = self._broad(snap)  # read once: `_cap` and the gate margin both ask
