@@ -127,6 +127,18 @@ def assert_redis_contract(server: RedisServer, symbol: str) -> None:
     assert r.xlen("cascade:stream") >= 1
 
 
+def stop_launcher(proc: subprocess.Popen) -> None:
+    """After a failed test: SIGTERM a launcher still running (it stops its processes), SIGKILL only if it does not
+    exit; a SIGKILL first would leave its processes running on the machine."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
 def terminate_and_wait(proc: subprocess.Popen, seconds: float = 8.0) -> float:
     """SIGTERM the launcher; return how long it took to exit (it must be under the 5 s budget + slack)."""
     t0 = time.monotonic()

@@ -16,6 +16,7 @@ from tests.integration.pipeline_harness import (
     ZmqSignalWatcher,
     assert_redis_contract,
     child_env,
+    stop_launcher,
     terminate_and_wait,
     wait_for_alert,
     write_config,
@@ -83,8 +84,7 @@ def test_liqcascade_up_demo_detects_the_cascade_and_stops_cleanly(tmp_path, redi
         took = terminate_and_wait(proc)
     finally:
         zmq_watch.close()
-        if proc.poll() is None:
-            proc.kill()
+        stop_launcher(proc)
     codes = stopped_codes(out.text())
     expected = {"sim", "analytics-0", "analytics-1", "signals", "publisher", "store", "dashboard"} | {
         f"ingest-{v}" for v in SIM_VENUES}  # the demo runs every venue the simulator speaks
@@ -108,9 +108,7 @@ def test_honcho_procfile_runs_the_pipeline(tmp_path, redis_server):
     finally:
         zmq_watch.close()
         for p in (proc, sim):
-            if p.poll() is None:
-                p.terminate()
-                p.wait(5)
+            stop_launcher(p)
     codes = stopped_codes(out.text())
     assert len(codes) == 9 and all(rc == "0" for rc in codes.values()), out.text()[-3000:]  # every Procfile line
     assert took < 6.0
@@ -135,9 +133,7 @@ def test_supervisord_conf_runs_the_pipeline_and_stops_it_as_a_group(tmp_path, re
     finally:
         zmq_watch.close()
         for p in (proc, sim):
-            if p.poll() is None:
-                p.kill()
-                p.wait(5)
+            stop_launcher(p)
     log = (tmp_path / "sv-supervisord.log").read_text()
     stopped = dict(re.findall(r"stopped: (\S+) \(exit status (\d+)\)", log))
     expected = {"ingest_binance", "ingest_bybit", "ingest_okx", "analytics_0", "analytics_1", "signals", "publisher",
