@@ -14,6 +14,7 @@ from analytics.windows import NS
 FILL_GAP_NS = NS
 FILL_PRICE_TOL = 2e-4  # relative: fills of one position share its bankruptcy price (venues round it)
 FILL_MAX = 3  # a position goes in a few fills; a longer same-price chain is a crowd in a fast second
+assert FILL_MAX <= 3, "Positions._walk reads a position's first fill at most two events back"
 WALK_MIN = 16  # a batch's events that may be fills: from this many, `_walk` (~20 numpy calls, then a light step)
 # `batch`'s constant operands as 0-d arrays of the columns' dtypes: numpy takes a Python (or numpy) scalar
 # operand through its slower scalar path, ~1 µs more per call on a batch's columns; the same results
@@ -121,7 +122,7 @@ class Positions:
         sel = order[hard_seg[seg].nonzero()[0]]
         sel.sort()
         before = np.zeros(m)
-        if len(sel) >= WALK_MIN and FILL_MAX == 3 and bool((price[sel] > _ZERO_F).all()):
+        if len(sel) >= WALK_MIN and bool((price[sel] > _ZERO_F).all()):
             before[sel] = self._walk(g[sel], ts[sel], price[sel], usd[sel])
             return before
         one = self.one  # a few events, or a price that starts nothing: in arrival order, one at a time
@@ -135,7 +136,7 @@ class Positions:
         self.ts[gl], self.price[gl], self.usd[gl], self.n[gl] = t, p, u, 1
 
     def _walk(self, g: np.ndarray, ts: np.ndarray, price: np.ndarray, usd: np.ndarray) -> np.ndarray:
-        """`one` for every event (arrival order; every price > 0, FILL_MAX = 3), each group's events walked in
+        """`one` for every event (arrival order; every price > 0), each group's events walked in
         order. An event can only be a fill of the position its group held before the batch or of the one its
         previous one or two events opened (a position takes at most 3 fills), so whether it matches each of
         those is computed on whole columns first (the same float and int operations as `one`), and the walk

@@ -133,16 +133,8 @@ class TapeBuffer(Drops):
         self._n += len(msgs)
         over = self._n - self.capacity
         if over > 0:
-            self._n -= over
+            self.take(over)  # the oldest, discarded
             self.count_drop("liquidation", over)
-            while over:
-                first = self._parts[0]
-                if len(first) <= over:
-                    self._parts.popleft()
-                    over -= len(first)
-                else:
-                    self._parts[0] = _split(first, over)[1]
-                    over = 0
 
     def take(self, n: int) -> list[Part]:
         """Remove and return up to n liquidations, oldest first, as the parts they are held in."""
