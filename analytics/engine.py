@@ -13,7 +13,7 @@ from analytics.gates import (
     SATURATION_SECONDS,
     THROTTLE_SHOWN_MAX,
     censored_usd,
-    saturation_cap,
+    full_feed_reading,
 )
 from analytics.intake import Intake
 from analytics.market_context import ContextBook
@@ -169,11 +169,12 @@ class Engine:
                   throttled: Container[str] | None = None) -> tuple[float, float]:
         """USD the saturated throttled feeds probably held back over the last 10 s and the last 2 s.
 
-        Each feed's occupancy gives a Poisson reading (gates.censored_usd). When two or more throttled
-        feeds of the symbol are saturated and their shown events tick like a clock (throttle.py), the
-        timing rate they all support (the lowest; each feed's own once that is past `saturated_ratio`)
-        says how many events stand behind each one a feed showed: then the larger reading counts, over
-        10 s and over the last 2 s (a cascade ramping at onset hides in the newest seconds, not evenly).
+        Each feed's occupancy gives a Poisson reading (gates.censored_usd, 2.6x at most: a full feed's
+        occupancy cannot say more, `gates.full_feed_reading`). When two or more throttled
+        feeds of the symbol are saturated and their shown events all tick like a clock of at least
+        `saturated_ratio` events/s (throttle.py), each feed's timing rate says how many events stand behind
+        each one it showed: then the larger reading counts, over 10 s and over the last 2 s (a cascade
+        ramping at onset hides in the newest seconds, not evenly).
         """
         least = _LEAST
         if throttled is None:  # the throttled feeds' names (a snapshot passes those it read with the feeds)
@@ -183,26 +184,25 @@ class Engine:
         if not rows:
             return 0.0, 0.0
         occupied = (m.grid[:, -SATURATION_SECONDS:] > 0.0).sum(axis=1).tolist()
-        cap = saturation_cap(sum(1 for _, i in rows if occupied[i] >= SATURATION_SECONDS), self.cfg.saturated_ratio)
+        cap = full_feed_reading(self.cfg.saturated_ratio)
         shown = self.shown.get(st.symbol, {})
         rates = {}
         for v, i in rows:
             dev = shown[v].deviations(now_ns, SATURATION_SECONDS) if v in shown else []
             if len(dev) >= MIN_SPACINGS:
                 rates[i] = pooled_rate(dev, self.cfg.throttle_timing_z)
-        # Two independent throttles at their ceiling (one alone is a local cluster), each read at the rate
-        # they all support, so a sparse feed's lucky spacings cannot lift another's reading; once that rate
-        # is past what a full feed is otherwise read as (saturated_ratio), each feed at its own rate.
-        timed = len(rates) >= 2
-        agreed = min(rates.values()) if timed else 0.0
-        own = agreed >= self.cfg.saturated_ratio
+        # Two independent throttles ticking like one dense clock (one alone is a local cluster): every timed feed
+        # must read past `saturated_ratio` (8/s, hand-set: chop clusters carried by Binance and OKX alone read
+        # 4-6/s, throttled-only cascades mostly 12-100 within 4 s), so neither a sparse feed's lucky spacings nor
+        # a cluster's bunching lifts the reading; then each feed is read at its own rate.
+        timed = len(rates) >= 2 and min(rates.values()) >= self.cfg.saturated_ratio
         recent = m.grid[:, -2:].sum(axis=1).tolist() if timed else []
         h10 = h2 = 0.0
         for _, i in rows:
             poisson = censored_usd(occupied[i], m.venue_events[i], m.venue_usd[i], cap)
             h10_i, h2_i = poisson, poisson * 0.2
             if timed and i in rates and m.venue_events[i] <= THROTTLE_SHOWN_MAX * occupied[i]:
-                behind = events_per_shown(rates[i] if own else agreed) - 1.0
+                behind = events_per_shown(rates[i]) - 1.0
                 h10_i, h2_i = max(h10_i, behind * m.venue_usd[i]), max(h2_i, behind * recent[i])
             h10 += h10_i
             h2 += h2_i

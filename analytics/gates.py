@@ -83,16 +83,17 @@ def censoring_ratio(occupied: int, cap: float) -> float:
     return min(max(lam / -math.expm1(-lam), 1.0), max(cap, 1.0))
 
 
-def saturation_cap(saturated_feeds: int, cap: float) -> float:
-    """What a feed full in every second is read as: `cap` (hand-set) only when another throttled feed of the
-    symbol is full at the same time; alone, the Poisson estimate's own reading of a full window (2.6).
+def full_feed_reading(cap: float) -> float:
+    """What a feed full in every second is read as by its occupancy: the Poisson estimate of a full window
+    (2.6), never above `cap`. Occupancy cannot tell 3/s from 30/s, so it claims no more than that; how much
+    more a full feed hides is read from the timing of what it shows (`throttle.py`), and only while a second
+    throttled feed of the symbol agrees.
 
-    One full feed is one throttle at its ceiling, which a dense local cluster also produces (chop's false
-    ALERTs came from one saturated Binance feed read as 4x); two independent throttles both at their
-    ceiling for the same symbol and side is the cascade the throttle hides.
+    Until 2026-12-01 two feeds full at once were read as `cap` (8x) whatever their timing said. Over chop
+    streams of four seeds, one of the false ALERT+ came from exactly that: two feeds full for 10 s, their
+    timing reading ~4.6/s (a cluster), read as 8x anyway; without the 8x, no positive class of train or
+    held-out changed (the timing already reads every cascade that reading caught).
     """
-    if saturated_feeds >= 2:
-        return max(cap, 1.0)
     n = SATURATION_SECONDS
     lam = -math.log(1.0 - n / (n + 1.0))
     return min(lam / -math.expm1(-lam), max(cap, 1.0))

@@ -10,9 +10,9 @@ two shown events of adjacent windows lie 1 s + g_i - g_j apart, and E|g_i - g_j|
 sparse flow) to 1/λ (a dense one). Inverting that mean gives λ, and λ / (1 - e^{-λ}) events stand
 behind each shown one: the occupancy of the last seconds alone cannot tell 3/s from 30/s, the timing can.
 
-The estimate is read only where the feed is saturated (an event in nearly every second) and pooled
-over the saturated throttled feeds of a symbol; a lower bound of the pooled spread's sampling error
-keeps a few lucky spacings of a sparse flow from reading as a dense one.
+The estimate is read per feed, only where the feed is saturated (an event in nearly every second); it
+counts only while two throttled feeds of the symbol both read a dense flow (`Engine._censored`), so a few
+lucky spacings, or a short cluster's bunched events, on one feed do not read as a cascade.
 """
 from __future__ import annotations
 

@@ -90,9 +90,9 @@ class AnalyticsConfig:
     # the symbol's size tier (max(1 h baseline, floor), rounded to 1-2.5-5) times these seconds.
     usd_gates: dict[str, tuple[float, ...]] = field(default_factory=dict)
     usd_gate_seconds: tuple[float, ...] = (50.0, 120.0, 200.0)
-    # A throttled feed with an event in each of the last 10 s is saturated: while another throttled feed of the
-    # symbol is saturated too, read as carrying this many times the USD it shows (hand-set: a censored feed
-    # cannot say how much it hides); alone, or less full, the Poisson estimate (2.6 at most).
+    # Events/s every timed feed of a symbol must read before the throttle timing counts (two saturated feeds ticking
+    # like one dense clock; each is then read at its own rate); hand-set. Also the bound of any censored reading
+    # (a full feed's occupancy alone says 2.6x at most, `gates.full_feed_reading`).
     saturated_ratio: float = 8.0
     # Market context (analytics/market_context.py): how much an open-interest drop beside liquidation flow
     # raises risk and confidence (hand-set; 0 turns the confirmation off). It never opens a dollar gate.

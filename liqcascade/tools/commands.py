@@ -18,7 +18,7 @@ from common.progress import steps
 from common.schema import LEVELS
 from liqcascade.tools import reliability, scoring, suite_eval
 from liqcascade.tools.backtest import run_file, score, summary
-from liqcascade.tools.scenario import KINDS, SPLITS, build, write_suite
+from liqcascade.tools.scenario import ALL_KINDS, KINDS, SPLITS, build, write_suite
 from liqcascade.tools.store_replay import replay_store
 from publisher import tape
 from publisher.tail import from_redis, from_zmq, json_line, passes, render
@@ -194,8 +194,9 @@ def backtest_command(ctx: click.Context, file: str | None, as_json: bool, labels
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--split", type=click.Choice(list(SPLITS)), default="train", show_default=True,
               help="Parameter draws: held-out streams come from an RNG disjoint from training.")
-@click.option("--kind", "kinds", multiple=True, type=click.Choice(list(KINDS)),
-              help="Scenario kind(s) to write (repeatable); default: all.")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(list(ALL_KINDS)),
+              help="Scenario kind(s) to write (repeatable); default: every kind of the suite (a stress kind such "
+              "as dense_chop only when named).")
 @click.option("--hours", type=float, help="Length of the calm, volatile, chop and baseline streams "
               "[default: 24 h; baseline 12 h].")
 @click.option("--count", type=int, help="Injected events per event-based stream [default: 20; dropout 10].")

@@ -34,9 +34,14 @@ KINDS_SPEC: dict[str, tuple[Callable[..., Stream], bool, bool]] = {
     "in_volatile": (positives.in_volatile, True, False),
     "dropout": (positives.dropout, True, False),
 }
-KINDS = tuple(KINDS_SPEC)
+KINDS = tuple(KINDS_SPEC)  # the suite: every kind with a target
 NEGATIVE_KINDS = tuple(k for k, (_, pos, _) in KINDS_SPEC.items() if not pos)
 POSITIVE_KINDS = tuple(k for k, (_, pos, _) in KINDS_SPEC.items() if pos)
+# Stress streams: written on request (`scenario --kind`), never part of the suite or its pass/fail
+STRESS_SPEC: dict[str, tuple[Callable[..., Stream], bool, bool]] = {
+    "dense_chop": (negatives.dense_chop, False, True),
+}
+ALL_KINDS = KINDS + tuple(STRESS_SPEC)
 
 
 def rng_for(kind: str, seed: int, split: str = "train") -> random.Random:
@@ -53,9 +58,9 @@ def build(kind: str, seed: int, hours: float | None = None, count: int | None = 
     `hours` sets the length of the hour-based streams (calm, volatile, chop, baseline), `count` the
     number of injected events of the others; None keeps each kind's default.
     """
-    spec = KINDS_SPEC.get(kind)
+    spec = KINDS_SPEC.get(kind) or STRESS_SPEC.get(kind)
     if spec is None:
-        raise ValueError(f"unknown scenario kind {kind!r}; known: {', '.join(KINDS)}")
+        raise ValueError(f"unknown scenario kind {kind!r}; known: {', '.join(ALL_KINDS)}")
     fn, _, by_hours = spec
     kwargs: dict[str, Any] = {}
     if by_hours and hours is not None:
@@ -75,7 +80,7 @@ def write_suite(out: Path, seed: int = 1, hours: float | None = None, count: int
         for kind in kinds:
             data, labels = build(kind, seed, hours, count, split).write(out / split)
             written.append((data, labels))
-            manifest["splits"][split].append({"kind": kind, "positive": KINDS_SPEC[kind][1],
+            manifest["splits"][split].append({"kind": kind, "positive": (KINDS_SPEC.get(kind) or STRESS_SPEC[kind])[1],
                                               "data": data.name, "labels": labels.name})
             if progress:
                 progress(f"{split}/{kind}")

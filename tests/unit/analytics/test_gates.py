@@ -9,10 +9,10 @@ from analytics_helpers import at, engine, liq
 from analytics.gates import (
     censored_usd,
     censoring_ratio,
+    full_feed_reading,
     gate_level,
     gate_margin,
     gates_for,
-    saturation_cap,
     tier,
 )
 from common.config import load_config
@@ -97,21 +97,22 @@ def test_a_saturated_throttled_feed_stands_for_more_than_it_shows():
         for venue in ("binance", "okx"):
             eng.update(liq(at(100 + s + rng.uniform(0.05, 0.95)), 40_000.0, venue, throttled=True))
     snap = eng.snapshot("BTCUSDT", at(109.9))
-    ratio = load_config(env={}).analytics.saturated_ratio  # both full: corroborated, the hand-set reading
-    assert snap.extra["censored_usd_10s"] == pytest.approx(2 * (ratio - 1) * 400_000.0, rel=0.01)
+    full = full_feed_reading(load_config(env={}).analytics.saturated_ratio)  # both full, timing sparse: 2.6x each
+    assert snap.extra["censored_usd_10s"] == pytest.approx(2 * (full - 1) * 400_000.0, rel=0.01)
     assert "held back by saturated throttled feeds" in snap.explanation
     assert inconsistency(snap) is None  # the signals trust boundary accepts it: raw velocity is what it carries
 
 
-def test_a_lone_saturated_feed_is_read_by_its_poisson_estimate_only():
-    """One throttle at its ceiling is what a dense local cluster also makes; two at once for the symbol is not."""
-    assert saturation_cap(2, 8.0) == 8.0
-    assert 2.5 < saturation_cap(1, 8.0) < 2.7
-    assert saturation_cap(1, 2.0) == 2.0  # never above the configured reading
+def test_a_full_feeds_occupancy_reads_no_more_than_its_poisson_estimate_alone_or_beside_another():
+    """Occupancy cannot tell 3/s from 30/s: a full feed is read as 2.6x, whether or not another throttled feed
+    is full too (two full feeds whose timing reads a sparse flow were read as 8x until 2026-12-01)."""
+    assert 2.5 < full_feed_reading(8.0) < 2.7
+    assert full_feed_reading(2.0) == 2.0  # never above the configured reading
+    full = full_feed_reading(8.0)
     lone, both = engine(), engine()
     rng = random.Random(2)  # events anywhere in their second: the timing reads a sparse flow (test_throttle_timing)
     for s in range(10):
-        t_b, t_o = 100 + s + rng.uniform(0.05, 0.5), 100 + s + rng.uniform(0.5, 0.95)
+        t_b, t_o = 100 + s + rng.uniform(0.05, 0.95), 100 + s + rng.uniform(0.05, 0.95)
         for eng in (lone, both):
             eng.update(liq(at(t_b), 40_000.0, "binance", throttled=True))  # full every second
         if s % 5 < 3:  # okx shows 6 of 10 seconds: censoring a little, not full
@@ -119,5 +120,6 @@ def test_a_lone_saturated_feed_is_read_by_its_poisson_estimate_only():
         both.update(liq(at(t_o), 1_000.0, "okx", throttled=True))  # okx full too
     okx = (censoring_ratio(6, 8.0) - 1) * 6_000.0
     assert lone.snapshot("BTCUSDT", at(109.9)).extra["censored_usd_10s"] == pytest.approx(
-        (saturation_cap(1, 8.0) - 1) * 400_000.0 + okx, rel=0.01)
-    assert both.snapshot("BTCUSDT", at(109.9)).extra["censored_usd_10s"] == pytest.approx(7 * 410_000.0, rel=0.01)
+        (full - 1) * 400_000.0 + okx, rel=0.01)
+    assert both.snapshot("BTCUSDT", at(109.9)).extra["censored_usd_10s"] == pytest.approx(
+        (full - 1) * 410_000.0, rel=0.01)

@@ -6,6 +6,7 @@ import random
 import pytest
 from analytics_helpers import at, engine, liq
 
+from analytics.gates import censoring_ratio, full_feed_reading
 from analytics.throttle import (
     ShownTimes,
     _spread,
@@ -73,16 +74,16 @@ def test_only_the_feeds_current_saturated_run_is_read():
     assert shown.deviations(at(110.0), 10.0) == []  # nothing shown for two seconds: not saturated now
 
 
-def test_a_clock_like_feed_is_read_at_the_rate_the_other_feed_supports():
-    """Binance ticking like a 40/s clock while OKX, full too, shows its events anywhere in their second:
-    the two do not agree on a dense flow, so Binance is read at OKX's sparse rate, not its own."""
+def test_a_clock_like_feed_is_not_read_by_its_timing_while_the_other_feed_reads_sparse():
+    """Binance ticking like a 40/s clock while OKX, full too, shows its events anywhere in their second: the two
+    do not agree on a dense flow, so neither is read by its timing; their occupancy (6 of 10 s) alone counts."""
     rng = random.Random(11)
     eng = engine()
     for s in range(6):
         eng.update(liq(at(100 + s + 1.0 - rng.expovariate(40.0)), 5_000.0, "binance", throttled=True))
         eng.update(liq(at(100 + s + rng.uniform(0.05, 0.95)), 5_000.0, "okx", throttled=True))
     snap = eng.snapshot("BTCUSDT", at(106.0))
-    assert snap.extra["censored_usd_10s"] < 5 * 2 * 6 * 5_000.0  # Binance at its own ~25/s would be 12x
+    assert snap.extra["censored_usd_10s"] == pytest.approx((censoring_ratio(6, 8.0) - 1.0) * 2 * 6 * 5_000.0)
 
 
 def test_many_symbols_at_once_read_the_hidden_flow_as_one_at_a_time():
@@ -116,3 +117,21 @@ def test_the_default_reads_two_ticking_feeds_at_their_point_estimate():
     low = sorted(ratio(s, throttle_timing_z=1.0) for s in range(40))[20]
     assert 0.8 <= default <= 1.5
     assert low < 0.6
+
+
+def test_two_full_feeds_of_a_cluster_are_read_at_their_timing_not_a_hand_set_multiple():
+    """The chop false ALERT of 2026-12-01 (seed 3, held-out): a $1.4M cluster on Binance and OKX alone kept both
+    feeds full for 10 s, their timing reading ~4.6 events/s. Read as the hand-set 8x it was $4.3M hidden, past
+    BTC's $2.5M gate; read at its timing, as any other full feed's."""
+    readings = []
+    for seed in range(20):
+        rng = random.Random(seed)
+        eng = engine()
+        saturated(eng, ("binance", "okx"), 10, rng, rate=4.6, usd=30_000.0)
+        shown = 2 * 10 * 30_000.0
+        readings.append(eng.snapshot("BTCUSDT", at(110.0)).extra["censored_usd_10s"] / shown)
+    # the hand-set 8x read 7 hidden per shown dollar in every draw with both feeds full, whatever the timing said;
+    # now the median draw is the occupancy's own 1.6 (its timing reads less), and the timing's noise is its own
+    assert sorted(readings)[10] == pytest.approx(full_feed_reading(8.0) - 1.0)
+    assert sum(r < 7.0 for r in readings) >= 18
+

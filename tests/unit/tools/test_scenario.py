@@ -194,6 +194,22 @@ def test_chop_is_volatile_with_two_sided_flow_and_swing_clusters(tmp_path):
     assert len(liqs(rows)) > 2.5 * len(liqs(rows_of(tmp_path / "calm.jsonl")))
 
 
+def test_dense_chop_packs_each_cluster_into_seconds_and_stays_out_of_the_suite(tmp_path):
+    """The stress stream: chop's swings and dollars, each one-sided cluster within 2-5 s (plain chop's spans its
+    10-60 s swing); written only when named, never judged with the suite."""
+    rows, labels = written("dense_chop", tmp_path, hours=2.0)
+    assert len(labels) >= 15 and all(0.5e6 <= lb["usd"] <= 2e6 for lb in labels)
+    assert {lb["class"] for lb in labels} == {"chop_swing"}
+    assert max((lb["end_ns"] - lb["start_ns"]) / NS for lb in labels) <= 5.0
+    _, plain = written("chop", tmp_path, hours=2.0)
+    assert statistics.median((lb["end_ns"] - lb["start_ns"]) / NS for lb in plain) > 8.0
+    assert "dense_chop" not in KINDS
+    res = CliRunner().invoke(main, ["scenario", "--out", str(tmp_path / "cli"), "--hours", "0.2",
+                                    "--kind", "dense_chop"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "cli" / "dense_chop.labels.json").exists()
+
+
 def test_baseline_rises_in_flow_and_volatility(tmp_path):
     rows, labels = written("baseline", tmp_path, hours=4.0)
     assert labels == []
