@@ -51,6 +51,14 @@ def rng_for(kind: str, seed: int, split: str = "train") -> random.Random:
     return random.Random(f"{seed}:{kind}" if split == "train" else f"{split}:{seed}:{kind}")
 
 
+def spec_of(kind: str) -> tuple[Callable[..., Stream], bool, bool]:
+    """(builder, positive?, takes hours) of a suite or stress kind."""
+    spec = KINDS_SPEC.get(kind) or STRESS_SPEC.get(kind)
+    if spec is None:
+        raise ValueError(f"unknown scenario kind {kind!r}; known: {', '.join(ALL_KINDS)}")
+    return spec
+
+
 def build(kind: str, seed: int, hours: float | None = None, count: int | None = None,
           split: str = "train") -> Stream:
     """One stream of `kind`; parameters are drawn from each class's ranges by a per-(split, seed, kind) RNG.
@@ -58,10 +66,7 @@ def build(kind: str, seed: int, hours: float | None = None, count: int | None = 
     `hours` sets the length of the hour-based streams (calm, volatile, chop, baseline), `count` the
     number of injected events of the others; None keeps each kind's default.
     """
-    spec = KINDS_SPEC.get(kind) or STRESS_SPEC.get(kind)
-    if spec is None:
-        raise ValueError(f"unknown scenario kind {kind!r}; known: {', '.join(ALL_KINDS)}")
-    fn, _, by_hours = spec
+    fn, _, by_hours = spec_of(kind)
     kwargs: dict[str, Any] = {}
     if by_hours and hours is not None:
         kwargs["hours"] = hours
@@ -80,7 +85,7 @@ def write_suite(out: Path, seed: int = 1, hours: float | None = None, count: int
         for kind in kinds:
             data, labels = build(kind, seed, hours, count, split).write(out / split)
             written.append((data, labels))
-            manifest["splits"][split].append({"kind": kind, "positive": (KINDS_SPEC.get(kind) or STRESS_SPEC[kind])[1],
+            manifest["splits"][split].append({"kind": kind, "positive": spec_of(kind)[1],
                                               "data": data.name, "labels": labels.name})
             if progress:
                 progress(f"{split}/{kind}")
