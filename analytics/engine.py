@@ -69,6 +69,7 @@ class Engine:
         self.layout = Layout.build(tuple(int(w) for w in self._ns))  # columns in self._names order
         self.largest_ns = int(max(parse_window(n) for n in self.window_names or SCORING_WINDOWS))
         self.idle_ns = int(cfg.idle_expire_s * NS)
+        self._full_feed = full_feed_reading(cfg.saturated_ratio)  # what a full feed's occupancy reads (config only)
         self.feeds = FeedBook(cfg)
         self.context = ContextBook()  # open interest, funding, basis per symbol and venue (market_context.py)
         self.est = Estimate(cfg.est_half_life_s)  # throttled venues' visible fraction (est_usd.py)
@@ -184,7 +185,7 @@ class Engine:
         if not rows:
             return 0.0, 0.0
         occupied = (m.grid[:, -SATURATION_SECONDS:] > 0.0).sum(axis=1).tolist()
-        cap = full_feed_reading(self.cfg.saturated_ratio)
+        cap = self._full_feed
         shown = self.shown.get(st.symbol, {})
         rates = {}
         for v, i in rows:
