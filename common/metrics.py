@@ -12,14 +12,17 @@ venues' listed perpetuals, a few hundred) — never by anything a message can in
 """
 from __future__ import annotations
 
+import logging
 import os
 import platform
+import struct
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from common.schema import LEVEL_RANK, FeedStatus, MetricsSnapshot, Signal
 
+log = logging.getLogger(__name__)
 NS = 1_000_000_000
 # Frame arrival -> snapshot relayed by signals: sub-millisecond in the bench, seconds when something is wrong.
 LATENCY_BUCKETS_S = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -209,16 +212,43 @@ def dashboard_clients(n: int) -> None:
         M.dashboard_clients.set(n)
 
 
-def gauge_values(ipc_dir: str, name: str) -> Mapping[tuple[tuple[str, str], ...], float]:
-    """The aggregated samples of one metric (label pairs -> value), read from the processes' files."""
-    from prometheus_client import CollectorRegistry
+def collector(path: str, registry: Any = None) -> Any:
+    """A multiprocess collector of the files under `path` that skips files still being created.
+
+    prometheus-client creates a process's file before sizing it, so a reader can find it at 0 bytes; its
+    collector then raises on the whole merge (prometheus/client_python#1199, open as of 2026-12-01), which
+    killed the publisher's health write in CI. A file shorter than its 8-byte header holds no sample yet.
+    """
+    import glob
+
     from prometheus_client.multiprocess import MultiProcessCollector
 
+    class SizedFiles(MultiProcessCollector):
+        def collect(self) -> Any:
+            return self.merge([f for f in glob.glob(os.path.join(path, "*.db")) if _sized(f)], accumulate=True)
+
+    return SizedFiles(registry, path=path)
+
+
+def _sized(file: str) -> bool:
+    try:
+        return os.path.getsize(file) >= 8
+    except OSError:  # removed since the glob (a dead process's live* gauge)
+        return False
+
+
+def gauge_values(ipc_dir: str, name: str) -> Mapping[tuple[tuple[str, str], ...], float]:
+    """The aggregated samples of one metric (label pairs -> value), read from the processes' files."""
     path = metrics_dir(ipc_dir)
     if not os.path.isdir(path):
         return {}
     out: dict[tuple[tuple[str, str], ...], float] = {}
-    for family in MultiProcessCollector(CollectorRegistry(), path=path).collect():
+    try:
+        families = list(collector(path).collect())
+    except (RuntimeError, ValueError, struct.error) as exc:  # a corrupt file: health readers go on without it
+        log.warning("metrics: files under %s not read: %s", path, exc)
+        return {}
+    for family in families:
         for sample in family.samples:
             if sample.name == name:
                 out[tuple(sorted(sample.labels.items()))] = sample.value

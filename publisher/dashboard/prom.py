@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.multiprocess import MultiProcessCollector
 
 from common import metrics
 
@@ -14,5 +13,5 @@ def exposition(ipc_dir: str) -> tuple[bytes, str]:
     registry = CollectorRegistry()
     path = metrics.metrics_dir(ipc_dir)
     if os.path.isdir(path):
-        MultiProcessCollector(registry, path=path)
+        metrics.collector(path, registry)
     return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -1,6 +1,7 @@
 """common.metrics: cumulative totals become counter increments; multiprocess files aggregate across processes."""
 from __future__ import annotations
 
+import struct
 import subprocess
 import sys
 import textwrap
@@ -47,3 +48,27 @@ def test_two_processes_write_one_aggregate(tmp_path):
     assert 'liqcascade_ingest_last_frame_age_seconds{venue="bybit"} 3.0' in text
     assert 'liqcascade_notifier_failures_total{channel="slack"} 2.0' in text
     assert metrics.gauge_values(str(tmp_path), "liqcascade_ingest_connected") == {(("venue", "bybit"),): 1.0}
+
+
+def test_a_file_another_process_is_still_creating_does_not_break_the_aggregate(tmp_path):
+    """prometheus-client creates a file before sizing it: a reader in that window used to raise on the
+    whole merge (struct.error), which stopped the publisher in CI."""
+    code = textwrap.dedent(f"""
+        from common import metrics
+        from common.schema import FeedStatus
+        metrics.init({str(tmp_path)!r}, "ingest.bybit")
+        metrics.feed(FeedStatus("bybit", True, False, 1, 10, 2, 7, 1_000_000_000, 3_000_000_000))
+    """)
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    (tmp_path / "metrics" / "gauge_mostrecent_999999.db").write_bytes(b"")  # created, not yet sized
+    from publisher.dashboard.prom import exposition
+    assert 'liqcascade_ingest_frames_total{venue="bybit"} 10.0' in exposition(str(tmp_path))[0].decode()
+    assert metrics.gauge_values(str(tmp_path), "liqcascade_ingest_connected") == {(("venue", "bybit"),): 1.0}
+
+
+def test_a_corrupt_file_leaves_health_readers_running(tmp_path, caplog):
+    (tmp_path / "metrics").mkdir()
+    entry_claims_more_than_the_file = struct.pack("ii", 64, 0) + struct.pack("i", 1000) + b"k" * 12
+    (tmp_path / "metrics" / "gauge_mostrecent_999999.db").write_bytes(entry_claims_more_than_the_file)
+    assert metrics.gauge_values(str(tmp_path), "liqcascade_ingest_connected") == {}
+    assert "not read" in caplog.text
