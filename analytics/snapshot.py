@@ -7,6 +7,7 @@ all of them are one set of array operations (`kinematics_many`), bit for bit the
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -103,6 +104,7 @@ class Builder:
         self.scoring = tuple((n, i, at[i], self.secs[i], self.secs[i] < ref_secs) for n, i in eng._scoring)
         self.index = eng._index
         self._gates: tuple[float, tuple[float, ...]] | None = None  # (reference USD/s, its tier gates)
+        self.gate_min_n_eff = eng.cfg.gate_min_n_eff
         self._feeds: FeedView | None = None  # every FeedBook venue at the last `now` (`feed_view`)
         self._plans: dict[str, tuple] = {}  # symbol -> what `estimate` kept of its venues and feeds (`forget`)
         self._order: dict[str, tuple] = {}  # symbol -> (state, venues, `order`)
@@ -181,12 +183,15 @@ class Builder:
         rho, taking_part, baseline, floor, reference, hidden, hidden_2s, risk, factors, factor_windows, ratio = scored
         long_share = long_usd / usd_ref if usd_ref > 0 else 0.0
         side_l, side_s, whale = {}, {}, {}
+        lone = self.gate_min_n_eff
         for n, _, at, _, short in self.scoring:
             h = hidden_2s if short else hidden
             row = s0[at]
             side_l[n] = row[UL] + h * long_share
             side_s[n] = row[US] + h * (1.0 - long_share)
-            whale[n] = row[WHALE]
+            # A window whose dollars are mostly one or two liquidations holds no crowd (its hidden flow is read
+            # at their USD per event, so it goes too): it opens no gate. See `gate_min_n_eff` in the config.
+            whale[n] = math.inf if lone > 1.0 and n_effective(row[UL] + row[US], row[SQ]) < lone else row[WHALE]
 
         known, feeds = view.known, view.feeds  # (completeness, connected, stale) of each venue
         last = st.last_event_ns if m.last_event_ns is None else m.last_event_ns

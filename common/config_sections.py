@@ -90,6 +90,10 @@ class AnalyticsConfig:
     # the symbol's size tier (max(1 h baseline, floor), rounded to 1-2.5-5) times these seconds.
     usd_gates: dict[str, tuple[float, ...]] = field(default_factory=dict)
     usd_gate_seconds: tuple[float, ...] = (50.0, 120.0, 200.0)
+    # A scoring window opens a gate only while its liquidations form a crowd: an effective count (inverse
+    # Herfindahl of their USD) of at least this. A 2 s gate is below a whale's size, so one large print
+    # could fill it alone (README "A gate needs a crowd in its own window"); hand-set, 1 turns it off.
+    gate_min_n_eff: float = 2.0
     # Events/s every timed feed of a symbol must read before the throttle timing counts (two saturated feeds ticking
     # like one dense clock; each is then read at its own rate); hand-set. Also the bound of any censored reading
     # (a full feed's occupancy alone says 2.6x at most, `gates.full_feed_reading`).
@@ -101,9 +105,9 @@ class AnalyticsConfig:
     est_half_life_s: float = 600.0
     # ...and while two throttled feeds are saturated, the timing of the events they let through tells their
     # hidden rate (analytics/throttle.py), read this many standard errors low. 0, the point estimate: the
-    # guard against a sparse flow's lucky spacings is that two feeds must both tick and are read at the
-    # lower of their rates; one standard error low on top read half the hidden flow and cost throttled-only
-    # cascades ~2 s on train (README "Throttle timing").
+    # guard against a sparse flow's lucky spacings is that two feeds must both tick at `saturated_ratio` or
+    # more; one standard error low read half the hidden flow and cost throttled-only cascades ~2 s on train
+    # (README "Throttle timing").
     throttle_timing_z: float = 0.0
     # Fitted factor weights (common/calibration.py): "builtin" = the file shipped with the package, a path,
     # or "" for the hand-set `weights` above.

@@ -282,6 +282,8 @@ def validate(cfg: Any, defaults: Any) -> Any:
                        *((f"analytics.usd_gates.{k}", v) for k, v in an.usd_gates.items())]:
         if len(gates) != 3 or list(gates) != sorted(gates):
             raise bad(key, list(gates), "three increasing numbers: the ALERT, CRITICAL and EXTREME gates")
+    if not an.gate_min_n_eff >= 1.0:
+        raise bad("analytics.gate_min_n_eff", an.gate_min_n_eff, "an effective count of 1 (off) or more")
     for key, source in (("analytics.calibration", an.calibration), ("signals.calibration", sig.calibration)):
         if source not in ("", "builtin") and not os.path.isfile(os.path.expanduser(source)):
             raise bad(key, source, '"builtin", "" (off) or the path of a file written by `liqcascade calibrate`')

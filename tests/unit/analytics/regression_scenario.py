@@ -22,9 +22,12 @@ VENUES = ("binance", "bybit", "okx", "hyperliquid")
 SYMBOLS = {"BTCUSDT": VENUES, "ETHUSDT": VENUES[:2], "SOLUSDT": VENUES[2:3], "DOGEUSDT": VENUES[1:]}
 # The hand-set weights (calibration off): the pinned numbers test the engine's arithmetic, so refitting
 # the shipped weights (`liqcascade calibrate`) does not mean re-pinning them.
+# The per-window crowd rule off too (`gate_min_n_eff` 1): it zeroes a window's crowd USD by a threshold, which
+# is behaviour with its own test (test_gates.py), not arithmetic.
 CONFIGS = {
-    "default": {"calibration": ""},
-    "odd_windows": {"windows": ("250ms", "1.5s", "7s", "45s", "5m"), "baseline_s": 900.0, "calibration": ""},
+    "default": {"calibration": "", "gate_min_n_eff": 1.0},
+    "odd_windows": {"windows": ("250ms", "1.5s", "7s", "45s", "5m"), "baseline_s": 900.0, "calibration": "",
+                    "gate_min_n_eff": 1.0},
 }
 
 

@@ -10,6 +10,7 @@ from common.config import ConfigError, load_config
     ({"analytics": {"usd_gate_seconds": [50, 20, 200]}}, "analytics.usd_gate_seconds"),
     ({"analytics": {"usd_gates": {"BTCUSDT": [1e6, 2e6]}}}, "analytics.usd_gates.BTCUSDT"),
     ({"analytics": {"saturated_ratio": 0}}, "analytics.saturated_ratio"),
+    ({"analytics": {"gate_min_n_eff": 0.5}}, "analytics.gate_min_n_eff"),
     ({"signals": {"calibration": "/nonexistent/cal.json"}}, "signals.calibration"),
 ])
 def test_bad_values_name_the_key(over, message):

@@ -60,6 +60,24 @@ def test_small_flow_never_reaches_alert_whatever_the_regime_and_price_do():
     assert st.level == 1
 
 
+def test_a_window_mostly_one_liquidation_opens_no_gate():
+    """A $0.8M print (below BTC's $1M whale size) and a few small ones fill BTC's 2 s gate ($0.875M) by their
+    dollars; the chop streams' last false ALERTs were that. The same dollars from a crowd open it."""
+    def burst(eng, sizes):
+        for k, usd in enumerate(sizes):
+            eng.update(liq(at(100 + k * 0.2), usd, ("bybit", "binance", "okx")[k % 3]))
+        return eng.snapshot("BTCUSDT", at(100 + 0.2 * len(sizes)))
+
+    one = burst(engine(), [800_000.0] + [30_000.0] * 4)  # $0.92M, n_eff 1.3
+    assert one.extra["gate"]["met"] == ""
+    assert one.extra["gate"]["crowd_usd"]["2s"] == 0.0
+    crowd = burst(engine(), [115_000.0] * 8)  # $0.92M, n_eff 8
+    assert crowd.extra["gate"]["met"] == "ALERT"
+    assert crowd.extra["gate"]["crowd_usd"]["2s"] == pytest.approx(920_000.0)
+    off = burst(engine(gate_min_n_eff=1.0), [800_000.0] + [30_000.0] * 4)  # the rule off: the dollars alone
+    assert off.extra["gate"]["met"] == "ALERT"
+
+
 def test_an_exact_duplicate_is_counted_once():
     eng = engine()
     a = liq(at(10), 50_000.0, "bybit")
