@@ -212,22 +212,24 @@ def dashboard_clients(n: int) -> None:
         M.dashboard_clients.set(n)
 
 
-def collector(path: str, registry: Any = None) -> Any:
-    """A multiprocess collector of the files under `path` that skips files still being created.
+class SizedFilesCollector:
+    """The multiprocess aggregate of the metric files under `path`, skipping files still being created.
 
-    prometheus-client creates a process's file before sizing it, so a reader can find it at 0 bytes; its
+    prometheus-client creates a process's file before sizing it, so a reader can find it at 0 bytes; its own
     collector then raises on the whole merge (prometheus/client_python#1199, open as of 2026-12-01), which
-    killed the publisher's health write in CI. A file shorter than its 8-byte header holds no sample yet.
+    stopped the publisher's health write in CI. A file shorter than its 8-byte header holds no sample yet.
     """
-    import glob
 
-    from prometheus_client.multiprocess import MultiProcessCollector
+    def __init__(self, path: str) -> None:
+        self.path = path
 
-    class SizedFiles(MultiProcessCollector):
-        def collect(self) -> Any:
-            return self.merge([f for f in glob.glob(os.path.join(path, "*.db")) if _sized(f)], accumulate=True)
+    def collect(self) -> Any:
+        import glob
 
-    return SizedFiles(registry, path=path)
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        files = [f for f in glob.glob(os.path.join(self.path, "*.db")) if _sized(f)]
+        return MultiProcessCollector.merge(files, accumulate=True)
 
 
 def _sized(file: str) -> bool:
@@ -244,7 +246,7 @@ def gauge_values(ipc_dir: str, name: str) -> Mapping[tuple[tuple[str, str], ...]
         return {}
     out: dict[tuple[tuple[str, str], ...], float] = {}
     try:
-        families = list(collector(path).collect())
+        families = list(SizedFilesCollector(path).collect())
     except (RuntimeError, ValueError, struct.error) as exc:  # a corrupt file: health readers go on without it
         log.warning("metrics: files under %s not read: %s", path, exc)
         return {}

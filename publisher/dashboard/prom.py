@@ -13,5 +13,5 @@ def exposition(ipc_dir: str) -> tuple[bytes, str]:
     registry = CollectorRegistry()
     path = metrics.metrics_dir(ipc_dir)
     if os.path.isdir(path):
-        metrics.collector(path, registry)
+        registry.register(metrics.SizedFilesCollector(path))
     return generate_latest(registry), CONTENT_TYPE_LATEST
