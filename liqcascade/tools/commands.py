@@ -200,14 +200,19 @@ def backtest_command(ctx: click.Context, file: str | None, as_json: bool, labels
 @click.option("--hours", type=float, help="Length of the calm, volatile, chop and baseline streams "
               "[default: 24 h; baseline 12 h].")
 @click.option("--count", type=int, help="Injected events per event-based stream [default: 20; dropout 10].")
+@click.option("--cluster-s", "cluster_s", callback=lambda _c, _p, v: None if v is None else _seconds_range(v),
+              help="dense_chop only: the seconds each cluster is packed into, LO-HI [default: 2-5].")
 @click.pass_context
 def scenario_command(ctx: click.Context, out_dir: str | None, suite_dir: str | None, seed: int, split: str,
-                     kinds: tuple[str, ...], hours: float | None, count: int | None) -> None:
+                     kinds: tuple[str, ...], hours: float | None, count: int | None,
+                     cluster_s: tuple[float, float] | None) -> None:
     """Write labeled synthetic streams (Hawkes process) for `liqcascade backtest --labels` / `--suite`."""
 
     get_config(ctx, process="scenario")
     if (out_dir is None) == (suite_dir is None):
         raise click.UsageError("give exactly one of --out DIR or --suite DIR")
+    if cluster_s is not None and (suite_dir is not None or set(kinds) != {"dense_chop"}):
+        raise click.UsageError("--cluster-s shapes dense_chop alone: use it with --out DIR --kind dense_chop")
     todo = kinds or KINDS
     with steps("scenarios", len(todo) * (len(SPLITS) if suite_dir else 1)) as advance:  # a bar on a terminal only
         if suite_dir is not None:
@@ -217,9 +222,20 @@ def scenario_command(ctx: click.Context, out_dir: str | None, suite_dir: str | N
             return
         for kind in todo:
             advance(0, description=kind)
-            data, labels = build(kind, seed, hours, count, split).write(Path(out_dir))
+            data, labels = build(kind, seed, hours, count, split, cluster_s).write(Path(out_dir))
             click.echo(f"{data}  {labels}")
             advance()
+
+
+def _seconds_range(text: str) -> tuple[float, float]:
+    """`LO-HI` seconds, 0 < LO <= HI."""
+    try:
+        lo, hi = (float(x) for x in text.split("-"))
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: LO-HI seconds, e.g. 5-10") from None
+    if not 0.0 < lo <= hi:
+        raise click.BadParameter(f"{text!r}: 0 < LO <= HI")
+    return lo, hi
 
 
 @click.command("tail")

@@ -60,11 +60,11 @@ def chop(rng: random.Random, hours: float = 24.0, cluster_s: tuple[float, float]
     return st
 
 
-def dense_chop(rng: random.Random, hours: float = 24.0) -> Stream:
-    """`chop` whose one-sided cluster comes in 2-5 s: a stress stream outside the suite. The issue describes
-    chop's cluster by its dollars only; packed this tight, the 2 s gate and the throttle timing read it as a
-    cascade's onset (README, Detection quality: "How dense a chop cluster may be")."""
-    return chop(rng, hours, cluster_s=(2.0, 5.0), name="dense_chop")
+def dense_chop(rng: random.Random, hours: float = 24.0, cluster_s: tuple[float, float] = (2.0, 5.0)) -> Stream:
+    """`chop` whose one-sided cluster comes in `cluster_s` (2-5 s): a stress stream outside the suite. The issue
+    describes chop's cluster by its dollars only; packed this tight, the 2 s gate and the throttle timing read it
+    as a cascade's onset (README, Detection quality: "How dense a chop cluster may be")."""
+    return chop(rng, hours, cluster_s=cluster_s, name="dense_chop")
 
 
 def spikes(rng: random.Random, count: int = 20, slot_s: int = 600) -> Stream:

@@ -60,11 +60,12 @@ def spec_of(kind: str) -> tuple[Callable[..., Stream], bool, bool]:
 
 
 def build(kind: str, seed: int, hours: float | None = None, count: int | None = None,
-          split: str = "train") -> Stream:
+          split: str = "train", cluster_s: tuple[float, float] | None = None) -> Stream:
     """One stream of `kind`; parameters are drawn from each class's ranges by a per-(split, seed, kind) RNG.
 
     `hours` sets the length of the hour-based streams (calm, volatile, chop, baseline), `count` the
-    number of injected events of the others; None keeps each kind's default.
+    number of injected events of the others, `cluster_s` the seconds `dense_chop` packs its clusters into;
+    None keeps each kind's default.
     """
     fn, _, by_hours = spec_of(kind)
     kwargs: dict[str, Any] = {}
@@ -72,6 +73,8 @@ def build(kind: str, seed: int, hours: float | None = None, count: int | None = 
         kwargs["hours"] = hours
     if not by_hours and count is not None:
         kwargs["count"] = max(1, count)
+    if cluster_s is not None:
+        kwargs["cluster_s"] = cluster_s
     return fn(rng_for(kind, seed, split), **kwargs)
 
 

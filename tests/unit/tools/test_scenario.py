@@ -1,6 +1,7 @@
 """Scenario streams: each class has the properties it claims, labels cover the injections, seeds and splits."""
 from __future__ import annotations
 
+import json
 import math
 import random
 import statistics
@@ -208,6 +209,21 @@ def test_dense_chop_packs_each_cluster_into_seconds_and_stays_out_of_the_suite(t
                                     "--kind", "dense_chop"])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "cli" / "dense_chop.labels.json").exists()
+
+
+def test_dense_chop_takes_the_seconds_its_clusters_are_packed_into(tmp_path):
+    """`--cluster-s 5-10`: the README's compact-chop figures come from this command, not a script."""
+    res = CliRunner().invoke(main, ["scenario", "--out", str(tmp_path), "--hours", "2", "--kind", "dense_chop",
+                                    "--cluster-s", "5-10"])
+    assert res.exit_code == 0, res.output
+    spans = [(lb["end_ns"] - lb["start_ns"]) / NS
+             for lb in json.loads((tmp_path / "dense_chop.labels.json").read_text())]
+    assert len(spans) >= 15 and max(spans) <= 10.0 and statistics.median(spans) > 5.0
+    for bad, said in ((["--kind", "dense_chop", "--cluster-s", "10-5"], "0 < LO <= HI"),
+                      (["--kind", "dense_chop", "--cluster-s", "five"], "LO-HI seconds"),
+                      (["--kind", "chop", "--cluster-s", "5-10"], "dense_chop alone")):
+        res = CliRunner().invoke(main, ["scenario", "--out", str(tmp_path / "bad"), *bad])
+        assert res.exit_code == 2 and said in res.output and "Traceback" not in res.output
 
 
 def test_baseline_rises_in_flow_and_volatility(tmp_path):
